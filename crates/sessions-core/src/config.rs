@@ -1,0 +1,159 @@
+//! The hub's optional config file, `SESSIONS/sessions.toml`. Every setting has a
+//! default, so a hub without the file (like every hub the old scripts made) works.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::error::{Error, Result};
+use crate::storage;
+
+pub const CONFIG_FILE: &str = "sessions.toml";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub liveness: Liveness,
+    pub claims: Claims,
+    pub consensus: Consensus,
+    pub current_state: CurrentState,
+    #[serde(rename = "match")]
+    pub matching: Matching,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Liveness {
+    /// A session is live while its heartbeat is at most this old.
+    #[serde(deserialize_with = "duration")]
+    pub live: Duration,
+    /// After this long without a heartbeat a session is gone (prunable).
+    #[serde(deserialize_with = "duration")]
+    pub gone: Duration,
+}
+
+impl Default for Liveness {
+    fn default() -> Self {
+        Liveness {
+            live: Duration::from_secs(5 * 60),
+            gone: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Claims {
+    /// Lease length of a claim.
+    #[serde(deserialize_with = "duration")]
+    pub ttl: Duration,
+    /// How long after expiry a claim must wait before it can be taken over (>= 15 s).
+    #[serde(deserialize_with = "duration")]
+    pub grace: Duration,
+}
+
+impl Default for Claims {
+    fn default() -> Self {
+        Claims {
+            ttl: Duration::from_secs(30 * 60),
+            grace: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Consensus {
+    /// `majority` (more than half of the live registered sessions agree), `all`
+    /// (every live registered session agrees), or a number of agreeing votes.
+    pub rule: String,
+    /// When true (the default), a single objection blocks consensus.
+    pub objection_blocks: bool,
+}
+
+impl Default for Consensus {
+    fn default() -> Self {
+        Consensus {
+            rule: "majority".into(),
+            objection_blocks: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct CurrentState {
+    /// How many items "Recently completed" keeps.
+    pub keep_completed: usize,
+}
+
+impl Default for CurrentState {
+    fn default() -> Self {
+        CurrentState { keep_completed: 7 }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Matching {
+    /// Extra keyword -> specializations entries, added to the built-in table.
+    pub keywords: BTreeMap<String, Vec<String>>,
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Secs(u64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Secs(s) => Ok(Duration::from_secs(s)),
+        Raw::Text(t) => crate::time::parse_duration(&t).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "invalid duration {t:?}: use forms like 30s, 5m, 2h, 1d"
+            ))
+        }),
+    }
+}
+
+impl Config {
+    /// Load `<hub>/sessions.toml`, or the defaults when it does not exist.
+    pub fn load(hub_root: &Path) -> Result<Config> {
+        let path = hub_root.join(CONFIG_FILE);
+        let Some(text) = storage::read_text(&path)? else {
+            return Ok(Config::default());
+        };
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_col(&text, span.start))
+                .unwrap_or((1, 1));
+            Error::Parse {
+                path: path.clone(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
+        })?;
+        if config.claims.grace < Duration::from_secs(15) {
+            return Err(Error::Parse {
+                path,
+                line: 1,
+                column: 1,
+                message: "claims.grace must be at least 15s".into(),
+            });
+        }
+        Ok(config)
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}

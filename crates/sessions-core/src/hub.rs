@@ -1,0 +1,207 @@
+//! Finding a hub, its layout, and the guarded ways to reach files inside it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::storage::{self, FileLock};
+
+/// Names of the hub's files and folders (DESIGN §2), in one place.
+pub mod layout {
+    pub const REGISTRY: &str = "REGISTRY.json";
+    pub const MESSAGES: &str = "MESSAGES.md";
+    pub const CURRENT_STATE: &str = "CURRENT_STATE.md";
+    pub const HEARTBEATS: &str = "HEARTBEATS";
+    pub const PRIORITIES: &str = "PRIORITIES";
+    pub const MILESTONES: &str = "MILESTONES";
+    pub const DISCOVERY: &str = "DISCOVERY";
+    pub const HANDSHAKES: &str = "HANDSHAKES";
+    pub const COLLABORATIONS: &str = "ACTIVE/COLLABORATIONS";
+    /// The toolkit's private, git-ignored state.
+    pub const PRIVATE: &str = ".sessions";
+    pub const LOCKS: &str = ".sessions/locks";
+}
+
+/// The folder name searched for when walking up from the current directory.
+pub const HUB_DIR_NAME: &str = "SESSIONS";
+
+#[derive(Debug, Clone)]
+pub struct Hub {
+    root: PathBuf,
+    canonical_root: PathBuf,
+    pub config: Config,
+    /// Set by `--allow-secrets`: skip the secret check for this command.
+    pub allow_secrets: bool,
+}
+
+impl Hub {
+    /// Open the hub at `root`, which must be an existing folder.
+    pub fn open(root: &Path) -> Result<Hub> {
+        let meta = fs::metadata(root).map_err(|_| Error::NoHub {
+            start: root.to_path_buf(),
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::NoHub {
+                start: root.to_path_buf(),
+            });
+        }
+        let canonical_root = fs::canonicalize(root).map_err(|e| Error::io(root, e))?;
+        let config = Config::load(root)?;
+        Ok(Hub {
+            root: root.to_path_buf(),
+            canonical_root,
+            config,
+            allow_secrets: false,
+        })
+    }
+
+    /// Find the hub: `explicit` (from `--hub` or `$SESSIONS_HUB`), else the nearest
+    /// `SESSIONS/` from `cwd` upwards, preferring the main worktree's hub when `cwd` is
+    /// inside a linked git worktree (all worktrees share one hub).
+    pub fn discover(explicit: Option<&Path>, cwd: &Path) -> Result<Hub> {
+        if let Some(dir) = explicit {
+            return Hub::open(dir);
+        }
+        match find_hub_from(cwd) {
+            Some(dir) => Hub::open(&dir),
+            None => Err(Error::NoHub {
+                start: cwd.to_path_buf(),
+            }),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A path inside the hub. `rel` must be a fixed layout name or already validated.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// A folder of the hub, refusing one that is a symlink leading outside the hub.
+    /// Missing folders are fine (they read as empty).
+    pub fn dir(&self, rel: &str) -> Result<PathBuf> {
+        let dir = self.root.join(rel);
+        self.ensure_inside(&dir)?;
+        Ok(dir)
+    }
+
+    /// Refuse `path` when it (or a folder on the way to it) is a symlink out of the hub.
+    pub fn ensure_inside(&self, path: &Path) -> Result<()> {
+        let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        let parent_link = path
+            .parent()
+            .filter(|p| *p != self.root)
+            .and_then(|p| fs::symlink_metadata(p).ok())
+            .is_some_and(|m| m.file_type().is_symlink());
+        if !is_link && !parent_link {
+            return Ok(());
+        }
+        let target = fs::canonicalize(path)
+            .or_else(|_| path.parent().map_or(Ok(PathBuf::new()), fs::canonicalize))
+            .map_err(|e| Error::io(path, e))?;
+        if target.starts_with(&self.canonical_root) {
+            Ok(())
+        } else {
+            Err(Error::OutsideHub {
+                path: path.to_path_buf(),
+                target,
+            })
+        }
+    }
+
+    /// The sidecar lock guarding the hub file at `rel` (DESIGN §3.2).
+    pub fn lock(&self, rel: &str) -> Result<FileLock> {
+        let name = rel.replace(['/', '\\'], "%");
+        let path = self.root.join(layout::LOCKS).join(format!("{name}.lock"));
+        FileLock::acquire(&path, storage::DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// Read-modify-write of a JSON object file under its sidecar lock. The file is
+    /// re-read inside the lock; a file that does not parse aborts before anything is
+    /// written. `f` gets `None` when the file does not exist yet.
+    pub fn update_json<T>(
+        &self,
+        rel: &str,
+        f: impl FnOnce(Option<Map<String, Value>>) -> Result<(Map<String, Value>, T)>,
+    ) -> Result<T> {
+        let path = self.path(rel);
+        self.ensure_inside(&path)?;
+        if let Some(dir) = path.parent() {
+            storage::ensure_dir(dir)?;
+        }
+        let _lock = self.lock(rel)?;
+        let current = storage::read_json_object(&path)?;
+        let (next, out) = f(current)?;
+        storage::write_atomic(&path, &storage::json_bytes(&next))?;
+        Ok(out)
+    }
+
+    /// List the data files of a hub folder with the given extension, skipping temp and
+    /// hidden files and refusing symlinks that lead outside the hub. Sorted by name.
+    pub fn list(&self, rel_dir: &str, ext: &str) -> Result<Vec<PathBuf>> {
+        let dir = self.dir(rel_dir)?;
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&dir, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&dir, e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if storage::is_temp_or_hidden(&name) || !name.ends_with(ext) {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                self.ensure_inside(&path)?;
+            }
+            out.push(path);
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// Walk up from `start` looking for a hub.
+fn find_hub_from(start: &Path) -> Option<PathBuf> {
+    for dir in start.ancestors() {
+        if let Some(main) = main_worktree_of(dir) {
+            let hub = main.join(HUB_DIR_NAME);
+            if hub.is_dir() {
+                return Some(hub);
+            }
+        }
+        let hub = dir.join(HUB_DIR_NAME);
+        if hub.is_dir() {
+            return Some(hub);
+        }
+        if dir.file_name().is_some_and(|n| n == HUB_DIR_NAME)
+            && dir.join(layout::REGISTRY).is_file()
+        {
+            return Some(dir.to_path_buf());
+        }
+    }
+    None
+}
+
+/// When `dir` is the top of a linked git worktree (its `.git` is a file pointing into
+/// `<main>/.git/worktrees/<name>`), return the main worktree's folder.
+fn main_worktree_of(dir: &Path) -> Option<PathBuf> {
+    let dot_git = dir.join(".git");
+    if !dot_git.is_file() {
+        return None;
+    }
+    let text = fs::read_to_string(&dot_git).ok()?;
+    let gitdir = text.lines().find_map(|l| l.strip_prefix("gitdir:"))?.trim();
+    let gitdir = dir.join(gitdir);
+    let common = fs::read_to_string(gitdir.join("commondir")).ok()?;
+    let common = fs::canonicalize(gitdir.join(common.trim())).ok()?;
+    common.parent().map(Path::to_path_buf)
+}

@@ -1,0 +1,110 @@
+//! Validation of every ID and key that becomes part of a file name (DESIGN §3.6).
+
+use crate::error::{Error, Result};
+
+/// Longest ID or key accepted; long enough for `milestone-<title slug>`, short enough
+/// for every file system's name limit once suffixes are added.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Accept `[A-Za-z0-9][A-Za-z0-9._-]*`, at most [`MAX_ID_LEN`] bytes, never `.` or `..`.
+/// `what` names the thing in the error ("session ID", "claim key", ...).
+pub fn validate<'a>(what: &'static str, value: &'a str) -> Result<&'a str> {
+    let refuse = |reason| {
+        Err(Error::InvalidId {
+            what,
+            value: value.to_string(),
+            reason,
+        })
+    };
+    if value.is_empty() {
+        return refuse("it is empty");
+    }
+    if value.len() > MAX_ID_LEN {
+        return refuse("it is longer than 128 characters");
+    }
+    if value == "." || value == ".." {
+        return refuse("`.` and `..` are not names");
+    }
+    let mut chars = value.chars();
+    if !chars.next().is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return refuse("it must start with a letter or digit");
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        return refuse(
+            "use only letters, digits, `.`, `_` and `-` (no `/`, spaces or control characters)",
+        );
+    }
+    Ok(value)
+}
+
+/// Turn a free title into an ID: lower case, runs of other characters become `-`.
+/// Used for milestone IDs ("Deploy Dashboard" -> "deploy-dashboard").
+pub fn slugify(title: &str) -> String {
+    let mut slug = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    while slug.ends_with('-') {
+        slug.pop();
+    }
+    slug.truncate(MAX_ID_LEN - 16);
+    slug
+}
+
+/// A new ID that is unique across processes and machines and sorts by creation time:
+/// `<prefix>-<UTC yyyymmddThhmmss.mmm>-<12 random hex digits>`. The random part comes
+/// from std's randomly keyed hasher, so no extra dependency is needed for it.
+pub fn unique(prefix: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = crate::time::now_precise();
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u32(std::process::id());
+    hasher.write_i64(now.timestamp_nanos_opt().unwrap_or_default());
+    let random = hasher.finish() & 0xffff_ffff_ffff;
+    format!(
+        "{prefix}-{}-{random:012x}",
+        now.format("%Y%m%dT%H%M%S%.3fZ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_path_tricks() {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "/etc/passwd",
+            "a/b",
+            "a\0b",
+            "a\nb",
+            "-x",
+            ".hidden",
+        ] {
+            assert!(validate("session ID", bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["session-1-dashboard", "a", "A.b_c-9"] {
+            assert!(validate("session ID", good).is_ok(), "{good:?} refused");
+        }
+    }
+
+    #[test]
+    fn slugify_titles() {
+        assert_eq!(
+            slugify("Deploy Dashboard to Server"),
+            "deploy-dashboard-to-server"
+        );
+        assert_eq!(slugify("  Fix: the API!! "), "fix-the-api");
+    }
+}

@@ -1,0 +1,103 @@
+//! `sessions init`: a new hub from the template embedded in the binary.
+
+use std::path::{Path, PathBuf};
+
+use include_dir::{Dir, DirEntry, include_dir};
+
+use crate::error::{Error, Result};
+use crate::hub::layout;
+use crate::{storage, time};
+
+static TEMPLATE: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../SESSIONS.template");
+
+/// Template files that are shims for the old scripts' paths; copied only when wanted.
+const SHIMS_DIR: &str = "shims";
+
+/// Create a hub at `dir` (which must not exist or be empty). With `shims`, the old
+/// script names (`quick-status.sh`, ...) are added as small scripts calling the toolkit.
+pub fn create(dir: &Path, shims: bool) -> Result<Vec<PathBuf>> {
+    if dir.join(layout::REGISTRY).exists() {
+        return Err(Error::HubExists {
+            path: dir.to_path_buf(),
+        });
+    }
+    if let Ok(mut entries) = std::fs::read_dir(dir)
+        && entries.next().is_some()
+    {
+        return Err(Error::HubExists {
+            path: dir.to_path_buf(),
+        });
+    }
+    storage::ensure_dir(dir)?;
+    let now = time::now();
+    let mut written = Vec::new();
+    copy_dir(&TEMPLATE, dir, shims, now, &mut written)?;
+    storage::ensure_dir(&dir.join(layout::LOCKS))?;
+    Ok(written)
+}
+
+fn copy_dir(
+    src: &Dir<'_>,
+    dest_root: &Path,
+    shims: bool,
+    now: time::Timestamp,
+    written: &mut Vec<PathBuf>,
+) -> Result<()> {
+    for entry in src.entries() {
+        match entry {
+            DirEntry::Dir(d) => {
+                if d.path() == Path::new(SHIMS_DIR) {
+                    if shims {
+                        copy_shims(d, dest_root, written)?;
+                    }
+                    continue;
+                }
+                storage::ensure_dir(&dest_root.join(d.path()))?;
+                copy_dir(d, dest_root, shims, now, written)?;
+            }
+            DirEntry::File(f) => {
+                let target = dest_root.join(f.path());
+                let bytes = match f.contents_utf8() {
+                    Some(text) => text
+                        .replace("{{NOW}}", &time::format(now))
+                        .replace(
+                            "{{NOW_HUMAN}}",
+                            &now.format("%Y-%m-%d %H:%M UTC").to_string(),
+                        )
+                        .into_bytes(),
+                    None => f.contents().to_vec(),
+                };
+                if !storage::create_exclusive(&target, &bytes)? {
+                    return Err(Error::HubExists { path: target });
+                }
+                written.push(target);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn copy_shims(dir: &Dir<'_>, dest_root: &Path, written: &mut Vec<PathBuf>) -> Result<()> {
+    for file in dir.files() {
+        let name = file.path().file_name().expect("template files have names");
+        let target = dest_root.join(name);
+        if !storage::create_exclusive(&target, file.contents())? {
+            return Err(Error::HubExists { path: target });
+        }
+        make_executable(&target)?;
+        written.push(target);
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::io(path, e))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &Path) -> Result<()> {
+    Ok(())
+}

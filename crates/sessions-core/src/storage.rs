@@ -1,0 +1,254 @@
+//! Crash-safe file primitives (DESIGN §3.1–3.3).
+//!
+//! - [`write_atomic`]: readers see the old or the new file, never a torn one.
+//! - [`create_exclusive`]: a file appears complete or not at all, and only once.
+//! - [`FileLock`]: an exclusive lock on a sidecar file, for read-modify-write cycles.
+//! - [`read_text`] / [`read_json_object`]: bounded reads whose errors carry the path
+//!   (and line/column for JSON).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// Hub files larger than this are refused rather than read into memory.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How long a command waits for a sidecar lock before giving up with `LockTimeout`.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Names of temp files start with a dot and end in `.tmp`, so every reader that
+/// lists a folder (and skips dot files) never mistakes one for data, even one left
+/// behind by a process killed mid-write.
+pub fn is_temp_or_hidden(name: &str) -> bool {
+    name.starts_with('.')
+}
+
+fn temp_path_for(target: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}.{}.{n}.{nanos}.tmp", std::process::id()))
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// fsync a folder so a rename or link inside it survives a crash.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+/// Write `bytes` to a fresh temp file beside `target` and fsync it. The caller renames
+/// or links it into place; on error the temp file is removed.
+fn write_temp(target: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    let temp = temp_path_for(target);
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    })();
+    match result {
+        Ok(()) => Ok(temp),
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Err(Error::io(&temp, e))
+        }
+    }
+}
+
+/// Replace `target` atomically: temp file in the same folder, fsync, rename, fsync folder.
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = write_temp(target, bytes)?;
+    if let Err(e) = fs::rename(&temp, target) {
+        let _ = fs::remove_file(&temp);
+        return Err(Error::io(target, e));
+    }
+    sync_dir(parent_dir(target))
+}
+
+/// Create `target` complete and exclusive: the record is written to a temp file first,
+/// then hard-linked into place, which fails if the target exists. Returns `false` when
+/// another file already holds the name.
+pub fn create_exclusive(target: &Path, bytes: &[u8]) -> Result<bool> {
+    let temp = write_temp(target, bytes)?;
+    let linked = fs::hard_link(&temp, target);
+    let _ = fs::remove_file(&temp);
+    match linked {
+        Ok(()) => {
+            sync_dir(parent_dir(target))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(Error::io(target, e)),
+    }
+}
+
+/// Create a folder (and its parents) if missing.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Read a whole text file, bounded by [`MAX_FILE_BYTES`]. `Ok(None)` when it does not exist.
+pub fn read_text(path: &Path) -> Result<Option<String>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(Error::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        let text = String::from_utf8_lossy(&e.as_bytes()[..e.utf8_error().valid_up_to()]);
+        let line = text.matches('\n').count() + 1;
+        let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Error::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: "the file is not valid UTF-8".into(),
+        }
+    })
+}
+
+/// Parse `text` (read from `path`) as a JSON object, with line/column on error.
+pub fn parse_json_object(path: &Path, text: &str) -> Result<Map<String, Value>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::Parse {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: "expected a JSON object".into(),
+        }),
+        Err(e) => Err(Error::json(path, &e)),
+    }
+}
+
+/// Read a JSON object file. `Ok(None)` when it does not exist.
+pub fn read_json_object(path: &Path) -> Result<Option<Map<String, Value>>> {
+    match read_text(path)? {
+        Some(text) => parse_json_object(path, &text).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The one canonical form of every JSON file the toolkit writes: 2-space indent,
+/// keys in their existing order (unknown ones kept), trailing newline.
+pub fn json_bytes(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("JSON values always serialize");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// An exclusive lock on a sidecar file, released on drop. The sidecar is never the data
+/// file itself, because the data file is replaced by rename and a lock on the old inode
+/// would protect nothing.
+#[derive(Debug)]
+pub struct FileLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl FileLock {
+    /// Take the lock, waiting up to `timeout`. Waits poll with a growing back-off so a
+    /// stuck holder turns into a clear `LockTimeout` instead of a hang.
+    pub fn acquire(path: &Path, timeout: Duration) -> Result<FileLock> {
+        if let Some(dir) = path.parent() {
+            ensure_dir(dir)?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        let start = Instant::now();
+        let mut pause = Duration::from_micros(200);
+        loop {
+            match file.try_lock() {
+                Ok(()) => {
+                    return Ok(FileLock {
+                        file,
+                        path: path.to_path_buf(),
+                    });
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    if start.elapsed() >= timeout {
+                        return Err(Error::LockTimeout {
+                            path: path.to_path_buf(),
+                            waited_ms: start.elapsed().as_millis(),
+                        });
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(10));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_exclusive_refuses_second_creator() {
+        let dir = std::env::temp_dir().join(format!("sessions-storage-{}", std::process::id()));
+        ensure_dir(&dir).unwrap();
+        let target = dir.join("k.lock");
+        let _ = fs::remove_file(&target);
+        assert!(create_exclusive(&target, b"one").unwrap());
+        assert!(!create_exclusive(&target, b"two").unwrap());
+        assert_eq!(fs::read(&target).unwrap(), b"one");
+        let leftovers: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "temp files left behind");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

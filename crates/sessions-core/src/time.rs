@@ -1,0 +1,160 @@
+//! Timestamps: tolerant parsing of every format the old scripts wrote, one canonical
+//! output form (RFC 3339 UTC, seconds), and one clock.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use serde_json::Value;
+
+pub type Timestamp = DateTime<Utc>;
+
+/// The current time. `SESSIONS_NOW` (RFC 3339) overrides it, so tests and the demo can
+/// show a session going stale without waiting five minutes.
+pub fn now() -> Timestamp {
+    if let Ok(fake) = std::env::var("SESSIONS_NOW")
+        && let Some(t) = parse_str(&fake)
+    {
+        return t;
+    }
+    Utc::now()
+}
+
+/// The current time with sub-second precision (for IDs that sort by time). Follows
+/// `SESSIONS_NOW` like [`now`].
+pub fn now_precise() -> Timestamp {
+    if std::env::var_os("SESSIONS_NOW").is_some() {
+        return now();
+    }
+    Utc::now()
+}
+
+/// Canonical form: `2025-11-15T21:49:14Z`.
+pub fn format(t: Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Parse any timestamp the hub has seen: RFC 3339, `2025-11-15 19:28:00 UTC`,
+/// `2025-11-15 19:28 UTC`, naive date-times (taken as UTC), dates, and unix seconds
+/// (integer or float, as a number or a string).
+pub fn parse_str(s: &str) -> Option<Timestamp> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let naive = s
+        .strip_suffix("UTC")
+        .or_else(|| s.strip_suffix('Z'))
+        .unwrap_or(s)
+        .trim();
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(naive, fmt) {
+            return Some(Utc.from_utc_datetime(&t));
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(naive, "%Y-%m-%d") {
+        return Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?));
+    }
+    if let Ok(secs) = s.parse::<f64>() {
+        return from_unix(secs);
+    }
+    None
+}
+
+fn from_unix(secs: f64) -> Option<Timestamp> {
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    Utc.timestamp_opt(secs.trunc() as i64, (secs.fract() * 1e9) as u32)
+        .single()
+}
+
+/// Parse a JSON value holding a timestamp in any of the accepted forms.
+pub fn parse_value(v: &Value) -> Option<Timestamp> {
+    match v {
+        Value::String(s) => parse_str(s),
+        Value::Number(n) => n.as_f64().and_then(from_unix),
+        _ => None,
+    }
+}
+
+/// "3m", "2h", "4d" style ages for people.
+pub fn human_age(secs: i64) -> String {
+    let (sign, secs) = if secs < 0 { ("-", -secs) } else { ("", secs) };
+    let text = match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m", secs / 60),
+        3600..=86_399 => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
+        _ => format!("{}d{:02}h", secs / 86_400, (secs % 86_400) / 3600),
+    };
+    format!("{sign}{text}")
+}
+
+/// Parse durations such as `30s`, `5m`, `2h`, `1d`, `90` (seconds), `1h30m`.
+pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(secs));
+    }
+    let mut total_ms: u64 = 0;
+    let mut digits = String::new();
+    let mut chars = s.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: u64 = digits.parse().ok()?;
+        digits.clear();
+        let unit_ms = match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            's' => 1000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            _ => return None,
+        };
+        total_ms = total_ms.checked_add(n.checked_mul(unit_ms)?)?;
+        any = true;
+    }
+    if !digits.is_empty() || !any {
+        return None;
+    }
+    Some(std::time::Duration::from_millis(total_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fixture_formats() {
+        let want = parse_str("2025-11-15T19:28:00Z").unwrap();
+        assert_eq!(parse_str("2025-11-15 19:28:00 UTC"), Some(want));
+        assert_eq!(parse_str("2025-11-15 19:28 UTC"), Some(want));
+        assert_eq!(parse_str("2025-11-15T19:28:00+00:00"), Some(want));
+        assert_eq!(parse_str("2025-11-15 19:28:00"), Some(want));
+        let unix = parse_value(&serde_json::json!(1763234880.566482)).unwrap();
+        assert_eq!(unix.timestamp(), 1763234880);
+        assert_eq!(parse_str("$(date -u +\"%Y\")"), None);
+    }
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("90").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("5m").unwrap().as_secs(), 300);
+        assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
+        assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
+        assert!(parse_duration("5x").is_none());
+        assert!(parse_duration("").is_none());
+    }
+}

@@ -1,0 +1,83 @@
+//! The command-line grammar. Each area's arguments live beside its command in `cmd/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::cmd;
+
+const AFTER_HELP: &str = "\
+Examples:
+  sessions init                          create ./SESSIONS from the built-in template
+  sessions --as s1 register --name \"Dashboard Builder\" --spec ui,react
+  sessions --as s1 heartbeat --work \"building the login page\"
+  sessions status                        the dashboard (add --json for agents)
+  sessions match \"deploy the API to production\"
+
+Environment: SESSIONS_HUB (the hub folder), SESSIONS_ID (who you are), NO_COLOR.
+Exit codes: 0 ok, 1 failure or a \"no\" answer (e.g. already claimed), 2 usage,
+3 no hub, 4 a hub file does not parse, 5 lock timeout, 6 refused (secret, stale token,
+forbidden transition).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sessions",
+    version,
+    about = "Coordinate parallel AI coding sessions through a plain SESSIONS/ folder",
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The hub folder (default: the nearest SESSIONS/ upwards).
+    #[arg(long, global = true, env = "SESSIONS_HUB", value_name = "DIR")]
+    pub hub: Option<PathBuf>,
+    /// Act as this session.
+    #[arg(long = "as", global = true, env = "SESSIONS_ID", value_name = "ID")]
+    pub as_id: Option<String>,
+    /// Print one JSON document (for agents and scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Write text even if it looks like a secret (API key, token, private key).
+    #[arg(long, global = true)]
+    pub allow_secrets: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a hub from the built-in template.
+    Init(cmd::init::InitArgs),
+    /// Register a session: registry entry, heartbeat and hello file (idempotent).
+    Register(cmd::session::RegisterArgs),
+    /// Refresh this session's heartbeat (status, current work).
+    Heartbeat(cmd::session::HeartbeatArgs),
+    /// Remove a session from the registry and delete its heartbeat.
+    Unregister(cmd::session::UnregisterArgs),
+    /// Delete heartbeats that have not been refreshed for a while (registry entries stay).
+    Prune(cmd::session::PruneArgs),
+    /// Every session with liveness, role, status and current work (session-sync).
+    #[command(visible_alias = "who")]
+    Sync(cmd::session::SyncArgs),
+    /// Sessions offering a capability, the most available first.
+    FindHelp(cmd::session::FindHelpArgs),
+    /// Rank sessions for a task description.
+    Match(cmd::session::MatchArgs),
+    /// Agree on session identities: propose, vote, status.
+    #[command(subcommand)]
+    Handshake(cmd::handshake::HandshakeCommand),
+    /// Read and edit CURRENT_STATE.md's named sections.
+    #[command(subcommand)]
+    State(cmd::state::StateCommand),
+    /// The dashboard: sessions, claims, milestones, current priority, messages.
+    #[command(visible_alias = "quick-status")]
+    Status(cmd::status::StatusArgs),
+    /// Run a demo: a throw-away hub with several real session processes.
+    Demo(cmd::demo::DemoArgs),
+}

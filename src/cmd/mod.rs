@@ -1,0 +1,42 @@
+//! One module per area; each renders its results for people or, with `--json`, agents.
+
+pub mod demo;
+pub mod handshake;
+pub mod init;
+pub mod session;
+pub mod state;
+pub mod status;
+
+use sessions_core::Result;
+
+use crate::Ctx;
+use crate::cli::Command;
+
+/// Run one command; the result is the exit code for successful runs that answer "no".
+pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
+    match command {
+        Command::Init(args) => init::run(ctx, args),
+        Command::Register(args) => session::register(ctx, args),
+        Command::Heartbeat(args) => session::heartbeat(ctx, args),
+        Command::Unregister(args) => session::unregister(ctx, args),
+        Command::Prune(args) => session::prune(ctx, args),
+        Command::Sync(args) => session::sync(ctx, args),
+        Command::FindHelp(args) => session::find_help(ctx, args),
+        Command::Match(args) => session::matching(ctx, args),
+        Command::Handshake(command) => handshake::run(ctx, command),
+        Command::State(command) => state::run(ctx, command),
+        Command::Status(args) => status::run(ctx, args),
+        Command::Demo(args) => demo::run(ctx, args),
+    }
+}
+
+/// Split comma-separated list arguments (`--spec ui,react --spec visualization`).
+pub fn split_list(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}

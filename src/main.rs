@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    sessions::main_with(std::env::args_os())
+}

@@ -1,0 +1,5 @@
+//! The one integration-test binary: every test runs the real binaries on temp hubs.
+
+mod support;
+
+mod foundation;
