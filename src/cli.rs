@@ -78,6 +78,14 @@ pub enum Command {
     /// The dashboard: sessions, claims, milestones, current priority, messages.
     #[command(visible_alias = "quick-status")]
     Status(cmd::status::StatusArgs),
+    /// The message board: send, list, show, thread, ack, archive.
+    #[command(subcommand)]
+    Msg(cmd::msg::MsgCommand),
+    /// Messages addressed to me (direct, broadcast, mentions); --unread, --mark-read.
+    Inbox(cmd::msg::InboxArgs),
+    /// Collaboration requests: request, accept, decline, start, complete, handoff, list, metrics.
+    #[command(subcommand)]
+    Collab(cmd::collab::CollabCommand),
     /// Run a demo: a throw-away hub with several real session processes.
     Demo(cmd::demo::DemoArgs),
 }

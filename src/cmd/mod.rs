@@ -1,8 +1,10 @@
 //! One module per area; each renders its results for people or, with `--json`, agents.
 
+pub mod collab;
 pub mod demo;
 pub mod handshake;
 pub mod init;
+pub mod msg;
 pub mod session;
 pub mod state;
 pub mod status;
@@ -26,6 +28,9 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Handshake(command) => handshake::run(ctx, command),
         Command::State(command) => state::run(ctx, command),
         Command::Status(args) => status::run(ctx, args),
+        Command::Msg(command) => msg::run(ctx, command),
+        Command::Inbox(args) => msg::inbox(ctx, args),
+        Command::Collab(command) => collab::run(ctx, command),
         Command::Demo(args) => demo::run(ctx, args),
     }
 }

@@ -11,7 +11,7 @@ use crate::hub::{Hub, layout};
 use crate::milestones::{self, Milestone};
 use crate::sessions::{self, Liveness, Registry, SyncView};
 use crate::time::{self, Timestamp};
-use crate::{current_state, storage};
+use crate::{current_state, messages, storage};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ClaimStatus {
@@ -30,12 +30,15 @@ pub struct Snapshot {
     /// Open milestones only.
     pub milestones: Vec<Milestone>,
     pub current_priority: Option<String>,
-    /// The last lines of MESSAGES.md.
-    pub recent_messages: Vec<String>,
+    /// The latest messages on MESSAGES.md (parsed from the board's tail only).
+    pub recent_messages: Vec<messages::Summary>,
+    /// How many unread messages "me" has; set by `sessions status` when it knows who
+    /// is asking (`--as` / `SESSIONS_ID`).
+    pub unread_messages: Option<usize>,
 }
 
-/// How many trailing board lines the status shows.
-pub const RECENT_MESSAGE_LINES: usize = 10;
+/// How many of the latest messages the status shows.
+pub const RECENT_MESSAGES: usize = 5;
 
 impl Snapshot {
     pub fn load(hub: &Hub) -> Result<Snapshot> {
@@ -53,7 +56,7 @@ impl Snapshot {
             .collect();
         let current_priority = storage::read_text(&hub.path(layout::CURRENT_STATE))?
             .and_then(|text| current_state::current_priority(&text));
-        let recent_messages = tail_lines(hub, RECENT_MESSAGE_LINES)?;
+        let recent_messages = messages::recent(hub, RECENT_MESSAGES)?;
         Ok(Snapshot {
             hub: hub.root().display().to_string(),
             generated_at: time::format(now),
@@ -62,6 +65,7 @@ impl Snapshot {
             milestones,
             current_priority,
             recent_messages,
+            unread_messages: None,
         })
     }
 }
