@@ -198,6 +198,8 @@ pub struct TextSection {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// Most segments are messages: boxing them would only add an allocation each.
+#[allow(clippy::large_enum_variant)]
 pub enum Segment {
     Message(Message),
     Text(TextSection),
