@@ -775,3 +775,34 @@ fn help_of_every_message_command_has_an_example() {
         .output()
         .unwrap();
 }
+
+#[test]
+fn archiving_rewrites_the_board_without_resurfacing_read_messages() {
+    let hub = TestHub::new();
+    for body in ["old one", "old two"] {
+        let out = hub
+            .command("sessions")
+            .env("SESSIONS_NOW", "2025-01-15T10:00:00Z")
+            .args(["--as", "s1", "msg", "send", "--to", "s2", body])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    let recent = send(&hub, "s1", &["--to", "s2", "recent, already read"]);
+    inbox_ids(&hub, "s2", &["--unread", "--mark-read"]);
+    let fresh = send(&hub, "s1", &["--to", "s2", "fresh"]);
+    let done = hub.json(&["msg", "archive", "--before", "2025-06-01"]);
+    assert_eq!(done["moved"], 2);
+    assert_eq!(done["files"]["MESSAGES-2025-01.md"], 2);
+    assert!(hub.read("MESSAGES-2025-01.md").contains("old two"));
+    let (unread, v) = inbox_ids(&hub, "s2", &["--unread", "--mark-read"]);
+    assert_eq!(unread, vec![fresh.clone()]);
+    assert_eq!(v["incremental"], false);
+    // The seen set now holds exactly the inbox messages still on the board.
+    let seen = hub.read(".sessions/cursors/s2.seen");
+    let mut seen: Vec<&str> = seen.lines().collect();
+    seen.sort();
+    let mut want = vec![recent.as_str(), fresh.as_str()];
+    want.sort();
+    assert_eq!(seen, want);
+}

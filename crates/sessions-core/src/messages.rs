@@ -1051,6 +1051,10 @@ pub struct Inbox {
     pub file: (u64, u64),
     #[serde(skip)]
     pub check: String,
+    /// Every inbox message ID on the board, when the whole board was read (lets
+    /// `mark_read` rewrite the seen set to just those, so it never grows past the board).
+    #[serde(skip)]
+    pub all_ids: Option<Vec<String>>,
 }
 
 /// Read my inbox. With `unread_only`, return only messages I have not marked read;
@@ -1071,6 +1075,7 @@ pub fn inbox(hub: &Hub, me: &str, unread_only: bool) -> Result<Inbox> {
                 read_to: 0,
                 file: (0, 0),
                 check: String::new(),
+                all_ids: None,
             });
         }
         Err(e) => return Err(Error::io(&path, e)),
@@ -1116,8 +1121,13 @@ pub fn inbox(hub: &Hub, me: &str, unread_only: bool) -> Result<Inbox> {
     } else {
         0
     };
+    let incremental = unread_only && valid_cursor;
     let mut entries = Vec::new();
+    let mut all_ids = (!incremental).then(Vec::new);
     for m in all.into_iter().filter(|m| m.is_for(me)) {
+        if let Some(ids) = &mut all_ids {
+            ids.push(m.id.clone());
+        }
         let unread = m.offset + m.len > read_offset && !seen.contains(&m.id);
         if unread || !unread_only {
             entries.push(InboxEntry { message: m, unread });
@@ -1128,10 +1138,11 @@ pub fn inbox(hub: &Hub, me: &str, unread_only: bool) -> Result<Inbox> {
         session: me.into(),
         messages: entries,
         unread,
-        incremental: unread_only && valid_cursor,
+        incremental,
         read_to: len,
         file: ident,
         check,
+        all_ids,
     })
 }
 
@@ -1151,8 +1162,13 @@ pub fn mark_read(hub: &Hub, inbox: &Inbox) -> Result<usize> {
         .filter(|e| e.unread)
         .map(|e| e.message.id.as_str())
         .collect();
-    if !newly.is_empty() {
-        let path = seen_path(hub, me)?;
+    let path = seen_path(hub, me)?;
+    if let Some(all) = &inbox.all_ids {
+        // The whole board was read: after this, every inbox message on it is read.
+        let mut lines = all.join("\n");
+        lines.push('\n');
+        storage::write_atomic(&path, lines.as_bytes())?;
+    } else if !newly.is_empty() {
         let mut lines = newly.join("\n");
         lines.push('\n');
         let mut file = OpenOptions::new()
