@@ -806,3 +806,42 @@ fn archiving_rewrites_the_board_without_resurfacing_read_messages() {
     want.sort();
     assert_eq!(seen, want);
 }
+
+#[test]
+fn a_collaboration_file_from_the_original_script_keeps_its_fields_through_a_transition() {
+    let hub = TestHub::new();
+    hub.write(
+        "ACTIVE/COLLABORATIONS/collab-1763240000.json",
+        r#"{
+  "request_id": "collab-1763240000",
+  "from_session": "session-5-orchestration",
+  "to_session": "session-1-dashboard",
+  "request": "Need analytics UI",
+  "urgency": "normal",
+  "status": "pending",
+  "created_at": "2025-11-15T21:00:00Z",
+  "updated_at": "2025-11-15T21:00:00Z",
+  "custom_field": {"kept": true}
+}
+"#,
+    );
+    let listed = hub.json(&["--as", "session-1-dashboard", "collab", "list", "--to-me"]);
+    assert_eq!(listed["count"], 1);
+    hub.ok(&[
+        "--as",
+        "session-1-dashboard",
+        "collab",
+        "accept",
+        "collab-1763240000",
+    ]);
+    let v = hub.read_json("ACTIVE/COLLABORATIONS/collab-1763240000.json");
+    assert_eq!(v["status"], "accepted");
+    assert_eq!(v["custom_field"]["kept"], true);
+    assert_eq!(v["request"], "Need analytics UI");
+    assert_eq!(v["created_at"], "2025-11-15T21:00:00Z");
+    assert_eq!(v["history"][0]["action"], "accept");
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys[0], "request_id", "original key order kept");
+    let own = hub.run(&["--as", "s1", "collab", "request", "s1", "help me"]);
+    assert_eq!(status_code(&own), 2);
+}

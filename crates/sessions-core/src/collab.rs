@@ -167,6 +167,11 @@ pub fn request(hub: &Hub, from: &str, to: &str, text: &str, urgency: &str) -> Re
     if text.trim().is_empty() {
         return Err(Error::Usage("the request text is empty".into()));
     }
+    if from.eq_ignore_ascii_case(to) {
+        return Err(Error::Usage(format!(
+            "{from} cannot ask itself for help; name another session (see `sessions find-help`)"
+        )));
+    }
     hub.check_secrets("the collaboration request", text)?;
     let dir = hub.dir(layout::COLLABORATIONS)?;
     storage::ensure_dir(&dir)?;
