@@ -249,7 +249,18 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
         .iter()
         .filter(|s| matches!(s, messages::Segment::Text(_)))
         .count();
-    let all = messages::messages(segments.clone());
+    let texts: Vec<messages::TextSection> = if args.with_text {
+        segments
+            .iter()
+            .filter_map(|s| match s {
+                messages::Segment::Text(t) => Some(t.clone()),
+                messages::Segment::Message(_) => None,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let all = messages::messages(segments);
     let filter = Filter {
         from: args.from,
         to: args.to,
@@ -284,17 +295,13 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
     for m in &found {
         line(ctx, m, None);
     }
-    if args.with_text {
-        for s in &segments {
-            if let messages::Segment::Text(t) = s
-                && !t.text.trim().trim_matches('-').trim().is_empty()
-            {
-                ctx.out.line(format!(
-                    "📝 {}  {}",
-                    t.id,
-                    t.title.as_deref().unwrap_or("(free text)")
-                ));
-            }
+    for t in &texts {
+        if !t.text.trim().trim_matches('-').trim().is_empty() {
+            ctx.out.line(format!(
+                "📝 {}  {}",
+                t.id,
+                t.title.as_deref().unwrap_or("(free text)")
+            ));
         }
     }
     Ok(0)

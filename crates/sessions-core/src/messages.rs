@@ -928,6 +928,7 @@ pub fn thread(all: &[Message], id: &str) -> Result<Vec<Message>> {
 pub fn recent(hub: &Hub, n: usize) -> Result<Vec<Summary>> {
     const TAIL_BYTES: u64 = 128 * 1024;
     let path = board_path(hub)?;
+    let lock = read_lock(hub)?;
     let mut file = match File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -940,6 +941,7 @@ pub fn recent(hub: &Hub, n: usize) -> Result<Vec<Summary>> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)
         .map_err(|e| Error::io(&path, e))?;
+    drop(lock);
     let text = String::from_utf8_lossy(&bytes);
     // Start at the first separator: the bytes before it may be a cut block.
     let from = if start == 0 {
