@@ -134,8 +134,8 @@ fn show(ctx: &mut Ctx, proposals: &[ProposalStatus]) {
                 .as_deref()
                 .map(|c| format!(": {c}"))
                 .unwrap_or_default();
-            ctx.out
-                .line(format!("     {:?} {}{comment}", v.vote, v.voter).to_lowercase());
+            let vote = format!("{:?}", v.vote).to_lowercase();
+            ctx.out.line(format!("     {vote} {}{comment}", v.voter));
         }
     }
 }
