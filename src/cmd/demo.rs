@@ -11,7 +11,9 @@ use sessions_core::{Error, Result, init, time};
 use crate::Ctx;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  sessions demo\n  sessions demo --keep      # keep the hub to explore it afterwards")]
+#[command(
+    after_help = "Example:\n  sessions demo\n  sessions demo --keep      # keep the hub to explore it afterwards"
+)]
 pub struct DemoArgs {
     /// Keep the demo hub instead of deleting it at the end.
     #[arg(long)]
@@ -157,49 +159,174 @@ fn script(ctx: &mut Ctx, demo: &Demo) -> Result<()> {
     demo.run(
         ctx,
         &[
-            step(Some("session-1-dashboard"), &["register", "--name", "Dashboard Builder", "--role", "Frontend", "--spec", "ui,react,visualization"]),
-            step(Some("session-2-architect"), &["register", "--name", "Architect", "--role", "System architecture", "--spec", "architecture,coordination"]),
-            step(Some("session-3-deploy"), &["register", "--name", "Deployment Engineer", "--role", "Infrastructure", "--spec", "deployment,devops,security"]),
-            step(Some("session-4-tests"), &["register", "--name", "Test Runner", "--role", "QA", "--spec", "testing"]),
+            step(
+                Some("session-1-dashboard"),
+                &[
+                    "register",
+                    "--name",
+                    "Dashboard Builder",
+                    "--role",
+                    "Frontend",
+                    "--spec",
+                    "ui,react,visualization",
+                ],
+            ),
+            step(
+                Some("session-2-architect"),
+                &[
+                    "register",
+                    "--name",
+                    "Architect",
+                    "--role",
+                    "System architecture",
+                    "--spec",
+                    "architecture,coordination",
+                ],
+            ),
+            step(
+                Some("session-3-deploy"),
+                &[
+                    "register",
+                    "--name",
+                    "Deployment Engineer",
+                    "--role",
+                    "Infrastructure",
+                    "--spec",
+                    "deployment,devops,security",
+                ],
+            ),
+            step(
+                Some("session-4-tests"),
+                &[
+                    "register",
+                    "--name",
+                    "Test Runner",
+                    "--role",
+                    "QA",
+                    "--spec",
+                    "testing",
+                ],
+            ),
         ],
     )?;
 
-    chapter(ctx, "They say what they work on (heartbeats); one goes quiet");
-    let mut stale = step(Some("session-4-tests"), &["heartbeat", "--status", "active", "--work", "flaky test hunt"]);
+    chapter(
+        ctx,
+        "They say what they work on (heartbeats); one goes quiet",
+    );
+    let mut stale = step(
+        Some("session-4-tests"),
+        &[
+            "heartbeat",
+            "--status",
+            "active",
+            "--work",
+            "flaky test hunt",
+        ],
+    );
     stale.minutes_ago = Some(12);
     demo.run(
         ctx,
         &[
-            step(Some("session-1-dashboard"), &["heartbeat", "--status", "active", "--work", "login page"]),
-            step(Some("session-2-architect"), &["heartbeat", "--status", "idle"]),
-            step(Some("session-3-deploy"), &["heartbeat", "--status", "active", "--work", "staging rollout"]),
+            step(
+                Some("session-1-dashboard"),
+                &["heartbeat", "--status", "active", "--work", "login page"],
+            ),
+            step(
+                Some("session-2-architect"),
+                &["heartbeat", "--status", "idle"],
+            ),
+            step(
+                Some("session-3-deploy"),
+                &[
+                    "heartbeat",
+                    "--status",
+                    "active",
+                    "--work",
+                    "staging rollout",
+                ],
+            ),
             stale,
         ],
     )?;
 
     chapter(ctx, "Who can help? Who suits a task?");
     demo.run(ctx, &[step(None, &["find-help", "deploy"])])?;
-    demo.run(ctx, &[step(None, &["match", "Deploy the dashboard UI to production"])])?;
-
-    chapter(ctx, "A new session proposes its identity; the others vote at once");
     demo.run(
         ctx,
-        &[step(Some("session-5-docs"), &["handshake", "propose", "session-5-docs", "--name", "Doc Writer", "--role", "Documentation", "--spec", "documentation"])],
+        &[step(
+            None,
+            &["match", "Deploy the dashboard UI to production"],
+        )],
+    )?;
+
+    chapter(
+        ctx,
+        "A new session proposes its identity; the others vote at once",
+    );
+    demo.run(
+        ctx,
+        &[step(
+            Some("session-5-docs"),
+            &[
+                "handshake",
+                "propose",
+                "session-5-docs",
+                "--name",
+                "Doc Writer",
+                "--role",
+                "Documentation",
+                "--spec",
+                "documentation",
+            ],
+        )],
     )?;
     demo.run(
         ctx,
         &[
-            step(Some("session-1-dashboard"), &["handshake", "vote", "session-5-docs-identity", "agree", "--comment", "welcome"]),
-            step(Some("session-2-architect"), &["handshake", "vote", "session-5-docs-identity", "agree"]),
-            step(Some("session-3-deploy"), &["handshake", "vote", "session-5-docs-identity", "question", "--comment", "docs for the API too?"]),
+            step(
+                Some("session-1-dashboard"),
+                &[
+                    "handshake",
+                    "vote",
+                    "session-5-docs-identity",
+                    "agree",
+                    "--comment",
+                    "welcome",
+                ],
+            ),
+            step(
+                Some("session-2-architect"),
+                &["handshake", "vote", "session-5-docs-identity", "agree"],
+            ),
+            step(
+                Some("session-3-deploy"),
+                &[
+                    "handshake",
+                    "vote",
+                    "session-5-docs-identity",
+                    "question",
+                    "--comment",
+                    "docs for the API too?",
+                ],
+            ),
         ],
     )?;
-    demo.run(ctx, &[step(None, &["handshake", "status", "session-5-docs-identity"])])?;
+    demo.run(
+        ctx,
+        &[step(
+            None,
+            &["handshake", "status", "session-5-docs-identity"],
+        )],
+    )?;
 
     chapter(ctx, "The current priority, in CURRENT_STATE.md");
     demo.run(
         ctx,
-        &[step(Some("session-2-architect"), &["state", "priority", "Ship the dashboard to production"])],
+        &[step(
+            Some("session-2-architect"),
+            &["state", "priority", "Ship the dashboard to production"],
+        )],
     )?;
 
     chapter(ctx, "The dashboard");

@@ -52,7 +52,10 @@ pub fn run(ctx: &mut Ctx, command: HandshakeCommand) -> Result<u8> {
             role,
             specs,
         } => {
-            let by = ctx.me().unwrap_or_else(|_| id.clone());
+            let by = match ctx.global.as_id {
+                Some(_) => ctx.me()?,
+                None => id.clone(),
+            };
             let st = handshake::propose(
                 &hub,
                 &by,

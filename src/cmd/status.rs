@@ -70,7 +70,11 @@ pub fn render(ctx: &mut Ctx, snap: &Snapshot) {
             Some(true) => " ✓ agreed",
             _ => "",
         };
-        let unregistered = if s.registered { "" } else { " (heartbeat only)" };
+        let unregistered = if s.registered {
+            ""
+        } else {
+            " (heartbeat only)"
+        };
         let seen = s
             .age_secs
             .map(|a| format!("{} ago", time::human_age(a)))

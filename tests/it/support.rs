@@ -62,6 +62,18 @@ impl TestHub {
         cmd
     }
 
+    /// A `sh -c <script>` with this hub's environment, for child processes that run
+    /// several commands in a row.
+    pub fn sh(&self, script: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script])
+            .env("SESSIONS_HUB", &self.root)
+            .env_remove("SESSIONS_ID")
+            .env_remove("SESSIONS_NOW")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.command("sessions")
             .args(args)

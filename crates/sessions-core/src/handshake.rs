@@ -107,6 +107,8 @@ pub fn propose(hub: &Hub, by: &str, identity: &Identity) -> Result<ProposalStatu
     for text in [&identity.name, &identity.role].into_iter().flatten() {
         hub.check_secrets("the proposal", text)?;
     }
+    // Consensus needs the registry: refuse before writing anything if it is broken.
+    live_registered(hub)?;
     let proposal = proposal_id(&identity.session_id);
     let path = hub.path(&proposal_rel(&proposal));
     hub.dir(layout::HANDSHAKES)?;
@@ -152,6 +154,7 @@ pub fn vote(
     if let Some(comment) = comment {
         hub.check_secrets("the vote comment", comment)?;
     }
+    live_registered(hub)?;
     ensure_proposal(hub, proposal)?;
     let dir = hub.path(&votes_rel(proposal));
     storage::ensure_dir(&dir)?;
