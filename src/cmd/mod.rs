@@ -1,6 +1,8 @@
 //! One module per area; each renders its results for people or, with `--json`, agents.
 
+pub mod completions;
 pub mod demo;
+pub mod doctor;
 pub mod handshake;
 pub mod init;
 pub mod session;
@@ -26,6 +28,8 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Handshake(command) => handshake::run(ctx, command),
         Command::State(command) => state::run(ctx, command),
         Command::Status(args) => status::run(ctx, args),
+        Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Completions(args) => completions::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
     }
 }

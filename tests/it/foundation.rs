@@ -916,3 +916,52 @@ fn a_closed_pipe_is_not_an_error() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
+
+#[test]
+fn doctor_names_broken_files_and_fix_removes_old_temp_files() {
+    let hub = TestHub::fixture();
+    assert!(hub.run(&["doctor"]).status.success());
+    hub.write(
+        "MILESTONES/broken.json",
+        "{\n  \"title\": \"x\",\n  oops\n}\n",
+    );
+    hub.write("HEARTBEATS/.s1.json.123.0.0.tmp", "{\"half\": ");
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(hub.path("HEARTBEATS/.s1.json.123.0.0.tmp"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let out = hub.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("MILESTONES/broken.json:3:3"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("--fix"), "{}", stdout(&out));
+    let report = hub.json_status(&["doctor", "--fix"], 1);
+    assert_eq!(report["fixed"], 1);
+    assert_eq!(
+        report["remaining"], 1,
+        "the broken milestone is left for a person"
+    );
+    assert!(!hub.path("HEARTBEATS/.s1.json.123.0.0.tmp").exists());
+    assert!(
+        hub.path("MILESTONES/broken.json").exists(),
+        "doctor never deletes data"
+    );
+}
+
+#[test]
+fn completions_are_generated_for_common_shells() {
+    let hub = TestHub::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let text = hub.ok(&["completions", shell]);
+        assert!(
+            text.contains("sessions") && text.contains("heartbeat"),
+            "{shell}"
+        );
+    }
+}

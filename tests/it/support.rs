@@ -103,6 +103,21 @@ impl TestHub {
             .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{text}"))
     }
 
+    /// Run with `--json`, require exit code `code`, parse stdout.
+    pub fn json_status(&self, args: &[&str], code: i32) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "sessions {args:?}: {}",
+            stderr(&out)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}"))
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
     }
