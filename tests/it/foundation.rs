@@ -965,3 +965,34 @@ fn completions_are_generated_for_common_shells() {
         );
     }
 }
+
+#[test]
+fn symlinked_files_and_nested_folders_leading_outside_are_refused() {
+    let hub = TestHub::new();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("registry.json");
+    std::fs::write(&secret, r#"{"sessions": {"intruder": {"id": "intruder"}}}"#).unwrap();
+    std::fs::remove_file(hub.path("REGISTRY.json")).unwrap();
+    std::os::unix::fs::symlink(&secret, hub.path("REGISTRY.json")).unwrap();
+    let out = hub.run(&["status"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let out = hub.run(&["--as", "s1", "register"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        r#"{"sessions": {"intruder": {"id": "intruder"}}}"#
+    );
+    std::fs::remove_file(hub.path("REGISTRY.json")).unwrap();
+
+    hub.ok(&["--as", "s1", "handshake", "propose", "s1"]);
+    let votes = hub.path("HANDSHAKES/s1-identity/votes");
+    std::fs::remove_dir_all(&votes).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &votes).unwrap();
+    let out = hub.run(&["--as", "s2", "handshake", "vote", "s1-identity", "agree"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_dir(outside.path()).unwrap().count(),
+        1,
+        "a vote was written outside the hub"
+    );
+}
