@@ -1,7 +1,9 @@
 //! One module per area; each renders its results for people or, with `--json`, agents.
 
 pub mod collab;
+pub mod completions;
 pub mod demo;
+pub mod doctor;
 pub mod handshake;
 pub mod init;
 pub mod msg;
@@ -28,6 +30,8 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Handshake(command) => handshake::run(ctx, command),
         Command::State(command) => state::run(ctx, command),
         Command::Status(args) => status::run(ctx, args),
+        Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Completions(args) => completions::run(ctx, args),
         Command::Msg(command) => msg::run(ctx, command),
         Command::Inbox(args) => msg::inbox(ctx, args),
         Command::Collab(command) => collab::run(ctx, command),

@@ -6,6 +6,7 @@ pub mod claims;
 pub mod collab;
 pub mod config;
 pub mod current_state;
+pub mod doctor;
 pub mod error;
 pub mod handshake;
 pub mod hub;
