@@ -975,12 +975,12 @@ const CHECK_BYTES: u64 = 64;
 
 fn cursor_path(hub: &Hub, me: &str) -> Result<PathBuf> {
     ids::validate("session ID", me)?;
-    Ok(hub.path(CURSORS).join(format!("{me}.json")))
+    hub.file(&format!("{CURSORS}/{me}.json"))
 }
 
 fn seen_path(hub: &Hub, me: &str) -> Result<PathBuf> {
     ids::validate("session ID", me)?;
-    Ok(hub.path(CURSORS).join(format!("{me}.seen")))
+    hub.file(&format!("{CURSORS}/{me}.seen"))
 }
 
 pub fn load_cursor(hub: &Hub, me: &str) -> Result<Option<Cursor>> {
@@ -1155,8 +1155,7 @@ fn lossy(bytes: Vec<u8>) -> String {
 /// Returns how many messages became read.
 pub fn mark_read(hub: &Hub, inbox: &Inbox) -> Result<usize> {
     let me = &inbox.session;
-    let dir = hub.path(CURSORS);
-    storage::ensure_dir(&dir)?;
+    storage::ensure_dir(&hub.dir(CURSORS)?)?;
     let newly: Vec<&str> = inbox
         .messages
         .iter()
