@@ -172,12 +172,15 @@ pub fn render(ctx: &mut Ctx, snap: &Snapshot) {
     }
     for m in &snap.recent_messages {
         let when = m.time.as_deref().map_or("-", |t| t.get(..16).unwrap_or(t));
+        let priority = match m.priority.as_str() {
+            "normal" => String::new(),
+            p => format!("[{p}] "),
+        };
         ctx.out.line(format!(
-            "  {} {} → {} [{}] {}",
+            "  {} {} → {} {priority}{}",
             when.replace('T', " "),
             m.from.as_deref().unwrap_or("?"),
             m.to.join(", "),
-            m.priority,
             m.subject.as_deref().unwrap_or(&m.preview)
         ));
     }
