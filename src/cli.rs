@@ -78,6 +78,18 @@ pub enum Command {
     /// The dashboard: sessions, claims, milestones, current priority, messages.
     #[command(visible_alias = "quick-status")]
     Status(cmd::status::StatusArgs),
+    /// Status documents (<project>-status.md): new, set, action, next, show, failing.
+    #[command(subcommand)]
+    Report(cmd::report::ReportCommand),
+    /// Check every status file: stale, blocked by a ❌ dependency, missing timestamp or
+    /// NEXT SESSION (exit 1 when anything is wrong).
+    Healthcheck(cmd::report::HealthcheckArgs),
+    /// Touch signals: `signal infra` touches .infra-updated.
+    Signal(cmd::signal::SignalArgs),
+    /// List pending signals with their age (--new: only those this session has not seen).
+    Signals(cmd::signal::SignalsArgs),
+    /// Take one signal atomically and print the status file it belongs to.
+    Consume(cmd::signal::ConsumeArgs),
     /// Run a demo: a throw-away hub with several real session processes.
     Demo(cmd::demo::DemoArgs),
 }

@@ -3,7 +3,9 @@
 pub mod demo;
 pub mod handshake;
 pub mod init;
+pub mod report;
 pub mod session;
+pub mod signal;
 pub mod state;
 pub mod status;
 
@@ -26,6 +28,11 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Handshake(command) => handshake::run(ctx, command),
         Command::State(command) => state::run(ctx, command),
         Command::Status(args) => status::run(ctx, args),
+        Command::Report(command) => report::run(ctx, command),
+        Command::Healthcheck(args) => report::healthcheck(ctx, args),
+        Command::Signal(args) => signal::signal(ctx, args),
+        Command::Signals(args) => signal::list(ctx, args),
+        Command::Consume(args) => signal::consume(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
     }
 }
