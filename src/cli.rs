@@ -90,6 +90,9 @@ pub enum Command {
     Signals(cmd::signal::SignalsArgs),
     /// Take one signal atomically and print the status file it belongs to.
     Consume(cmd::signal::ConsumeArgs),
+    /// Watch the hub and report events as they happen (signals, status changes,
+    /// messages, claims, milestones, sessions), optionally running a command for each.
+    Watch(cmd::watch::WatchArgs),
     /// Run a demo: a throw-away hub with several real session processes.
     Demo(cmd::demo::DemoArgs),
 }

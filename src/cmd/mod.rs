@@ -8,6 +8,7 @@ pub mod session;
 pub mod signal;
 pub mod state;
 pub mod status;
+pub mod watch;
 
 use sessions_core::Result;
 
@@ -33,6 +34,7 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Signal(args) => signal::signal(ctx, args),
         Command::Signals(args) => signal::list(ctx, args),
         Command::Consume(args) => signal::consume(ctx, args),
+        Command::Watch(args) => watch::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
     }
 }

@@ -57,9 +57,14 @@ fn timestamp_of(t: SystemTime) -> Timestamp {
 pub fn touch(files: &StatusFiles, name: &str) -> Result<PathBuf> {
     let path = files.signal_path(name)?;
     storage::ensure_dir(&files.dir)?;
+    // A new file already carries the current time; setting it again would be a second
+    // change for watchers to see.
+    match OpenOptions::new().create_new(true).write(true).open(&path) {
+        Ok(_) => return Ok(path),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io(&path, e)),
+    }
     let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
         .write(true)
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
