@@ -59,7 +59,7 @@ pub struct WatchArgs {
     #[arg(long)]
     pub follow: bool,
     /// How long to wait for a burst of changes to settle.
-    #[arg(long, value_name = "DURATION", default_value = "20ms", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10ms", value_parser = parse_duration)]
     pub debounce: Duration,
     /// How often time-based events (claim expiry, stale sessions) are checked.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]

@@ -232,8 +232,8 @@ pub struct StatusDoc {
     pub next_line: Option<Range<usize>>,
 }
 
-fn regexes() -> &'static [Regex; 4] {
-    static RE: OnceLock<[Regex; 4]> = OnceLock::new();
+fn regexes() -> &'static [Regex; 3] {
+    static RE: OnceLock<[Regex; 3]> = OnceLock::new();
     RE.get_or_init(|| {
         [
             // 0: `## <PROJECT> STATUS - <timestamp>`
@@ -242,8 +242,6 @@ fn regexes() -> &'static [Regex; 4] {
             Regex::new(r"(?i)^\s*(?:[-*+]\s+)?(?:\*\*|__)?\s*NEXT[ _-]SESSIONS?\s*:?\s*(?:\*\*|__)?\s*:?\s*(.*?)\s*$").unwrap(),
             // 2: section lines: `**NAME:**`, `**NAME**:`, `### NAME`, `NAME:`
             Regex::new(r"^\s*(?:(?:\*\*|__)\s*([^*_].*?)\s*:?\s*(?:\*\*|__)\s*:?|#{2,6}\s+(.+?)\s*:?|([A-Z][A-Z0-9 _/&'-]{2,}):)\s*$").unwrap(),
-            // 3: list items `- text`, tasks `- [ ] text`
-            Regex::new(r"^(\s*(?:[-*+]|\d+[.)])\s+)(?:\[([ xX])\]\s*)?(.*?)\s*$").unwrap(),
         ]
     })
 }
@@ -339,6 +337,54 @@ fn parse_item_text(text: &str) -> (String, Option<Marker>, String, String) {
     )
 }
 
+/// A list item: `(prefix length, offset of the task check mark, body)`. The prefix is
+/// the indentation, the bullet (`-`, `*`, `+`, `1.`, `1)`) and the space after it. A
+/// hand-written scanner rather than a regex: it runs on every line of every file of a
+/// roll-up, and the regex's backtracking was most of that time.
+fn list_item(line: &str) -> Option<(usize, Option<usize>, &str)> {
+    let b = line.as_bytes();
+    let mut i = b.iter().take_while(|c| **c == b' ' || **c == b'\t').count();
+    match b.get(i)? {
+        b'-' | b'*' | b'+' => i += 1,
+        b'0'..=b'9' => {
+            i += b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if !matches!(b.get(i), Some(b'.' | b')')) {
+                return None;
+            }
+            i += 1;
+        }
+        _ => return None,
+    }
+    let spaces = b[i..]
+        .iter()
+        .take_while(|c| **c == b' ' || **c == b'\t')
+        .count();
+    if spaces == 0 {
+        return None;
+    }
+    i += spaces;
+    let rest = &line[i..];
+    let task = rest.len() >= 3
+        && rest.as_bytes()[0] == b'['
+        && matches!(rest.as_bytes()[1], b' ' | b'x' | b'X')
+        && rest.as_bytes()[2] == b']'
+        && rest
+            .as_bytes()
+            .get(3)
+            .is_none_or(|c| *c == b' ' || *c == b'\t');
+    if task {
+        return Some((i, Some(i + 1), rest[3..].trim()));
+    }
+    Some((i, None, rest.trim()))
+}
+
+/// Whether `line` contains "next" in any case (before trying the NEXT SESSION regex).
+fn mentions_next(line: &str) -> bool {
+    line.as_bytes()
+        .windows(4)
+        .any(|w| w.eq_ignore_ascii_case(b"next"))
+}
+
 fn no_value(v: &str) -> bool {
     let v = normalize(v);
     v.is_empty() || matches!(v.as_str(), "TBD" | "NONE" | "N A" | "TODO" | "UNKNOWN")
@@ -347,7 +393,7 @@ fn no_value(v: &str) -> bool {
 impl StatusDoc {
     /// Parse a status document. Never fails: unknown lines are ignored.
     pub fn parse(text: &str) -> StatusDoc {
-        let [header_re, next_re, section_re, item_re] = regexes();
+        let [header_re, next_re, section_re] = regexes();
         let mut doc = StatusDoc::default();
         let mut current: Option<usize> = None;
         let mut offset = 0;
@@ -360,7 +406,10 @@ impl StatusDoc {
             if line.trim().is_empty() {
                 continue;
             }
+            // Cheap tests on the first character keep the regexes off most lines.
+            let first = line.trim_start().as_bytes()[0];
             if doc.header.is_none()
+                && first == b'#'
                 && let Some(c) = header_re.captures(line)
             {
                 let project = c.get(1).map_or("", |m| m.as_str());
@@ -378,7 +427,9 @@ impl StatusDoc {
                 current = None;
                 continue;
             }
-            if let Some(c) = next_re.captures(line) {
+            if mentions_next(line)
+                && let Some(c) = next_re.captures(line)
+            {
                 let value = c.get(1).map_or("", |m| m.as_str());
                 let value =
                     value.trim_matches(|ch: char| ch == '*' || ch == '`' || ch.is_whitespace());
@@ -400,7 +451,13 @@ impl StatusDoc {
                 }
                 continue;
             }
-            if let Some(c) = section_re.captures(line) {
+            let trimmed = line.trim_start();
+            if (trimmed.starts_with("**")
+                || trimmed.starts_with("__")
+                || first == b'#'
+                || trimmed.trim_end().ends_with(':'))
+                && let Some(c) = section_re.captures(line)
+            {
                 let name = c
                     .get(1)
                     .or_else(|| c.get(2))
@@ -422,18 +479,17 @@ impl StatusDoc {
             if let Some(cur) = current {
                 doc.sections[cur].content_end = start + raw_line.len();
             }
-            let Some(c) = item_re.captures(line) else {
+            let Some((prefix_len, check, body)) = list_item(line) else {
                 continue; // free text: kept, ignored
             };
-            let prefix = c.get(1).map_or("", |m| m.as_str());
-            let body = c.get(3).map_or("", |m| m.as_str());
-            if let Some(check) = c.get(2) {
+            let prefix = &line[..prefix_len];
+            if let Some(at) = check {
                 doc.actions.push(Action {
                     text: body.to_string(),
-                    done: check.as_str() != " ",
+                    done: line.as_bytes()[at] != b' ',
                     line: line_no,
                     span,
-                    check: start + check.start()..start + check.end(),
+                    check: start + at..start + at + 1,
                 });
                 continue;
             }
@@ -612,9 +668,12 @@ fn plan(project: &str, text: &str, doc: &StatusDoc, edit: &Edit, now: Timestamp)
             };
             let sec = doc.find_section(section)?;
             let want = normalize(label);
-            let existing = doc.items.iter().find(|i| {
-                normalize(&i.label) == want
-                    && sec.is_none_or(|s| normalize(&i.section) == normalize(&doc.sections[s].name))
+            // Only within the named section: the same label may exist in another group.
+            let existing = sec.and_then(|s| {
+                let name = normalize(&doc.sections[s].name);
+                doc.items
+                    .iter()
+                    .find(|i| normalize(&i.label) == want && normalize(&i.section) == name)
             });
             match (existing, sec) {
                 (Some(item), _) => {

@@ -21,9 +21,6 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use notify::RecursiveMode;
-use notify_debouncer_full::{
-    DebounceEventResult, Debouncer, NoCache, RecommendedCache, new_debouncer, new_debouncer_opt,
-};
 use serde::Serialize;
 use sessions_core::hub::layout;
 use sessions_core::report::{STATUS_SUFFIX, StatusDoc, StatusFiles, normalize};
@@ -732,22 +729,24 @@ impl Watch {
 // ---------------------------------------------------------------------------------
 // The notify side.
 
-enum AnyDebouncer {
-    Native(Debouncer<notify::RecommendedWatcher, RecommendedCache>),
-    Poll(Debouncer<notify::PollWatcher, NoCache>),
+enum AnyWatcher {
+    Native(notify::RecommendedWatcher),
+    Poll(notify::PollWatcher),
 }
 
-impl AnyDebouncer {
+impl AnyWatcher {
     fn watch(&mut self, path: &Path, mode: RecursiveMode) -> notify::Result<()> {
+        use notify::Watcher;
         match self {
-            AnyDebouncer::Native(d) => d.watch(path, mode),
-            AnyDebouncer::Poll(d) => d.watch(path, mode),
+            AnyWatcher::Native(w) => w.watch(path, mode),
+            AnyWatcher::Poll(w) => w.watch(path, mode),
         }
     }
     fn unwatch(&mut self, path: &Path) {
+        use notify::Watcher;
         let _ = match self {
-            AnyDebouncer::Native(d) => d.unwatch(path),
-            AnyDebouncer::Poll(d) => d.unwatch(path),
+            AnyWatcher::Native(w) => w.unwatch(path),
+            AnyWatcher::Poll(w) => w.unwatch(path),
         };
     }
 }
@@ -758,7 +757,7 @@ fn notify_err(e: impl std::fmt::Display) -> Error {
 
 /// Arm the watches: the hub (recursive), the status folder if it is elsewhere. Returns
 /// whether the hub is armed.
-fn arm(d: &mut AnyDebouncer, root: &Path, status_dir: &Path) -> bool {
+fn arm(d: &mut AnyWatcher, root: &Path, status_dir: &Path) -> bool {
     if !root.is_dir() {
         return false;
     }
@@ -782,27 +781,27 @@ pub fn run(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
 
 async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DebounceEventResult>();
-    let handler = move |r: DebounceEventResult| {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<notify::Result<notify::Event>>();
+    // Runs on notify's thread. Opening and reading files (ours included) is not a
+    // change: dropping those here keeps our own reads from waking the loop.
+    let handler = move |r: notify::Result<notify::Event>| {
+        if let Ok(ev) = &r
+            && matches!(ev.kind, notify::EventKind::Access(_))
+            && !ev.need_rescan()
+        {
+            return;
+        }
         let _ = tx.send(r);
     };
-    // Debounce window, and how often the debouncer looks at its queue: a quarter of
-    // it would wake 200 times a second for a 20 ms window; half is plenty.
-    let tick_rate = Some(opts.debounce / 2);
-    let mut debouncer = match opts.poll {
-        Some(interval) => AnyDebouncer::Poll(
-            new_debouncer_opt::<_, notify::PollWatcher, NoCache>(
-                opts.debounce,
-                tick_rate,
+    let mut watcher = match opts.poll {
+        Some(interval) => AnyWatcher::Poll(
+            notify::PollWatcher::new(
                 handler,
-                NoCache,
                 notify::Config::default().with_poll_interval(interval),
             )
             .map_err(notify_err)?,
         ),
-        None => AnyDebouncer::Native(
-            new_debouncer(opts.debounce, tick_rate, handler).map_err(notify_err)?,
-        ),
+        None => AnyWatcher::Native(notify::recommended_watcher(handler).map_err(notify_err)?),
     };
     let root = opts.hub.root().to_path_buf();
     let root = std::fs::canonicalize(&root).unwrap_or(root);
@@ -810,12 +809,12 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
     opts.files.dir = std::fs::canonicalize(&opts.files.dir).unwrap_or(opts.files.dir.clone());
     let parent = root.parent().map(Path::to_path_buf);
     if let Some(p) = &parent {
-        debouncer
+        watcher
             .watch(p, RecursiveMode::NonRecursive)
             .map_err(notify_err)?;
     }
     let status_dir = opts.files.dir.clone();
-    let mut armed = arm(&mut debouncer, &root, &status_dir);
+    let mut armed = arm(&mut watcher, &root, &status_dir);
 
     let mut w = Watch {
         state: State {
@@ -875,34 +874,33 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
             _ = sigterm.recv() => return Ok(Stopped::Signal),
             r = rx.recv() => {
                 let Some(r) = r else { return Ok(Stopped::Closed) };
+                // Coalesce: let a burst (an editor's save, a script touching many
+                // files) settle for the debounce window, then look once.
+                tokio::time::sleep(w.opts.debounce).await;
                 let mut batch = vec![r];
                 while let Ok(more) = rx.try_recv() {
                     batch.push(more);
                 }
                 for r in batch {
                     match r {
-                        Ok(evs) => {
-                            for ev in evs {
-                                if ev.need_rescan() {
-                                    touched.rescan = true;
-                                }
-                                // Opening and reading files (ours included) is not a
-                                // change; reacting to it would make a feedback loop.
-                                if matches!(ev.kind, notify::EventKind::Access(_)) {
+                        Ok(ev) => {
+                            if ev.need_rescan() {
+                                touched.rescan = true;
+                            }
+                            if matches!(ev.kind, notify::EventKind::Access(_)) {
+                                continue;
+                            }
+                            let structural = matches!(
+                                ev.kind,
+                                notify::EventKind::Create(_)
+                                    | notify::EventKind::Remove(_)
+                                    | notify::EventKind::Modify(notify::event::ModifyKind::Name(_))
+                            );
+                            for p in &ev.paths {
+                                if p == &root && !structural {
                                     continue;
                                 }
-                                let structural = matches!(
-                                    ev.kind,
-                                    notify::EventKind::Create(_)
-                                        | notify::EventKind::Remove(_)
-                                        | notify::EventKind::Modify(notify::event::ModifyKind::Name(_))
-                                );
-                                for p in &ev.paths {
-                                    if p == &root && !structural {
-                                        continue;
-                                    }
-                                    w.classify(p, &mut touched);
-                                }
+                                w.classify(p, &mut touched);
                             }
                         }
                         Err(_) => touched.rescan = true,
@@ -925,7 +923,7 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
         let exists = root.is_dir();
         if touched.root || exists != armed || (!armed && exists) {
             if exists && !armed {
-                armed = arm(&mut debouncer, &root, &status_dir);
+                armed = arm(&mut watcher, &root, &status_dir);
                 sink.note("the hub folder is back; watching it again");
                 touched.rescan = true;
             } else if !exists && armed {
@@ -934,7 +932,7 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
                 touched.rescan = true;
             } else if touched.root && exists {
                 // Deleted and created again between two looks: re-arm anyway.
-                armed = arm(&mut debouncer, &root, &status_dir);
+                armed = arm(&mut watcher, &root, &status_dir);
                 touched.rescan = true;
             }
         }
