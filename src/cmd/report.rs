@@ -64,8 +64,8 @@ pub enum ReportCommand {
         /// ✅ ❌ ⏳ 🔄, or ok fail wip sync.
         #[arg(value_parser = parse_marker)]
         marker: Marker,
-        /// A note after the marker (the rest of the arguments).
-        #[arg(trailing_var_arg = true)]
+        /// A note after the marker (the remaining words; put `--` before a note that
+        /// starts with `-`).
         note: Vec<String>,
         #[command(flatten)]
         dir: DirArg,

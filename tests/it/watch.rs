@@ -76,8 +76,9 @@ impl Watcher {
         while !f() {
             assert!(
                 start.elapsed() < DEADLINE,
-                "timed out waiting for {what}; notes: {:?}",
-                self.notes.lock().unwrap()
+                "timed out waiting for {what}; notes: {:?}; events: {:?}",
+                self.notes.lock().unwrap(),
+                self.events.lock().unwrap()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -458,4 +459,98 @@ fn poll_mode_and_the_healthcheck_timer_report_events() {
             .iter()
             .any(|e| e["kind"] == "health" && e["ok"] == false)
     });
+}
+
+/// Wait for a child to exit, with the deadline.
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(start.elapsed() < DEADLINE, "the watcher did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn follow_mode_reacts_once_per_session_across_restarts() {
+    let hub = TestHub::new();
+    hub.ok(&["signal", "infra"]);
+    for who in ["s1", "s2"] {
+        // Each session sees the pending touch once ...
+        let mut w = Watcher::start_as(&hub, Some(who), &["--follow", "--once", "--kind", "signal"]);
+        assert!(wait_exit(&mut w.child).success());
+        assert_eq!(w.signals_seen(), ["infra"], "{who}");
+    }
+    // ... and a restarted watcher does not repeat it, but sees the next touch.
+    let mut w = Watcher::start_as(
+        &hub,
+        Some("s1"),
+        &["--follow", "--once", "--kind", "signal"],
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        w.child.try_wait().unwrap().is_none(),
+        "infra was already handled by s1"
+    );
+    hub.ok(&["signal", "web"]);
+    assert!(wait_exit(&mut w.child).success());
+    w.wait_until("the web event", || w.signals_seen() == ["web"]);
+    assert!(
+        hub.path(".infra-updated").exists(),
+        "following never deletes signals"
+    );
+}
+
+#[test]
+fn a_command_that_times_out_is_killed_and_the_signal_kept() {
+    let hub = TestHub::new();
+    let mut w = Watcher::start(
+        &hub,
+        &[
+            "--consume",
+            "--once",
+            "--exec",
+            "sleep 20",
+            "--timeout",
+            "300ms",
+        ],
+    );
+    let start = Instant::now();
+    hub.ok(&["signal", "slow"]);
+    let status = wait_exit(&mut w.child);
+    assert_eq!(status.code(), Some(1));
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(hub.path(".slow-updated").exists());
+    assert!(
+        w.notes
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|n| n.contains("timed out")),
+        "{:?}",
+        w.notes.lock().unwrap()
+    );
+}
+
+#[test]
+fn a_separate_status_folder_is_watched_and_edited() {
+    let hub = TestHub::new();
+    let dir = hub.root.with_file_name("session-sync");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let w = Watcher::start(&hub, &["--dir", d, "--kind", "signal,status"]);
+    hub.ok(&["report", "new", "infra", "--dir", d]);
+    hub.ok(&[
+        "report", "set", "infra", "progress", "work", "fail", "broken", "--dir", d,
+    ]);
+    w.wait_until("the item change in the separate folder", || {
+        w.events()
+            .iter()
+            .any(|e| e["kind"] == "status" && e["label"] == "Work" && e["to"] == "❌")
+    });
+    assert!(w.signals_seen().contains(&"infra".to_string()));
+    assert!(dir.join("infra-status.md").exists());
+    assert!(!hub.path("infra-status.md").exists());
 }
