@@ -79,7 +79,10 @@ pub enum Command {
     #[command(visible_alias = "quick-status")]
     Status(cmd::status::StatusArgs),
     /// Status documents (<project>-status.md): new, set, action, next, show, failing.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  sessions report new infra --template infrastructure\n  sessions report set infra INFRASTRUCTURE Server ok \"up on :8080\"\n  sessions report show"
+    )]
     Report(cmd::report::ReportCommand),
     /// Check every status file: stale, blocked by a ❌ dependency, missing timestamp or
     /// NEXT SESSION (exit 1 when anything is wrong).

@@ -780,8 +780,13 @@ fn plan(project: &str, text: &str, doc: &StatusDoc, edit: &Edit, now: Timestamp)
                     previous = Some(text[r.clone()].to_string());
                     // Keep the line's own style (`**NEXT SESSION:**`, a list bullet, ...).
                     let line = &text[r.clone()];
-                    let value_at = line.rfind(value.as_str()).unwrap_or(line.len());
-                    new_line = format!("{}{session}", &line[..value_at]);
+                    // Keep what surrounds the value (`**`, backticks) as it was.
+                    new_line = match line.rfind(value.as_str()) {
+                        Some(at) => {
+                            format!("{}{session}{}", &line[..at], &line[at + value.len()..])
+                        }
+                        None => format!("**NEXT SESSION:** {session}"),
+                    };
                     patches.push((r.clone(), new_line.clone()));
                 }
                 (Some(r), None) => {
@@ -1262,6 +1267,34 @@ mod tests {
         assert_eq!(item.section, "MONITORING");
         assert_eq!(doc.next(), Some("session-2-infra"));
         assert_eq!(doc.actions.len(), 2);
+    }
+
+    #[test]
+    fn crlf_files_stay_crlf_and_decorations_survive() {
+        let text = "## WEB STATUS - 2025-11-15T19:28:00Z\r\n\r\n**BUILD:**\r\n- Compile: ⏳\r\n\r\n**NEXT SESSION:** `s2`\r\n";
+        let out = edit_text(
+            "web",
+            text,
+            &Edit::Set {
+                section: "build".into(),
+                label: "Tests".into(),
+                marker: Marker::Fail,
+                note: None,
+            },
+            now(),
+        )
+        .unwrap();
+        assert!(out.contains("- Compile: ⏳\r\n- Tests: ❌\r\n"), "{out:?}");
+        assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
+        let out = edit_text("web", &out, &Edit::Next("s9".into()), now()).unwrap();
+        assert!(out.ends_with("**NEXT SESSION:** `s9`\r\n"), "{out:?}");
+        // Parsing arbitrary text never panics.
+        for junk in [
+            "", "-", "- [", "- [x", "#", "**", "**:**", "1.", "1. [ ]", "NEXT", "\r\n\r\n",
+        ] {
+            let _ = StatusDoc::parse(junk);
+            let _ = edit_text("j", junk, &Edit::ActionAdd("a".into()), now()).unwrap();
+        }
     }
 
     #[test]
