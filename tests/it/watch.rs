@@ -554,3 +554,27 @@ fn a_separate_status_folder_is_watched_and_edited() {
     assert!(dir.join("infra-status.md").exists());
     assert!(!hub.path("infra-status.md").exists());
 }
+
+#[test]
+fn watch_reports_a_session_going_stale_on_its_tick() {
+    let hub = TestHub::new();
+    hub.write("sessions.toml", "[liveness]\nlive = \"1s\"\n");
+    let w = Watcher::start(&hub, &["--kind", "session", "--tick", "200ms"]);
+    hub.ok(&["--as", "s7", "register", "--name", "Seven"]);
+    w.wait_until("session_appeared", || {
+        w.events().iter().any(|e| e["kind"] == "session_appeared")
+    });
+    w.wait_until("session_stale", || {
+        w.events()
+            .iter()
+            .any(|e| e["kind"] == "session_stale" && e["session"] == "s7" && e["from"] == "live")
+    });
+    hub.ok(&["--as", "s7", "heartbeat"]);
+    w.wait_until("live again", || {
+        w.events()
+            .iter()
+            .filter(|e| e["kind"] == "session_appeared")
+            .count()
+            == 2
+    });
+}
