@@ -80,7 +80,7 @@ fn report_new_uses_templates_and_rollup_lists_every_file() {
     let again = hub.run(&["report", "new", "infra"]);
     assert_eq!(
         again.status.code(),
-        Some(6),
+        Some(1),
         "existing file is not replaced"
     );
     hub.ok(&[

@@ -956,7 +956,7 @@ impl StatusFiles {
             .replace("{{NOW}}", &time::format(time::now()));
         self.check_secrets("the status file", &text)?;
         if !storage::create_exclusive(&path, text.as_bytes())? {
-            return Err(Error::Refused(format!(
+            return Err(Error::Failed(format!(
                 "{} already exists; edit it with `sessions report set`, or remove it first",
                 path.display()
             )));
