@@ -209,6 +209,16 @@ fn a_failed_command_puts_the_signal_back() {
     let status = w.child.wait().unwrap();
     assert_eq!(status.code(), Some(1), "--once reports the failed command");
     assert!(hub.path(".infra-updated").exists(), "signal restored");
+
+    // A watcher that keeps running does not retry the failing command in a loop ...
+    let w = Watcher::start(&hub, &["--kind", "signal", "--consume", "--exec", "exit 3"]);
+    w.wait_until("the pending signal", || w.signals_seen().len() == 1);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(w.signals_seen().len(), 1, "no retry loop");
+    // ... but a new touch is a new event.
+    std::thread::sleep(Duration::from_millis(20));
+    hub.ok(&["signal", "infra"]);
+    w.wait_until("the new touch", || w.signals_seen().len() == 2);
 }
 
 #[test]

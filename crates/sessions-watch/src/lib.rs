@@ -238,6 +238,7 @@ struct MilestoneState {
 
 #[derive(Debug, Default)]
 struct State {
+    /// The last touch time reported per signal name.
     signals: HashMap<String, i128>,
     docs: HashMap<String, DocState>,
     claims: BTreeMap<String, ClaimState>,
@@ -332,10 +333,9 @@ impl Watch {
         let mut new_signals = Vec::new();
         if all || t.signals {
             let now: Vec<signals::Signal> = signals::list(&self.opts.files).unwrap_or_default();
-            let present: HashSet<&str> = now.iter().map(|s| s.name.as_str()).collect();
-            self.state
-                .signals
-                .retain(|n, _| present.contains(n.as_str()));
+            // Names are kept after a signal disappears: a signal put back after a
+            // failed command (same touch time) is not reported again, which would retry
+            // a failing command in a loop; a new touch has a new time and is reported.
             for s in now {
                 let newer = self
                     .state
