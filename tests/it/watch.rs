@@ -257,7 +257,7 @@ fn watcher_keeps_working_after_the_hub_is_deleted_and_recreated() {
     w.wait_until("the status change in the new hub", || {
         w.events()
             .iter()
-            .any(|e| e["kind"] == "status" && e["label"] == "Compile" && e["to"] == "✅")
+            .any(|e| e["kind"] == "status" && e["label"] == "Compile" && e["to"] == "ok")
     });
 }
 
@@ -316,7 +316,7 @@ fn after_a_burst_of_10000_file_events_the_watcher_reports_the_true_final_state()
             .rfind(|e| e["kind"] == "status" && e["label"] == "Counter")
             .cloned();
         let seen: BTreeSet<String> = w.signals_seen().into_iter().collect();
-        last_counter.is_some_and(|e| e["to"] == "✅" && e["note"] == "final")
+        last_counter.is_some_and(|e| e["to"] == "ok" && e["note"] == "final")
             && remaining.is_subset(&seen)
     });
     let rescans = w
@@ -558,7 +558,7 @@ fn a_separate_status_folder_is_watched_and_edited() {
     w.wait_until("the item change in the separate folder", || {
         w.events()
             .iter()
-            .any(|e| e["kind"] == "status" && e["label"] == "Work" && e["to"] == "❌")
+            .any(|e| e["kind"] == "status" && e["label"] == "Work" && e["to"] == "fail")
     });
     assert!(w.signals_seen().contains(&"infra".to_string()));
     assert!(dir.join("infra-status.md").exists());

@@ -23,7 +23,7 @@ use std::time::Duration;
 use notify::RecursiveMode;
 use serde::Serialize;
 use sessions_core::hub::layout;
-use sessions_core::report::{STATUS_SUFFIX, StatusDoc, StatusFiles, normalize};
+use sessions_core::report::{Marker, STATUS_SUFFIX, StatusDoc, StatusFiles, normalize};
 use sessions_core::sessions::Liveness;
 use sessions_core::{Error, Hub, Result, claims, milestones, report, signals, storage, time};
 
@@ -188,7 +188,7 @@ pub enum Stopped {
 struct ItemState {
     section: String,
     label: String,
-    marker: Option<&'static str>,
+    marker: Option<Marker>,
     note: String,
 }
 
@@ -208,7 +208,7 @@ impl DocState {
                 ItemState {
                     section: i.section.clone(),
                     label: i.label.clone(),
-                    marker: i.marker.map(|m| m.emoji()),
+                    marker: i.marker,
                     note: i.note.clone(),
                 },
             );
@@ -447,16 +447,19 @@ impl Watch {
             if before == Some(item) {
                 continue;
             }
-            let from = before.and_then(|b| b.marker).map(str::to_string);
-            let to = item.marker.map(str::to_string);
+            // JSON carries the marker words (ok, fail, wip, sync), as `report show
+            // --json` does; the line for people shows the emoji.
+            let before_marker = before.and_then(|b| b.marker);
+            let from = before_marker.map(|m| m.word().to_string());
+            let to = item.marker.map(|m| m.word().to_string());
             let mut e = base(
                 "item",
                 format!(
                     "{project}: {} / {}: {} -> {}{}",
                     item.section,
                     item.label,
-                    from.as_deref().unwrap_or("(none)"),
-                    to.as_deref().unwrap_or("(none)"),
+                    before_marker.map_or("(none)", Marker::emoji),
+                    item.marker.map_or("(none)", Marker::emoji),
                     if item.note.is_empty() {
                         String::new()
                     } else {
@@ -479,7 +482,7 @@ impl Watch {
                 );
                 e.section = Some(item.section.clone());
                 e.label = Some(item.label.clone());
-                e.from = item.marker.map(str::to_string);
+                e.from = item.marker.map(|m| m.word().to_string());
                 events.push(e);
             }
         }
