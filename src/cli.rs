@@ -90,6 +90,24 @@ pub enum Command {
     Doctor(cmd::doctor::DoctorArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(cmd::completions::CompletionsArgs),
+    /// Status documents (<project>-status.md): new, set, action, next, show, failing.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  sessions report new infra --template infrastructure\n  sessions report set infra INFRASTRUCTURE Server ok \"up on :8080\"\n  sessions report show"
+    )]
+    Report(cmd::report::ReportCommand),
+    /// Check every status file: stale, blocked by a ❌ dependency, missing timestamp or
+    /// NEXT SESSION (exit 1 when anything is wrong).
+    Healthcheck(cmd::report::HealthcheckArgs),
+    /// Touch signals: `signal infra` touches .infra-updated.
+    Signal(cmd::signal::SignalArgs),
+    /// List pending signals with their age (--new: only those this session has not seen).
+    Signals(cmd::signal::SignalsArgs),
+    /// Take one signal atomically and print the status file it belongs to.
+    Consume(cmd::signal::ConsumeArgs),
+    /// Watch the hub and report events as they happen (signals, status changes,
+    /// messages, claims, milestones, sessions), optionally running a command for each.
+    Watch(cmd::watch::WatchArgs),
     /// Run a demo: a throw-away hub with several real session processes.
     Demo(cmd::demo::DemoArgs),
 }

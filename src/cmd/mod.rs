@@ -7,9 +7,12 @@ pub mod doctor;
 pub mod handshake;
 pub mod init;
 pub mod msg;
+pub mod report;
 pub mod session;
+pub mod signal;
 pub mod state;
 pub mod status;
+pub mod watch;
 
 use sessions_core::Result;
 
@@ -35,6 +38,12 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Msg(command) => msg::run(ctx, command),
         Command::Inbox(args) => msg::inbox(ctx, args),
         Command::Collab(command) => collab::run(ctx, command),
+        Command::Report(command) => report::run(ctx, command),
+        Command::Healthcheck(args) => report::healthcheck(ctx, args),
+        Command::Signal(args) => signal::signal(ctx, args),
+        Command::Signals(args) => signal::list(ctx, args),
+        Command::Consume(args) => signal::consume(ctx, args),
+        Command::Watch(args) => watch::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
     }
 }

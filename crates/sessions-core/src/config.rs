@@ -21,6 +21,7 @@ pub struct Config {
     pub current_state: CurrentState,
     #[serde(rename = "match")]
     pub matching: Matching,
+    pub status: Status,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +101,26 @@ impl Default for CurrentState {
 pub struct Matching {
     /// Extra keyword -> specializations entries, added to the built-in table.
     pub keywords: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Status {
+    /// Where the `<project>-status.md` files and `.<project>-updated` signals live,
+    /// relative to the hub (default: the hub itself).
+    pub dir: Option<std::path::PathBuf>,
+    /// The healthcheck calls a status file stale after this long without an update.
+    #[serde(deserialize_with = "duration")]
+    pub stale_after: Duration,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status {
+            dir: None,
+            stale_after: Duration::from_secs(30 * 60),
+        }
+    }
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Duration, D::Error> {

@@ -13,6 +13,25 @@ static TEMPLATE: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../SESSIONS.temp
 /// Template files that are shims for the old scripts' paths; copied only when wanted.
 const SHIMS_DIR: &str = "shims";
 
+/// Templates for `sessions report new`; never copied into a hub.
+const STATUS_TEMPLATES_DIR: &str = "status-templates";
+
+/// The status-file templates shipped in the binary: (name, text).
+pub fn status_templates() -> Vec<(&'static str, &'static str)> {
+    let Some(dir) = TEMPLATE.get_dir(STATUS_TEMPLATES_DIR) else {
+        return Vec::new();
+    };
+    let mut out: Vec<_> = dir
+        .files()
+        .filter_map(|f| {
+            let name = f.path().file_stem()?.to_str()?;
+            Some((name, f.contents_utf8()?))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// Create a hub at `dir` (which must not exist or be empty). With `shims`, the old
 /// script names (`quick-status.sh`, ...) are added as small scripts calling the toolkit.
 pub fn create(dir: &Path, shims: bool) -> Result<Vec<PathBuf>> {
@@ -50,6 +69,9 @@ fn copy_dir(
                     if shims {
                         copy_shims(d, dest_root, written)?;
                     }
+                    continue;
+                }
+                if d.path() == Path::new(STATUS_TEMPLATES_DIR) {
                     continue;
                 }
                 storage::ensure_dir(&dest_root.join(d.path()))?;

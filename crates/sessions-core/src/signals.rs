@@ -1,0 +1,246 @@
+//! Touch signals, `.<name>-updated` beside the status files.
+//!
+//! - [`touch`]: create the file or set its time to now (the original `touch`).
+//! - [`list`]: the pending signals with their age.
+//! - [`take`] / [`consume`]: destructive consumption. The signal is first renamed to a
+//!   unique hidden name; rename is atomic, so of two consumers racing for the same
+//!   signal exactly one gets it, and the other sees it gone.
+//! - [`unseen`]: non-destructive following. Each session keeps a seen-record in
+//!   `.sessions/signals-seen/<session>.json` (signal name -> the touch time it has
+//!   handled), so several sessions each react once to the same touch.
+
+use std::fs::{self, FileTimes, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::report::{STATUS_SUFFIX, StatusFiles};
+use crate::time::{self, Timestamp};
+use crate::{ids, storage};
+
+pub const SIGNAL_SUFFIX: &str = "-updated";
+
+/// A pending signal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Signal {
+    pub name: String,
+    pub path: PathBuf,
+    pub touched_at: String,
+    pub age_secs: i64,
+    /// The touch time in nanoseconds since the epoch: what tells one touch from the next.
+    pub touched_ns: i128,
+    /// The status file the signal belongs to (`<name>-status.md`), when it exists.
+    pub status_file: Option<PathBuf>,
+}
+
+/// The signal name of a file name `.<name>-updated`.
+pub fn name_of(file_name: &str) -> Option<&str> {
+    let name = file_name.strip_prefix('.')?.strip_suffix(SIGNAL_SUFFIX)?;
+    ids::validate("signal name", name).ok()
+}
+
+fn nanos(t: SystemTime) -> i128 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    }
+}
+
+fn timestamp_of(t: SystemTime) -> Timestamp {
+    chrono::DateTime::<chrono::Utc>::from(t)
+}
+
+/// Touch `.<name>-updated`.
+pub fn touch(files: &StatusFiles, name: &str) -> Result<PathBuf> {
+    let path = files.signal_path(name)?;
+    storage::ensure_dir(&files.dir)?;
+    // A new file already carries the current time; setting it again would be a second
+    // change for watchers to see.
+    match OpenOptions::new().create_new(true).write(true).open(&path) {
+        Ok(_) => return Ok(path),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io(&path, e)),
+    }
+    let file = OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    let now = SystemTime::now();
+    file.set_times(FileTimes::new().set_modified(now).set_accessed(now))
+        .map_err(|e| Error::io(&path, e))?;
+    Ok(path)
+}
+
+/// Read one signal file's state; `None` when it is gone.
+pub fn read(files: &StatusFiles, path: &Path) -> Result<Option<Signal>> {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(name_of) else {
+        return Ok(None);
+    };
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let modified = meta.modified().map_err(|e| Error::io(path, e))?;
+    let at = timestamp_of(modified);
+    let status = files.dir.join(format!("{name}{STATUS_SUFFIX}"));
+    Ok(Some(Signal {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        touched_at: time::format(at),
+        age_secs: (time::now() - at).num_seconds(),
+        touched_ns: nanos(modified),
+        status_file: status.is_file().then_some(status),
+    }))
+}
+
+/// Every pending signal, sorted by name.
+pub fn list(files: &StatusFiles) -> Result<Vec<Signal>> {
+    let entries = match fs::read_dir(&files.dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&files.dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&files.dir, e))?;
+        let file_name = entry.file_name();
+        if file_name.to_str().and_then(name_of).is_none() {
+            continue;
+        }
+        if let Some(signal) = read(files, &entry.path())? {
+            out.push(signal);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// A signal taken by one consumer: renamed to a unique hidden name. [`Taken::finish`]
+/// deletes it (handled); [`Taken::restore`] puts it back (handling failed), unless the
+/// signal was touched again meanwhile, in which case the new touch stands.
+#[derive(Debug)]
+pub struct Taken {
+    pub signal: Signal,
+    held: PathBuf,
+}
+
+impl Taken {
+    pub fn finish(self) -> Result<()> {
+        match fs::remove_file(&self.held) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&self.held, e)),
+        }
+    }
+
+    pub fn restore(self) -> Result<()> {
+        // link() fails when the name exists again: a newer touch wins, ours is dropped.
+        match fs::hard_link(&self.held, &self.signal.path) {
+            Ok(()) | Err(_) => {}
+        }
+        self.finish()
+    }
+}
+
+/// Take `.<name>-updated` atomically. `Ok(None)` when no such signal is pending (or
+/// another consumer took it first).
+pub fn take(files: &StatusFiles, name: &str) -> Result<Option<Taken>> {
+    let path = files.signal_path(name)?;
+    let Some(signal) = read(files, &path)? else {
+        return Ok(None);
+    };
+    let held = files
+        .dir
+        .join(format!(".{name}{SIGNAL_SUFFIX}.{}.taken", ids::unique("c")));
+    match fs::rename(&path, &held) {
+        Ok(()) => Ok(Some(Taken { signal, held })),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+/// Take and delete a signal in one go (`sessions consume`).
+pub fn consume(files: &StatusFiles, name: &str) -> Result<Option<Signal>> {
+    match take(files, name)? {
+        Some(taken) => {
+            let signal = taken.signal.clone();
+            taken.finish()?;
+            Ok(Some(signal))
+        }
+        None => Ok(None),
+    }
+}
+
+fn seen_path(files: &StatusFiles, session: &str) -> Result<PathBuf> {
+    ids::validate("session ID", session)?;
+    Ok(files
+        .private_dir()
+        .join("signals-seen")
+        .join(format!("{session}.json")))
+}
+
+/// The signals `session` has not handled yet (touched since it last saw them). With
+/// `mark`, they are recorded as seen, under a lock, so a session that runs this twice
+/// at once still reacts once.
+pub fn unseen(files: &StatusFiles, session: &str, mark: bool) -> Result<Vec<Signal>> {
+    let path = seen_path(files, session)?;
+    let lock_path = files
+        .dir
+        .join(crate::hub::layout::LOCKS)
+        .join(format!("signals-seen%{session}.json.lock"));
+    let _lock = storage::FileLock::acquire(&lock_path, storage::DEFAULT_LOCK_TIMEOUT)?;
+    let mut seen = storage::read_json_object(&path)?.unwrap_or_default();
+    let pending: Vec<Signal> = list(files)?
+        .into_iter()
+        .filter(|s| {
+            seen.get(&s.name)
+                .and_then(Value::as_str)
+                .and_then(|v| v.parse::<i128>().ok())
+                .is_none_or(|ns| ns < s.touched_ns)
+        })
+        .collect();
+    if mark && !pending.is_empty() {
+        for s in &pending {
+            seen.insert(s.name.clone(), Value::String(s.touched_ns.to_string()));
+        }
+        if let Some(dir) = path.parent() {
+            storage::ensure_dir(dir)?;
+        }
+        storage::write_atomic(&path, &storage::json_bytes(&seen))?;
+    }
+    Ok(pending)
+}
+
+/// Record one signal touch as seen by `session` (used by `sessions watch --follow`).
+pub fn mark_seen(files: &StatusFiles, session: &str, signal: &Signal) -> Result<()> {
+    let path = seen_path(files, session)?;
+    let lock_path = files
+        .dir
+        .join(crate::hub::layout::LOCKS)
+        .join(format!("signals-seen%{session}.json.lock"));
+    let _lock = storage::FileLock::acquire(&lock_path, storage::DEFAULT_LOCK_TIMEOUT)?;
+    let mut seen: Map<String, Value> = storage::read_json_object(&path)?.unwrap_or_default();
+    let newer = seen
+        .get(&signal.name)
+        .and_then(Value::as_str)
+        .and_then(|v| v.parse::<i128>().ok())
+        .is_some_and(|ns| ns >= signal.touched_ns);
+    if !newer {
+        seen.insert(
+            signal.name.clone(),
+            Value::String(signal.touched_ns.to_string()),
+        );
+        if let Some(dir) = path.parent() {
+            storage::ensure_dir(dir)?;
+        }
+        storage::write_atomic(&path, &storage::json_bytes(&seen))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! `sessions watch`: react to the hub in milliseconds (over `sessions-watch`).
+
+use std::time::Duration;
+
+use clap::Args;
+use sessions_core::{Error, Result};
+use sessions_watch::{Event, Options, Sink, Stopped};
+
+use crate::Ctx;
+use crate::cmd::report::{DirArg, status_files};
+use crate::cmd::session::parse_duration;
+use crate::cmd::split_list;
+use crate::output::Output;
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  sessions watch                                   # every event, one line each
+  sessions --json --as s2 watch --kind message,signal
+  sessions watch --kind signal --consume --exec 'sessions report show \"$SESSIONS_SIGNAL\"'
+  sessions --as s2 watch --once --kind message     # block until a message for s2 arrives
+  sessions watch --kind health --healthcheck-every 5m --exec 'notify-send \"$SESSIONS_DETAIL\"'
+
+Event kinds: signal, status, message, claim_taken, claim_released, claim_expired,
+milestone, session_appeared, session_stale, session_gone, health (`claim` and
+`session` select all of theirs). --exec runs `sh -c CMD` per event with SESSIONS_EVENT
+(the kind), SESSIONS_EVENT_JSON (the whole event) and SESSIONS_<FIELD> for each field
+(SESSIONS_SIGNAL, SESSIONS_FILE, SESSIONS_PROJECT, SESSIONS_LABEL, SESSIONS_FROM,
+SESSIONS_TO, SESSIONS_MESSAGE_ID, SESSIONS_KEY, SESSIONS_HOLDER, SESSIONS_SESSION, ...).
+The command's output goes to stderr; stdout is the event stream.")]
+pub struct WatchArgs {
+    /// Only these event kinds (comma-separated or repeated).
+    #[arg(long = "kind", value_name = "KIND")]
+    pub kinds: Vec<String>,
+    /// Run this shell command for every event.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// Kill a command that runs longer than this.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Take each signal atomically, run the command, delete the signal when the command
+    /// succeeded (put it back when it failed). Signals pending at start count too.
+    #[arg(long)]
+    pub consume: bool,
+    /// Exit after the first matching event (exit 1 if its command failed).
+    #[arg(long)]
+    pub once: bool,
+    /// Poll the folder at this interval instead of using inotify (network file systems).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub poll: Option<Duration>,
+    /// Run the healthcheck at this interval and report a `health` event.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub healthcheck_every: Option<Duration>,
+    /// Also report the signals already pending at start.
+    #[arg(long)]
+    pub pending: bool,
+    /// With --as: report signals this session has not seen yet (its seen-record in
+    /// .sessions/) and record each one handled, so a restart does not miss or repeat one.
+    #[arg(long)]
+    pub follow: bool,
+    /// How long to wait for a burst of changes to settle.
+    #[arg(long, value_name = "DURATION", default_value = "10ms", value_parser = parse_duration)]
+    pub debounce: Duration,
+    /// How often time-based events (claim expiry, stale sessions) are checked.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub tick: Duration,
+    #[command(flatten)]
+    pub dir: DirArg,
+}
+
+struct Printer<'a> {
+    out: &'a mut Output,
+    json: bool,
+}
+
+impl Sink for Printer<'_> {
+    fn event(&mut self, event: &Event) -> bool {
+        if self.json {
+            self.out.json_line(event);
+        } else {
+            let time = event.time.get(11..19).unwrap_or(&event.time);
+            let kind = format!("{:<16}", event.kind);
+            let kind = match event.kind {
+                "signal" | "message" => self.out.bold(&kind),
+                "claim_expired" | "session_stale" | "session_gone" => self.out.yellow(&kind),
+                "health" if event.ok == Some(false) => self.out.red(&kind),
+                _ => kind,
+            };
+            self.out
+                .line(format!("{} {kind} {}", self.out.dim(time), event.detail));
+        }
+        self.out.flush()
+    }
+
+    fn note(&mut self, text: &str) {
+        eprintln!("sessions watch: {text}");
+    }
+}
+
+pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
+    let hub = ctx.hub()?;
+    let files = status_files(ctx, args.dir.dir.as_deref())?;
+    let kinds = split_list(&args.kinds);
+    sessions_watch::check_kinds(&kinds)?;
+    let me = ctx.global.as_id.clone();
+    if args.follow && me.is_none() {
+        return Err(Error::Usage(
+            "--follow needs to know which session you are: pass --as ID or set SESSIONS_ID".into(),
+        ));
+    }
+    if args.debounce.is_zero() || args.tick.is_zero() {
+        return Err(Error::Usage(
+            "--debounce and --tick must be more than 0".into(),
+        ));
+    }
+    let opts = Options {
+        hub,
+        files,
+        me,
+        kinds,
+        exec: args.exec,
+        exec_timeout: args.timeout,
+        consume: args.consume,
+        once: args.once,
+        poll: args.poll,
+        debounce: args.debounce,
+        tick: args.tick,
+        healthcheck_every: args.healthcheck_every,
+        pending: args.pending,
+        follow: args.follow,
+    };
+    let json = ctx.json();
+    let mut printer = Printer {
+        out: &mut ctx.out,
+        json,
+    };
+    match sessions_watch::run(opts, &mut printer)? {
+        Stopped::Signal | Stopped::Closed | Stopped::Once(true) => Ok(0),
+        Stopped::Once(false) => Ok(1),
+    }
+}
