@@ -419,14 +419,26 @@ pub fn claim_wait(
     wait: Duration,
 ) -> Result<Grant> {
     let start = std::time::Instant::now();
-    let mut pause = Duration::from_millis(1);
+    let first = claim(hub, key, holder, ttl);
+    let Err(Error::AlreadyClaimed { .. }) = first else {
+        return first;
+    };
+    // Waiters queue on a sidecar lock, so only the first in line polls the claim (and
+    // can poll it often, which keeps the hand-over fast) while the others sleep.
+    let queue = storage::FileLock::acquire(
+        &hub.path(layout::LOCKS)
+            .join(format!("{}%{key}.lock.wait", layout::PRIORITIES)),
+        wait.saturating_sub(start.elapsed()),
+    );
+    if queue.is_err() {
+        return claim(hub, key, holder, ttl); // waited long enough: answer as of now
+    }
     loop {
         match claim(hub, key, holder, ttl) {
             Err(Error::AlreadyClaimed { .. }) if start.elapsed() < wait => {
-                // Jitter so waiters do not poll in lock step.
-                let jitter = Duration::from_micros(u64::from(std::process::id() % 7) * 150);
-                std::thread::sleep((pause + jitter).min(wait.saturating_sub(start.elapsed())));
-                pause = (pause * 2).min(Duration::from_millis(8));
+                std::thread::sleep(
+                    Duration::from_millis(1).min(wait.saturating_sub(start.elapsed())),
+                );
             }
             other => return other,
         }

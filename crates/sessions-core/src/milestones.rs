@@ -184,7 +184,7 @@ fn recompute_progress(record: &mut Record) -> (usize, usize) {
         Some(s) => (s.iter().filter(|s| step_done(s)).count(), s.len()),
         None => (0, 0),
     };
-    let progress = if total == 0 { 0 } else { done * 100 / total };
+    let progress = (done * 100).checked_div(total).unwrap_or(0);
     record.insert("progress".into(), json!(progress));
     (done, total)
 }
@@ -782,7 +782,8 @@ pub fn backlog_items(text: &str) -> Vec<(usize, String, String)> {
             continue;
         };
         n += 1;
-        if item.contains("~~") || item.contains('✅') {
+        // Done items, and the placeholder line of the `sessions init` template.
+        if item.contains("~~") || item.contains('✅') || item.starts_with("Add work here") {
             continue;
         }
         let level = level_of(item)
