@@ -93,6 +93,53 @@ pub enum Command {
     Ready(cmd::milestone::ReadyArgs),
     /// Save progress: heartbeat, milestone, and (full) a git commit of the hub.
     SaveProgress(cmd::milestone::SaveProgressArgs),
+    /// Check every hub file the commands read; report problems with file, line and column.
+    Doctor(cmd::doctor::DoctorArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::completions::CompletionsArgs),
     /// Run a demo: a throw-away hub with several real session processes.
     Demo(cmd::demo::DemoArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn grammar_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// DESIGN §5: `--help` on every command has an example.
+    #[test]
+    fn every_command_help_has_an_example() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands() {
+                let name = format!("{path} {}", sub.get_name());
+                if sub.has_subcommands() {
+                    walk(sub, &name, missing);
+                } else {
+                    let help = sub
+                        .get_after_help()
+                        .map(|h| h.to_string())
+                        .unwrap_or_default();
+                    if !help.contains("Example") {
+                        missing.push(name);
+                    }
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "sessions", &mut missing);
+        let missing: Vec<_> = missing
+            .into_iter()
+            .filter(|m| !m.ends_with(" help"))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "commands without an example in --help: {missing:?}"
+        );
+    }
 }

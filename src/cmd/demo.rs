@@ -1,12 +1,335 @@
-//! `sessions demo`: placeholder, filled in below.
+//! `sessions demo`: a throw-away hub from the embedded template, several real
+//! `sessions` processes acting as sessions, then the dashboard. Every step prints the
+//! command it runs, so the demo doubles as a tour of the commands.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
 use clap::Args;
-use sessions_core::Result;
+use sessions_core::{Error, Result, init, time};
 
 use crate::Ctx;
 
 #[derive(Debug, Args)]
-pub struct DemoArgs {}
+#[command(
+    after_help = "Example:\n  sessions demo\n  sessions demo --keep      # keep the hub to explore it afterwards"
+)]
+pub struct DemoArgs {
+    /// Keep the demo hub instead of deleting it at the end.
+    #[arg(long)]
+    pub keep: bool,
+    /// Where to create the demo hub (default: a new temporary folder).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
 
-pub fn run(_ctx: &mut Ctx, _args: DemoArgs) -> Result<u8> {
-    Ok(0)
+struct Demo {
+    exe: PathBuf,
+    hub: PathBuf,
+}
+
+/// One `sessions` invocation of the demo: who runs it and with which arguments.
+struct Step<'a> {
+    who: Option<&'a str>,
+    args: Vec<&'a str>,
+    /// Pretend the clock is this far in the past (to make a session stale).
+    minutes_ago: Option<i64>,
+}
+
+fn step<'a>(who: Option<&'a str>, args: &[&'a str]) -> Step<'a> {
+    Step {
+        who,
+        args: args.to_vec(),
+        minutes_ago: None,
+    }
+}
+
+impl Demo {
+    fn spawn(&self, step: &Step) -> Result<Child> {
+        let mut cmd = Command::new(&self.exe);
+        cmd.env("SESSIONS_HUB", &self.hub)
+            .env_remove("SESSIONS_ID")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(who) = step.who {
+            cmd.args(["--as", who]);
+        }
+        if let Some(minutes) = step.minutes_ago {
+            let then = time::now() - chrono::Duration::minutes(minutes);
+            cmd.env("SESSIONS_NOW", time::format(then));
+        }
+        cmd.args(&step.args);
+        cmd.spawn().map_err(|e| Error::io(&self.exe, e))
+    }
+
+    fn describe(step: &Step) -> String {
+        let mut line = String::from("$ sessions");
+        if let Some(who) = step.who {
+            line.push_str(&format!(" --as {who}"));
+        }
+        for arg in &step.args {
+            if arg.contains([' ', '"', '\'']) || arg.is_empty() {
+                line.push_str(&format!(" {arg:?}"));
+            } else {
+                line.push_str(&format!(" {arg}"));
+            }
+        }
+        if let Some(minutes) = step.minutes_ago {
+            line = format!("{line}    # with the clock {minutes} minutes back");
+        }
+        line
+    }
+
+    /// Run the steps as concurrent processes and print each one's command and output.
+    fn run(&self, ctx: &mut Ctx, steps: &[Step]) -> Result<()> {
+        let children: Vec<Child> = steps.iter().map(|s| self.spawn(s)).collect::<Result<_>>()?;
+        for (step, child) in steps.iter().zip(children) {
+            let out = child
+                .wait_with_output()
+                .map_err(|e| Error::io(&self.exe, e))?;
+            ctx.out.line(ctx.out.bold(&Self::describe(step)));
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                ctx.out.line(format!("  {line}"));
+            }
+            for line in String::from_utf8_lossy(&out.stderr).lines() {
+                ctx.out.line(format!("  {line}"));
+            }
+            if !out.status.success() && step.args.first() != Some(&"find-help") {
+                return Err(Error::Failed(format!(
+                    "demo step failed ({}): {}",
+                    out.status,
+                    Self::describe(step)
+                )));
+            }
+        }
+        ctx.out.flush();
+        Ok(())
+    }
+}
+
+fn chapter(ctx: &mut Ctx, title: &str) {
+    ctx.out.line("");
+    ctx.out.line(ctx.out.bold(&format!("── {title} ──")));
+}
+
+pub fn run(ctx: &mut Ctx, args: DemoArgs) -> Result<u8> {
+    let base = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!(
+            "sessions-demo-{}-{}",
+            std::process::id(),
+            time::now().timestamp()
+        )),
+    };
+    let hub = base.join("SESSIONS");
+    let exe = std::env::current_exe().map_err(|e| Error::io("current executable", e))?;
+    init::create(&hub, true)?;
+    let demo = Demo { exe, hub };
+    let result = script(ctx, &demo);
+    if args.keep || result.is_err() {
+        ctx.out.line("");
+        ctx.out.line(format!(
+            "The demo hub is kept at {}; explore it with:\n  export SESSIONS_HUB={}\n  sessions status",
+            demo.hub.display(),
+            demo.hub.display()
+        ));
+    } else {
+        remove_demo(&base, args.dir.is_some(), &demo.hub);
+    }
+    result.map(|()| 0)
+}
+
+fn remove_demo(base: &Path, user_dir: bool, hub: &Path) {
+    // Only ever delete what the demo created.
+    let _ = std::fs::remove_dir_all(hub);
+    if !user_dir {
+        let _ = std::fs::remove_dir(base);
+    }
+}
+
+fn script(ctx: &mut Ctx, demo: &Demo) -> Result<()> {
+    ctx.out.line(format!(
+        "A throw-away hub at {} (from the built-in template).",
+        demo.hub.display()
+    ));
+    ctx.out.line("Each `$ sessions ...` below is a separate process; steps shown together ran at the same time.");
+
+    chapter(ctx, "Four sessions register at once");
+    demo.run(
+        ctx,
+        &[
+            step(
+                Some("session-1-dashboard"),
+                &[
+                    "register",
+                    "--name",
+                    "Dashboard Builder",
+                    "--role",
+                    "Frontend",
+                    "--spec",
+                    "ui,react,visualization",
+                ],
+            ),
+            step(
+                Some("session-2-architect"),
+                &[
+                    "register",
+                    "--name",
+                    "Architect",
+                    "--role",
+                    "System architecture",
+                    "--spec",
+                    "architecture,coordination",
+                ],
+            ),
+            step(
+                Some("session-3-deploy"),
+                &[
+                    "register",
+                    "--name",
+                    "Deployment Engineer",
+                    "--role",
+                    "Infrastructure",
+                    "--spec",
+                    "deployment,devops,security",
+                ],
+            ),
+            step(
+                Some("session-4-tests"),
+                &[
+                    "register",
+                    "--name",
+                    "Test Runner",
+                    "--role",
+                    "QA",
+                    "--spec",
+                    "testing",
+                ],
+            ),
+        ],
+    )?;
+
+    chapter(
+        ctx,
+        "They say what they work on (heartbeats); one goes quiet",
+    );
+    let mut stale = step(
+        Some("session-4-tests"),
+        &[
+            "heartbeat",
+            "--status",
+            "active",
+            "--work",
+            "flaky test hunt",
+        ],
+    );
+    stale.minutes_ago = Some(12);
+    demo.run(
+        ctx,
+        &[
+            step(
+                Some("session-1-dashboard"),
+                &["heartbeat", "--status", "active", "--work", "login page"],
+            ),
+            step(
+                Some("session-2-architect"),
+                &["heartbeat", "--status", "idle"],
+            ),
+            step(
+                Some("session-3-deploy"),
+                &[
+                    "heartbeat",
+                    "--status",
+                    "active",
+                    "--work",
+                    "staging rollout",
+                ],
+            ),
+            stale,
+        ],
+    )?;
+
+    chapter(ctx, "Who can help? Who suits a task?");
+    demo.run(ctx, &[step(None, &["find-help", "deploy"])])?;
+    demo.run(
+        ctx,
+        &[step(
+            None,
+            &["match", "Deploy the dashboard UI to production"],
+        )],
+    )?;
+
+    chapter(
+        ctx,
+        "A new session proposes its identity; the others vote at once",
+    );
+    demo.run(
+        ctx,
+        &[step(
+            Some("session-5-docs"),
+            &[
+                "handshake",
+                "propose",
+                "session-5-docs",
+                "--name",
+                "Doc Writer",
+                "--role",
+                "Documentation",
+                "--spec",
+                "documentation",
+            ],
+        )],
+    )?;
+    demo.run(
+        ctx,
+        &[
+            step(
+                Some("session-1-dashboard"),
+                &[
+                    "handshake",
+                    "vote",
+                    "session-5-docs-identity",
+                    "agree",
+                    "--comment",
+                    "welcome",
+                ],
+            ),
+            step(
+                Some("session-2-architect"),
+                &["handshake", "vote", "session-5-docs-identity", "agree"],
+            ),
+            step(
+                Some("session-3-deploy"),
+                &[
+                    "handshake",
+                    "vote",
+                    "session-5-docs-identity",
+                    "question",
+                    "--comment",
+                    "docs for the API too?",
+                ],
+            ),
+        ],
+    )?;
+    demo.run(
+        ctx,
+        &[step(
+            None,
+            &["handshake", "status", "session-5-docs-identity"],
+        )],
+    )?;
+
+    chapter(ctx, "The current priority, in CURRENT_STATE.md");
+    demo.run(
+        ctx,
+        &[step(
+            Some("session-2-architect"),
+            &["state", "priority", "Ship the dashboard to production"],
+        )],
+    )?;
+
+    chapter(ctx, "The dashboard");
+    demo.run(ctx, &[step(None, &["status"])])?;
+    Ok(())
 }

@@ -52,7 +52,10 @@ pub fn run(ctx: &mut Ctx, command: HandshakeCommand) -> Result<u8> {
             role,
             specs,
         } => {
-            let by = ctx.me().unwrap_or_else(|_| id.clone());
+            let by = match ctx.global.as_id {
+                Some(_) => ctx.me()?,
+                None => id.clone(),
+            };
             let st = handshake::propose(
                 &hub,
                 &by,
@@ -134,8 +137,8 @@ fn show(ctx: &mut Ctx, proposals: &[ProposalStatus]) {
                 .as_deref()
                 .map(|c| format!(": {c}"))
                 .unwrap_or_default();
-            ctx.out
-                .line(format!("     {:?} {}{comment}", v.vote, v.voter).to_lowercase());
+            let vote = format!("{:?}", v.vote).to_lowercase();
+            ctx.out.line(format!("     {vote} {}{comment}", v.voter));
         }
     }
 }

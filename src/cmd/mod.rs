@@ -1,7 +1,9 @@
 //! One module per area; each renders its results for people or, with `--json`, agents.
 
 pub mod claims;
+pub mod completions;
 pub mod demo;
+pub mod doctor;
 pub mod handshake;
 pub mod init;
 pub mod milestone;
@@ -35,6 +37,8 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Milestone(command) => milestone::run(ctx, command),
         Command::Ready(args) => milestone::ready(ctx, args),
         Command::SaveProgress(args) => milestone::save_progress(ctx, args),
+        Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Completions(args) => completions::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
     }
 }

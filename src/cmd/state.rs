@@ -33,7 +33,7 @@ pub enum StateCommand {
 
 pub fn run(ctx: &mut Ctx, command: StateCommand) -> Result<u8> {
     let hub = ctx.hub()?;
-    let path = hub.path(layout::CURRENT_STATE);
+    let path = hub.file(layout::CURRENT_STATE)?;
     match command {
         StateCommand::Show { section } => {
             let text = storage::read_text(&path)?.ok_or_else(|| Error::NotFound {

@@ -61,19 +61,29 @@ pub fn render(ctx: &mut Ctx, snap: &Snapshot) {
     heading(
         ctx,
         &format!(
-            "📋 REGISTERED SESSIONS ({} of {}; {} stale, {} gone)",
+            "📋 SESSIONS ({} registered of {}; {} stale, {} gone)",
             c.registered, c.total, c.stale, c.gone
         ),
     );
-    for s in snap.sessions.sessions.iter().filter(|s| s.registered) {
+    for s in &snap.sessions.sessions {
         let agreed = match s.agreed {
             Some(true) => " ✓ agreed",
             _ => "",
         };
+        let unregistered = if s.registered {
+            ""
+        } else {
+            " (heartbeat only)"
+        };
+        let seen = s
+            .age_secs
+            .map(|a| format!("{} ago", time::human_age(a)))
+            .unwrap_or_else(|| "never".into());
         ctx.out.line(format!(
-            "  {:<28} {:<8} {}{agreed}",
+            "  {:<28} {:<7} {:>10}  {}{agreed}{unregistered}",
             s.id,
             s.liveness.as_str(),
+            seen,
             s.role.as_deref().unwrap_or("-")
         ));
     }

@@ -62,6 +62,18 @@ impl TestHub {
         cmd
     }
 
+    /// A `sh -c <script>` with this hub's environment, for child processes that run
+    /// several commands in a row.
+    pub fn sh(&self, script: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script])
+            .env("SESSIONS_HUB", &self.root)
+            .env_remove("SESSIONS_ID")
+            .env_remove("SESSIONS_NOW")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.command("sessions")
             .args(args)
@@ -89,6 +101,21 @@ impl TestHub {
         let text = self.ok(&all);
         serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{text}"))
+    }
+
+    /// Run with `--json`, require exit code `code`, parse stdout.
+    pub fn json_status(&self, args: &[&str], code: i32) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "sessions {args:?}: {}",
+            stderr(&out)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}"))
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {

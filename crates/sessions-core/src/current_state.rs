@@ -167,8 +167,7 @@ fn stamp(text: &mut String, by: &str) {
 
 /// Locked read-modify-write of CURRENT_STATE.md.
 fn edit(hub: &Hub, by: &str, f: impl FnOnce(&mut String) -> Result<()>) -> Result<()> {
-    let path = hub.path(layout::CURRENT_STATE);
-    hub.ensure_inside(&path)?;
+    let path = hub.file(layout::CURRENT_STATE)?;
     let _lock = hub.lock(layout::CURRENT_STATE)?;
     let mut text = storage::read_text(&path)?.ok_or_else(|| Error::NotFound {
         what: "file",

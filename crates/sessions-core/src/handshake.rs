@@ -107,8 +107,10 @@ pub fn propose(hub: &Hub, by: &str, identity: &Identity) -> Result<ProposalStatu
     for text in [&identity.name, &identity.role].into_iter().flatten() {
         hub.check_secrets("the proposal", text)?;
     }
+    // Consensus needs the registry: refuse before writing anything if it is broken.
+    live_registered(hub)?;
     let proposal = proposal_id(&identity.session_id);
-    let path = hub.path(&proposal_rel(&proposal));
+    let path = hub.file(&proposal_rel(&proposal))?;
     hub.dir(layout::HANDSHAKES)?;
     storage::ensure_dir(path.parent().expect("proposal has a folder"))?;
     let now = time::format(time::now());
@@ -152,8 +154,9 @@ pub fn vote(
     if let Some(comment) = comment {
         hub.check_secrets("the vote comment", comment)?;
     }
+    live_registered(hub)?;
     ensure_proposal(hub, proposal)?;
-    let dir = hub.path(&votes_rel(proposal));
+    let dir = hub.file(&votes_rel(proposal))?;
     storage::ensure_dir(&dir)?;
     let mut rec = Record::new();
     record::set_text(&mut rec, "voter", voter);
@@ -178,11 +181,11 @@ pub fn vote(
 /// Make sure the proposal exists in `HANDSHAKES/`, importing one of the original
 /// scripts' proposals on first vote.
 fn ensure_proposal(hub: &Hub, proposal: &str) -> Result<()> {
-    let path = hub.path(&proposal_rel(proposal));
+    let path = hub.file(&proposal_rel(proposal))?;
     if path.exists() {
         return Ok(());
     }
-    let legacy = hub.path(&format!("{LEGACY_PROPOSALS}/{proposal}.json"));
+    let legacy = hub.file(&format!("{LEGACY_PROPOSALS}/{proposal}.json"))?;
     let Some(mut rec) = storage::read_json_object(&legacy)? else {
         return Err(Error::NotFound {
             what: "proposal",
@@ -282,11 +285,11 @@ fn cast_vote(rec: &Record) -> Option<CastVote> {
 /// The status of one proposal, with the tally under the hub's consensus rule.
 pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
     ids::validate("proposal ID", proposal)?;
-    let path = hub.path(&proposal_rel(proposal));
+    let path = hub.file(&proposal_rel(proposal))?;
     let (rec, legacy) = match storage::read_json_object(&path)? {
         Some(rec) => (rec, false),
         None => {
-            let legacy = hub.path(&format!("{LEGACY_PROPOSALS}/{proposal}.json"));
+            let legacy = hub.file(&format!("{LEGACY_PROPOSALS}/{proposal}.json"))?;
             let rec = storage::read_json_object(&legacy)?.ok_or_else(|| Error::NotFound {
                 what: "proposal",
                 name: proposal.to_string(),

@@ -82,6 +82,14 @@ impl Hub {
         self.root.join(rel)
     }
 
+    /// A file of the hub, refusing one reached through a symlink that leads outside the
+    /// hub. Use this (not [`Hub::path`]) for every path that is read or written.
+    pub fn file(&self, rel: &str) -> Result<PathBuf> {
+        let path = self.root.join(rel);
+        self.ensure_inside(&path)?;
+        Ok(path)
+    }
+
     /// A folder of the hub, refusing one that is a symlink leading outside the hub.
     /// Missing folders are fine (they read as empty).
     pub fn dir(&self, rel: &str) -> Result<PathBuf> {
@@ -92,18 +100,27 @@ impl Hub {
 
     /// Refuse `path` when it (or a folder on the way to it) is a symlink out of the hub.
     pub fn ensure_inside(&self, path: &Path) -> Result<()> {
-        let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-        let parent_link = path
-            .parent()
-            .filter(|p| *p != self.root)
-            .and_then(|p| fs::symlink_metadata(p).ok())
-            .is_some_and(|m| m.file_type().is_symlink());
-        if !is_link && !parent_link {
+        // Only paths with a symlink between the hub root and them need resolving; the
+        // common case costs one lstat per component.
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        let mut current = self.root.clone();
+        let mut deepest_existing = None;
+        let mut any_link = false;
+        for part in rel.components() {
+            current.push(part);
+            match fs::symlink_metadata(&current) {
+                Ok(meta) => {
+                    any_link |= meta.file_type().is_symlink();
+                    deepest_existing = Some(current.clone());
+                }
+                Err(_) => break,
+            }
+        }
+        if !any_link {
             return Ok(());
         }
-        let target = fs::canonicalize(path)
-            .or_else(|_| path.parent().map_or(Ok(PathBuf::new()), fs::canonicalize))
-            .map_err(|e| Error::io(path, e))?;
+        let existing = deepest_existing.unwrap_or_else(|| self.root.clone());
+        let target = fs::canonicalize(&existing).map_err(|e| Error::io(&existing, e))?;
         if target.starts_with(&self.canonical_root) {
             Ok(())
         } else {

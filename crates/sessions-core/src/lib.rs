@@ -5,6 +5,7 @@
 pub mod claims;
 pub mod config;
 pub mod current_state;
+pub mod doctor;
 pub mod error;
 pub mod handshake;
 pub mod hub;

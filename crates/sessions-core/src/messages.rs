@@ -81,8 +81,7 @@ pub fn post(hub: &Hub, post: &Post) -> Result<Posted> {
 
 /// Append `bytes` to a hub file in one write under its sidecar lock, then fsync.
 pub fn append(hub: &Hub, rel: &str, bytes: &[u8]) -> Result<()> {
-    let path = hub.path(rel);
-    hub.ensure_inside(&path)?;
+    let path = hub.file(rel)?;
     let _lock = hub.lock(rel)?;
     let mut file = OpenOptions::new()
         .create(true)

@@ -125,7 +125,7 @@ pub struct Registry {
 
 impl Registry {
     pub fn load(hub: &Hub) -> Result<Registry> {
-        let path = hub.path(layout::REGISTRY);
+        let path = hub.file(layout::REGISTRY)?;
         let doc = storage::read_json_object(&path)?.unwrap_or_default();
         check_registry_shape(&path, &doc)?;
         Ok(Registry { doc })
@@ -160,7 +160,7 @@ fn check_registry_shape(path: &std::path::Path, doc: &Record) -> Result<()> {
 
 /// Locked read-modify-write of REGISTRY.json. A new registry gets the original header.
 pub fn update_registry<T>(hub: &Hub, f: impl FnOnce(&mut Record) -> Result<T>) -> Result<T> {
-    let path = hub.path(layout::REGISTRY);
+    let path = hub.file(layout::REGISTRY)?;
     hub.update_json(layout::REGISTRY, |current| {
         let mut doc = current.unwrap_or_else(|| {
             let mut doc = Map::new();

@@ -51,7 +51,7 @@ impl Snapshot {
             .into_iter()
             .filter(Milestone::is_open)
             .collect();
-        let current_priority = storage::read_text(&hub.path(layout::CURRENT_STATE))?
+        let current_priority = storage::read_text(&hub.file(layout::CURRENT_STATE)?)?
             .and_then(|text| current_state::current_priority(&text));
         let recent_messages = tail_lines(hub, RECENT_MESSAGE_LINES)?;
         Ok(Snapshot {
@@ -84,8 +84,7 @@ fn claim_status(sessions: &SyncView, claim: Claim, now: Timestamp) -> ClaimStatu
 /// large board costs no more than a small one.
 pub fn tail_lines(hub: &Hub, n: usize) -> Result<Vec<String>> {
     const TAIL_BYTES: u64 = 16 * 1024;
-    let path = hub.path(layout::MESSAGES);
-    hub.ensure_inside(&path)?;
+    let path = hub.file(layout::MESSAGES)?;
     let mut file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -1,0 +1,165 @@
+//! `sessions doctor`: check every hub file the toolkit reads, report each problem with its
+//! path (and line/column), and clean up what is safe to clean (leftover temp files).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::hub::{Hub, layout};
+use crate::storage;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// `parse`, `temp_file`, `unreadable`.
+    pub kind: &'static str,
+    pub message: String,
+    /// True when `--fix` can repair it without losing data.
+    pub fixable: bool,
+}
+
+/// Temp files younger than this may belong to a write in progress.
+const TEMP_GRACE: Duration = Duration::from_secs(60);
+
+/// Folders holding JSON records, with the extension of their data files.
+const JSON_FOLDERS: &[(&str, &str)] = &[
+    (layout::HEARTBEATS, ".json"),
+    (layout::PRIORITIES, ".lock"),
+    (layout::MILESTONES, ".json"),
+    (layout::COLLABORATIONS, ".json"),
+];
+
+pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    let mut note = |path: &Path, err: Error| {
+        let (line, column) = match &err {
+            Error::Parse { line, column, .. } => (Some(*line), Some(*column)),
+            _ => (None, None),
+        };
+        findings.push(Finding {
+            path: path.to_path_buf(),
+            line,
+            column,
+            kind: if line.is_some() {
+                "parse"
+            } else {
+                "unreadable"
+            },
+            message: err
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            fixable: false,
+        });
+    };
+    if let Err(e) = Config::load(hub.root()) {
+        note(&hub.path(crate::config::CONFIG_FILE), e);
+    }
+    let registry = hub.path(layout::REGISTRY);
+    if let Err(e) = storage::read_json_object(&registry) {
+        note(&registry, e);
+    }
+    let mut json_files = Vec::new();
+    for (dir, ext) in JSON_FOLDERS {
+        match hub.list(dir, ext) {
+            Ok(files) => json_files.extend(files),
+            Err(e) => note(&hub.path(dir), e),
+        }
+    }
+    json_files.extend(nested_json(&hub.path(layout::HANDSHAKES)));
+    for path in json_files {
+        if let Err(e) = storage::read_json_object(&path) {
+            note(&path, e);
+        }
+    }
+    for file in [layout::MESSAGES, layout::CURRENT_STATE] {
+        let path = hub.path(file);
+        if let Err(e) = storage::read_text(&path) {
+            note(&path, e);
+        }
+    }
+    findings.extend(leftover_temp_files(hub.root()));
+    Ok(findings)
+}
+
+fn nested_json(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if storage::is_temp_or_hidden(&name) {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(nested_json(&path));
+        } else if name.ends_with(".json") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Hidden `*.tmp` files left by a writer that was killed, in the hub and its folders.
+fn leftover_temp_files(root: &Path) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() && name != ".git" && name != layout::PRIVATE {
+                dirs.push(entry.path());
+            } else if kind.is_file() && name.starts_with('.') && name.ends_with(".tmp") {
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| SystemTime::now().duration_since(t).ok())
+                    .is_some_and(|age| age > TEMP_GRACE);
+                if old {
+                    out.push(Finding {
+                        path: entry.path(),
+                        line: None,
+                        column: None,
+                        kind: "temp_file",
+                        message: "a temp file left by an interrupted write (never read as data)"
+                            .into(),
+                        fixable: true,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Repair what is safe: remove leftover temp files. Returns how many were fixed.
+pub fn fix(findings: &[Finding]) -> Result<usize> {
+    let mut fixed = 0;
+    for f in findings
+        .iter()
+        .filter(|f| f.fixable && f.kind == "temp_file")
+    {
+        match std::fs::remove_file(&f.path) {
+            Ok(()) => fixed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&f.path, e)),
+        }
+    }
+    Ok(fixed)
+}
