@@ -194,7 +194,17 @@ pub fn takeover_blocker(hub: &Hub, claim: &Claim, now: Timestamp) -> Option<Stri
 /// (fsync) before it is handed out, so no token is ever given twice, even across
 /// crashes. A missing counter is seeded from the highest token still on disk.
 pub fn next_token(hub: &Hub) -> Result<u64> {
+    next_token_unless(hub, || false).map(|t| t.expect("no condition"))
+}
+
+/// [`next_token`], unless `taken()` turns true once we hold the counter's lock (then
+/// `None`). Racing claimers queue on that lock; checking that the key is still free
+/// after the wait spares the losers a counter write (and its two fsyncs).
+fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u64>> {
     let _guard = hub.lock(FENCE)?;
+    if taken() {
+        return Ok(None);
+    }
     let path = hub.path(FENCE);
     let last = match storage::read_json_object(&path)? {
         Some(r) => r
@@ -213,7 +223,7 @@ pub fn next_token(hub: &Hub) -> Result<u64> {
     let next = last + 1;
     let doc = json!({ "last_token": next, "updated_at": time::format(time::now()) });
     storage::write_atomic(&path, &storage::json_bytes(&doc))?;
-    Ok(next)
+    Ok(Some(next))
 }
 
 /// The highest token in any lock file or milestone (`fence_token`): the floor for a
@@ -316,7 +326,9 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
     for _ in 0..16 {
         match read(hub, key)? {
             None => {
-                let token = next_token(hub)?;
+                let Some(token) = next_token_unless(hub, || path.exists())? else {
+                    continue; // someone linked it while we waited for the counter
+                };
                 let now = time::now();
                 let rec = new_record(key, holder, token, now, ttl);
                 if storage::create_exclusive(&path, &storage::json_bytes(&rec))? {

@@ -323,6 +323,12 @@ pub fn claim(hub: &Hub, id: &str, me: &str, ttl: Option<std::time::Duration>) ->
             what: "milestone",
             name: id.to_string(),
         })?;
+        // Re-checked inside the lock: it may have been completed since we looked.
+        if r.get("status").and_then(Value::as_str) == Some("completed") {
+            return Err(Error::Refused(format!(
+                "milestone {id} is completed; nothing to claim"
+            )));
+        }
         record::set_text(&mut r, "owner", me);
         if r.get("status").and_then(Value::as_str) != Some("blocked") {
             record::set_text(&mut r, "status", "in_progress");
