@@ -518,6 +518,15 @@ fn fencing_tokens_only_grow_even_when_the_counter_is_lost() {
         v["token"].as_u64().unwrap() > last,
         "a token was reused: {v}"
     );
+    // After an OS crash (a new boot ID), counting resumes above the durable ceiling,
+    // since tokens below it may have been handed out without reaching the disk.
+    let mut fence = hub.read_json(".sessions/fence.json");
+    let ceiling = fence["ceiling"].as_u64().unwrap();
+    assert!(ceiling > fence["last_token"].as_u64().unwrap());
+    fence["boot_id"] = Value::from("an-earlier-boot");
+    hub.write(".sessions/fence.json", &fence.to_string());
+    let v = hub.json(&["--as", "s", "claim", "after-reboot"]);
+    assert!(v["token"].as_u64().unwrap() > ceiling, "{v}");
     // A damaged counter is an error, never overwritten.
     hub.write(".sessions/fence.json", "{\"last_token\": ");
     let out = hub.run(&["--as", "s", "claim", "damaged"]);

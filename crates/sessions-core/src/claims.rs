@@ -190,9 +190,12 @@ pub fn takeover_blocker(hub: &Hub, claim: &Claim, now: Timestamp) -> Option<Stri
     }
 }
 
-/// The next fencing token: the per-hub counter, bumped under its lock and written
-/// (fsync) before it is handed out, so no token is ever given twice, even across
-/// crashes. A missing counter is seeded from the highest token still on disk.
+/// The next fencing token: the per-hub counter, bumped under its lock and replaced
+/// atomically (rename), so no token is ever given twice, even across crashes. Tokens
+/// are handed out only below a ceiling that was written with fsync; within it, a
+/// process crash loses nothing (the page cache survives it) and an OS crash is detected
+/// by the boot ID, after which counting resumes above the ceiling. A missing counter is
+/// seeded from the highest token still on disk.
 pub fn next_token(hub: &Hub) -> Result<u64> {
     next_token_unless(hub, || false).map(|t| t.expect("no condition"))
 }
@@ -206,24 +209,96 @@ fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u
         return Ok(None);
     }
     let path = hub.path(FENCE);
-    let last = match storage::read_json_object(&path)? {
-        Some(r) => r
-            .get("last_token")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| Error::Parse {
+    let boot = boot_id();
+    let (mut last, ceiling, same_boot) = match storage::read_json_object(&path)? {
+        Some(r) => {
+            let number = |field: &str| match r.get(field) {
+                None => Ok(None),
+                Some(v) => v.as_u64().map(Some).ok_or_else(|| Error::Parse {
+                    path: path.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "\"{field}\" must be a non-negative integer; the counter was left unchanged"
+                    ),
+                }),
+            };
+            let last = number("last_token")?.ok_or_else(|| Error::Parse {
                 path: path.clone(),
                 line: 1,
                 column: 1,
-                message:
-                    "\"last_token\" must be a non-negative integer; the counter was left unchanged"
-                        .into(),
-            })?,
-        None => highest_token_on_disk(hub),
+                message: "\"last_token\" is missing; the counter was left unchanged".into(),
+            })?;
+            let ceiling = number("ceiling")?.unwrap_or(last);
+            let same_boot =
+                boot.is_some() && r.get("boot_id").and_then(Value::as_str) == boot.as_deref();
+            (last, ceiling, same_boot)
+        }
+        None => {
+            let floor = highest_token_on_disk(hub);
+            (floor, floor, false)
+        }
     };
+    if !same_boot {
+        // The machine may have crashed since the last write: tokens up to the durable
+        // ceiling may have been handed out without reaching the disk. Skip them all.
+        last = last.max(ceiling);
+    }
     let next = last + 1;
-    let doc = json!({ "last_token": next, "updated_at": time::format(time::now()) });
-    storage::write_atomic(&path, &storage::json_bytes(&doc))?;
+    if same_boot && next <= ceiling {
+        // Within the durable reservation: a rename without fsync is enough, because
+        // only an OS crash loses it, and that changes the boot ID.
+        let doc = json!({
+            "last_token": next,
+            "ceiling": ceiling,
+            "boot_id": boot,
+            "updated_at": time::format(time::now()),
+        });
+        replace_unsynced(&path, &storage::json_bytes(&doc))?;
+    } else {
+        // Reserve a batch durably (fsync) before handing out its first token. Without a
+        // boot ID to detect crashes, every token is made durable on its own.
+        let ceiling = if boot.is_some() {
+            next + TOKEN_BATCH
+        } else {
+            next
+        };
+        let doc = json!({
+            "last_token": next,
+            "ceiling": ceiling,
+            "boot_id": boot,
+            "updated_at": time::format(time::now()),
+        });
+        storage::write_atomic(&path, &storage::json_bytes(&doc))?;
+    }
     Ok(Some(next))
+}
+
+/// How many tokens one durable write of the counter reserves.
+const TOKEN_BATCH: u64 = 1024;
+
+/// The kernel's boot ID: it changes on every boot, so a counter written in the same
+/// boot cannot have lost a write that was not fsynced.
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Replace `path` by rename (readers see the old or the new file, never a torn one),
+/// without fsync: for the counter inside its durable reservation only.
+fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(path, e)
+    })
 }
 
 /// The highest token in any lock file or milestone (`fence_token`): the floor for a
