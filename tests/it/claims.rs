@@ -441,20 +441,28 @@ fn takeover_waits_for_expiry_plus_grace_and_a_stale_heartbeat() {
 #[test]
 fn heartbeat_renews_the_claims_its_session_holds() {
     let hub = TestHub::new();
-    hub.ok(&["--as", "s1", "claim", "a", "--ttl", "60s"]);
-    hub.ok(&["--as", "s2", "claim", "b", "--ttl", "60s"]);
-    let before_a = lock_json(&hub, "a")["expires_at"].clone();
-    let before_b = lock_json(&hub, "b")["expires_at"].clone();
+    // Claimed ten minutes ago with a one-minute lease: expired, not yet taken over.
+    for (who, key) in [("s1", "a"), ("s2", "b")] {
+        let out = hub
+            .command("sessions")
+            .env("SESSIONS_NOW", in_future(-600))
+            .args(["--as", who, "claim", key, "--ttl", "60s"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let before_a = lock_json(&hub, "a");
+    let before_b = lock_json(&hub, "b");
     hub.ok(&["--as", "s1", "heartbeat"]);
     let after_a = lock_json(&hub, "a");
-    // The default TTL (30 min) from now is later than the 60 s lease.
-    assert!(after_a["expires_at"].as_str() > before_a.as_str());
-    assert_eq!(after_a["token"], lock_json(&hub, "a")["token"]);
-    assert_eq!(
-        lock_json(&hub, "b")["expires_at"],
-        before_b,
-        "s2's claim changed"
-    );
+    // Renewed by its own lease length, from now; same token.
+    let expires = chrono::DateTime::parse_from_rfc3339(after_a["expires_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let left = (expires - chrono::Utc::now()).num_seconds();
+    assert!((50..=61).contains(&left), "{after_a}");
+    assert_eq!(after_a["token"], before_a["token"]);
+    assert_eq!(lock_json(&hub, "b"), before_b, "s2's claim changed");
 }
 
 #[test]

@@ -392,6 +392,7 @@ fn already_claimed(claim: &Claim) -> Error {
 pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Result<Grant> {
     ids::validate("claim key", key)?;
     ids::validate("session ID", holder)?;
+    let asked_ttl = ttl;
     let ttl = ttl.unwrap_or(hub.config.claims.ttl);
     let path = hub.path(&lock_rel(key));
     hub.ensure_inside(&path)?;
@@ -414,7 +415,7 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
                 }
             }
             Some(c) if c.holder == holder => {
-                let renewed = renew(hub, key, holder, Some(ttl))?;
+                let renewed = renew(hub, key, holder, asked_ttl)?;
                 return Ok(grant_of(renewed, true));
             }
             Some(c) => {
@@ -455,7 +456,7 @@ fn take_over(hub: &Hub, key: &str, holder: &str, ttl: Duration) -> Result<Option
     let now = time::now();
     if old.holder == holder {
         drop(_guard);
-        return renew(hub, key, holder, Some(ttl)).map(|c| Some(grant_of(c, true)));
+        return renew(hub, key, holder, None).map(|c| Some(grant_of(c, true)));
     }
     if takeover_blocker(hub, &old, now).is_some() {
         return Err(already_claimed(&old));
@@ -532,11 +533,11 @@ pub fn claim_wait(
     }
 }
 
-/// Extend the lease of a claim `holder` holds. A claim written by the original
+/// Extend the lease of a claim `holder` holds, by `ttl` from now (default: the lease
+/// length the claim was taken with, else `claims.ttl`). A claim written by the original
 /// scripts gets a token on its first renewal.
 pub fn renew(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Result<Claim> {
     ids::validate("claim key", key)?;
-    let ttl = ttl.unwrap_or(hub.config.claims.ttl);
     let rel = lock_rel(key);
     let _guard = hub.lock(&rel)?;
     let Some(current) = read(hub, key)? else {
@@ -551,6 +552,12 @@ pub fn renew(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
             current.holder
         )));
     }
+    let ttl = ttl
+        .or_else(|| {
+            let secs = current.record.get("ttl_seconds").and_then(Value::as_u64)?;
+            Some(Duration::from_secs(secs))
+        })
+        .unwrap_or(hub.config.claims.ttl);
     let now = time::now();
     let mut rec = current.record.clone();
     if current.token.is_none() {
