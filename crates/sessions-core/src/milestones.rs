@@ -799,3 +799,22 @@ pub fn backlog_items(text: &str) -> Vec<(usize, String, String)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backlog_items_are_numbered_in_order_with_their_level() {
+        let text = "# S\n\n## 📋 BACKLOG (Next Up)\n\n### Build Phase 2 Droplets (🟩 MEDIUM)\n- ~~Dashboard~~ ✅ COMPLETE\n- Proxy Manager (#3)\n\n### Infrastructure (🟩 LOW)\n- Backups\n1. Urgent HIGH fix\n\n---\n\n## Other\n- not backlog\n";
+        let items = backlog_items(text);
+        assert_eq!(
+            items,
+            vec![
+                (2, "Proxy Manager (#3)".to_string(), "MEDIUM".to_string()),
+                (3, "Backups".to_string(), "LOW".to_string()),
+                (4, "Urgent HIGH fix".to_string(), "HIGH".to_string()),
+            ]
+        );
+    }
+}
