@@ -394,9 +394,14 @@ pub fn ready(ctx: &mut Ctx, _args: ReadyArgs) -> Result<u8> {
             .as_ref()
             .map(|h| format!(" (stale claim by {h}: can be taken over)"))
             .unwrap_or_default();
+        let next = if i.kind == "milestone" {
+            format!("sessions milestone claim {}", i.id)
+        } else {
+            format!("sessions claim {}", i.key)
+        };
         ctx.out.line(format!(
-            "{:<6} {:<9} {}{progress}  → sessions claim {}{stale}",
-            i.priority, i.kind, i.title, i.key
+            "{:<6} {:<9} {}{progress}  → {next}{stale}",
+            i.priority, i.kind, i.title
         ));
     }
     Ok(0)
