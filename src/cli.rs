@@ -93,6 +93,14 @@ pub enum Command {
     Ready(cmd::milestone::ReadyArgs),
     /// Save progress: heartbeat, milestone, and (full) a git commit of the hub.
     SaveProgress(cmd::milestone::SaveProgressArgs),
+    /// The message board: send, list, show, thread, ack, archive.
+    #[command(subcommand)]
+    Msg(cmd::msg::MsgCommand),
+    /// Messages addressed to me (direct, broadcast, mentions); --unread, --mark-read.
+    Inbox(cmd::msg::InboxArgs),
+    /// Collaboration requests: request, accept, decline, start, complete, handoff, list, metrics.
+    #[command(subcommand)]
+    Collab(cmd::collab::CollabCommand),
     /// Check every hub file the commands read; report problems with file, line and column.
     Doctor(cmd::doctor::DoctorArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).

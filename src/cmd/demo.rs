@@ -34,6 +34,8 @@ struct Step<'a> {
     args: Vec<&'a str>,
     /// Pretend the clock is this far in the past (to make a session stale).
     minutes_ago: Option<i64>,
+    /// The step shows a refusal: a non-zero exit is the point, not a failure.
+    expect_refusal: bool,
 }
 
 fn step<'a>(who: Option<&'a str>, args: &[&'a str]) -> Step<'a> {
@@ -41,6 +43,15 @@ fn step<'a>(who: Option<&'a str>, args: &[&'a str]) -> Step<'a> {
         who,
         args: args.to_vec(),
         minutes_ago: None,
+        expect_refusal: false,
+    }
+}
+
+/// A step whose refusal is what the demo shows.
+fn refused<'a>(who: Option<&'a str>, args: &[&'a str]) -> Step<'a> {
+    Step {
+        expect_refusal: true,
+        ..step(who, args)
     }
 }
 
@@ -83,7 +94,13 @@ impl Demo {
 
     /// Run the steps as concurrent processes and print each one's command and output.
     fn run(&self, ctx: &mut Ctx, steps: &[Step]) -> Result<()> {
+        self.run_capturing(ctx, steps).map(|_| ())
+    }
+
+    /// Like [`Demo::run`], returning each step's stdout.
+    fn run_capturing(&self, ctx: &mut Ctx, steps: &[Step]) -> Result<Vec<String>> {
         let children: Vec<Child> = steps.iter().map(|s| self.spawn(s)).collect::<Result<_>>()?;
+        let mut outputs = Vec::new();
         for (step, child) in steps.iter().zip(children) {
             let out = child
                 .wait_with_output()
@@ -95,16 +112,22 @@ impl Demo {
             for line in String::from_utf8_lossy(&out.stderr).lines() {
                 ctx.out.line(format!("  {line}"));
             }
-            if !out.status.success() && step.args.first() != Some(&"find-help") {
+            if step.expect_refusal {
+                ctx.out.line(format!(
+                    "  (refused as expected: exit {})",
+                    out.status.code().unwrap_or(-1)
+                ));
+            } else if !out.status.success() {
                 return Err(Error::Failed(format!(
                     "demo step failed ({}): {}",
                     out.status,
                     Self::describe(step)
                 )));
             }
+            outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
         }
         ctx.out.flush();
-        Ok(())
+        Ok(outputs)
     }
 }
 
@@ -319,6 +342,108 @@ fn script(ctx: &mut Ctx, demo: &Demo) -> Result<()> {
             &["handshake", "status", "session-5-docs-identity"],
         )],
     )?;
+
+    chapter(
+        ctx,
+        "Everyone says hello on the board at once (one locked append each)",
+    );
+    demo.run(
+        ctx,
+        &[
+            step(
+                Some("session-1-dashboard"),
+                &[
+                    "msg",
+                    "send",
+                    "--all",
+                    "--subject",
+                    "hello",
+                    "Dashboard builder online",
+                ],
+            ),
+            step(
+                Some("session-2-architect"),
+                &[
+                    "msg",
+                    "send",
+                    "--all",
+                    "--subject",
+                    "hello",
+                    "Architect online",
+                ],
+            ),
+            step(
+                Some("session-3-deploy"),
+                &[
+                    "msg",
+                    "send",
+                    "--to",
+                    "session-1-dashboard",
+                    "--priority",
+                    "high",
+                    "--subject",
+                    "deploy window",
+                    "Staging is free at 15:00",
+                ],
+            ),
+        ],
+    )?;
+    demo.run(
+        ctx,
+        &[step(
+            Some("session-1-dashboard"),
+            &["inbox", "--unread", "--mark-read"],
+        )],
+    )?;
+    demo.run(
+        ctx,
+        &[step(Some("session-1-dashboard"), &["inbox", "--unread"])],
+    )?;
+
+    chapter(
+        ctx,
+        "A collaboration request, accepted by its target, refused to a bystander",
+    );
+    let out = demo.run_capturing(
+        ctx,
+        &[step(
+            Some("session-1-dashboard"),
+            &[
+                "--json",
+                "collab",
+                "request",
+                "session-3-deploy",
+                "Deploy the dashboard to staging",
+                "--urgency",
+                "high",
+            ],
+        )],
+    )?;
+    let request_id = serde_json::from_str::<serde_json::Value>(&out[0])
+        .ok()
+        .and_then(|v| v["request_id"].as_str().map(str::to_string))
+        .ok_or_else(|| Error::Failed("demo: collab request printed no request_id".into()))?;
+    demo.run(
+        ctx,
+        &[
+            step(
+                Some("session-3-deploy"),
+                &["collab", "accept", &request_id, "on it"],
+            ),
+            refused(
+                Some("session-2-architect"),
+                &["collab", "decline", &request_id, "not mine to decline"],
+            ),
+        ],
+    )?;
+    demo.run(
+        ctx,
+        &[step(
+            Some("session-3-deploy"),
+            &["collab", "complete", &request_id, "staging is live"],
+        )],
+    )?;
+    demo.run(ctx, &[step(None, &["collab", "metrics"])])?;
 
     chapter(ctx, "The current priority, in CURRENT_STATE.md");
     demo.run(

@@ -1,12 +1,14 @@
 //! One module per area; each renders its results for people or, with `--json`, agents.
 
 pub mod claims;
+pub mod collab;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod handshake;
 pub mod init;
 pub mod milestone;
+pub mod msg;
 pub mod session;
 pub mod state;
 pub mod status;
@@ -39,6 +41,9 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::SaveProgress(args) => milestone::save_progress(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
         Command::Completions(args) => completions::run(ctx, args),
+        Command::Msg(command) => msg::run(ctx, command),
+        Command::Inbox(args) => msg::inbox(ctx, args),
+        Command::Collab(command) => collab::run(ctx, command),
         Command::Demo(args) => demo::run(ctx, args),
     }
 }

@@ -16,7 +16,10 @@ pub struct StatusArgs {}
 
 pub fn run(ctx: &mut Ctx, _args: StatusArgs) -> Result<u8> {
     let hub = ctx.hub()?;
-    let snap = Snapshot::load(&hub)?;
+    let mut snap = Snapshot::load(&hub)?;
+    if let Ok(me) = ctx.me() {
+        snap.unread_messages = Some(sessions_core::messages::unread_count(&hub, &me)?);
+    }
     if ctx.json() {
         ctx.out.json(&snap);
     } else {
@@ -159,11 +162,26 @@ pub fn render(ctx: &mut Ctx, snap: &Snapshot) {
         None => ctx.out.line("  none set (sessions state priority \"...\")"),
     }
 
-    heading(ctx, "📬 LATEST MESSAGES");
+    let unread = snap
+        .unread_messages
+        .map(|n| format!(" ({n} unread for you: sessions inbox --unread)"))
+        .unwrap_or_default();
+    heading(ctx, &format!("📬 LATEST MESSAGES{unread}"));
     if snap.recent_messages.is_empty() {
         ctx.out.line("  the board is empty");
     }
-    for line in &snap.recent_messages {
-        ctx.out.line(format!("  {line}"));
+    for m in &snap.recent_messages {
+        let when = m.time.as_deref().map_or("-", |t| t.get(..16).unwrap_or(t));
+        let priority = match m.priority.as_str() {
+            "normal" => String::new(),
+            p => format!("[{p}] "),
+        };
+        ctx.out.line(format!(
+            "  {} {} → {} {priority}{}",
+            when.replace('T', " "),
+            m.from.as_deref().unwrap_or("?"),
+            m.to.join(", "),
+            m.subject.as_deref().unwrap_or(&m.preview)
+        ));
     }
 }

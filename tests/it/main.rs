@@ -4,3 +4,4 @@ mod support;
 
 mod claims;
 mod foundation;
+mod messages;

@@ -3,6 +3,7 @@
 //! No printing and no async here: commands return data; the `sessions` binary renders it.
 
 pub mod claims;
+pub mod collab;
 pub mod config;
 pub mod current_state;
 pub mod doctor;

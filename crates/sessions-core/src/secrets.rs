@@ -49,8 +49,45 @@ fn looks_random(value: &str) -> bool {
     digits >= 2 && letters >= 4
 }
 
+/// Literals at least one of which every pattern needs (lower-cased). Text with none of
+/// them cannot match, and skipping the regexes then saves compiling them: about a
+/// millisecond of every `msg send`.
+const TRIGGERS: [&str; 17] = [
+    "sk-",
+    "akia",
+    "asia",
+    "aws",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "xox",
+    "hooks.slack.com",
+    "private key",
+    "key",
+    "token",
+    "secret",
+    "passw",
+];
+
+fn may_hold_secret(text: &str) -> bool {
+    // Case-fold like the regexes' `(?i)` does for ASCII letters (the Kelvin sign folds
+    // to `k` through to_lowercase, the long s to `s`).
+    let lower: String = text
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ſ' { 's' } else { c })
+        .collect();
+    TRIGGERS.iter().any(|t| lower.contains(t))
+}
+
 /// The name of the first secret format found in `text`, with its 1-based line/column.
 pub fn find(text: &str) -> Option<(&'static str, usize, usize)> {
+    if !may_hold_secret(text) {
+        return None;
+    }
     for pattern in patterns() {
         for caps in pattern.regex.captures_iter(text) {
             if let Some(value) = caps.get(1)
@@ -90,6 +127,14 @@ mod tests {
         assert!(find(&format!("ghp_{}", "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8")).is_some());
         assert!(find("-----BEGIN RSA PRIVATE KEY-----").is_some());
         assert!(find("API_KEY=Zk3m9Qx7Lp2Vb8Nw4Rt6Yh1Jd5").is_some());
+    }
+
+    #[test]
+    fn prefilter_keeps_case_insensitive_matches() {
+        assert!(find("PASSWORD = Zk3m9Qx7Lp2Vb8Nw4Rt6Yh1Jd5").is_some());
+        assert!(find("\u{212A}ey: Zk3m9Qx7Lp2Vb8Nw4Rt6Yh1Jd5").is_some());
+        assert!(find("ſecret: Zk3m9Qx7Lp2Vb8Nw4Rt6Yh1Jd5").is_some());
+        assert!(!may_hold_secret("deploy the dashboard to port 8004"));
     }
 
     #[test]

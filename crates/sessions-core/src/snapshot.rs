@@ -1,17 +1,15 @@
 //! One pass over the hub: the data behind `sessions status` (quick-status). Later
 //! features add their part here, so every view and `--json` agree.
 
-use std::io::{Read, Seek, SeekFrom};
-
 use serde::Serialize;
 
 use crate::claims::{self, Claim};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hub::{Hub, layout};
 use crate::milestones::{self, Milestone};
 use crate::sessions::{self, Liveness, Registry, SyncView};
 use crate::time::{self, Timestamp};
-use crate::{current_state, storage};
+use crate::{current_state, messages, storage};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ClaimStatus {
@@ -30,12 +28,15 @@ pub struct Snapshot {
     /// Open milestones only.
     pub milestones: Vec<Milestone>,
     pub current_priority: Option<String>,
-    /// The last lines of MESSAGES.md.
-    pub recent_messages: Vec<String>,
+    /// The latest messages on MESSAGES.md (parsed from the board's tail only).
+    pub recent_messages: Vec<messages::Summary>,
+    /// How many unread messages "me" has; set by `sessions status` when it knows who
+    /// is asking (`--as` / `SESSIONS_ID`).
+    pub unread_messages: Option<usize>,
 }
 
-/// How many trailing board lines the status shows.
-pub const RECENT_MESSAGE_LINES: usize = 10;
+/// How many of the latest messages the status shows.
+pub const RECENT_MESSAGES: usize = 5;
 
 impl Snapshot {
     pub fn load(hub: &Hub) -> Result<Snapshot> {
@@ -53,7 +54,7 @@ impl Snapshot {
             .collect();
         let current_priority = storage::read_text(&hub.file(layout::CURRENT_STATE)?)?
             .and_then(|text| current_state::current_priority(&text));
-        let recent_messages = tail_lines(hub, RECENT_MESSAGE_LINES)?;
+        let recent_messages = messages::recent(hub, RECENT_MESSAGES)?;
         Ok(Snapshot {
             hub: hub.root().display().to_string(),
             generated_at: time::format(now),
@@ -62,6 +63,7 @@ impl Snapshot {
             milestones,
             current_priority,
             recent_messages,
+            unread_messages: None,
         })
     }
 }
@@ -78,32 +80,4 @@ fn claim_status(sessions: &SyncView, claim: Claim, now: Timestamp) -> ClaimStatu
         holder_liveness,
         expired,
     }
-}
-
-/// The last `n` non-empty lines of MESSAGES.md, reading only the file's tail so a
-/// large board costs no more than a small one.
-pub fn tail_lines(hub: &Hub, n: usize) -> Result<Vec<String>> {
-    const TAIL_BYTES: u64 = 16 * 1024;
-    let path = hub.file(layout::MESSAGES)?;
-    let mut file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(&path, e)),
-    };
-    let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
-    let start = len.saturating_sub(TAIL_BYTES);
-    file.seek(SeekFrom::Start(start))
-        .map_err(|e| Error::io(&path, e))?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .map_err(|e| Error::io(&path, e))?;
-    let text = String::from_utf8_lossy(&bytes);
-    let mut lines: Vec<String> = text
-        .lines()
-        .skip(usize::from(start > 0)) // the first line may be cut
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect();
-    let keep_from = lines.len().saturating_sub(n);
-    Ok(lines.split_off(keep_from))
 }

@@ -1,0 +1,283 @@
+//! Collaboration requests: `collab request|accept|decline|start|complete|handoff|list|show|metrics`.
+
+use clap::Subcommand;
+use serde_json::json;
+use sessions_core::Result;
+use sessions_core::collab::{self, Action, Request, Stats};
+
+use crate::Ctx;
+
+#[derive(Debug, Subcommand)]
+pub enum CollabCommand {
+    /// Ask another session for help: a request file plus a board message to it.
+    #[command(
+        after_help = "Example:\n  sessions --as session-5 collab request session-1-dashboard \"Need an analytics UI\" --urgency high"
+    )]
+    Request {
+        /// The session asked.
+        target: String,
+        /// What you need.
+        request: String,
+        /// normal, high or urgent.
+        #[arg(long, default_value = "normal", value_parser = ["normal", "high", "urgent"])]
+        urgency: String,
+    },
+    /// Accept a request addressed to you (pending → accepted).
+    #[command(
+        after_help = "Example:\n  sessions --as session-1-dashboard collab accept collab-20251115T214925.123Z-0a1b2c3d4e5f \"starting after lunch\""
+    )]
+    Accept { id: String, note: Option<String> },
+    /// Decline a request addressed to you (pending → declined, final).
+    #[command(
+        after_help = "Example:\n  sessions --as session-1-dashboard collab decline collab-20251115T214925.123Z-0a1b2c3d4e5f \"no capacity\""
+    )]
+    Decline { id: String, note: Option<String> },
+    /// Start work on an accepted request (accepted → in_progress).
+    #[command(
+        after_help = "Example:\n  sessions --as session-1-dashboard collab start collab-20251115T214925.123Z-0a1b2c3d4e5f"
+    )]
+    Start { id: String, note: Option<String> },
+    /// Complete a request (target or requester; final).
+    #[command(
+        after_help = "Example:\n  sessions --as session-1-dashboard collab complete collab-20251115T214925.123Z-0a1b2c3d4e5f \"shipped in #42\""
+    )]
+    Complete { id: String, note: Option<String> },
+    /// Hand a request to another session; it becomes pending for them.
+    #[command(
+        after_help = "Example:\n  sessions --as session-1-dashboard collab handoff collab-20251115T214925.123Z-0a1b2c3d4e5f session-4-deployment \"they own deploys\""
+    )]
+    Handoff {
+        id: String,
+        /// The session that takes it over.
+        to: String,
+        note: Option<String>,
+    },
+    /// List requests: by default those involving me (or all when I am unknown).
+    #[command(
+        after_help = "Examples:\n  sessions --as s1 collab list --to-me --pending\n  sessions --json collab list --all"
+    )]
+    List {
+        /// Requests I made.
+        #[arg(long)]
+        mine: bool,
+        /// Requests addressed to me.
+        #[arg(long)]
+        to_me: bool,
+        /// Only pending ones.
+        #[arg(long)]
+        pending: bool,
+        /// Every request in the hub.
+        #[arg(long)]
+        all: bool,
+    },
+    /// One request with its history.
+    #[command(
+        after_help = "Example:\n  sessions collab show collab-20251115T214925.123Z-0a1b2c3d4e5f"
+    )]
+    Show { id: String },
+    /// Requests by status, time to first response (median, p90), completion rate.
+    #[command(
+        after_help = "Example:\n  sessions collab metrics\n  sessions --json collab metrics | jq '.overall'"
+    )]
+    Metrics,
+}
+
+pub fn run(ctx: &mut Ctx, command: CollabCommand) -> Result<u8> {
+    let hub = ctx.hub()?;
+    let (id, action, note) = match command {
+        CollabCommand::Request {
+            target,
+            request,
+            urgency,
+        } => {
+            let me = ctx.me()?;
+            let req = collab::request(&hub, &me, &target, &request, &urgency)?;
+            if ctx.json() {
+                ctx.out.json(&req);
+            } else {
+                ctx.out.line(format!(
+                    "🤝 {} asked {} ({}): {}",
+                    req.from_session, req.to_session, req.urgency, req.request_id
+                ));
+            }
+            return Ok(0);
+        }
+        CollabCommand::Accept { id, note } => (id, Action::Accept, note),
+        CollabCommand::Decline { id, note } => (id, Action::Decline, note),
+        CollabCommand::Start { id, note } => (id, Action::Start, note),
+        CollabCommand::Complete { id, note } => (id, Action::Complete, note),
+        CollabCommand::Handoff { id, to, note } => (id, Action::Handoff(to), note),
+        CollabCommand::List {
+            mine,
+            to_me,
+            pending,
+            all,
+        } => return list(ctx, &hub, mine, to_me, pending, all),
+        CollabCommand::Show { id } => {
+            let req = collab::get(&hub, &id)?;
+            if ctx.json() {
+                ctx.out.json(&req);
+            } else {
+                render(ctx, &req, true);
+            }
+            return Ok(0);
+        }
+        CollabCommand::Metrics => return metrics(ctx, &hub),
+    };
+    let me = ctx.me()?;
+    let req = collab::transition(&hub, &id, &me, &action, note.as_deref())?;
+    if ctx.json() {
+        ctx.out.json(&req);
+    } else {
+        ctx.out.line(format!(
+            "🤝 {} is now {} (by {me})",
+            req.request_id, req.status
+        ));
+    }
+    Ok(0)
+}
+
+fn list(
+    ctx: &mut Ctx,
+    hub: &sessions_core::Hub,
+    mine: bool,
+    to_me: bool,
+    pending: bool,
+    all: bool,
+) -> Result<u8> {
+    let me = if all { None } else { ctx.me().ok() };
+    if (mine || to_me) && me.is_none() {
+        ctx.me()?;
+    }
+    let reqs: Vec<Request> = collab::list(hub)?
+        .into_iter()
+        .filter(|r| match &me {
+            None => true,
+            Some(me) => {
+                let from = r.from_session == *me;
+                let to = r.to_session == *me;
+                match (mine, to_me) {
+                    (true, false) => from,
+                    (false, true) => to,
+                    _ => from || to,
+                }
+            }
+        })
+        .filter(|r| !pending || r.status == "pending")
+        .collect();
+    if ctx.json() {
+        ctx.out
+            .json(&json!({ "count": reqs.len(), "requests": reqs }));
+        return Ok(0);
+    }
+    if reqs.is_empty() {
+        ctx.out.line("No collaboration requests.");
+    }
+    for r in &reqs {
+        render(ctx, r, false);
+    }
+    Ok(0)
+}
+
+fn icon(status: &str) -> &'static str {
+    match status {
+        "pending" => "⏳",
+        "accepted" => "👍",
+        "in_progress" => "🔄",
+        "completed" => "✅",
+        "declined" => "❌",
+        _ => "❓",
+    }
+}
+
+fn render(ctx: &mut Ctx, r: &Request, history: bool) {
+    ctx.out.line(format!(
+        "{} {} {} → {} [{}] {}",
+        icon(&r.status),
+        ctx.out.bold(&r.request_id),
+        r.from_session,
+        r.to_session,
+        r.urgency,
+        r.status
+    ));
+    ctx.out
+        .line(format!("   {}", r.request.lines().next().unwrap_or("")));
+    if history {
+        ctx.out.line(format!(
+            "   created {} · updated {}",
+            r.created_at.as_deref().unwrap_or("?"),
+            r.updated_at.as_deref().unwrap_or("?")
+        ));
+        for h in &r.history {
+            let get = |k: &str| h.get(k).and_then(|v| v.as_str()).unwrap_or("");
+            let note = if get("note").is_empty() {
+                String::new()
+            } else {
+                format!(": {}", get("note"))
+            };
+            ctx.out.line(format!(
+                "   {} {} by {} → {}{note}",
+                get("at"),
+                get("action"),
+                get("by"),
+                get("status")
+            ));
+        }
+        let moves = collab::allowed_moves(&r.status);
+        ctx.out.line(format!(
+            "   next: {}",
+            if moves.is_empty() {
+                "none (final)".to_string()
+            } else {
+                moves.join(", ")
+            }
+        ));
+    }
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map(|s| sessions_core::time::human_age(s.round() as i64))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn stats_line(s: &Stats) -> String {
+    let statuses: Vec<String> = s
+        .by_status
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    format!(
+        "{} requests ({}); first response median {} p90 {} ({} answered); completed {}",
+        s.total,
+        if statuses.is_empty() {
+            "none".to_string()
+        } else {
+            statuses.join(", ")
+        },
+        secs(s.median_response_secs),
+        secs(s.p90_response_secs),
+        s.responded,
+        s.completion_rate
+            .map(|r| format!("{:.0}%", r * 100.0))
+            .unwrap_or_else(|| "-".into())
+    )
+}
+
+fn metrics(ctx: &mut Ctx, hub: &sessions_core::Hub) -> Result<u8> {
+    let m = collab::metrics(&collab::list(hub)?);
+    if ctx.json() {
+        ctx.out.json(&m);
+        return Ok(0);
+    }
+    ctx.out.line(ctx.out.bold("📊 COLLABORATION METRICS"));
+    ctx.out
+        .line(format!("  overall: {}", stats_line(&m.overall)));
+    for (session, s) in &m.per_session {
+        ctx.out.line(format!("  {session}: sent {}", s.sent));
+        if s.received.total > 0 {
+            ctx.out
+                .line(format!("     received {}", stats_line(&s.received)));
+        }
+    }
+    Ok(0)
+}
