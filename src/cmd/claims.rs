@@ -82,7 +82,7 @@ Examples:
 pub struct RenewArgs {
     /// The claim key (default: all claims you hold).
     pub key: Option<String>,
-    /// New lease length from now (default: the hub's `claims.ttl`).
+    /// New lease length from now (default: the claim's own, else the hub's `claims.ttl`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub ttl: Option<Duration>,
 }
