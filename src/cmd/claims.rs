@@ -83,7 +83,7 @@ pub struct RenewArgs {
     /// The claim key (default: all claims you hold).
     pub key: Option<String>,
     /// New lease length from now (default: the claim's own, else the hub's `claims.ttl`).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "key")]
     pub ttl: Option<Duration>,
 }
 
