@@ -482,8 +482,10 @@ fn sigkill_at_random_moments_never_leaves_a_half_written_lock() {
             let _ = c.wait();
         }
         assert_all_locks_complete(&hub.root);
-        let fence = hub.read_json(".sessions/fence.json");
-        assert!(fence["last_token"].is_u64(), "{fence}");
+        if hub.path(".sessions/fence.json").exists() {
+            let fence = hub.read_json(".sessions/fence.json");
+            assert!(fence["last_token"].is_u64(), "{fence}");
+        }
         let claims = hub.json(&["claims"]);
         for c in claims["claims"].as_array().unwrap() {
             assert!(c["token"].is_u64(), "{c}");
@@ -503,9 +505,13 @@ fn sigkill_at_random_moments_never_leaves_a_half_written_lock() {
         }
     }
     // Tokens keep growing after all those kills.
-    let last = hub.read_json(".sessions/fence.json")["last_token"]
-        .as_u64()
-        .unwrap();
+    let last = if hub.path(".sessions/fence.json").exists() {
+        hub.read_json(".sessions/fence.json")["last_token"]
+            .as_u64()
+            .unwrap()
+    } else {
+        0 // every claimer was killed before it reached the counter
+    };
     hub.ok(&["--as", "after", "claim", "fresh"]);
     assert!(lock_json(&hub, "fresh")["token"].as_u64().unwrap() > last);
 }
