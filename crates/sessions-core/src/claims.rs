@@ -449,13 +449,13 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
 fn take_over(hub: &Hub, key: &str, holder: &str, ttl: Duration) -> Result<Option<Grant>> {
     let rel = lock_rel(key);
     let path = hub.path(&rel);
-    let _guard = hub.lock(&rel)?;
+    let guard = hub.lock(&rel)?;
     let Some(old) = read(hub, key)? else {
         return Ok(None);
     };
     let now = time::now();
     if old.holder == holder {
-        drop(_guard);
+        drop(guard); // renew takes the same lock
         return renew(hub, key, holder, None).map(|c| Some(grant_of(c, true)));
     }
     if takeover_blocker(hub, &old, now).is_some() {
@@ -495,6 +495,7 @@ fn take_over(hub: &Hub, key: &str, holder: &str, ttl: Duration) -> Result<Option
             .push(format!("the takeover was not posted on the board: {e}"));
     }
     grant.took_over_from = Some(old);
+    drop(guard);
     Ok(Some(grant))
 }
 
