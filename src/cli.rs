@@ -78,6 +78,21 @@ pub enum Command {
     /// The dashboard: sessions, claims, milestones, current priority, messages.
     #[command(visible_alias = "quick-status")]
     Status(cmd::status::StatusArgs),
+    /// Claim a key (a lease in PRIORITIES/<key>.lock); prints the fencing token.
+    Claim(cmd::claims::ClaimArgs),
+    /// Extend the lease of a claim you hold (or of all of them).
+    Renew(cmd::claims::RenewArgs),
+    /// Release a claim you hold (or --all; --force with a reason for someone else's).
+    Release(cmd::claims::ReleaseArgs),
+    /// Every claim with holder, liveness, token, age and time left.
+    Claims(cmd::claims::ClaimsArgs),
+    /// Multi-step work: create, add-step, claim, update, block, unblock, handoff, status.
+    #[command(subcommand)]
+    Milestone(cmd::milestone::MilestoneCommand),
+    /// The work nobody holds, highest priority first.
+    Ready(cmd::milestone::ReadyArgs),
+    /// Save progress: heartbeat, milestone, and (full) a git commit of the hub.
+    SaveProgress(cmd::milestone::SaveProgressArgs),
     /// The message board: send, list, show, thread, ack, archive.
     #[command(subcommand)]
     Msg(cmd::msg::MsgCommand),

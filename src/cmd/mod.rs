@@ -1,11 +1,13 @@
 //! One module per area; each renders its results for people or, with `--json`, agents.
 
+pub mod claims;
 pub mod collab;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod handshake;
 pub mod init;
+pub mod milestone;
 pub mod msg;
 pub mod report;
 pub mod session;
@@ -33,6 +35,13 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Handshake(command) => handshake::run(ctx, command),
         Command::State(command) => state::run(ctx, command),
         Command::Status(args) => status::run(ctx, args),
+        Command::Claim(args) => claims::claim(ctx, args),
+        Command::Renew(args) => claims::renew(ctx, args),
+        Command::Release(args) => claims::release(ctx, args),
+        Command::Claims(args) => claims::list(ctx, args),
+        Command::Milestone(command) => milestone::run(ctx, command),
+        Command::Ready(args) => milestone::ready(ctx, args),
+        Command::SaveProgress(args) => milestone::save_progress(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
         Command::Completions(args) => completions::run(ctx, args),
         Command::Msg(command) => msg::run(ctx, command),

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod claims;
 mod foundation;
 mod messages;
 mod statusfiles;

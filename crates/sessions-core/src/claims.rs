@@ -1,14 +1,37 @@
-//! Claims (leases) in `PRIORITIES/<key>.lock`: reading them, old and new formats.
+//! Claims (leases) in `PRIORITIES/<key>.lock` (DESIGN §3.3).
+//!
+//! - A claim is created complete and exclusive ([`storage::create_exclusive`]: temp file
+//!   + `link()`), so of any number of racing claimers exactly one wins.
+//! - Every grant carries a fencing token from a per-hub counter (`.sessions/fence.json`)
+//!   that only grows: it is bumped under a sidecar lock and written atomically (fsync)
+//!   before the token is used, so a crash can waste a token but never hand one out twice.
+//! - Every change to an existing lock file (renew, release, takeover) happens under the
+//!   key's sidecar lock and re-reads the file inside it, so two takeovers of one stale
+//!   claim cannot both win and a late release can never delete a successor's claim.
+//! - A claim can be taken over only after `expires_at` + grace and only when the
+//!   holder's heartbeat is no longer live; the takeover is posted on the board.
+//!
+//! Lock files keep the original scripts' fields (`milestone_id`/`priority_id`,
+//! `session_id`, `claimed_at`, `type`), so the old `quick-status.sh` still lists them.
+//! Files the old scripts wrote (no `expires_at`, no `token`) count as claims with the
+//! default lease from `claimed_at`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::{Value, json};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hub::{Hub, layout};
+use crate::messages::{self, Post};
 use crate::record::{self, Record};
-use crate::storage;
+use crate::sessions::{self, Liveness};
 use crate::time::{self, Timestamp};
+use crate::{ids, storage};
+
+/// The per-hub fencing counter (private, git-ignored state).
+pub const FENCE: &str = ".sessions/fence.json";
 
 /// One lock file, read tolerantly. Files of the original scripts have only
 /// `{milestone_id|priority_id, session_id, claimed_at, type}`: they count as claims
@@ -21,6 +44,8 @@ pub struct Claim {
     pub expires_at: Option<String>,
     pub token: Option<u64>,
     pub kind: Option<String>,
+    /// Written by the original scripts: no lease and no token in the file.
+    pub legacy: bool,
     #[serde(skip)]
     pub path: PathBuf,
     #[serde(skip)]
@@ -30,10 +55,9 @@ pub struct Claim {
 impl Claim {
     pub fn from_record(hub: &Hub, key: &str, path: PathBuf, record: Record) -> Claim {
         let claimed = record::timestamp(&record, &["claimed_at", "timestamp"]);
-        let expires = record::timestamp(&record, &["expires_at"]).or_else(|| {
-            claimed
-                .map(|c| c + chrono::Duration::from_std(hub.config.claims.ttl).unwrap_or_default())
-        });
+        let written_expiry = record::timestamp(&record, &["expires_at"]);
+        let expires = written_expiry.or_else(|| claimed.map(|c| c + chrono_ttl(hub)));
+        let token = record.get("token").and_then(Value::as_u64);
         Claim {
             key: key.to_string(),
             holder: record::text(&record, &["session_id", "holder", "claimed_by", "owner"])
@@ -41,7 +65,8 @@ impl Claim {
                 .to_string(),
             claimed_at: claimed.map(time::format),
             expires_at: expires.map(time::format),
-            token: record.get("token").and_then(serde_json::Value::as_u64),
+            legacy: written_expiry.is_none() && token.is_none(),
+            token,
             kind: record::text(&record, &["type"]).map(str::to_string),
             path,
             record,
@@ -53,6 +78,30 @@ impl Claim {
     }
 }
 
+fn chrono_ttl(hub: &Hub) -> chrono::Duration {
+    chrono::Duration::from_std(hub.config.claims.ttl).unwrap_or_default()
+}
+
+fn chrono_of(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// `PRIORITIES/<key>.lock`, relative to the hub.
+pub fn lock_rel(key: &str) -> String {
+    format!("{}/{key}.lock", layout::PRIORITIES)
+}
+
+/// The claim key of a milestone.
+pub fn milestone_key(id: &str) -> String {
+    format!("milestone-{id}")
+}
+
+fn key_of(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// Every claim in `PRIORITIES/`, sorted by key.
 pub fn list(hub: &Hub) -> Result<Vec<Claim>> {
     let mut out = Vec::new();
@@ -61,11 +110,651 @@ pub fn list(hub: &Hub) -> Result<Vec<Claim>> {
             continue; // released while we listed
         };
         let record = storage::parse_json_object(&path, &text)?;
-        let key = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let key = key_of(&path);
         out.push(Claim::from_record(hub, &key, path, record));
     }
     Ok(out)
+}
+
+/// The claim on `key`, if any.
+pub fn read(hub: &Hub, key: &str) -> Result<Option<Claim>> {
+    ids::validate("claim key", key)?;
+    let path = hub.path(&lock_rel(key));
+    hub.ensure_inside(&path)?;
+    let Some(text) = storage::read_text(&path)? else {
+        return Ok(None);
+    };
+    let record = storage::parse_json_object(&path, &text).map_err(|e| with_lock_hint(e, key))?;
+    Ok(Some(Claim::from_record(hub, key, path, record)))
+}
+
+fn with_lock_hint(e: Error, key: &str) -> Error {
+    match e {
+        Error::Parse {
+            path,
+            line,
+            column,
+            message,
+        } => Error::Parse {
+            path,
+            line,
+            column,
+            message: format!(
+                "{message} (a damaged lock file; remove it with `sessions release {key} --force --reason \"damaged lock\"`)"
+            ),
+        },
+        other => other,
+    }
+}
+
+/// When the lease of `claim` ends: `expires_at`, else `claimed_at` + the default TTL,
+/// else the file's modification time + the default TTL.
+pub fn lease_end(hub: &Hub, claim: &Claim) -> Option<Timestamp> {
+    claim.expires().or_else(|| {
+        let modified = std::fs::metadata(&claim.path).ok()?.modified().ok()?;
+        Some(Timestamp::from(modified) + chrono_ttl(hub))
+    })
+}
+
+/// How alive the holder of a claim is, from its heartbeat file alone.
+pub fn holder_liveness(hub: &Hub, holder: &str, now: Timestamp) -> Liveness {
+    if ids::validate("session ID", holder).is_err() {
+        return Liveness::Unknown;
+    }
+    let path = hub.path(&format!("{}/{holder}.json", layout::HEARTBEATS));
+    let seen = storage::read_json_object(&path)
+        .ok()
+        .flatten()
+        .and_then(|r| record::timestamp(&r, sessions::fields::HEARTBEAT_TIME));
+    Liveness::of(hub, seen, now)
+}
+
+/// Why a claim cannot be taken over now, or `None` when it can.
+pub fn takeover_blocker(hub: &Hub, claim: &Claim, now: Timestamp) -> Option<String> {
+    let grace = chrono_of(hub.config.claims.grace);
+    if let Some(end) = lease_end(hub, claim)
+        && now <= end + grace
+    {
+        return Some(format!(
+            "its lease runs until {} (+{}s grace)",
+            time::format(end),
+            hub.config.claims.grace.as_secs()
+        ));
+    }
+    match holder_liveness(hub, &claim.holder, now) {
+        Liveness::Live => Some(format!(
+            "its lease expired but {} is still live (heartbeat)",
+            claim.holder
+        )),
+        _ => None,
+    }
+}
+
+/// The next fencing token: the per-hub counter, bumped under its lock and replaced
+/// atomically (rename), so no token is ever given twice, even across crashes. Tokens
+/// are handed out only below a ceiling that was written with fsync; within it, a
+/// process crash loses nothing (the page cache survives it) and an OS crash is detected
+/// by the boot ID, after which counting resumes above the ceiling. A missing counter is
+/// seeded from the highest token still on disk.
+pub fn next_token(hub: &Hub) -> Result<u64> {
+    next_token_unless(hub, || false).map(|t| t.expect("no condition"))
+}
+
+/// [`next_token`], unless `taken()` turns true once we hold the counter's lock (then
+/// `None`). Racing claimers queue on that lock; checking that the key is still free
+/// after the wait spares the losers a counter write (and its two fsyncs).
+fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u64>> {
+    let _guard = hub.lock(FENCE)?;
+    if taken() {
+        return Ok(None);
+    }
+    let path = hub.path(FENCE);
+    let boot = boot_id();
+    let (mut last, ceiling, same_boot) = match storage::read_json_object(&path)? {
+        Some(r) => {
+            let number = |field: &str| match r.get(field) {
+                None => Ok(None),
+                Some(v) => v.as_u64().map(Some).ok_or_else(|| Error::Parse {
+                    path: path.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "\"{field}\" must be a non-negative integer; the counter was left unchanged"
+                    ),
+                }),
+            };
+            let last = number("last_token")?.ok_or_else(|| Error::Parse {
+                path: path.clone(),
+                line: 1,
+                column: 1,
+                message: "\"last_token\" is missing; the counter was left unchanged".into(),
+            })?;
+            let ceiling = number("ceiling")?.unwrap_or(last);
+            let same_boot =
+                boot.is_some() && r.get("boot_id").and_then(Value::as_str) == boot.as_deref();
+            (last, ceiling, same_boot)
+        }
+        None => {
+            let floor = highest_token_on_disk(hub);
+            (floor, floor, false)
+        }
+    };
+    if !same_boot {
+        // The machine may have crashed since the last write: tokens up to the durable
+        // ceiling may have been handed out without reaching the disk. Skip them all.
+        last = last.max(ceiling);
+    }
+    let next = last + 1;
+    if same_boot && next <= ceiling {
+        // Within the durable reservation: a rename without fsync is enough, because
+        // only an OS crash loses it, and that changes the boot ID.
+        let doc = json!({
+            "last_token": next,
+            "ceiling": ceiling,
+            "boot_id": boot,
+            "updated_at": time::format(time::now()),
+        });
+        replace_unsynced(&path, &storage::json_bytes(&doc))?;
+    } else {
+        // Reserve a batch durably (fsync) before handing out its first token. Without a
+        // boot ID to detect crashes, every token is made durable on its own.
+        let ceiling = if boot.is_some() {
+            next + TOKEN_BATCH
+        } else {
+            next
+        };
+        let doc = json!({
+            "last_token": next,
+            "ceiling": ceiling,
+            "boot_id": boot,
+            "updated_at": time::format(time::now()),
+        });
+        storage::write_atomic(&path, &storage::json_bytes(&doc))?;
+    }
+    Ok(Some(next))
+}
+
+/// How many tokens one durable write of the counter reserves.
+const TOKEN_BATCH: u64 = 1024;
+
+/// The kernel's boot ID: it changes on every boot, so a counter written in the same
+/// boot cannot have lost a write that was not fsynced.
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Replace `path` by rename (readers see the old or the new file, never a torn one),
+/// without fsync: for the counter inside its durable reservation only.
+fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(path, e)
+    })
+}
+
+/// The highest token in any lock file or milestone (`fence_token`): the floor for a
+/// counter that was lost (`.sessions/` is not committed).
+fn highest_token_on_disk(hub: &Hub) -> u64 {
+    let mut max = 0;
+    for (dir, ext, field) in [
+        (layout::PRIORITIES, ".lock", "token"),
+        (layout::MILESTONES, ".json", "fence_token"),
+    ] {
+        for path in hub.list(dir, ext).unwrap_or_default() {
+            if let Ok(Some(r)) = storage::read_json_object(&path) {
+                max = max.max(r.get(field).and_then(Value::as_u64).unwrap_or(0));
+            }
+        }
+    }
+    max
+}
+
+/// A claim granted (new, renewed because it was already ours, or taken over).
+#[derive(Debug, Clone, Serialize)]
+pub struct Grant {
+    pub key: String,
+    pub holder: String,
+    pub token: u64,
+    pub claimed_at: String,
+    pub expires_at: String,
+    /// True when the caller already held the claim; it was renewed.
+    pub already_held: bool,
+    /// The stale claim this grant replaced.
+    pub took_over_from: Option<Claim>,
+    pub path: PathBuf,
+    /// Things that went wrong after the grant (e.g. the board post failed).
+    pub warnings: Vec<String>,
+}
+
+/// The fields of a new lock file: the original ones first, then the lease.
+fn new_record(key: &str, holder: &str, token: u64, now: Timestamp, ttl: Duration) -> Record {
+    let mut r = Record::new();
+    if let Some(id) = key.strip_prefix("milestone-") {
+        r.insert("milestone_id".into(), json!(id));
+    } else if let Some(n) = key.strip_prefix("priority-") {
+        r.insert("priority_id".into(), json!(n));
+    }
+    r.insert("session_id".into(), json!(holder));
+    r.insert("claimed_at".into(), json!(time::format(now)));
+    let kind = if key.starts_with("milestone-") {
+        "milestone"
+    } else if key.starts_with("priority-") {
+        "priority"
+    } else {
+        "claim"
+    };
+    r.insert("type".into(), json!(kind));
+    r.insert("key".into(), json!(key));
+    r.insert("token".into(), json!(token));
+    r.insert(
+        "expires_at".into(),
+        json!(time::format(now + chrono_of(ttl))),
+    );
+    r.insert("ttl_seconds".into(), json!(ttl.as_secs()));
+    r.insert("pid".into(), json!(std::process::id()));
+    r
+}
+
+fn grant_of(claim: Claim, already_held: bool) -> Grant {
+    Grant {
+        key: claim.key,
+        holder: claim.holder,
+        token: claim.token.unwrap_or(0),
+        claimed_at: claim.claimed_at.unwrap_or_default(),
+        expires_at: claim.expires_at.unwrap_or_default(),
+        already_held,
+        took_over_from: None,
+        path: claim.path,
+        warnings: Vec::new(),
+    }
+}
+
+fn already_claimed(claim: &Claim) -> Error {
+    Error::AlreadyClaimed {
+        key: claim.key.clone(),
+        holder: claim.holder.clone(),
+        expires: claim.expires_at.clone(),
+    }
+}
+
+/// Claim `key` for `holder` with a lease of `ttl` (default: `claims.ttl`). Exactly one
+/// of any number of racing claimers wins; the others get [`Error::AlreadyClaimed`]
+/// naming the holder. Claiming a key you already hold renews it.
+pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Result<Grant> {
+    ids::validate("claim key", key)?;
+    ids::validate("session ID", holder)?;
+    let asked_ttl = ttl;
+    let ttl = ttl.unwrap_or(hub.config.claims.ttl);
+    let path = hub.path(&lock_rel(key));
+    hub.ensure_inside(&path)?;
+    storage::ensure_dir(&hub.dir(layout::PRIORITIES)?)?;
+    let mut last_seen = None;
+    // A few rounds: the claim can be released between our look and our link.
+    for _ in 0..16 {
+        match read(hub, key)? {
+            None => {
+                let Some(token) = next_token_unless(hub, || path.exists())? else {
+                    continue; // someone linked it while we waited for the counter
+                };
+                let now = time::now();
+                let rec = new_record(key, holder, token, now, ttl);
+                if storage::create_exclusive(&path, &storage::json_bytes(&rec))? {
+                    return Ok(grant_of(
+                        Claim::from_record(hub, key, path.clone(), rec),
+                        false,
+                    ));
+                }
+            }
+            Some(c) if c.holder == holder => {
+                let renewed = renew(hub, key, holder, asked_ttl)?;
+                return Ok(grant_of(renewed, true));
+            }
+            Some(c) => {
+                if takeover_blocker(hub, &c, time::now()).is_some() {
+                    return Err(already_claimed(&c));
+                }
+                if let Some(grant) = take_over(hub, key, holder, ttl)? {
+                    return Ok(grant);
+                }
+            }
+        }
+        last_seen = read(hub, key)?;
+        if let Some(c) = &last_seen
+            && c.holder != holder
+            && takeover_blocker(hub, c, time::now()).is_some()
+        {
+            return Err(already_claimed(c));
+        }
+    }
+    match last_seen {
+        Some(c) => Err(already_claimed(&c)),
+        None => Err(Error::Failed(format!(
+            "{key}: the claim kept changing hands; try again"
+        ))),
+    }
+}
+
+/// Take over a stale claim: under the key's sidecar lock, re-read it, re-check that it
+/// can be taken over, and replace it atomically. `Ok(None)` when the file vanished
+/// meanwhile (the caller retries a fresh claim).
+fn take_over(hub: &Hub, key: &str, holder: &str, ttl: Duration) -> Result<Option<Grant>> {
+    let rel = lock_rel(key);
+    let path = hub.path(&rel);
+    let guard = hub.lock(&rel)?;
+    let Some(old) = read(hub, key)? else {
+        return Ok(None);
+    };
+    let now = time::now();
+    if old.holder == holder {
+        drop(guard); // renew takes the same lock
+        return renew(hub, key, holder, None).map(|c| Some(grant_of(c, true)));
+    }
+    if takeover_blocker(hub, &old, now).is_some() {
+        return Err(already_claimed(&old));
+    }
+    let token = next_token(hub)?;
+    let mut rec = new_record(key, holder, token, now, ttl);
+    rec.insert(
+        "taken_over_from".into(),
+        json!({
+            "session_id": old.holder,
+            "token": old.token,
+            "expires_at": old.expires_at,
+        }),
+    );
+    storage::write_atomic(&path, &storage::json_bytes(&rec))?;
+    let mut grant = grant_of(Claim::from_record(hub, key, path, rec), false);
+    let body = format!(
+        "{holder} took over the claim `{key}` (new fencing token {token}) from {} \
+         (token {}, lease ended {}; heartbeat not live).",
+        old.holder,
+        old.token.map_or("none".to_string(), |t| t.to_string()),
+        old.expires_at.as_deref().unwrap_or("unknown"),
+    );
+    if let Err(e) = messages::post(
+        hub,
+        &Post {
+            from: holder.to_string(),
+            subject: Some(format!("🔓 Claim taken over: {key}")),
+            priority: Some("high".into()),
+            body,
+            ..Post::default()
+        },
+    ) {
+        grant
+            .warnings
+            .push(format!("the takeover was not posted on the board: {e}"));
+    }
+    grant.took_over_from = Some(old);
+    drop(guard);
+    Ok(Some(grant))
+}
+
+/// Like [`claim`], but wait up to `wait` for the key to become free.
+pub fn claim_wait(
+    hub: &Hub,
+    key: &str,
+    holder: &str,
+    ttl: Option<Duration>,
+    wait: Duration,
+) -> Result<Grant> {
+    let start = std::time::Instant::now();
+    let first = claim(hub, key, holder, ttl);
+    let Err(Error::AlreadyClaimed { .. }) = first else {
+        return first;
+    };
+    // Waiters queue on a sidecar lock, so only the first in line polls the claim (and
+    // can poll it often, which keeps the hand-over fast) while the others sleep.
+    let queue = storage::FileLock::acquire(
+        &hub.path(layout::LOCKS)
+            .join(format!("{}%{key}.lock.wait", layout::PRIORITIES)),
+        wait.saturating_sub(start.elapsed()),
+    );
+    if queue.is_err() {
+        return claim(hub, key, holder, ttl); // waited long enough: answer as of now
+    }
+    loop {
+        match claim(hub, key, holder, ttl) {
+            Err(Error::AlreadyClaimed { .. }) if start.elapsed() < wait => {
+                std::thread::sleep(
+                    Duration::from_millis(1).min(wait.saturating_sub(start.elapsed())),
+                );
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Extend the lease of a claim `holder` holds, by `ttl` from now (default: the lease
+/// length the claim was taken with, else `claims.ttl`). A claim written by the original
+/// scripts gets a token on its first renewal.
+pub fn renew(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Result<Claim> {
+    ids::validate("claim key", key)?;
+    let rel = lock_rel(key);
+    let _guard = hub.lock(&rel)?;
+    let Some(current) = read(hub, key)? else {
+        return Err(Error::NotFound {
+            what: "claim",
+            name: key.to_string(),
+        });
+    };
+    if current.holder != holder {
+        return Err(Error::Refused(format!(
+            "{key} is held by {}, not by {holder}; only the holder can renew it",
+            current.holder
+        )));
+    }
+    let ttl = ttl
+        .or_else(|| {
+            let secs = current.record.get("ttl_seconds").and_then(Value::as_u64)?;
+            Some(Duration::from_secs(secs))
+        })
+        .unwrap_or(hub.config.claims.ttl);
+    let now = time::now();
+    let mut rec = current.record.clone();
+    if current.token.is_none() {
+        rec.insert("token".into(), json!(next_token(hub)?));
+    }
+    rec.insert(
+        "expires_at".into(),
+        json!(time::format(now + chrono_of(ttl))),
+    );
+    rec.insert("ttl_seconds".into(), json!(ttl.as_secs()));
+    rec.insert("renewed_at".into(), json!(time::format(now)));
+    storage::write_atomic(&current.path, &storage::json_bytes(&rec))?;
+    Ok(Claim::from_record(hub, key, current.path.clone(), rec))
+}
+
+/// Renew every claim `holder` holds (called by heartbeats). Lock files that do not
+/// parse are skipped here: a heartbeat is not the place to report them.
+pub fn renew_held(hub: &Hub, holder: &str) -> Result<Vec<String>> {
+    let mut renewed = Vec::new();
+    let needle = format!("\"{holder}\"");
+    for path in hub.list(layout::PRIORITIES, ".lock")? {
+        // Cheap filter first: most lock files belong to others.
+        let Ok(Some(text)) = storage::read_text(&path) else {
+            continue;
+        };
+        if !text.contains(&needle) {
+            continue;
+        }
+        let Ok(record) = storage::parse_json_object(&path, &text) else {
+            continue;
+        };
+        let key = key_of(&path);
+        if Claim::from_record(hub, &key, path, record).holder != holder {
+            continue;
+        }
+        match renew(hub, &key, holder, None) {
+            Ok(_) => renewed.push(key),
+            Err(Error::NotFound { .. } | Error::Refused(_) | Error::Parse { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(renewed)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Released {
+    pub key: String,
+    pub holder: String,
+    pub token: Option<u64>,
+    pub forced: bool,
+    pub reason: Option<String>,
+}
+
+/// Release a claim. Only the holder may, unless `force` gives a reason, which is posted
+/// on the board. Forcing also removes a lock file that does not parse.
+pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Released> {
+    ids::validate("claim key", key)?;
+    let rel = lock_rel(key);
+    let path = hub.path(&rel);
+    let _guard = hub.lock(&rel)?;
+    let current = match read(hub, key) {
+        Ok(c) => c,
+        Err(Error::Parse { .. }) if force.is_some() => Some(Claim::from_record(
+            hub,
+            key,
+            path.clone(),
+            Record::from_iter([("session_id".to_string(), json!("unknown (damaged lock)"))]),
+        )),
+        Err(e) => return Err(e),
+    };
+    let Some(current) = current else {
+        return Err(Error::NotFound {
+            what: "claim",
+            name: key.to_string(),
+        });
+    };
+    if current.holder != by && force.is_none() {
+        return Err(Error::Refused(format!(
+            "{key} is held by {}, not by {by}; only the holder can release it (or pass --force --reason \"...\")",
+            current.holder
+        )));
+    }
+    if let Some(reason) = force {
+        hub.check_secrets("the reason", reason)?;
+    }
+    remove(&path)?;
+    let released = Released {
+        key: key.to_string(),
+        holder: current.holder.clone(),
+        token: current.token,
+        forced: force.is_some() && current.holder != by,
+        reason: force.map(str::to_string),
+    };
+    if let (true, Some(reason)) = (released.forced, force) {
+        messages::post(
+            hub,
+            &Post {
+                from: by.to_string(),
+                subject: Some(format!("⚠️ Claim force-released: {key}")),
+                priority: Some("high".into()),
+                body: format!(
+                    "{by} force-released `{key}` held by {} (token {}). Reason: {reason}",
+                    current.holder,
+                    current.token.map_or("none".to_string(), |t| t.to_string())
+                ),
+                ..Post::default()
+            },
+        )?;
+    }
+    Ok(released)
+}
+
+/// Release every claim `holder` holds (a session that ends).
+pub fn release_all(hub: &Hub, holder: &str) -> Result<Vec<Released>> {
+    let mut out = Vec::new();
+    for claim in list(hub)? {
+        if claim.holder != holder {
+            continue;
+        }
+        match release(hub, &claim.key, holder, None) {
+            Ok(r) => out.push(r),
+            Err(Error::NotFound { .. } | Error::Refused(_)) => {} // changed meanwhile
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+fn remove(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(path, e)),
+    }
+    storage::sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// The fencing check of a guarded write: `holder` must hold `key`, and the token it
+/// presents (default: the one in the lock file) must be the current one.
+pub fn check_fence(hub: &Hub, key: &str, holder: &str, token: Option<u64>) -> Result<Claim> {
+    let Some(current) = read(hub, key)? else {
+        return Err(Error::Refused(format!(
+            "nobody holds {key}: claim it first (or pass --force){}",
+            token.map_or(String::new(), |t| format!("; your token {t} is stale"))
+        )));
+    };
+    let current_token = current.token.map_or("none".to_string(), |t| t.to_string());
+    if current.holder != holder {
+        return Err(Error::Refused(format!(
+            "{key} is held by {} (token {current_token}), not by {holder}{}; claim it first (or pass --force)",
+            current.holder,
+            token.map_or(String::new(), |t| format!(": your token {t} is stale"))
+        )));
+    }
+    if let Some(t) = token
+        && current.token != Some(t)
+    {
+        return Err(Error::Refused(format!(
+            "stale fencing token {t}: {key} now has token {current_token}"
+        )));
+    }
+    Ok(current)
+}
+
+/// A claim as `sessions claims` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaimView {
+    #[serde(flatten)]
+    pub claim: Claim,
+    pub holder_liveness: Liveness,
+    pub age_secs: Option<i64>,
+    /// Negative once the lease has ended.
+    pub secs_left: Option<i64>,
+    pub expired: bool,
+    pub takeover_possible: bool,
+}
+
+/// Every claim with holder liveness, age and time left.
+pub fn views(hub: &Hub, now: Timestamp) -> Result<Vec<ClaimView>> {
+    Ok(list(hub)?
+        .into_iter()
+        .map(|claim| {
+            let end = lease_end(hub, &claim);
+            let age = claim
+                .claimed_at
+                .as_deref()
+                .and_then(time::parse_str)
+                .map(|t| (now - t).num_seconds());
+            ClaimView {
+                holder_liveness: holder_liveness(hub, &claim.holder, now),
+                age_secs: age,
+                secs_left: end.map(|e| (e - now).num_seconds()),
+                expired: end.is_some_and(|e| e < now),
+                takeover_possible: takeover_blocker(hub, &claim, now).is_none(),
+                claim,
+            }
+        })
+        .collect())
 }

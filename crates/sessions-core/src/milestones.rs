@@ -1,14 +1,30 @@
-//! Milestones in `MILESTONES/<id>.json`, in the original format.
+//! Milestones in `MILESTONES/<id>.json`, in the original format: create, add a step,
+//! claim, update a step, block, hand off, and the "ready" view (DESIGN §3.3).
+//!
+//! Every change is a read-modify-write under the milestone's sidecar lock that re-reads
+//! the file inside the lock, so concurrent step updates never lose one. A file that
+//! does not parse is never written. Step updates are guarded by the claim
+//! `milestone-<id>`: only its holder with the current fencing token may write, unless
+//! `force`. The update that completes the last step completes the milestone, and since
+//! that decision is taken inside the lock it happens exactly once.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::error::Result;
+use crate::claims::{self, Grant, Released};
+use crate::error::{Error, Result};
 use crate::hub::{Hub, layout};
+use crate::messages::{self, Post};
 use crate::record::{self, Record};
-use crate::storage;
+use crate::time::{self, Timestamp};
+use crate::{current_state, ids, storage};
+
+/// Statuses a step can have.
+pub const STEP_STATUSES: &[&str] = &["pending", "in_progress", "completed", "blocked"];
+/// Milestone priorities, highest first.
+pub const PRIORITIES: &[&str] = &["HIGH", "MEDIUM", "LOW"];
 
 /// A milestone file, read tolerantly; the whole record is kept for rewrites.
 #[derive(Debug, Clone, Serialize)]
@@ -31,11 +47,7 @@ impl Milestone {
     pub fn from_record(id: &str, path: PathBuf, record: Record) -> Milestone {
         let steps = record.get("steps").and_then(Value::as_array);
         let steps_total = steps.map_or(0, Vec::len);
-        let steps_done = steps.map_or(0, |s| {
-            s.iter()
-                .filter(|step| step.get("status").and_then(Value::as_str) == Some("completed"))
-                .count()
-        });
+        let steps_done = steps.map_or(0, |s| s.iter().filter(|s| step_done(s)).count());
         let progress = record
             .get("progress")
             .and_then(Value::as_f64)
@@ -66,8 +78,42 @@ impl Milestone {
     }
 
     pub fn is_open(&self) -> bool {
-        self.status != "completed"
+        !matches!(self.status.as_str(), "completed" | "abandoned")
     }
+
+    /// 0 for HIGH, 1 for MEDIUM, 2 for LOW, 3 for anything else.
+    pub fn priority_rank(&self) -> usize {
+        priority_rank(&self.priority)
+    }
+
+    pub fn next_session_should(&self) -> Vec<String> {
+        record::list(&self.record, &["next_session_should"])
+    }
+
+    pub fn handoff_notes(&self) -> Option<&str> {
+        record::text(&self.record, &["handoff_notes"])
+    }
+}
+
+pub fn priority_rank(priority: &str) -> usize {
+    PRIORITIES
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case(priority))
+        .unwrap_or(PRIORITIES.len())
+}
+
+fn step_done(step: &Value) -> bool {
+    step.get("status").and_then(Value::as_str) == Some("completed")
+}
+
+fn rel(id: &str) -> String {
+    format!("{}/{id}.json", layout::MILESTONES)
+}
+
+fn stem(path: &std::path::Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Every milestone in `MILESTONES/`, sorted by file name.
@@ -78,11 +124,697 @@ pub fn list(hub: &Hub) -> Result<Vec<Milestone>> {
             continue;
         };
         let record = storage::parse_json_object(&path, &text)?;
-        let id = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let id = stem(&path);
         out.push(Milestone::from_record(&id, path, record));
     }
     Ok(out)
+}
+
+/// One milestone by ID (its file name without `.json`).
+pub fn read(hub: &Hub, id: &str) -> Result<Milestone> {
+    ids::validate("milestone ID", id)?;
+    let path = hub.path(&rel(id));
+    hub.ensure_inside(&path)?;
+    let record = storage::read_json_object(&path)?.ok_or_else(|| Error::NotFound {
+        what: "milestone",
+        name: format!("{id} (no {})", path.display()),
+    })?;
+    Ok(Milestone::from_record(id, path, record))
+}
+
+/// Locked read-modify-write of an existing milestone. Nothing is written when the file
+/// does not parse or `f` fails.
+fn modify<T>(
+    hub: &Hub,
+    id: &str,
+    f: impl FnOnce(&mut Record) -> Result<T>,
+) -> Result<(Milestone, T)> {
+    ids::validate("milestone ID", id)?;
+    let rel = rel(id);
+    let path = hub.path(&rel);
+    hub.ensure_inside(&path)?;
+    let _guard = hub.lock(&rel)?;
+    let mut record = storage::read_json_object(&path)?.ok_or_else(|| Error::NotFound {
+        what: "milestone",
+        name: format!("{id} (no {})", path.display()),
+    })?;
+    steps_of(&path, &mut record)?;
+    let out = f(&mut record)?;
+    record.insert("updated_at".into(), json!(time::format(time::now())));
+    storage::write_atomic(&path, &storage::json_bytes(&record))?;
+    Ok((Milestone::from_record(id, path, record), out))
+}
+
+/// The `steps` array (created when missing); anything else is a data error.
+fn steps_of<'a>(path: &std::path::Path, record: &'a mut Record) -> Result<&'a mut Vec<Value>> {
+    let steps = record.entry("steps").or_insert_with(|| json!([]));
+    match steps {
+        Value::Array(a) if a.iter().all(Value::is_object) => Ok(a),
+        _ => Err(Error::Parse {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: "\"steps\" must be a list of objects; the file was left unchanged".into(),
+        }),
+    }
+}
+
+fn recompute_progress(record: &mut Record) -> (usize, usize) {
+    let (done, total) = match record.get("steps").and_then(Value::as_array) {
+        Some(s) => (s.iter().filter(|s| step_done(s)).count(), s.len()),
+        None => (0, 0),
+    };
+    let progress = (done * 100).checked_div(total).unwrap_or(0);
+    record.insert("progress".into(), json!(progress));
+    (done, total)
+}
+
+/// What `milestone create` needs.
+#[derive(Debug, Clone, Default)]
+pub struct NewMilestone {
+    pub title: String,
+    pub priority: Option<String>,
+    pub steps: Vec<String>,
+    pub why: Option<String>,
+    pub by: Option<String>,
+}
+
+fn check_priority(p: &str) -> Result<String> {
+    let upper = p.trim().to_ascii_uppercase();
+    if PRIORITIES.contains(&upper.as_str()) {
+        Ok(upper)
+    } else {
+        Err(Error::Usage(format!(
+            "invalid priority {p:?}: use HIGH, MEDIUM or LOW"
+        )))
+    }
+}
+
+/// Create `MILESTONES/<slug of title>.json`. An existing milestone with that ID is an
+/// error, never overwritten.
+pub fn create(hub: &Hub, new: &NewMilestone) -> Result<Milestone> {
+    let id = ids::slugify(&new.title);
+    if id.is_empty() {
+        return Err(Error::Usage(format!(
+            "the title {:?} gives an empty milestone ID: use letters or digits",
+            new.title
+        )));
+    }
+    ids::validate("milestone ID", &id)?;
+    hub.check_secrets("the milestone title", &new.title)?;
+    for s in &new.steps {
+        hub.check_secrets("a step description", s)?;
+    }
+    if let Some(why) = &new.why {
+        hub.check_secrets("the milestone context", why)?;
+    }
+    let priority = check_priority(new.priority.as_deref().unwrap_or("MEDIUM"))?;
+    let now = time::format(time::now());
+    let steps: Vec<Value> = new
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, d)| json!({"step": i + 1, "description": d, "status": "pending", "notes": ""}))
+        .collect();
+    let mut r = Record::new();
+    r.insert("milestone_id".into(), json!(id));
+    r.insert("title".into(), json!(new.title.trim()));
+    r.insert("priority".into(), json!(priority));
+    r.insert("owner".into(), json!("available"));
+    r.insert("status".into(), json!("pending"));
+    r.insert("progress".into(), json!(0));
+    r.insert("created_at".into(), json!(now));
+    r.insert("updated_at".into(), json!(now));
+    if let Some(by) = &new.by {
+        r.insert("created_by".into(), json!(by));
+    }
+    let mut context = Record::new();
+    if let Some(why) = &new.why {
+        context.insert("why".into(), json!(why));
+    }
+    r.insert("context".into(), Value::Object(context));
+    r.insert("steps".into(), Value::Array(steps));
+    r.insert("next_session_should".into(), json!([]));
+    r.insert("blockers".into(), json!([]));
+    r.insert("handoff_notes".into(), json!(""));
+    let dir = hub.dir(layout::MILESTONES)?;
+    storage::ensure_dir(&dir)?;
+    let path = hub.path(&rel(&id));
+    hub.ensure_inside(&path)?;
+    if !storage::create_exclusive(&path, &storage::json_bytes(&r))? {
+        return Err(Error::Failed(format!(
+            "milestone {id} already exists ({}); choose another title, or work on it with `sessions milestone claim {id}`",
+            path.display()
+        )));
+    }
+    Ok(Milestone::from_record(&id, path, r))
+}
+
+/// Append a step.
+pub fn add_step(hub: &Hub, id: &str, description: &str) -> Result<(Milestone, u64)> {
+    hub.check_secrets("the step description", description)?;
+    modify(hub, id, |r| {
+        if r.get("status").and_then(Value::as_str) == Some("completed") {
+            return Err(Error::Refused(format!(
+                "milestone {id} is completed; create a new milestone for more work"
+            )));
+        }
+        let path = PathBuf::from(rel(id));
+        let steps = steps_of(&path, r)?;
+        let n = steps
+            .iter()
+            .filter_map(|s| s.get("step").and_then(Value::as_u64))
+            .max()
+            .unwrap_or(0)
+            .max(steps.len() as u64)
+            + 1;
+        steps
+            .push(json!({"step": n, "description": description, "status": "pending", "notes": ""}));
+        recompute_progress(r);
+        Ok(n)
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Claimed {
+    pub milestone: Milestone,
+    pub claim: Grant,
+    pub next_session_should: Vec<String>,
+    pub handoff_notes: Option<String>,
+}
+
+/// Claim a milestone: the claim `milestone-<id>`, then owner and `in_progress` in the
+/// file, all under the milestone's lock so no guarded update slips in between.
+pub fn claim(hub: &Hub, id: &str, me: &str, ttl: Option<std::time::Duration>) -> Result<Claimed> {
+    let current = read(hub, id)?; // parse errors and missing files stop here
+    if !current.is_open() {
+        return Err(Error::Refused(format!(
+            "milestone {id} is {}; nothing to claim",
+            current.status
+        )));
+    }
+    let key = claims::milestone_key(id);
+    let _guard = hub.lock(&rel(id))?;
+    let grant = claims::claim(hub, &key, me, ttl)?;
+    let token = grant.token;
+    let written = (|| {
+        let path = hub.path(&rel(id));
+        let mut r = storage::read_json_object(&path)?.ok_or_else(|| Error::NotFound {
+            what: "milestone",
+            name: id.to_string(),
+        })?;
+        // Re-checked inside the lock: it may have been completed since we looked.
+        if r.get("status").and_then(Value::as_str) == Some("completed") {
+            return Err(Error::Refused(format!(
+                "milestone {id} is completed; nothing to claim"
+            )));
+        }
+        record::set_text(&mut r, "owner", me);
+        if r.get("status").and_then(Value::as_str) != Some("blocked") {
+            record::set_text(&mut r, "status", "in_progress");
+        }
+        let fence = r.get("fence_token").and_then(Value::as_u64).unwrap_or(0);
+        r.insert("fence_token".into(), json!(fence.max(token)));
+        r.insert("claimed_at".into(), json!(grant.claimed_at));
+        r.insert("updated_at".into(), json!(time::format(time::now())));
+        storage::write_atomic(&path, &storage::json_bytes(&r))?;
+        Ok(Milestone::from_record(id, path, r))
+    })();
+    match written {
+        Ok(milestone) => Ok(Claimed {
+            next_session_should: milestone.next_session_should(),
+            handoff_notes: milestone.handoff_notes().map(str::to_string),
+            milestone,
+            claim: grant,
+        }),
+        Err(e) => {
+            if !grant.already_held {
+                let _ = claims::release(hub, &key, me, None);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// One step update.
+#[derive(Debug, Clone)]
+pub struct StepUpdate<'a> {
+    pub step: u64,
+    pub status: &'a str,
+    pub notes: Option<&'a str>,
+    pub by: &'a str,
+    /// The fencing token presented; default: the token of the caller's claim.
+    pub token: Option<u64>,
+    /// Skip the holder/token check (recorded in the file).
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Updated {
+    pub milestone: Milestone,
+    pub step: u64,
+    pub status: String,
+    /// True for the one update that completed the milestone.
+    pub completed_now: bool,
+    pub released: Option<Released>,
+    pub warnings: Vec<String>,
+}
+
+/// Set a step's status (and notes) under the milestone's lock; progress is recomputed.
+/// Only the holder of `milestone-<id>` with the current fencing token may do it, unless
+/// `force`. Completing the last step completes the milestone (exactly once), releases
+/// the claim, records the item in CURRENT_STATE.md and posts a line on the board.
+pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
+    if !STEP_STATUSES.contains(&up.status) {
+        return Err(Error::Usage(format!(
+            "invalid step status {:?}: use one of {}",
+            up.status,
+            STEP_STATUSES.join(", ")
+        )));
+    }
+    if let Some(notes) = up.notes {
+        hub.check_secrets("the step notes", notes)?;
+    }
+    let key = claims::milestone_key(id);
+    let path = hub.path(&rel(id));
+    let (milestone, completed_now) = modify(hub, id, |r| {
+        if !up.force {
+            let claim = claims::check_fence(hub, &key, up.by, up.token)?;
+            if let Some(t) = claim.token {
+                let fence = r.get("fence_token").and_then(Value::as_u64).unwrap_or(0);
+                if t < fence {
+                    return Err(Error::Refused(format!(
+                        "stale fencing token {t}: milestone {id} was already written with token {fence}"
+                    )));
+                }
+                r.insert("fence_token".into(), json!(t));
+            }
+        }
+        let was = record::text(r, &["status"])
+            .unwrap_or("pending")
+            .to_string();
+        if was == "completed" && !up.force {
+            return Err(Error::Refused(format!(
+                "milestone {id} is already completed; pass --force to change it"
+            )));
+        }
+        let now = time::format(time::now());
+        let steps = steps_of(&path, r)?;
+        let by_number = steps
+            .iter()
+            .position(|s| s.get("step").and_then(Value::as_u64) == Some(up.step));
+        let index = by_number
+            .or_else(|| {
+                let i = usize::try_from(up.step).ok()?.checked_sub(1)?;
+                (i < steps.len()).then_some(i)
+            })
+            .ok_or_else(|| Error::NotFound {
+                what: "step",
+                name: format!("{} in milestone {id} ({} steps)", up.step, steps.len()),
+            })?;
+        let step = steps[index]
+            .as_object_mut()
+            .expect("steps_of checked objects");
+        record::set_text(step, "status", up.status);
+        if let Some(notes) = up.notes {
+            record::set_text(step, "notes", notes);
+        }
+        match up.status {
+            "in_progress" => {
+                record::set_text(step, "started_by", up.by);
+                record::set_text(step, "started_at", &now);
+            }
+            "completed" => {
+                step.entry("started_by").or_insert_with(|| json!(up.by));
+                step.entry("started_at").or_insert_with(|| json!(now));
+                record::set_text(step, "completed_by", up.by);
+                record::set_text(step, "completed_at", &now);
+            }
+            _ => {
+                step.remove("completed_by");
+                step.remove("completed_at");
+            }
+        }
+        if up.force {
+            record::set_text(step, "forced_by", up.by);
+        }
+        let (done, total) = recompute_progress(r);
+        let all_done = total > 0 && done == total;
+        let completed_now = all_done && was != "completed";
+        if all_done {
+            record::set_text(r, "status", "completed");
+            if completed_now {
+                record::set_text(r, "completed_at", &now);
+                record::set_text(r, "completed_by", up.by);
+                record::set_text(r, "owner", "available");
+            }
+        } else if was == "completed" || was == "pending" {
+            record::set_text(r, "status", "in_progress");
+            r.remove("completed_at");
+            r.remove("completed_by");
+        }
+        Ok(completed_now)
+    })?;
+    let mut warnings = Vec::new();
+    let released = if completed_now {
+        complete_side_effects(hub, &milestone, up.by, &mut warnings)
+    } else {
+        None
+    };
+    Ok(Updated {
+        step: up.step,
+        status: up.status.to_string(),
+        completed_now,
+        released,
+        warnings,
+        milestone,
+    })
+}
+
+/// After the one update that completed a milestone: release its claim, record it in
+/// CURRENT_STATE.md, post on the board. The milestone file is already written, so
+/// failures here are warnings, not errors.
+fn complete_side_effects(
+    hub: &Hub,
+    m: &Milestone,
+    by: &str,
+    warnings: &mut Vec<String>,
+) -> Option<Released> {
+    let key = claims::milestone_key(&stem(&m.path));
+    let released = match claims::read(hub, &key) {
+        Ok(Some(c)) => match claims::release(hub, &key, &c.holder, None) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                warnings.push(format!("the claim {key} was not released: {e}"));
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            warnings.push(format!("the claim {key} was not released: {e}"));
+            None
+        }
+    };
+    let item = format!("Milestone completed: {} ({})", m.title, m.id);
+    if let Err(e) =
+        current_state::record_completed(hub, by, &item, hub.config.current_state.keep_completed)
+    {
+        warnings.push(format!("CURRENT_STATE.md was not updated: {e}"));
+    }
+    if let Err(e) = messages::post(
+        hub,
+        &Post {
+            from: by.to_string(),
+            subject: Some(format!("✅ Milestone completed: {} ({})", m.title, m.id)),
+            body: format!(
+                "{by} completed the last step of `{}`: all {} steps done.",
+                m.id, m.steps_total
+            ),
+            ..Post::default()
+        },
+    ) {
+        warnings.push(format!("the completion was not posted on the board: {e}"));
+    }
+    released
+}
+
+/// Mark a milestone blocked, adding `reason` to its blockers.
+pub fn block(hub: &Hub, id: &str, reason: &str, by: &str) -> Result<Milestone> {
+    hub.check_secrets("the blocker", reason)?;
+    modify(hub, id, |r| {
+        if r.get("status").and_then(Value::as_str) == Some("completed") {
+            return Err(Error::Refused(format!("milestone {id} is completed")));
+        }
+        record::set_text(r, "status", "blocked");
+        let blockers = r.entry("blockers").or_insert_with(|| json!([]));
+        if !blockers.is_array() {
+            *blockers = json!([]);
+        }
+        if let Value::Array(list) = blockers {
+            list.push(json!(reason));
+        }
+        record::set_text(r, "blocked_by", by);
+        record::set_text(r, "blocked_at", time::format(time::now()));
+        Ok(())
+    })
+    .map(|(m, ())| m)
+}
+
+/// Clear a milestone's blockers; it goes back to `in_progress` (or `pending` when no
+/// step has started).
+pub fn unblock(hub: &Hub, id: &str) -> Result<Milestone> {
+    modify(hub, id, |r| {
+        if r.get("status").and_then(Value::as_str) != Some("blocked") {
+            return Err(Error::Refused(format!("milestone {id} is not blocked")));
+        }
+        r.insert("blockers".into(), json!([]));
+        r.remove("blocked_by");
+        r.remove("blocked_at");
+        let started = r.get("steps").and_then(Value::as_array).is_some_and(|s| {
+            s.iter()
+                .any(|s| s.get("status").and_then(Value::as_str) != Some("pending"))
+        });
+        let owned = record::text(r, &["owner"]).is_some_and(|o| o != "available");
+        let status = if started || owned {
+            "in_progress"
+        } else {
+            "pending"
+        };
+        record::set_text(r, "status", status);
+        Ok(())
+    })
+    .map(|(m, ())| m)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HandedOff {
+    pub milestone: Milestone,
+    pub released: Option<Released>,
+}
+
+/// Hand a milestone off: keep the notes (and next steps) for the next session, set the
+/// owner to `available`, and release the claim. Only the holder, unless `force`.
+pub fn handoff(
+    hub: &Hub,
+    id: &str,
+    notes: &str,
+    next: &[String],
+    by: &str,
+    force: bool,
+) -> Result<HandedOff> {
+    hub.check_secrets("the handoff notes", notes)?;
+    for n in next {
+        hub.check_secrets("the next steps", n)?;
+    }
+    let key = claims::milestone_key(id);
+    let (milestone, ()) = modify(hub, id, |r| {
+        if !force {
+            claims::check_fence(hub, &key, by, None)?;
+        }
+        record::set_text(r, "handoff_notes", notes);
+        if !next.is_empty() {
+            record::set_list(r, "next_session_should", next);
+        }
+        record::set_text(r, "owner", "available");
+        record::set_text(r, "handed_off_by", by);
+        record::set_text(r, "handed_off_at", time::format(time::now()));
+        Ok(())
+    })?;
+    let released = match claims::read(hub, &key)? {
+        Some(c) if c.holder == by || force => Some(claims::release(
+            hub,
+            &key,
+            by,
+            (c.holder != by).then_some("handoff"),
+        )?),
+        _ => None,
+    };
+    messages::post(
+        hub,
+        &Post {
+            from: by.to_string(),
+            subject: Some(format!(
+                "🤝 Handoff: {} ({})",
+                milestone.title, milestone.id
+            )),
+            body: format!(
+                "{by} handed off `{}` at {}% ({}/{} steps). Notes: {notes}",
+                milestone.id, milestone.progress, milestone.steps_done, milestone.steps_total
+            ),
+            ..Post::default()
+        },
+    )?;
+    Ok(HandedOff {
+        milestone,
+        released,
+    })
+}
+
+/// Record a save on the milestone a session works on (save-progress milestone mode
+/// without a step): `last_saved_by`/`last_saved_at`, guarded like a step update.
+pub fn touch(hub: &Hub, id: &str, by: &str) -> Result<Milestone> {
+    let key = claims::milestone_key(id);
+    modify(hub, id, |r| {
+        claims::check_fence(hub, &key, by, None)?;
+        record::set_text(r, "last_saved_by", by);
+        record::set_text(r, "last_saved_at", time::format(time::now()));
+        Ok(())
+    })
+    .map(|(m, ())| m)
+}
+
+/// IDs of the open milestones whose claim `holder` holds.
+pub fn held_by(hub: &Hub, holder: &str) -> Result<Vec<String>> {
+    Ok(claims::list(hub)?
+        .into_iter()
+        .filter(|c| c.holder == holder)
+        .filter_map(|c| c.key.strip_prefix("milestone-").map(str::to_string))
+        .collect())
+}
+
+/// One piece of work nobody holds, for `sessions ready`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadyItem {
+    /// `milestone` or `priority`.
+    pub kind: &'static str,
+    /// The claim key to take it with.
+    pub key: String,
+    pub id: String,
+    pub title: String,
+    pub priority: String,
+    pub progress: Option<u8>,
+    pub steps_done: Option<usize>,
+    pub steps_total: Option<usize>,
+    /// A claim whose lease ended and whose holder is not live (it can be taken over).
+    pub stale_claim_by: Option<String>,
+}
+
+/// The work nobody holds, highest priority first: open milestones that are not blocked
+/// and not claimed, then the items of CURRENT_STATE.md's BACKLOG (`priority-<n>`) that
+/// are not claimed. A claim that can be taken over counts as free.
+pub fn ready(hub: &Hub, now: Timestamp) -> Result<Vec<ReadyItem>> {
+    let held: std::collections::HashMap<String, claims::Claim> = claims::list(hub)?
+        .into_iter()
+        .map(|c| (c.key.clone(), c))
+        .collect();
+    let free = |key: &str| -> (bool, Option<String>) {
+        match held.get(key) {
+            None => (true, None),
+            Some(c) if claims::takeover_blocker(hub, c, now).is_none() => {
+                (true, Some(c.holder.clone()))
+            }
+            Some(_) => (false, None),
+        }
+    };
+    let mut out = Vec::new();
+    for m in list(hub)? {
+        if !m.is_open() || m.status == "blocked" {
+            continue;
+        }
+        let key = claims::milestone_key(&stem(&m.path));
+        let (is_free, stale) = free(&key);
+        if !is_free {
+            continue;
+        }
+        out.push(ReadyItem {
+            kind: "milestone",
+            key,
+            id: stem(&m.path),
+            progress: Some(m.progress),
+            steps_done: Some(m.steps_done),
+            steps_total: Some(m.steps_total),
+            title: m.title,
+            priority: m.priority,
+            stale_claim_by: stale,
+        });
+    }
+    if let Some(text) = storage::read_text(&hub.path(layout::CURRENT_STATE))? {
+        for (n, title, priority) in backlog_items(&text) {
+            let key = format!("priority-{n}");
+            let (is_free, stale) = free(&key);
+            if !is_free {
+                continue;
+            }
+            out.push(ReadyItem {
+                kind: "priority",
+                key,
+                id: n.to_string(),
+                title,
+                priority,
+                progress: None,
+                steps_done: None,
+                steps_total: None,
+                stale_claim_by: stale,
+            });
+        }
+    }
+    out.sort_by_key(|i| (priority_rank(&i.priority), i.kind != "milestone"));
+    Ok(out)
+}
+
+/// The open items of the BACKLOG section, numbered from 1 in document order: list items
+/// at the start of a line (`- x`, `* x`, `1. x`); struck-through or ✅ items are done.
+/// The priority is the HIGH/MEDIUM/LOW word in the item or in the `###` heading above.
+pub fn backlog_items(text: &str) -> Vec<(usize, String, String)> {
+    let Some(section) = current_state::find(text, "backlog") else {
+        return Vec::new();
+    };
+    let body = &text[section.body_start..section.content_end(text)];
+    let level_of = |s: &str| {
+        let upper = s.to_ascii_uppercase();
+        PRIORITIES
+            .iter()
+            .find(|p| upper.contains(*p))
+            .map(|p| p.to_string())
+    };
+    let mut heading_level = None;
+    let mut out = Vec::new();
+    let mut n = 0;
+    for line in body.lines() {
+        if let Some(h) = line.strip_prefix("### ") {
+            heading_level = level_of(h);
+            continue;
+        }
+        let digits = line.chars().take_while(char::is_ascii_digit).count();
+        let item = line
+            .strip_prefix("- ")
+            .or_else(|| line.strip_prefix("* "))
+            .or_else(|| {
+                (digits > 0)
+                    .then(|| line[digits..].strip_prefix(". "))
+                    .flatten()
+            });
+        let Some(item) = item.map(str::trim).filter(|i| !i.is_empty()) else {
+            continue;
+        };
+        n += 1;
+        // Done items, and the placeholder line of the `sessions init` template.
+        if item.contains("~~") || item.contains('✅') || item.starts_with("Add work here") {
+            continue;
+        }
+        let level = level_of(item)
+            .or_else(|| heading_level.clone())
+            .unwrap_or_else(|| "MEDIUM".into());
+        out.push((n, item.to_string(), level));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backlog_items_are_numbered_in_order_with_their_level() {
+        let text = "# S\n\n## 📋 BACKLOG (Next Up)\n\n### Build Phase 2 Droplets (🟩 MEDIUM)\n- ~~Dashboard~~ ✅ COMPLETE\n- Proxy Manager (#3)\n\n### Infrastructure (🟩 LOW)\n- Backups\n1. Urgent HIGH fix\n\n---\n\n## Other\n- not backlog\n";
+        let items = backlog_items(text);
+        assert_eq!(
+            items,
+            vec![
+                (2, "Proxy Manager (#3)".to_string(), "MEDIUM".to_string()),
+                (3, "Backups".to_string(), "LOW".to_string()),
+                (4, "Urgent HIGH fix".to_string(), "HIGH".to_string()),
+            ]
+        );
+    }
 }

@@ -349,6 +349,8 @@ pub fn heartbeat(hub: &Hub, id: &str, beat: &Beat) -> Result<PathBuf> {
         hb.insert("heartbeat_count".into(), json!(count + 1));
         Ok((hb, ()))
     })?;
+    // A heartbeat renews the leases of the claims this session holds (DESIGN §3.3).
+    crate::claims::renew_held(hub, id)?;
     Ok(hub.path(&rel))
 }
 

@@ -1,0 +1,16 @@
+//! Drop-in for update-milestone.sh.
+fn main() -> std::process::ExitCode {
+    sessions::dropin::run(
+        "update-milestone <milestone-id> <step> <status> [notes] [session-id]",
+        |args| match args {
+            [id, step, status, rest @ ..] if rest.len() <= 2 => {
+                let mut cmd = sessions::dropin::as_session(rest.get(1));
+                cmd.extend(["milestone".into(), "update".into(), id.clone()]);
+                cmd.extend([step.clone(), status.clone()]);
+                cmd.extend(rest.first().cloned());
+                Some(cmd)
+            }
+            _ => None,
+        },
+    )
+}

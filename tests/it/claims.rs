@@ -1,0 +1,1028 @@
+//! Issue 3: claims that hold under a race, and milestones that lose no update.
+//! Every test runs the real binaries as real processes on a temp hub.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// A small xorshift generator, seeded per process: enough for random sleeps.
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Rng {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        Rng(nanos ^ (u64::from(std::process::id()) << 32) | 1)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+fn now_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn spawn(hub: &TestHub, args: &[&str]) -> Child {
+    hub.command("sessions")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sessions")
+}
+
+/// An RFC 3339 time `secs` seconds from now, for `SESSIONS_NOW`.
+fn in_future(secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(secs))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn lock_json(hub: &TestHub, key: &str) -> Value {
+    hub.read_json(&format!("PRIORITIES/{key}.lock"))
+}
+
+/// Every non-temp file in PRIORITIES/ parses completely as a JSON object.
+fn assert_all_locks_complete(root: &Path) {
+    let dir = root.join("PRIORITIES");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue; // temp files of killed writers are dot files, skipped by every reader
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let v: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("half-written lock {name}: {e}\n{text:?}"));
+        assert!(v["session_id"].is_string(), "{name}: {text}");
+        assert!(v["token"].is_u64(), "{name}: {text}");
+        assert!(v["expires_at"].is_string(), "{name}: {text}");
+    }
+}
+
+#[test]
+fn thirty_two_racers_get_exactly_one_winner_every_round() {
+    let hub = TestHub::new();
+    for round in 0..200 {
+        let children: Vec<(String, Child)> = (0..32)
+            .map(|i| {
+                let id = format!("racer-{i}");
+                let child = spawn(&hub, &["--as", &id, "claim", "race"]);
+                (id, child)
+            })
+            .collect();
+        let mut winners = Vec::new();
+        let mut losers = Vec::new();
+        for (id, child) in children {
+            let out = child.wait_with_output().unwrap();
+            match out.status.code() {
+                Some(0) => winners.push(id),
+                Some(1) => losers.push((id, stderr(&out))),
+                other => panic!("round {round}: {id} exited {other:?}: {}", stderr(&out)),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+        let winner = &winners[0];
+        assert_eq!(lock_json(&hub, "race")["session_id"], winner.as_str());
+        for (id, err) in &losers {
+            assert!(
+                err.contains("already claimed") && err.contains(winner.as_str()),
+                "round {round}: loser {id} does not name the holder {winner}: {err}"
+            );
+        }
+        hub.ok(&["--as", winner, "release", "race"]);
+    }
+}
+
+/// The worker process of the lost-update torture: the test binary re-executed with
+/// `SESSIONS_IT_WORKER` set. It claims with the real `sessions claim --wait`, does a
+/// read-modify-write of a counter file, and releases with `sessions release`.
+#[test]
+fn lost_update_worker_process() {
+    let Ok(spec) = std::env::var("SESSIONS_IT_WORKER") else {
+        return; // only runs as a child of lost_update_torture_keeps_counter_exact
+    };
+    let parts: Vec<&str> = spec.split('|').collect();
+    let (hub, id, counter, log, cycles) = (
+        PathBuf::from(parts[0]),
+        parts[1],
+        PathBuf::from(parts[2]),
+        PathBuf::from(parts[3]),
+        parts[4].parse::<u32>().unwrap(),
+    );
+    let sessions = |args: &[&str]| {
+        let out = Command::new(bin("sessions"))
+            .env("SESSIONS_HUB", &hub)
+            .env_remove("SESSIONS_NOW")
+            .args(["--as", id])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    };
+    let mut rng = Rng::new();
+    let mut intervals = String::new();
+    for _ in 0..cycles {
+        sessions(&["claim", "--wait", "300s", "counter"]);
+        let start = now_nanos();
+        let value: u64 = std::fs::read_to_string(&counter)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(rng.below(400)));
+        std::fs::write(&counter, format!("{}\n", value + 1)).unwrap();
+        let end = now_nanos();
+        intervals.push_str(&format!("{start} {end}\n"));
+        sessions(&["release", "counter"]);
+        std::thread::sleep(Duration::from_micros(rng.below(800)));
+    }
+    std::fs::write(log, intervals).unwrap();
+}
+
+#[test]
+fn lost_update_torture_keeps_counter_exact_and_holds_disjoint() {
+    const WORKERS: usize = 16;
+    const CYCLES: u32 = 200;
+    let hub = TestHub::new();
+    let counter = hub.root.join("counter.txt");
+    std::fs::write(&counter, "0\n").unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let workers: Vec<(PathBuf, Child)> = (0..WORKERS)
+        .map(|i| {
+            let log = hub.root.join(format!("holds-{i}.log"));
+            let spec = format!(
+                "{}|worker-{i}|{}|{}|{CYCLES}",
+                hub.root.display(),
+                counter.display(),
+                log.display()
+            );
+            let child = Command::new(&exe)
+                .args([
+                    "claims::lost_update_worker_process",
+                    "--exact",
+                    "--nocapture",
+                    "--test-threads",
+                    "1",
+                ])
+                .env("SESSIONS_IT_WORKER", spec)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (log, child)
+        })
+        .collect();
+    let mut holds: Vec<(u128, u128)> = Vec::new();
+    for (log, child) in workers {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "worker failed: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        for line in std::fs::read_to_string(&log).unwrap().lines() {
+            let (a, b) = line.split_once(' ').unwrap();
+            holds.push((a.parse().unwrap(), b.parse().unwrap()));
+        }
+    }
+    let total = WORKERS as u64 * u64::from(CYCLES);
+    assert_eq!(holds.len() as u64, total);
+    assert_eq!(
+        std::fs::read_to_string(&counter).unwrap().trim(),
+        total.to_string(),
+        "lost updates"
+    );
+    holds.sort();
+    for pair in holds.windows(2) {
+        assert!(
+            pair[0].1 <= pair[1].0,
+            "hold intervals overlap: {:?} and {:?}",
+            pair[0],
+            pair[1]
+        );
+    }
+    assert!(!hub.path("PRIORITIES/counter.lock").exists());
+}
+
+#[test]
+fn eight_processes_completing_eight_steps_complete_the_milestone_once() {
+    let hub = TestHub::new();
+    let steps: Vec<String> = (1..=8).map(|i| format!("step {i}")).collect();
+    for round in 0..100 {
+        let title = format!("Round {round}");
+        let id = format!("round-{round}");
+        let mut create = vec!["milestone", "create", &title];
+        for s in &steps {
+            create.extend(["--step", s]);
+        }
+        hub.ok(&create);
+        hub.ok(&["--as", "owner", "milestone", "claim", &id]);
+        let children: Vec<Child> = (1..=8)
+            .map(|step| {
+                spawn(
+                    &hub,
+                    &[
+                        "--as",
+                        "owner",
+                        "--json",
+                        "milestone",
+                        "update",
+                        &id,
+                        &step.to_string(),
+                        "completed",
+                    ],
+                )
+            })
+            .collect();
+        let mut completions = 0;
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: {}", stderr(&out));
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            if v["completed_now"] == true {
+                completions += 1;
+            }
+        }
+        assert_eq!(
+            completions, 1,
+            "round {round}: completed {completions} times"
+        );
+        let m = hub.read_json(&format!("MILESTONES/{id}.json"));
+        assert_eq!(m["status"], "completed", "round {round}");
+        assert_eq!(m["progress"], 100, "round {round}");
+        let steps = m["steps"].as_array().unwrap();
+        assert!(
+            steps.iter().all(|s| s["status"] == "completed"),
+            "round {round}: {steps:?}"
+        );
+        assert!(
+            !hub.path(&format!("PRIORITIES/milestone-{id}.lock"))
+                .exists(),
+            "round {round}: the claim was not released"
+        );
+    }
+    let board = hub.read("MESSAGES.md");
+    for round in 0..100 {
+        let line = format!("### ✅ Milestone completed: Round {round} (round-{round})\n");
+        assert_eq!(board.matches(&line).count(), 1, "round {round}");
+    }
+    let state = hub.read("CURRENT_STATE.md");
+    assert!(state.contains("Milestone completed: Round 99 (round-99)"));
+}
+
+#[test]
+fn paused_holder_is_refused_after_a_takeover() {
+    let hub = TestHub::new();
+    hub.ok(&[
+        "milestone",
+        "create",
+        "Pause",
+        "--step",
+        "one",
+        "--step",
+        "two",
+    ]);
+    hub.ok(&["--as", "sleeper", "heartbeat"]);
+    let claimed = hub.json(&["--as", "sleeper", "milestone", "claim", "pause"]);
+    let old_token = claimed["claim"]["token"].as_u64().unwrap();
+
+    // The holder: a process that will write with its token once it runs again.
+    let script = format!(
+        "sleep 0.3; exec '{}' --as sleeper milestone update pause 1 completed --token {old_token}",
+        bin("sessions").display()
+    );
+    let mut holder = Command::new("sh");
+    holder
+        .env("SESSIONS_HUB", &hub.root)
+        .env_remove("SESSIONS_NOW")
+        .args(["-c", &script])
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let holder = holder.spawn().unwrap();
+    let group = format!("-{}", holder.id());
+    let kill = |sig: &str| {
+        let st = Command::new("kill")
+            .args([sig, "--", &group])
+            .status()
+            .unwrap();
+        assert!(st.success(), "kill {sig}");
+    };
+    kill("-STOP");
+    std::thread::sleep(Duration::from_millis(600));
+
+    // Past TTL + grace, with the holder's heartbeat stale: another session takes over.
+    let later = in_future(3600);
+    let taken = hub
+        .command("sessions")
+        .env("SESSIONS_NOW", &later)
+        .args(["--as", "taker", "--json", "milestone", "claim", "pause"])
+        .output()
+        .unwrap();
+    assert!(taken.status.success(), "{}", stderr(&taken));
+    let taken: Value = serde_json::from_slice(&taken.stdout).unwrap();
+    let new_token = taken["claim"]["token"].as_u64().unwrap();
+    assert!(new_token > old_token);
+    assert_eq!(taken["claim"]["took_over_from"]["holder"], "sleeper");
+    assert!(
+        hub.read("MESSAGES.md")
+            .contains("Claim taken over: milestone-pause")
+    );
+
+    kill("-CONT");
+    let out = holder.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(stderr(&out).contains("stale"), "{}", stderr(&out));
+    let m = hub.read_json("MILESTONES/pause.json");
+    assert_eq!(m["steps"][0]["status"], "pending", "the stale write landed");
+    assert_eq!(m["owner"], "taker");
+
+    // The new holder writes fine with its token.
+    let ok = hub
+        .command("sessions")
+        .env("SESSIONS_NOW", &later)
+        .args([
+            "--as",
+            "taker",
+            "milestone",
+            "update",
+            "pause",
+            "1",
+            "completed",
+        ])
+        .args(["--token", &new_token.to_string()])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+}
+
+#[test]
+fn racing_takeovers_of_one_stale_claim_have_one_winner() {
+    let hub = TestHub::new();
+    let later = in_future(3600);
+    for round in 0..10 {
+        hub.ok(&["--as", "old", "claim", "stale-key"]);
+        let old_token = lock_json(&hub, "stale-key")["token"].as_u64().unwrap();
+        let children: Vec<Child> = (0..12)
+            .map(|i| {
+                hub.command("sessions")
+                    .env("SESSIONS_NOW", &later)
+                    .args(["--as", &format!("taker-{i}"), "claim", "stale-key"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let codes: Vec<i32> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap().status.code().unwrap())
+            .collect();
+        assert_eq!(
+            codes.iter().filter(|c| **c == 0).count(),
+            1,
+            "round {round}: {codes:?}"
+        );
+        assert!(codes.iter().all(|c| *c == 0 || *c == 1), "{codes:?}");
+        let lock = lock_json(&hub, "stale-key");
+        assert!(lock["token"].as_u64().unwrap() > old_token);
+        assert_eq!(lock["taken_over_from"]["session_id"], "old");
+        let winner = lock["session_id"].as_str().unwrap().to_string();
+        hub.ok(&["--as", &winner, "release", "stale-key"]);
+    }
+    let board = hub.read("MESSAGES.md");
+    assert_eq!(board.matches("Claim taken over: stale-key").count(), 10);
+}
+
+#[test]
+fn takeover_waits_for_expiry_plus_grace_and_a_stale_heartbeat() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "holder", "heartbeat"]);
+    hub.ok(&["--as", "holder", "claim", "k", "--ttl", "60s"]);
+    let at = |secs: i64, who: &str| {
+        hub.command("sessions")
+            .env("SESSIONS_NOW", in_future(secs))
+            .args(["--as", who, "claim", "k"])
+            .output()
+            .unwrap()
+    };
+    // Expired, but within the 15 s grace: refused, and the error names the holder.
+    let early = at(65, "taker");
+    assert_eq!(early.status.code(), Some(1));
+    assert!(stderr(&early).contains("holder"));
+    // Past the grace, but the holder's heartbeat (5 min liveness) is still live: refused.
+    let live = at(100, "taker");
+    assert_eq!(live.status.code(), Some(1), "{}", stderr(&live));
+    // Long after, with the heartbeat stale: taken over.
+    let late = at(400, "taker");
+    assert!(late.status.success(), "{}", stderr(&late));
+    assert_eq!(lock_json(&hub, "k")["session_id"], "taker");
+}
+
+#[test]
+fn heartbeat_renews_the_claims_its_session_holds() {
+    let hub = TestHub::new();
+    // Claimed ten minutes ago with a one-minute lease: expired, not yet taken over.
+    for (who, key) in [("s1", "a"), ("s2", "b")] {
+        let out = hub
+            .command("sessions")
+            .env("SESSIONS_NOW", in_future(-600))
+            .args(["--as", who, "claim", key, "--ttl", "60s"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let before_a = lock_json(&hub, "a");
+    let before_b = lock_json(&hub, "b");
+    hub.ok(&["--as", "s1", "heartbeat"]);
+    let after_a = lock_json(&hub, "a");
+    // Renewed by its own lease length, from now; same token.
+    let expires = chrono::DateTime::parse_from_rfc3339(after_a["expires_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let left = (expires - chrono::Utc::now()).num_seconds();
+    assert!((50..=61).contains(&left), "{after_a}");
+    assert_eq!(after_a["token"], before_a["token"]);
+    assert_eq!(lock_json(&hub, "b"), before_b, "s2's claim changed");
+}
+
+#[test]
+fn sigkill_at_random_moments_never_leaves_a_half_written_lock() {
+    let hub = TestHub::new();
+    let mut rng = Rng::new();
+    for i in 0..60 {
+        let key = format!("k{}", i % 3);
+        let id = format!("victim-{i}");
+        let mut children = vec![spawn(&hub, &["--as", &id, "claim", &key])];
+        if i % 2 == 0 {
+            children.push(spawn(&hub, &["--as", "other", "claim", &key]));
+        }
+        std::thread::sleep(Duration::from_micros(rng.below(12_000)));
+        for c in &mut children {
+            let _ = c.kill(); // SIGKILL
+            let _ = c.wait();
+        }
+        assert_all_locks_complete(&hub.root);
+        if hub.path(".sessions/fence.json").exists() {
+            let fence = hub.read_json(".sessions/fence.json");
+            assert!(fence["last_token"].is_u64(), "{fence}");
+        }
+        let claims = hub.json(&["claims"]);
+        for c in claims["claims"].as_array().unwrap() {
+            assert!(c["token"].is_u64(), "{c}");
+        }
+        if i % 5 == 4 {
+            for key in ["k0", "k1", "k2"] {
+                let _ = hub.run(&[
+                    "--as",
+                    "admin",
+                    "release",
+                    key,
+                    "--force",
+                    "--reason",
+                    "test reset",
+                ]);
+            }
+        }
+    }
+    // Tokens keep growing after all those kills.
+    let last = if hub.path(".sessions/fence.json").exists() {
+        hub.read_json(".sessions/fence.json")["last_token"]
+            .as_u64()
+            .unwrap()
+    } else {
+        0 // every claimer was killed before it reached the counter
+    };
+    hub.ok(&["--as", "after", "claim", "fresh"]);
+    assert!(lock_json(&hub, "fresh")["token"].as_u64().unwrap() > last);
+}
+
+#[test]
+fn fencing_tokens_only_grow_even_when_the_counter_is_lost() {
+    let hub = TestHub::new();
+    let mut last = 0;
+    for i in 0..5 {
+        let v = hub.json(&["--as", "s", "claim", &format!("k{i}")]);
+        let t = v["token"].as_u64().unwrap();
+        assert!(t > last);
+        last = t;
+    }
+    std::fs::remove_file(hub.path(".sessions/fence.json")).unwrap();
+    let v = hub.json(&["--as", "s", "claim", "after-loss"]);
+    assert!(
+        v["token"].as_u64().unwrap() > last,
+        "a token was reused: {v}"
+    );
+    // After an OS crash (a new boot ID), counting resumes above the durable ceiling,
+    // since tokens below it may have been handed out without reaching the disk.
+    let mut fence = hub.read_json(".sessions/fence.json");
+    let ceiling = fence["ceiling"].as_u64().unwrap();
+    assert!(ceiling > fence["last_token"].as_u64().unwrap());
+    fence["boot_id"] = Value::from("an-earlier-boot");
+    hub.write(".sessions/fence.json", &fence.to_string());
+    let v = hub.json(&["--as", "s", "claim", "after-reboot"]);
+    assert!(v["token"].as_u64().unwrap() > ceiling, "{v}");
+    // A damaged counter is an error, never overwritten.
+    hub.write(".sessions/fence.json", "{\"last_token\": ");
+    let out = hub.run(&["--as", "s", "claim", "damaged"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(hub.read(".sessions/fence.json"), "{\"last_token\": ");
+}
+
+#[test]
+fn claim_wait_takes_the_key_once_it_is_released() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "first", "claim", "shared"]);
+    let waiter = spawn(
+        &hub,
+        &["--as", "second", "claim", "shared", "--wait", "30s"],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    hub.ok(&["--as", "first", "release", "shared"]);
+    let out = waiter.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("token"));
+    assert_eq!(lock_json(&hub, "shared")["session_id"], "second");
+    // A wait that runs out answers "already claimed" with the holder.
+    let out = hub.run(&["--as", "third", "claim", "shared", "--wait", "200ms"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("second"));
+}
+
+#[test]
+fn release_is_for_the_holder_or_forced_with_a_reason_on_the_board() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "claim", "a"]);
+    hub.ok(&["--as", "s1", "claim", "b"]);
+    hub.ok(&["--as", "s2", "claim", "c"]);
+    let out = hub.run(&["--as", "s2", "release", "a"]);
+    assert_eq!(out.status.code(), Some(6));
+    assert!(stderr(&out).contains("held by s1"));
+    let out = hub.run(&["--as", "s2", "release", "a", "--force"]);
+    assert_eq!(out.status.code(), Some(2), "--force needs --reason");
+    hub.ok(&[
+        "--as",
+        "s2",
+        "release",
+        "a",
+        "--force",
+        "--reason",
+        "s1 is gone",
+    ]);
+    assert!(hub.read("MESSAGES.md").contains("s1 is gone"));
+    let all = hub.json(&["--as", "s1", "release", "--all"]);
+    assert_eq!(all["released"].as_array().unwrap().len(), 1);
+    let left = hub.json(&["claims"]);
+    let keys: Vec<&str> = left["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["c"]);
+    let out = hub.run(&["--as", "s1", "release", "zzz"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn claims_lists_holder_liveness_token_and_time_left() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    hub.ok(&["--as", "s1", "claim", "deploy", "--ttl", "10m"]);
+    let v = hub.json(&["claims"]);
+    let c = &v["claims"][0];
+    assert_eq!(c["key"], "deploy");
+    assert_eq!(c["holder"], "s1");
+    assert_eq!(c["holder_liveness"], "live");
+    assert!(c["token"].as_u64().unwrap() >= 1);
+    let left = c["secs_left"].as_i64().unwrap();
+    assert!((500..=600).contains(&left), "{left}");
+    let text = hub.ok(&["claims"]);
+    assert!(text.contains("deploy") && text.contains("token") && text.contains("left"));
+    let status = hub.json(&["status"]);
+    assert_eq!(status["claims"][0]["token"], c["token"]);
+    assert!(hub.ok(&["status"]).contains("token"));
+}
+
+const LEGACY_MILESTONE_LOCK: &str = r#"{
+  "milestone_id": "deploy-dashboard",
+  "session_id": "session-3-coordinator",
+  "claimed_at": "2025-11-15 00:20:00 UTC",
+  "type": "milestone"
+}
+"#;
+
+#[test]
+fn lock_files_of_the_original_scripts_count_as_claims_with_the_default_lease() {
+    let hub = TestHub::fixture();
+    hub.write(
+        "PRIORITIES/milestone-deploy-dashboard.lock",
+        LEGACY_MILESTONE_LOCK,
+    );
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    hub.write(
+        "PRIORITIES/priority-2.lock",
+        &format!(
+            "{{\"priority_id\": \"2\", \"session_id\": \"session-4-deployment\", \"claimed_at\": \"{now}\", \"type\": \"priority\"}}\n"
+        ),
+    );
+    let v = hub.json(&["claims"]);
+    let claims = v["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 2);
+    let old = &claims[0];
+    assert_eq!(old["holder"], "session-3-coordinator");
+    assert_eq!(old["legacy"], true);
+    assert_eq!(
+        old["expires_at"], "2025-11-15T00:50:00Z",
+        "claimed_at + 30 min"
+    );
+    assert_eq!(old["takeover_possible"], true);
+    // A fresh old-format claim holds: the loser is told who holds it.
+    let out = hub.run(&["--as", "me", "claim", "priority-2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("session-4-deployment"));
+    // The drop-in also reads old claims.
+    let out = hub
+        .command("claim-priority")
+        .args(["2", "me"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // The expired old claim (holder's heartbeat stale) is taken over, keeping the
+    // original fields, with a token.
+    let claimed = hub.json(&["--as", "me", "milestone", "claim", "deploy-dashboard"]);
+    assert_eq!(
+        claimed["claim"]["took_over_from"]["holder"],
+        "session-3-coordinator"
+    );
+    let lock = lock_json(&hub, "milestone-deploy-dashboard");
+    assert_eq!(lock["milestone_id"], "deploy-dashboard");
+    assert_eq!(lock["session_id"], "me");
+    assert_eq!(lock["type"], "milestone");
+    assert!(lock["claimed_at"].is_string() && lock["token"].is_u64());
+    assert_eq!(
+        claimed["next_session_should"][0],
+        "Start from step 1: Review the deployment script"
+    );
+}
+
+#[test]
+fn fixture_milestone_reads_and_updates_keeping_every_field() {
+    let hub = TestHub::fixture();
+    let original = hub.read("MILESTONES/deploy-dashboard.json");
+    let v = hub.json(&["milestone", "status", "deploy-dashboard"]);
+    assert_eq!(v["summary"]["steps_total"], 8);
+    assert_eq!(v["summary"]["priority"], "HIGH");
+    let all = hub.json(&["milestone", "status"]);
+    assert_eq!(all["milestones"][0]["id"], "deploy-dashboard");
+    let text = hub.command("milestone-status").output().unwrap();
+    assert!(stdout(&text).contains("deploy-dashboard"));
+    assert_eq!(
+        hub.read("MILESTONES/deploy-dashboard.json"),
+        original,
+        "reading changed it"
+    );
+    let ready = hub.json(&["ready"]);
+    let first = &ready["ready"][0];
+    assert_eq!(first["key"], "milestone-deploy-dashboard", "{ready}");
+    assert!(
+        ready["ready"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["kind"] == "priority"
+                && i["title"].as_str().unwrap().contains("Proxy Manager"))
+    );
+
+    let out = hub
+        .command("claim-milestone")
+        .args(["deploy-dashboard", "session-9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = hub
+        .command("update-milestone")
+        .args([
+            "deploy-dashboard",
+            "1",
+            "completed",
+            "script reviewed",
+            "session-9",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = hub.read_json("MILESTONES/deploy-dashboard.json");
+    let before: Value = serde_json::from_str(&original).unwrap();
+    assert_eq!(m["progress"], 12);
+    assert_eq!(m["owner"], "session-9");
+    assert_eq!(m["status"], "in_progress");
+    assert_eq!(m["steps"][0]["completed_by"], "session-9");
+    assert_eq!(m["steps"][0]["notes"], "script reviewed");
+    assert_eq!(m["context"], before["context"]);
+    assert_eq!(m["steps"][1], before["steps"][1]);
+    assert_eq!(m["handoff_notes"], before["handoff_notes"]);
+    let keys: Vec<&String> = m.as_object().unwrap().keys().collect();
+    let old_keys: Vec<&String> = before.as_object().unwrap().keys().collect();
+    assert_eq!(
+        &keys[..old_keys.len()],
+        &old_keys[..],
+        "field order changed"
+    );
+    // Nobody holds it now? It is claimed: `ready` leaves it out.
+    let ready = hub.json(&["ready"]);
+    assert!(
+        ready["ready"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["key"] != "milestone-deploy-dashboard")
+    );
+}
+
+#[test]
+fn a_milestone_file_that_does_not_parse_is_never_overwritten() {
+    let hub = TestHub::new();
+    let broken = "{\n  \"milestone_id\": \"broken\",\n  \"steps\": [\n    {\"step\": 1 \"status\": \"pending\"}\n  ]\n}\n";
+    hub.write("MILESTONES/broken.json", broken);
+    for args in [
+        vec![
+            "--as",
+            "s1",
+            "milestone",
+            "update",
+            "broken",
+            "1",
+            "completed",
+            "--force",
+        ],
+        vec!["--as", "s1", "milestone", "claim", "broken"],
+        vec!["--as", "s1", "milestone", "add-step", "broken", "more"],
+        vec!["--as", "s1", "milestone", "block", "broken", "why"],
+        vec![
+            "--as",
+            "s1",
+            "milestone",
+            "handoff",
+            "broken",
+            "notes",
+            "--force",
+        ],
+        vec!["milestone", "create", "Broken"],
+    ] {
+        let out = hub.run(&args);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(
+            hub.read("MILESTONES/broken.json"),
+            broken,
+            "{args:?} overwrote it"
+        );
+        if args[0] == "--as" {
+            assert_eq!(out.status.code(), Some(4), "{args:?}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains("broken.json:4:"),
+                "{args:?}: no path:line:col in {}",
+                stderr(&out)
+            );
+        } else {
+            assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+        }
+    }
+    assert!(!hub.path("PRIORITIES/milestone-broken.lock").exists());
+}
+
+#[test]
+fn milestone_lifecycle_create_block_handoff_and_drop_ins() {
+    let hub = TestHub::new();
+    let out = hub
+        .command("create-milestone")
+        .args(["Ship the API", "HIGH", "s1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Collisions are an error, not an overwrite.
+    let again = hub.run(&["milestone", "create", "ship the api!"]);
+    assert_eq!(again.status.code(), Some(1));
+    hub.ok(&["milestone", "add-step", "ship-the-api", "write it"]);
+    hub.ok(&["milestone", "add-step", "ship-the-api", "ship it"]);
+    let m = hub.json(&["milestone", "status", "ship-the-api"]);
+    assert_eq!(m["milestone"]["created_by"], "s1");
+    assert_eq!(m["summary"]["steps_total"], 2);
+
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "block",
+        "ship-the-api",
+        "no credentials",
+    ]);
+    let ready = hub.json(&["ready"]);
+    assert!(
+        ready["ready"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["id"] != "ship-the-api")
+    );
+    hub.ok(&["--as", "s1", "milestone", "unblock", "ship-the-api"]);
+    let ready = hub.json(&["ready"]);
+    assert_eq!(ready["ready"][0]["id"], "ship-the-api");
+
+    hub.ok(&["--as", "s1", "milestone", "claim", "ship-the-api"]);
+    // Another session cannot claim it, nor update it.
+    let out = hub
+        .command("claim-milestone")
+        .args(["ship-the-api", "s2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("s1"));
+    let out = hub.run(&[
+        "--as",
+        "s2",
+        "milestone",
+        "update",
+        "ship-the-api",
+        "1",
+        "completed",
+    ]);
+    assert_eq!(out.status.code(), Some(6));
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "update",
+        "ship-the-api",
+        "1",
+        "completed",
+    ]);
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "handoff",
+        "ship-the-api",
+        "half done",
+        "--next",
+        "ship it",
+    ]);
+    assert!(!hub.path("PRIORITIES/milestone-ship-the-api.lock").exists());
+    let claimed = hub.json(&["--as", "s2", "milestone", "claim", "ship-the-api"]);
+    assert_eq!(claimed["handoff_notes"], "half done");
+    assert_eq!(claimed["next_session_should"][0], "ship it");
+    assert_eq!(claimed["milestone"]["progress"], 50);
+    let out = hub
+        .command("update-milestone")
+        .args(["ship-the-api", "2", "completed", "shipped", "s2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = hub.read_json("MILESTONES/ship-the-api.json");
+    assert_eq!(m["status"], "completed");
+    assert_eq!(m["progress"], 100);
+    // Completed: no further updates without --force.
+    let out = hub.run(&[
+        "--as",
+        "s2",
+        "milestone",
+        "update",
+        "ship-the-api",
+        "2",
+        "pending",
+    ]);
+    assert_eq!(out.status.code(), Some(6));
+    let listing = hub.json(&["milestone", "status"]);
+    assert!(listing["milestones"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn save_progress_modes_and_full_commits_only_the_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(repo)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    git(&["init", "-q"]);
+    let root = repo.join("SESSIONS");
+    let run = |args: &[&str]| -> Output {
+        Command::new(bin("sessions"))
+            .env("SESSIONS_HUB", &root)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@t")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@t")
+            .env_remove("SESSIONS_ID")
+            .env_remove("SESSIONS_NOW")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let init = Command::new(bin("sessions"))
+        .env_remove("SESSIONS_HUB")
+        .args(["init", root.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", stderr(&init));
+    std::fs::write(repo.join("unrelated.txt"), "not the hub").unwrap();
+
+    let quick = run(&["--json", "save-progress", "auto", "s1"]);
+    assert!(quick.status.success(), "{}", stderr(&quick));
+    let v: Value = serde_json::from_slice(&quick.stdout).unwrap();
+    assert_eq!(v["mode"], "quick");
+    assert!(root.join("HEARTBEATS/s1.json").exists());
+
+    assert!(
+        run(&["milestone", "create", "Work", "--step", "a", "--step", "b"])
+            .status
+            .success()
+    );
+    assert!(
+        run(&["--as", "s1", "milestone", "claim", "work"])
+            .status
+            .success()
+    );
+    let auto = run(&["--json", "save-progress", "auto", "s1", "--step", "1"]);
+    assert!(auto.status.success(), "{}", stderr(&auto));
+    let v: Value = serde_json::from_slice(&auto.stdout).unwrap();
+    assert_eq!(v["mode"], "milestone");
+    assert_eq!(v["milestones"][0]["progress"], 50);
+
+    let out = Command::new(bin("save-progress"))
+        .env("SESSIONS_HUB", &root)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .args(["full", "s1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let files = git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert!(files.contains("SESSIONS/MILESTONES/work.json"), "{files}");
+    assert!(files.lines().all(|f| f.starts_with("SESSIONS/")), "{files}");
+    assert!(
+        !files.contains(".sessions/"),
+        "private state committed: {files}"
+    );
+    let status = git(&["status", "--porcelain"]);
+    assert!(status.contains("unrelated.txt"), "{status}");
+}
+
+#[test]
+fn claim_keys_are_validated_and_help_has_examples() {
+    let hub = TestHub::new();
+    for bad in ["../x", "a/b", ".hidden", ""] {
+        let out = hub.run(&["--as", "s1", "claim", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+    let mut seen = BTreeMap::new();
+    for cmd in [
+        vec!["claim"],
+        vec!["renew"],
+        vec!["release"],
+        vec!["claims"],
+        vec!["ready"],
+        vec!["save-progress"],
+        vec!["milestone", "create"],
+        vec!["milestone", "update"],
+        vec!["milestone", "status"],
+        vec!["milestone", "handoff"],
+    ] {
+        let mut args = cmd.clone();
+        args.push("--help");
+        let text = hub.ok(&args);
+        seen.insert(cmd.join(" "), text.contains("Example"));
+    }
+    assert!(seen.values().all(|v| *v), "{seen:?}");
+}
