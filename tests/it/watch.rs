@@ -352,7 +352,7 @@ fn watch_once_exits_on_the_first_message_addressed_to_me() {
             .unwrap();
         f.write_all(text.as_bytes()).unwrap();
     };
-    append("\n---\n\n**ID:** m-1\n**From:** s1\n**To:** s3\n\n### not for s2\n\nbody\n");
+    append("\n---\n\n**ID:** m-1\n**From:** s1\n**To:** s3\n\n### not yours\n\nbody\n");
     std::thread::sleep(Duration::from_millis(200));
     assert!(w.events().is_empty(), "a message to s3 is not for s2");
     append(

@@ -27,7 +27,7 @@ use sessions_core::report::{Marker, STATUS_SUFFIX, StatusDoc, StatusFiles, norma
 use sessions_core::sessions::Liveness;
 use sessions_core::{Error, Hub, Result, claims, milestones, report, signals, storage, time};
 
-pub use inbox::{Inbox, NewMessage, addressed_to};
+pub use inbox::Inbox;
 
 /// Event kinds, for filters.
 pub const KINDS: &[&str] = &[
@@ -370,15 +370,16 @@ impl Watch {
         if all || t.messages {
             let path = self.opts.hub.path(layout::MESSAGES);
             for m in self.state.inbox.poll(&path) {
-                let to = m.to.clone().unwrap_or_default();
-                if !emit || !addressed_to(&to, self.opts.me.as_deref()) {
+                let for_me = self.opts.me.as_deref().is_none_or(|me| m.is_for(me));
+                if !emit || !for_me {
                     continue;
                 }
+                let to = m.to.join(", ");
                 let mut e = Event::new(
                     "message",
                     format!(
                         "message {} from {} to {to}{}",
-                        m.id.as_deref().unwrap_or("(no id)"),
+                        m.id,
                         m.from.as_deref().unwrap_or("?"),
                         m.subject
                             .as_deref()
@@ -387,9 +388,9 @@ impl Watch {
                     ),
                 );
                 e.file = Some(path.clone());
-                e.message_id = m.id;
+                e.message_id = Some(m.id);
                 e.sender = m.from;
-                e.recipients = m.to;
+                e.recipients = Some(to);
                 e.subject = m.subject;
                 events.push(e);
             }
