@@ -88,7 +88,12 @@ fn report(ctx: &mut Ctx, e: &Error) -> ExitCode {
     let code = e.exit_code();
     if ctx.json() {
         ctx.out.json(&serde_json::json!({
-            "error": { "kind": e.kind(), "message": e.to_string(), "exit_code": code }
+            "error": {
+                "kind": e.kind(),
+                "message": e.to_string(),
+                "exit_code": code,
+                "details": e.details(),
+            }
         }));
         ctx.out.flush();
     }

@@ -1026,3 +1026,14 @@ fn claim_keys_are_validated_and_help_has_examples() {
     }
     assert!(seen.values().all(|v| *v), "{seen:?}");
 }
+
+#[test]
+fn an_already_claimed_answer_names_the_holder_in_json() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "claim", "deploy-api"]);
+    let loser = hub.json_status(&["--as", "s2", "claim", "deploy-api"], 1);
+    assert_eq!(loser["error"]["kind"], "already_claimed");
+    assert_eq!(loser["error"]["details"]["holder"], "s1");
+    assert_eq!(loser["error"]["details"]["key"], "deploy-api");
+    assert!(loser["error"]["details"]["expires_at"].is_string());
+}

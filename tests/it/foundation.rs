@@ -412,6 +412,13 @@ fn unparseable_heartbeat_fails_with_its_path_and_stays_unchanged() {
     let err: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(err["error"]["kind"], "parse");
     assert_eq!(err["error"]["exit_code"], 4);
+    assert_eq!(err["error"]["details"]["line"], 3);
+    assert!(
+        err["error"]["details"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("HEARTBEATS/session-3.json")
+    );
 }
 
 #[test]

@@ -254,7 +254,7 @@ fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u
             "boot_id": boot,
             "updated_at": time::format(time::now()),
         });
-        replace_unsynced(&path, &storage::json_bytes(&doc))?;
+        storage::write_replace_unsynced(&path, &storage::json_bytes(&doc))?;
     } else {
         // Reserve a batch durably (fsync) before handing out its first token. Without a
         // boot ID to detect crashes, every token is made durable on its own.
@@ -284,21 +284,6 @@ fn boot_id() -> Option<String> {
         .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-}
-
-/// Replace `path` by rename (readers see the old or the new file, never a torn one),
-/// without fsync: for the counter inside its durable reservation only.
-fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let written = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        Error::io(path, e)
-    })
 }
 
 /// The highest token in any lock file or milestone (`fence_token`): the floor for a

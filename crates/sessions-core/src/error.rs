@@ -115,6 +115,37 @@ impl Error {
         }
     }
 
+    /// Structured facts about the error for `--json` output, so agents need not parse
+    /// the message (e.g. who holds a claim, which file and line failed to parse).
+    pub fn details(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Error::Io { path, .. } | Error::TooLarge { path, .. } | Error::HubExists { path } => {
+                json!({ "path": path })
+            }
+            Error::Parse {
+                path, line, column, ..
+            } => {
+                json!({ "path": path, "line": line, "column": column })
+            }
+            Error::OutsideHub { path, target } => json!({ "path": path, "target": target }),
+            Error::LockTimeout { path, waited_ms } => {
+                json!({ "path": path, "waited_ms": waited_ms })
+            }
+            Error::AlreadyClaimed {
+                key,
+                holder,
+                expires,
+            } => {
+                json!({ "key": key, "holder": holder, "expires_at": expires })
+            }
+            Error::InvalidId { what, value, .. } => json!({ "what": what, "value": value }),
+            Error::NotFound { what, name } => json!({ "what": what, "name": name }),
+            Error::NoHub { start } => json!({ "start": start }),
+            Error::Usage(_) | Error::Refused(_) | Error::Failed(_) => json!({}),
+        }
+    }
+
     /// A short stable name for `--json` error output.
     pub fn kind(&self) -> &'static str {
         match self {

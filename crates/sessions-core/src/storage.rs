@@ -60,6 +60,10 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 /// Write `bytes` to a fresh temp file beside `target` and fsync it. The caller renames
 /// or links it into place; on error the temp file is removed.
 fn write_temp(target: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    write_temp_with(target, bytes, true)
+}
+
+fn write_temp_with(target: &Path, bytes: &[u8], durable: bool) -> Result<PathBuf> {
     let temp = temp_path_for(target);
     let result = (|| {
         let mut file = OpenOptions::new()
@@ -67,7 +71,10 @@ fn write_temp(target: &Path, bytes: &[u8]) -> Result<PathBuf> {
             .create_new(true)
             .open(&temp)?;
         file.write_all(bytes)?;
-        file.sync_all()
+        if durable {
+            file.sync_all()?;
+        }
+        Ok(())
     })();
     match result {
         Ok(()) => Ok(temp),
@@ -86,6 +93,18 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io(target, e));
     }
     sync_dir(parent_dir(target))
+}
+
+/// Replace `target` by rename without any fsync: readers still never see a torn file,
+/// and a killed process loses nothing, but an OS crash may lose the write. Only for data
+/// whose loss is detected and recovered (the fencing counter inside its durable
+/// reservation, see `claims::next_token`).
+pub fn write_replace_unsynced(target: &Path, bytes: &[u8]) -> Result<()> {
+    let temp = write_temp_with(target, bytes, false)?;
+    std::fs::rename(&temp, target).map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        Error::io(target, e)
+    })
 }
 
 /// Create `target` complete and exclusive: the record is written to a temp file first,
