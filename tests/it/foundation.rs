@@ -1003,3 +1003,42 @@ fn symlinked_files_and_nested_folders_leading_outside_are_refused() {
         "a vote was written outside the hub"
     );
 }
+
+#[test]
+fn hub_shims_keep_the_old_script_paths_working() {
+    let hub = TestHub::new();
+    let bin_dir = bin("sessions").parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let shim = |name: &str, args: &[&str]| {
+        Command::new(hub.path(name))
+            .args(args)
+            .env("PATH", &path)
+            .env_remove("SESSIONS_HUB")
+            .env_remove("SESSIONS_ID")
+            .output()
+            .unwrap()
+    };
+    assert!(
+        shim("register-session.sh", &["s1", "One", "Builder"])
+            .status
+            .success()
+    );
+    assert!(
+        shim("create-milestone.sh", &["Ship it", "HIGH", "s1"])
+            .status
+            .success()
+    );
+    let out = shim("claim-milestone.sh", &["ship-it", "s1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = shim("quick-status.sh", &[]);
+    assert!(
+        stdout(&out).contains("Ship it") && stdout(&out).contains("s1"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(hub.read_json("MILESTONES/ship-it.json")["owner"], "s1");
+}
