@@ -34,8 +34,18 @@ struct Step<'a> {
     args: Vec<&'a str>,
     /// Pretend the clock is this far in the past (to make a session stale).
     minutes_ago: Option<i64>,
-    /// The step shows a refusal: a non-zero exit is the point, not a failure.
-    expect_refusal: bool,
+    /// What a non-zero exit means for this step.
+    outcome: Outcome,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Outcome {
+    /// The step must succeed.
+    Succeeds,
+    /// The step shows a refusal: a non-zero exit is the point.
+    Refused,
+    /// One of several racers: winning or losing are both fine.
+    Races,
 }
 
 fn step<'a>(who: Option<&'a str>, args: &[&'a str]) -> Step<'a> {
@@ -43,14 +53,22 @@ fn step<'a>(who: Option<&'a str>, args: &[&'a str]) -> Step<'a> {
         who,
         args: args.to_vec(),
         minutes_ago: None,
-        expect_refusal: false,
+        outcome: Outcome::Succeeds,
     }
 }
 
 /// A step whose refusal is what the demo shows.
 fn refused<'a>(who: Option<&'a str>, args: &[&'a str]) -> Step<'a> {
     Step {
-        expect_refusal: true,
+        outcome: Outcome::Refused,
+        ..step(who, args)
+    }
+}
+
+/// A step racing others for the same thing.
+fn racing<'a>(who: Option<&'a str>, args: &[&'a str]) -> Step<'a> {
+    Step {
+        outcome: Outcome::Races,
         ..step(who, args)
     }
 }
@@ -86,8 +104,10 @@ impl Demo {
                 line.push_str(&format!(" {arg}"));
             }
         }
-        if let Some(minutes) = step.minutes_ago {
-            line = format!("{line}    # with the clock {minutes} minutes back");
+        match step.minutes_ago {
+            Some(m) if m > 0 => line = format!("{line}    # with the clock {m} minutes back"),
+            Some(m) if m < 0 => line = format!("{line}    # with the clock {} minutes ahead", -m),
+            _ => {}
         }
         line
     }
@@ -112,11 +132,11 @@ impl Demo {
             for line in String::from_utf8_lossy(&out.stderr).lines() {
                 ctx.out.line(format!("  {line}"));
             }
-            if step.expect_refusal {
-                ctx.out.line(format!(
-                    "  (refused as expected: exit {})",
-                    out.status.code().unwrap_or(-1)
-                ));
+            let code = out.status.code().unwrap_or(-1);
+            if step.outcome == Outcome::Refused {
+                ctx.out.line(format!("  (exit {code}, as expected)"));
+            } else if step.outcome == Outcome::Races && code != 0 {
+                ctx.out.line(format!("  (lost the race: exit {code})"));
             } else if !out.status.success() {
                 return Err(Error::Failed(format!(
                     "demo step failed ({}): {}",
@@ -445,6 +465,9 @@ fn script(ctx: &mut Ctx, demo: &Demo) -> Result<()> {
     )?;
     demo.run(ctx, &[step(None, &["collab", "metrics"])])?;
 
+    milestones_and_claims(ctx, demo)?;
+    status_files_and_watch(ctx, demo)?;
+
     chapter(ctx, "The current priority, in CURRENT_STATE.md");
     demo.run(
         ctx,
@@ -456,5 +479,204 @@ fn script(ctx: &mut Ctx, demo: &Demo) -> Result<()> {
 
     chapter(ctx, "The dashboard");
     demo.run(ctx, &[step(None, &["status"])])?;
+    Ok(())
+}
+
+fn milestones_and_claims(ctx: &mut Ctx, demo: &Demo) -> Result<()> {
+    chapter(
+        ctx,
+        "A milestone; three sessions race to claim it, exactly one wins",
+    );
+    demo.run(
+        ctx,
+        &[step(
+            Some("session-2-architect"),
+            &[
+                "milestone",
+                "create",
+                "Ship login",
+                "--priority",
+                "HIGH",
+                "--step",
+                "Form",
+                "--step",
+                "API",
+                "--step",
+                "Tests",
+            ],
+        )],
+    )?;
+    demo.run(
+        ctx,
+        &[
+            racing(
+                Some("session-1-dashboard"),
+                &["milestone", "claim", "ship-login"],
+            ),
+            racing(
+                Some("session-2-architect"),
+                &["milestone", "claim", "ship-login"],
+            ),
+            racing(
+                Some("session-3-deploy"),
+                &["milestone", "claim", "ship-login"],
+            ),
+        ],
+    )?;
+    let out = demo.run_capturing(ctx, &[step(None, &["--json", "claims"])])?;
+    let holder = serde_json::from_str::<serde_json::Value>(&out[0])
+        .ok()
+        .and_then(|v| {
+            v["claims"]
+                .as_array()?
+                .iter()
+                .find(|c| c["key"] == "milestone-ship-login")?["holder"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .ok_or_else(|| Error::Failed("demo: nobody holds milestone-ship-login".into()))?;
+
+    chapter(
+        ctx,
+        &format!("The winner, {holder}, completes the three steps at once: no update lost"),
+    );
+    let who = Some(holder.as_str());
+    demo.run(
+        ctx,
+        &[
+            step(
+                who,
+                &[
+                    "milestone",
+                    "update",
+                    "ship-login",
+                    "1",
+                    "completed",
+                    "form done",
+                ],
+            ),
+            step(
+                who,
+                &[
+                    "milestone",
+                    "update",
+                    "ship-login",
+                    "2",
+                    "completed",
+                    "API done",
+                ],
+            ),
+            step(
+                who,
+                &[
+                    "milestone",
+                    "update",
+                    "ship-login",
+                    "3",
+                    "completed",
+                    "tests green",
+                ],
+            ),
+        ],
+    )?;
+    demo.run(ctx, &[step(None, &["milestone", "status", "ship-login"])])?;
+
+    chapter(
+        ctx,
+        "Claims are leases with fencing tokens; an expired one can be taken over",
+    );
+    demo.run(
+        ctx,
+        &[step(
+            Some("session-4-tests"),
+            &["claim", "flaky-suite", "--ttl", "10m"],
+        )],
+    )?;
+    let mut takeover = step(Some("session-3-deploy"), &["claim", "flaky-suite"]);
+    takeover.minutes_ago = Some(-30);
+    demo.run(ctx, &[takeover])?;
+    demo.run(ctx, &[step(None, &["ready"])])?;
+    Ok(())
+}
+
+fn status_files_and_watch(ctx: &mut Ctx, demo: &Demo) -> Result<()> {
+    chapter(
+        ctx,
+        "Status files and a watcher that reacts at once (no 30 s polling)",
+    );
+    demo.run(
+        ctx,
+        &[step(
+            Some("session-3-deploy"),
+            &["report", "new", "infra", "--template", "infrastructure"],
+        )],
+    )?;
+    let watcher_step = step(
+        Some("session-2-architect"),
+        &[
+            "watch",
+            "--once",
+            "--kind",
+            "signal",
+            "--consume",
+            "--exec",
+            "echo \"reacting to $SESSIONS_SIGNAL\"",
+        ],
+    );
+    let watcher = demo.spawn(&watcher_step)?;
+    // Give the watcher a moment to arm before anything changes.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    demo.run(
+        ctx,
+        &[
+            step(
+                Some("session-3-deploy"),
+                &[
+                    "report",
+                    "set",
+                    "infra",
+                    "INFRASTRUCTURE",
+                    "Server",
+                    "ok",
+                    "up on :8080",
+                ],
+            ),
+            step(
+                Some("session-1-dashboard"),
+                &[
+                    "report",
+                    "set",
+                    "infra",
+                    "DEPENDENCIES",
+                    "DNS",
+                    "fail",
+                    "registrar down",
+                ],
+            ),
+        ],
+    )?;
+    let out = watcher
+        .wait_with_output()
+        .map_err(|e| Error::io(&demo.exe, e))?;
+    ctx.out.line(ctx.out.bold(&format!(
+        "{}    # started before the edits",
+        Demo::describe(&watcher_step)
+    )));
+    // Events on stdout; the command's own output goes to stderr.
+    for line in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+    {
+        ctx.out.line(format!("  {line}"));
+    }
+    demo.run(
+        ctx,
+        &[step(
+            Some("session-3-deploy"),
+            &["report", "next", "infra", "session-1-dashboard"],
+        )],
+    )?;
+    demo.run(ctx, &[step(None, &["report", "show"])])?;
+    demo.run(ctx, &[refused(None, &["healthcheck"])])?;
     Ok(())
 }

@@ -1042,3 +1042,40 @@ fn hub_shims_keep_the_old_script_paths_working() {
     );
     assert_eq!(hub.read_json("MILESTONES/ship-it.json")["owner"], "s1");
 }
+
+#[test]
+fn demo_runs_real_session_processes_and_ends_on_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin("sessions"))
+        .args(["demo", "--dir"])
+        .arg(dir.path())
+        .env_remove("SESSIONS_HUB")
+        .env_remove("SESSIONS_ID")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    for needle in [
+        "Registered session-4-tests",
+        "stale",
+        "✅ agreed",
+        "Identity agreed: session-5-docs",
+        "0 unread",
+        "(lost the race: exit 1)",
+        "Milestone ship-login completed",
+        "Took over flaky-suite",
+        "reacting to infra",
+        "MULTI-SESSION STATUS",
+        "Ship the dashboard to production",
+    ] {
+        assert!(
+            text.contains(needle),
+            "demo output lacks {needle:?}:\n{text}"
+        );
+    }
+    assert!(
+        !dir.path().join("SESSIONS").exists(),
+        "the demo removes its hub unless --keep"
+    );
+}
