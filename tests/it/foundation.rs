@@ -500,6 +500,19 @@ fn hub_is_found_upwards_and_a_missing_hub_names_init() {
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(status["hub"].as_str().unwrap().ends_with("SESSIONS"));
 
+    // --hub may name the project folder instead of its SESSIONS/.
+    let out = Command::new(bin("sessions"))
+        .args(["--json", "--hub"])
+        .arg(project)
+        .arg("status")
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        status["hub"].as_str().unwrap().ends_with("SESSIONS"),
+        "{status}"
+    );
+
     let empty = tempfile::tempdir().unwrap();
     let out = Command::new(bin("sessions"))
         .arg("status")

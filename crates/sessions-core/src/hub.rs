@@ -58,11 +58,17 @@ impl Hub {
         })
     }
 
-    /// Find the hub: `explicit` (from `--hub` or `$SESSIONS_HUB`), else the nearest
+    /// Find the hub: `explicit` (from `--hub` or `$SESSIONS_HUB`; a project folder with a
+    /// `SESSIONS/` inside counts as its hub), else the nearest
     /// `SESSIONS/` from `cwd` upwards, preferring the main worktree's hub when `cwd` is
     /// inside a linked git worktree (all worktrees share one hub).
     pub fn discover(explicit: Option<&Path>, cwd: &Path) -> Result<Hub> {
         if let Some(dir) = explicit {
+            // `--hub ~/project` means the project's hub when the folder is not one itself.
+            let nested = dir.join(HUB_DIR_NAME);
+            if !dir.join(layout::REGISTRY).exists() && nested.is_dir() {
+                return Hub::open(&nested);
+            }
             return Hub::open(dir);
         }
         match find_hub_from(cwd) {
