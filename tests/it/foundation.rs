@@ -1092,3 +1092,27 @@ fn demo_runs_real_session_processes_and_ends_on_the_dashboard() {
         "the demo removes its hub unless --keep"
     );
 }
+
+#[test]
+fn private_state_stays_out_of_git_even_in_an_old_hub() {
+    let hub = TestHub::fixture();
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(&hub.root)
+            .output()
+            .unwrap()
+    };
+    assert!(git(&["init", "-q", "."]).status.success());
+    assert!(git(&["add", "-A"]).status.success());
+    assert!(git(&["commit", "-qm", "fixture"]).status.success());
+    hub.ok(&["--as", "s1", "register"]);
+    hub.ok(&["--as", "s1", "msg", "send", "--all", "hello"]);
+    let status = stdout(&git(&["status", "--porcelain"]));
+    assert!(
+        !status.contains(".sessions"),
+        "private state shows in git: {status}"
+    );
+    assert!(status.contains("REGISTRY.json"), "{status}");
+}

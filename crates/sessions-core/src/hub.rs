@@ -141,7 +141,22 @@ impl Hub {
     pub fn lock(&self, rel: &str) -> Result<FileLock> {
         let name = rel.replace(['/', '\\'], "%");
         let path = self.root.join(layout::LOCKS).join(format!("{name}.lock"));
-        FileLock::acquire(&path, storage::DEFAULT_LOCK_TIMEOUT)
+        let lock = FileLock::acquire(&path, storage::DEFAULT_LOCK_TIMEOUT)?;
+        self.ignore_private_dir();
+        Ok(lock)
+    }
+
+    /// `.sessions/` holds machine-local state (locks, counters, cursors). A `.gitignore`
+    /// inside it keeps it out of git even in hubs made by the old scripts, whose own
+    /// `.gitignore` does not know it. Best effort: a read-only hub simply has none.
+    fn ignore_private_dir(&self) {
+        let ignore = self.root.join(layout::PRIVATE).join(".gitignore");
+        if !ignore.exists() {
+            let _ = storage::create_exclusive(
+                &ignore,
+                b"# The toolkit's private state; never committed.\n*\n",
+            );
+        }
     }
 
     /// Read-modify-write of a JSON object file under its sidecar lock. The file is
