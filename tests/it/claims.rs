@@ -1037,3 +1037,30 @@ fn an_already_claimed_answer_names_the_holder_in_json() {
     assert_eq!(loser["error"]["details"]["key"], "deploy-api");
     assert!(loser["error"]["details"]["expires_at"].is_string());
 }
+
+#[test]
+fn absurd_lease_lengths_and_times_are_errors_not_panics() {
+    let hub = TestHub::new();
+    // A lease that ends past what a timestamp can hold: a usage error, no lock, no panic.
+    let out = hub.run(&["--as", "s1", "claim", "k", "--ttl", "99999999999d"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!hub.path("PRIORITIES/k.lock").exists());
+    hub.ok(&["--as", "s1", "claim", "k"]);
+    let out = hub.run(&["--as", "s1", "renew", "k", "--ttl", "99999999999d"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // A hand-edited lease length in a lock file: the heartbeat still renews (default lease).
+    let mut lock = lock_json(&hub, "k");
+    lock["ttl_seconds"] = Value::from(u64::MAX);
+    hub.write("PRIORITIES/k.lock", &lock.to_string());
+    hub.ok(&["--as", "s1", "heartbeat"]);
+    hub.ok(&["--as", "s1", "renew", "k"]);
+    // A claim time at the very end of the calendar: listed, never a panic.
+    hub.write(
+        "PRIORITIES/odd.lock",
+        "{\"session_id\": \"zz\", \"claimed_at\": 8210266876799}\n",
+    );
+    hub.ok(&["claims"]);
+    hub.ok(&["ready"]);
+    let out = hub.run(&["--as", "s2", "claim", "odd"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}

@@ -56,7 +56,8 @@ impl Claim {
     pub fn from_record(hub: &Hub, key: &str, path: PathBuf, record: Record) -> Claim {
         let claimed = record::timestamp(&record, &["claimed_at", "timestamp"]);
         let written_expiry = record::timestamp(&record, &["expires_at"]);
-        let expires = written_expiry.or_else(|| claimed.map(|c| c + chrono_ttl(hub)));
+        let expires =
+            written_expiry.or_else(|| claimed.and_then(|c| c.checked_add_signed(chrono_ttl(hub))));
         let token = record.get("token").and_then(Value::as_u64);
         Claim {
             key: key.to_string(),
@@ -84,6 +85,20 @@ fn chrono_ttl(hub: &Hub) -> chrono::Duration {
 
 fn chrono_of(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// When a lease of `ttl` taken at `now` ends; an error when that time cannot be written
+/// as an RFC 3339 timestamp (past year 9999), instead of an overflow panic.
+fn lease_expiry(now: Timestamp, ttl: Duration) -> Result<Timestamp> {
+    use chrono::Datelike;
+    now.checked_add_signed(chrono_of(ttl))
+        .filter(|t| t.year() <= 9999)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "a lease of {}s is too long: it would end after the year 9999",
+                ttl.as_secs()
+            ))
+        })
 }
 
 /// `PRIORITIES/<key>.lock`, relative to the hub.
@@ -152,7 +167,7 @@ fn with_lock_hint(e: Error, key: &str) -> Error {
 pub fn lease_end(hub: &Hub, claim: &Claim) -> Option<Timestamp> {
     claim.expires().or_else(|| {
         let modified = std::fs::metadata(&claim.path).ok()?.modified().ok()?;
-        Some(Timestamp::from(modified) + chrono_ttl(hub))
+        Timestamp::from(modified).checked_add_signed(chrono_ttl(hub))
     })
 }
 
@@ -173,7 +188,7 @@ pub fn holder_liveness(hub: &Hub, holder: &str, now: Timestamp) -> Liveness {
 pub fn takeover_blocker(hub: &Hub, claim: &Claim, now: Timestamp) -> Option<String> {
     let grace = chrono_of(hub.config.claims.grace);
     if let Some(end) = lease_end(hub, claim)
-        && now <= end + grace
+        && end.checked_add_signed(grace).is_none_or(|until| now <= until)
     {
         return Some(format!(
             "its lease runs until {} (+{}s grace)",
@@ -321,7 +336,13 @@ pub struct Grant {
 }
 
 /// The fields of a new lock file: the original ones first, then the lease.
-fn new_record(key: &str, holder: &str, token: u64, now: Timestamp, ttl: Duration) -> Record {
+fn new_record(
+    key: &str,
+    holder: &str,
+    token: u64,
+    now: Timestamp,
+    ttl: Duration,
+) -> Result<Record> {
     let mut r = Record::new();
     if let Some(id) = key.strip_prefix("milestone-") {
         r.insert("milestone_id".into(), json!(id));
@@ -342,11 +363,11 @@ fn new_record(key: &str, holder: &str, token: u64, now: Timestamp, ttl: Duration
     r.insert("token".into(), json!(token));
     r.insert(
         "expires_at".into(),
-        json!(time::format(now + chrono_of(ttl))),
+        json!(time::format(lease_expiry(now, ttl)?)),
     );
     r.insert("ttl_seconds".into(), json!(ttl.as_secs()));
     r.insert("pid".into(), json!(std::process::id()));
-    r
+    Ok(r)
 }
 
 fn grant_of(claim: Claim, already_held: bool) -> Grant {
@@ -379,6 +400,7 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
     ids::validate("session ID", holder)?;
     let asked_ttl = ttl;
     let ttl = ttl.unwrap_or(hub.config.claims.ttl);
+    lease_expiry(time::now(), ttl)?; // before a token is spent on it
     let path = hub.path(&lock_rel(key));
     hub.ensure_inside(&path)?;
     storage::ensure_dir(&hub.dir(layout::PRIORITIES)?)?;
@@ -391,7 +413,7 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
                     continue; // someone linked it while we waited for the counter
                 };
                 let now = time::now();
-                let rec = new_record(key, holder, token, now, ttl);
+                let rec = new_record(key, holder, token, now, ttl)?;
                 if storage::create_exclusive(&path, &storage::json_bytes(&rec))? {
                     return Ok(grant_of(
                         Claim::from_record(hub, key, path.clone(), rec),
@@ -447,7 +469,7 @@ fn take_over(hub: &Hub, key: &str, holder: &str, ttl: Duration) -> Result<Option
         return Err(already_claimed(&old));
     }
     let token = next_token(hub)?;
-    let mut rec = new_record(key, holder, token, now, ttl);
+    let mut rec = new_record(key, holder, token, now, ttl)?;
     rec.insert(
         "taken_over_from".into(),
         json!({
@@ -538,21 +560,23 @@ pub fn renew(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
             current.holder
         )));
     }
+    let now = time::now();
+    if let Some(asked) = ttl {
+        lease_expiry(now, asked)?;
+    }
+    // A lease length in the file that no timestamp can hold (hand-edited) is ignored.
     let ttl = ttl
         .or_else(|| {
             let secs = current.record.get("ttl_seconds").and_then(Value::as_u64)?;
-            Some(Duration::from_secs(secs))
+            Some(Duration::from_secs(secs)).filter(|d| lease_expiry(now, *d).is_ok())
         })
         .unwrap_or(hub.config.claims.ttl);
-    let now = time::now();
+    let expires = lease_expiry(now, ttl)?;
     let mut rec = current.record.clone();
     if current.token.is_none() {
         rec.insert("token".into(), json!(next_token(hub)?));
     }
-    rec.insert(
-        "expires_at".into(),
-        json!(time::format(now + chrono_of(ttl))),
-    );
+    rec.insert("expires_at".into(), json!(time::format(expires)));
     rec.insert("ttl_seconds".into(), json!(ttl.as_secs()));
     rec.insert("renewed_at".into(), json!(time::format(now)));
     storage::write_atomic(&current.path, &storage::json_bytes(&rec))?;
