@@ -1064,3 +1064,32 @@ fn absurd_lease_lengths_and_times_are_errors_not_panics() {
     let out = hub.run(&["--as", "s2", "claim", "odd"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
+
+#[test]
+fn a_milestone_is_listed_by_the_id_commands_take_even_when_its_milestone_id_differs() {
+    // The old guide makes milestones by copying an example file; a copy keeps the
+    // example's `milestone_id`. Every listing must show the ID the commands accept.
+    let hub = TestHub::fixture();
+    let copy = hub
+        .read("MILESTONES/deploy-dashboard.json")
+        .replace("Deploy Dashboard to Server", "Monitoring alerts");
+    hub.write("MILESTONES/monitoring-alerts.json", &copy);
+    let all = hub.json(&["milestone", "status"]);
+    let mut ids: Vec<String> = all["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["deploy-dashboard", "monitoring-alerts"], "{all}");
+    let text = hub.ok(&["milestone", "status"]);
+    assert!(text.contains("monitoring-alerts"), "{text}");
+    for id in &ids {
+        hub.ok(&["--as", "s1", "milestone", "claim", id]);
+        let detail = hub.ok(&["milestone", "status", id]);
+        assert!(detail.contains("claimed by s1"), "{detail}");
+    }
+    let copy_after = hub.read_json("MILESTONES/monitoring-alerts.json");
+    assert_eq!(copy_after["milestone_id"], "deploy-dashboard", "a field was rewritten");
+}

@@ -29,6 +29,7 @@ pub const PRIORITIES: &[&str] = &["HIGH", "MEDIUM", "LOW"];
 /// A milestone file, read tolerantly; the whole record is kept for rewrites.
 #[derive(Debug, Clone, Serialize)]
 pub struct Milestone {
+    /// The file name without `.json`.
     pub id: String,
     pub title: String,
     pub priority: String,
@@ -54,9 +55,9 @@ impl Milestone {
             .map(|p| p.clamp(0.0, 100.0) as u8)
             .unwrap_or(0);
         Milestone {
-            id: record::text(&record, &["milestone_id", "id"])
-                .unwrap_or(id)
-                .to_string(),
+            // The file name, not `milestone_id`: it is what every command takes, and a
+            // file copied from another keeps that one's `milestone_id`.
+            id: id.to_string(),
             title: record::text(&record, &["title", "name"])
                 .unwrap_or(id)
                 .to_string(),
