@@ -1093,3 +1093,32 @@ fn a_milestone_is_listed_by_the_id_commands_take_even_when_its_milestone_id_diff
     let copy_after = hub.read_json("MILESTONES/monitoring-alerts.json");
     assert_eq!(copy_after["milestone_id"], "deploy-dashboard", "a field was rewritten");
 }
+
+#[test]
+fn hand_written_milestone_shapes_are_read_and_nothing_in_them_is_dropped() {
+    let hub = TestHub::new();
+    hub.write(
+        "MILESTONES/hand.json",
+        r#"{"milestone_id": "hand", "title": "Hand made", "steps": ["Write it", "Ship it"],
+            "blockers": "waiting for keys, waiting for DNS", "mine": {"kept": true}}"#,
+    );
+    // Blocking keeps the blockers that were there (a comma string is a list).
+    hub.ok(&["--as", "s1", "milestone", "block", "hand", "no server"]);
+    let m = hub.read_json("MILESTONES/hand.json");
+    assert_eq!(
+        m["blockers"],
+        serde_json::json!(["waiting for keys", "waiting for DNS", "no server"]),
+        "{m}"
+    );
+    hub.ok(&["--as", "s1", "milestone", "unblock", "hand"]);
+    // Steps written as plain strings work like steps, keeping their text.
+    hub.ok(&["--as", "s1", "milestone", "claim", "hand"]);
+    hub.ok(&["--as", "s1", "milestone", "update", "hand", "1", "completed"]);
+    let m = hub.read_json("MILESTONES/hand.json");
+    assert_eq!(m["steps"][0]["description"], "Write it", "{m}");
+    assert_eq!(m["steps"][0]["status"], "completed");
+    assert_eq!(m["steps"][1]["description"], "Ship it");
+    assert_eq!(m["progress"], 50);
+    assert_eq!(m["mine"]["kept"], true);
+    hub.ok(&["--as", "s1", "milestone", "handoff", "hand", "half"]);
+}

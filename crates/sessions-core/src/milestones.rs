@@ -166,16 +166,24 @@ fn modify<T>(
     Ok((Milestone::from_record(id, path, record), out))
 }
 
-/// The `steps` array (created when missing); anything else is a data error.
+/// The `steps` array (created when missing). A step written as a plain string (by
+/// hand) becomes a pending step with that description; anything else is a data error.
 fn steps_of<'a>(path: &std::path::Path, record: &'a mut Record) -> Result<&'a mut Vec<Value>> {
     let steps = record.entry("steps").or_insert_with(|| json!([]));
+    if let Value::Array(a) = steps {
+        for (i, step) in a.iter_mut().enumerate() {
+            if let Value::String(description) = step {
+                *step = json!({"step": i + 1, "description": description, "status": "pending", "notes": ""});
+            }
+        }
+    }
     match steps {
         Value::Array(a) if a.iter().all(Value::is_object) => Ok(a),
         _ => Err(Error::Parse {
             path: path.to_path_buf(),
             line: 1,
             column: 1,
-            message: "\"steps\" must be a list of objects; the file was left unchanged".into(),
+            message: "\"steps\" must be a list of objects such as {\"step\": 1, \"description\": \"...\", \"status\": \"pending\"}; the file was left unchanged".into(),
         }),
     }
 }
@@ -547,11 +555,13 @@ pub fn block(hub: &Hub, id: &str, reason: &str, by: &str) -> Result<Milestone> {
             return Err(Error::Refused(format!("milestone {id} is completed")));
         }
         record::set_text(r, "status", "blocked");
-        let blockers = r.entry("blockers").or_insert_with(|| json!([]));
-        if !blockers.is_array() {
-            *blockers = json!([]);
+        // Keep the blockers already there: a list as it is (whatever its items), a
+        // comma string as the list it stands for.
+        if !matches!(r.get("blockers"), Some(Value::Array(_))) {
+            let old = record::list(r, &["blockers"]);
+            record::set_list(r, "blockers", &old);
         }
-        if let Value::Array(list) = blockers {
+        if let Some(Value::Array(list)) = r.get_mut("blockers") {
             list.push(json!(reason));
         }
         record::set_text(r, "blocked_by", by);
