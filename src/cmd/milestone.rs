@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
+use sessions_core::hub::layout;
 use sessions_core::milestones::{self, Milestone, NewMilestone, StepUpdate};
 use sessions_core::sessions::{self, Beat};
 use sessions_core::{Error, Hub, Result, time};
@@ -580,18 +581,27 @@ fn git_commit_hub(hub: &Hub, me: &str) -> Result<Option<String>> {
             String::from_utf8_lossy(&o.stderr).trim()
         ))
     };
-    let add = git(&["add", "--all", "--", "."]).map_err(|e| Error::io(root, e))?;
+    // The hub folder, less the private state and the temp files of killed writers,
+    // also in a hub without the `.gitignore` of `sessions init` (one the old scripts made).
+    // (git refuses an exclude that names a folder it already ignores, so ask first.)
+    let ignored = git(&["check-ignore", "-q", layout::PRIVATE]).is_ok_and(|o| o.status.success());
+    let private = format!(":(exclude){}", layout::PRIVATE);
+    let mut hub_only = vec!["--", ".", ":(exclude,glob)**/.*.tmp"];
+    if !ignored {
+        hub_only.push(&private);
+    }
+    let add = git(&[&["add", "--all"][..], &hub_only].concat()).map_err(|e| Error::io(root, e))?;
     if !add.status.success() {
         return Err(fail("add", &add));
     }
-    let staged =
-        git(&["diff", "--cached", "--quiet", "--", "."]).map_err(|e| Error::io(root, e))?;
+    let staged = git(&[&["diff", "--cached", "--quiet"][..], &hub_only].concat())
+        .map_err(|e| Error::io(root, e))?;
     if staged.status.success() {
         return Ok(None);
     }
     let message = format!("save-progress: {me} at {}", time::format(time::now()));
-    let commit =
-        git(&["commit", "--quiet", "-m", &message, "--", "."]).map_err(|e| Error::io(root, e))?;
+    let commit = git(&[&["commit", "--quiet", "-m", &message][..], &hub_only].concat())
+        .map_err(|e| Error::io(root, e))?;
     if !commit.status.success() {
         return Err(fail("commit", &commit));
     }

@@ -1091,7 +1091,10 @@ fn a_milestone_is_listed_by_the_id_commands_take_even_when_its_milestone_id_diff
         assert!(detail.contains("claimed by s1"), "{detail}");
     }
     let copy_after = hub.read_json("MILESTONES/monitoring-alerts.json");
-    assert_eq!(copy_after["milestone_id"], "deploy-dashboard", "a field was rewritten");
+    assert_eq!(
+        copy_after["milestone_id"], "deploy-dashboard",
+        "a field was rewritten"
+    );
 }
 
 #[test]
@@ -1113,7 +1116,15 @@ fn hand_written_milestone_shapes_are_read_and_nothing_in_them_is_dropped() {
     hub.ok(&["--as", "s1", "milestone", "unblock", "hand"]);
     // Steps written as plain strings work like steps, keeping their text.
     hub.ok(&["--as", "s1", "milestone", "claim", "hand"]);
-    hub.ok(&["--as", "s1", "milestone", "update", "hand", "1", "completed"]);
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "update",
+        "hand",
+        "1",
+        "completed",
+    ]);
     let m = hub.read_json("MILESTONES/hand.json");
     assert_eq!(m["steps"][0]["description"], "Write it", "{m}");
     assert_eq!(m["steps"][0]["status"], "completed");
@@ -1121,4 +1132,56 @@ fn hand_written_milestone_shapes_are_read_and_nothing_in_them_is_dropped() {
     assert_eq!(m["progress"], 50);
     assert_eq!(m["mine"]["kept"], true);
     hub.ok(&["--as", "s1", "milestone", "handoff", "hand", "half"]);
+}
+
+#[test]
+fn save_progress_full_never_commits_private_state_or_temp_files() {
+    // A hub the old scripts made has no `.gitignore` for `.sessions/`.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(repo)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    git(&["init", "-q"]);
+    let root = repo.join("SESSIONS");
+    copy_tree(&fixture_dir(), &root);
+    std::fs::write(
+        root.join("MILESTONES/.deploy-dashboard.json.1.2.3.tmp"),
+        "{\"half\": ",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(bin("sessions"))
+            .env("SESSIONS_HUB", &root)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@t")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@t")
+            .env_remove("SESSIONS_ID")
+            .env_remove("SESSIONS_NOW")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    };
+    run(&["--as", "s1", "milestone", "claim", "deploy-dashboard"]);
+    run(&["save-progress", "full", "s1"]);
+    let files = git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert!(
+        files.contains("SESSIONS/MILESTONES/deploy-dashboard.json"),
+        "{files}"
+    );
+    assert!(
+        !files.contains(".sessions/"),
+        "private state committed: {files}"
+    );
+    assert!(!files.contains(".tmp"), "a temp file committed: {files}");
 }

@@ -188,7 +188,9 @@ pub fn holder_liveness(hub: &Hub, holder: &str, now: Timestamp) -> Liveness {
 pub fn takeover_blocker(hub: &Hub, claim: &Claim, now: Timestamp) -> Option<String> {
     let grace = chrono_of(hub.config.claims.grace);
     if let Some(end) = lease_end(hub, claim)
-        && end.checked_add_signed(grace).is_none_or(|until| now <= until)
+        && end
+            .checked_add_signed(grace)
+            .is_none_or(|until| now <= until)
     {
         return Some(format!(
             "its lease runs until {} (+{}s grace)",
