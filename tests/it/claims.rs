@@ -546,6 +546,13 @@ fn fencing_tokens_only_grow_even_when_the_counter_is_lost() {
     let out = hub.run(&["--as", "s", "claim", "damaged"]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert_eq!(hub.read(".sessions/fence.json"), "{\"last_token\": ");
+    // The error says what to do (the folder is git-ignored: nothing to restore from git),
+    // and doing it works without giving an old token again.
+    assert!(stderr(&out).contains("remove the file"), "{}", stderr(&out));
+    let before = lock_json(&hub, "after-reboot")["token"].as_u64().unwrap();
+    std::fs::remove_file(hub.path(".sessions/fence.json")).unwrap();
+    let v = hub.json(&["--as", "s", "claim", "damaged"]);
+    assert!(v["token"].as_u64().unwrap() > before, "{v}");
 }
 
 #[test]

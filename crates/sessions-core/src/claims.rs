@@ -139,11 +139,19 @@ pub fn read(hub: &Hub, key: &str) -> Result<Option<Claim>> {
     let Some(text) = storage::read_text(&path)? else {
         return Ok(None);
     };
-    let record = storage::parse_json_object(&path, &text).map_err(|e| with_lock_hint(e, key))?;
+    let record = storage::parse_json_object(&path, &text).map_err(|e| {
+        with_hint(
+            e,
+            &format!(
+                "a damaged lock file; remove it with `sessions release {key} --force --reason \"damaged lock\"`"
+            ),
+        )
+    })?;
     Ok(Some(Claim::from_record(hub, key, path, record)))
 }
 
-fn with_lock_hint(e: Error, key: &str) -> Error {
+/// Add what to do to the message of a parse error.
+fn with_hint(e: Error, hint: &str) -> Error {
     match e {
         Error::Parse {
             path,
@@ -154,9 +162,7 @@ fn with_lock_hint(e: Error, key: &str) -> Error {
             path,
             line,
             column,
-            message: format!(
-                "{message} (a damaged lock file; remove it with `sessions release {key} --force --reason \"damaged lock\"`)"
-            ),
+            message: format!("{message} ({hint})"),
         },
         other => other,
     }
@@ -227,7 +233,13 @@ fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u
     }
     let path = hub.path(FENCE);
     let boot = boot_id();
-    let (mut last, ceiling, same_boot) = match storage::read_json_object(&path)? {
+    let damaged = |e| {
+        with_hint(
+            e,
+            "a damaged fencing counter; remove the file: counting restarts above the highest token on disk",
+        )
+    };
+    let (mut last, ceiling, same_boot) = match storage::read_json_object(&path).map_err(damaged)? {
         Some(r) => {
             let number = |field: &str| match r.get(field) {
                 None => Ok(None),
@@ -240,13 +252,16 @@ fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u
                     ),
                 }),
             };
-            let last = number("last_token")?.ok_or_else(|| Error::Parse {
-                path: path.clone(),
-                line: 1,
-                column: 1,
-                message: "\"last_token\" is missing; the counter was left unchanged".into(),
-            })?;
-            let ceiling = number("ceiling")?.unwrap_or(last);
+            let last = number("last_token")
+                .map_err(damaged)?
+                .ok_or_else(|| Error::Parse {
+                    path: path.clone(),
+                    line: 1,
+                    column: 1,
+                    message: "\"last_token\" is missing; the counter was left unchanged".into(),
+                })
+                .map_err(damaged)?;
+            let ceiling = number("ceiling").map_err(damaged)?.unwrap_or(last);
             let same_boot =
                 boot.is_some() && r.get("boot_id").and_then(Value::as_str) == boot.as_deref();
             (last, ceiling, same_boot)
