@@ -1192,3 +1192,26 @@ fn save_progress_full_never_commits_private_state_or_temp_files() {
     );
     assert!(!files.contains(".tmp"), "a temp file committed: {files}");
 }
+
+#[test]
+fn ready_and_claims_do_not_read_through_symlinks_out_of_the_hub() {
+    let hub = TestHub::new();
+    let outside = tempfile::tempdir().unwrap();
+    let state = outside.path().join("state.md");
+    std::fs::write(&state, "# S\n\n## BACKLOG\n\n- Outside item HIGH\n").unwrap();
+    std::fs::remove_file(hub.path("CURRENT_STATE.md")).unwrap();
+    std::os::unix::fs::symlink(&state, hub.path("CURRENT_STATE.md")).unwrap();
+    let out = hub.run(&["ready"]);
+    assert!(!stdout(&out).contains("Outside item"), "{}", stdout(&out));
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("outside the hub"), "{}", stderr(&out));
+
+    // A heartbeat that lives outside the hub does not make a holder live.
+    let beat = outside.path().join("ghost.json");
+    let now = chrono::Utc::now().to_rfc3339();
+    std::fs::write(&beat, format!("{{\"last_heartbeat\": \"{now}\"}}")).unwrap();
+    std::os::unix::fs::symlink(&beat, hub.path("HEARTBEATS/ghost.json")).unwrap();
+    hub.ok(&["--as", "ghost", "claim", "k"]);
+    let v = hub.json(&["claims"]);
+    assert_ne!(v["claims"][0]["holder_liveness"], "live", "{v}");
+}

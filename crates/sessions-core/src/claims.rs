@@ -182,7 +182,10 @@ pub fn holder_liveness(hub: &Hub, holder: &str, now: Timestamp) -> Liveness {
     if ids::validate("session ID", holder).is_err() {
         return Liveness::Unknown;
     }
-    let path = hub.path(&format!("{}/{holder}.json", layout::HEARTBEATS));
+    // A heartbeat reached through a symlink out of the hub is no heartbeat.
+    let Ok(path) = hub.file(&format!("{}/{holder}.json", layout::HEARTBEATS)) else {
+        return Liveness::Unknown;
+    };
     let seen = storage::read_json_object(&path)
         .ok()
         .flatten()

@@ -739,7 +739,7 @@ pub fn ready(hub: &Hub, now: Timestamp) -> Result<Vec<ReadyItem>> {
             stale_claim_by: stale,
         });
     }
-    if let Some(text) = storage::read_text(&hub.path(layout::CURRENT_STATE))? {
+    if let Some(text) = storage::read_text(&hub.file(layout::CURRENT_STATE)?)? {
         for (n, title, priority) in backlog_items(&text) {
             let key = format!("priority-{n}");
             let (is_free, stale) = free(&key);
