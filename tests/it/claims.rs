@@ -1215,3 +1215,42 @@ fn ready_and_claims_do_not_read_through_symlinks_out_of_the_hub() {
     let v = hub.json(&["claims"]);
     assert_ne!(v["claims"][0]["holder_liveness"], "live", "{v}");
 }
+
+#[test]
+fn save_progress_skips_held_keys_that_are_not_open_milestones() {
+    let hub = TestHub::new();
+    // `claim-priority milestone-x s1`, as old guides do, with no such milestone file.
+    let out = hub
+        .command("claim-priority")
+        .args(["milestone-nope", "s1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A milestone completed while its claim stayed (the completer was killed before
+    // releasing it).
+    hub.ok(&["milestone", "create", "Done", "--step", "a"]);
+    hub.ok(&["--as", "s1", "milestone", "claim", "done"]);
+    let lock = hub.read("PRIORITIES/milestone-done.lock");
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "update",
+        "done",
+        "1",
+        "completed",
+    ]);
+    hub.write("PRIORITIES/milestone-done.lock", &lock);
+
+    let out = hub
+        .command("sessions")
+        .args(["--json", "save-progress", "auto", "s1", "--step", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["mode"], "quick", "{v}");
+    let m = hub.read_json("MILESTONES/done.json");
+    assert!(m.get("last_saved_by").is_none(), "{m}");
+}

@@ -674,13 +674,25 @@ pub fn touch(hub: &Hub, id: &str, by: &str) -> Result<Milestone> {
     .map(|(m, ())| m)
 }
 
-/// IDs of the open milestones whose claim `holder` holds.
+/// IDs of the open milestones whose claim `holder` holds. A `milestone-<x>` key with no
+/// milestone file (claimed as a free key), or whose milestone is completed (its claim
+/// outlived a killed completer), is not a milestone to save progress on.
 pub fn held_by(hub: &Hub, holder: &str) -> Result<Vec<String>> {
-    Ok(claims::list(hub)?
-        .into_iter()
-        .filter(|c| c.holder == holder)
-        .filter_map(|c| c.key.strip_prefix("milestone-").map(str::to_string))
-        .collect())
+    let mut out = Vec::new();
+    for claim in claims::list(hub)? {
+        let Some(id) = claim.key.strip_prefix("milestone-") else {
+            continue;
+        };
+        if claim.holder != holder || ids::validate("milestone ID", id).is_err() {
+            continue;
+        }
+        match read(hub, id) {
+            Ok(m) if m.is_open() => out.push(id.to_string()),
+            Ok(_) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// One piece of work nobody holds, for `sessions ready`.
