@@ -1254,3 +1254,26 @@ fn save_progress_skips_held_keys_that_are_not_open_milestones() {
     let m = hub.read_json("MILESTONES/done.json");
     assert!(m.get("last_saved_by").is_none(), "{m}");
 }
+
+#[test]
+fn update_milestone_drop_in_with_empty_notes_keeps_the_step_notes() {
+    // `update-milestone <id> <step> <status> [notes] [session]`: naming the session needs a
+    // notes argument, and "" is the placeholder; it must not erase the planned notes.
+    let hub = TestHub::fixture();
+    let before = hub.read_json("MILESTONES/deploy-dashboard.json");
+    let out = hub
+        .command("claim-milestone")
+        .args(["deploy-dashboard", "s9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = hub
+        .command("update-milestone")
+        .args(["deploy-dashboard", "1", "completed", "", "s9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = hub.read_json("MILESTONES/deploy-dashboard.json");
+    assert_eq!(m["steps"][0]["status"], "completed");
+    assert_eq!(m["steps"][0]["notes"], before["steps"][0]["notes"], "{m}");
+}
