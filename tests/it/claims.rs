@@ -1277,3 +1277,32 @@ fn update_milestone_drop_in_with_empty_notes_keeps_the_step_notes() {
     assert_eq!(m["steps"][0]["status"], "completed");
     assert_eq!(m["steps"][0]["notes"], before["steps"][0]["notes"], "{m}");
 }
+
+#[test]
+fn a_damaged_lock_of_another_session_does_not_stop_save_progress_or_release_all() {
+    let hub = TestHub::new();
+    hub.ok(&["milestone", "create", "Mine", "--step", "a", "--step", "b"]);
+    hub.ok(&["--as", "s1", "milestone", "claim", "mine"]);
+    hub.ok(&["--as", "s1", "claim", "extra"]);
+    hub.write("PRIORITIES/theirs.lock", "{\"session_id\": \"s2\", ");
+    let out = hub
+        .command("sessions")
+        .args(["--json", "save-progress", "auto", "s1", "--step", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(hub.read_json("MILESTONES/mine.json")["progress"], 50);
+    let v = hub.json(&["--as", "s1", "release", "--all"]);
+    assert_eq!(v["released"].as_array().unwrap().len(), 2, "{v}");
+    assert!(!hub.path("PRIORITIES/extra.lock").exists());
+    assert_eq!(
+        hub.read("PRIORITIES/theirs.lock"),
+        "{\"session_id\": \"s2\", ",
+        "the damaged lock was touched"
+    );
+    // Listing all claims still names the damaged file.
+    let out = hub.run(&["claims"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(stderr(&out).contains("theirs.lock"), "{}", stderr(&out));
+}

@@ -603,10 +603,11 @@ pub fn renew(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
     Ok(Claim::from_record(hub, key, current.path.clone(), rec))
 }
 
-/// Renew every claim `holder` holds (called by heartbeats). Lock files that do not
-/// parse are skipped here: a heartbeat is not the place to report them.
-pub fn renew_held(hub: &Hub, holder: &str) -> Result<Vec<String>> {
-    let mut renewed = Vec::new();
+/// The claims `holder` holds. Lock files that do not parse are skipped: they cannot be
+/// known to be the holder's, and one damaged file of another session must not stop a
+/// heartbeat, `save-progress` or `release --all` (`claims` and `doctor` report it).
+pub fn held(hub: &Hub, holder: &str) -> Result<Vec<Claim>> {
+    let mut out = Vec::new();
     let needle = format!("\"{holder}\"");
     for path in hub.list(layout::PRIORITIES, ".lock")? {
         // Cheap filter first: most lock files belong to others.
@@ -620,9 +621,19 @@ pub fn renew_held(hub: &Hub, holder: &str) -> Result<Vec<String>> {
             continue;
         };
         let key = key_of(&path);
-        if Claim::from_record(hub, &key, path, record).holder != holder {
-            continue;
+        let claim = Claim::from_record(hub, &key, path, record);
+        if claim.holder == holder {
+            out.push(claim);
         }
+    }
+    Ok(out)
+}
+
+/// Renew every claim `holder` holds (called by heartbeats).
+pub fn renew_held(hub: &Hub, holder: &str) -> Result<Vec<String>> {
+    let mut renewed = Vec::new();
+    for claim in held(hub, holder)? {
+        let key = claim.key;
         match renew(hub, &key, holder, None) {
             Ok(_) => renewed.push(key),
             Err(Error::NotFound { .. } | Error::Refused(_) | Error::Parse { .. }) => {}
@@ -703,10 +714,7 @@ pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Re
 /// Release every claim `holder` holds (a session that ends).
 pub fn release_all(hub: &Hub, holder: &str) -> Result<Vec<Released>> {
     let mut out = Vec::new();
-    for claim in list(hub)? {
-        if claim.holder != holder {
-            continue;
-        }
+    for claim in held(hub, holder)? {
         match release(hub, &claim.key, holder, None) {
             Ok(r) => out.push(r),
             Err(Error::NotFound { .. } | Error::Refused(_)) => {} // changed meanwhile

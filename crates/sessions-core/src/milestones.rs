@@ -679,11 +679,11 @@ pub fn touch(hub: &Hub, id: &str, by: &str) -> Result<Milestone> {
 /// outlived a killed completer), is not a milestone to save progress on.
 pub fn held_by(hub: &Hub, holder: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    for claim in claims::list(hub)? {
+    for claim in claims::held(hub, holder)? {
         let Some(id) = claim.key.strip_prefix("milestone-") else {
             continue;
         };
-        if claim.holder != holder || ids::validate("milestone ID", id).is_err() {
+        if ids::validate("milestone ID", id).is_err() {
             continue;
         }
         match read(hub, id) {
