@@ -1306,3 +1306,33 @@ fn a_damaged_lock_of_another_session_does_not_stop_save_progress_or_release_all(
     assert_eq!(out.status.code(), Some(4));
     assert!(stderr(&out).contains("theirs.lock"), "{}", stderr(&out));
 }
+
+#[test]
+fn lock_files_in_the_old_protocol_format_name_their_holder_and_time() {
+    // PROTOCOLS/README.md of the original hub claims work with
+    // echo '{"session":"...","task":"...","time":"'$(date -u)'"}' > PRIORITIES/<task>.lock
+    let hub = TestHub::fixture();
+    let two_hours_ago = chrono::Utc::now() - chrono::Duration::hours(2);
+    let date_u = two_hours_ago.format("%a %b %e %H:%M:%S UTC %Y").to_string();
+    hub.write(
+        "PRIORITIES/protocols.lock",
+        &format!(
+            "{{\"session\":\"session-2-consciousness\",\"task\":\"protocols\",\"time\":\"{date_u}\"}}\n"
+        ),
+    );
+    let v = hub.json(&["claims"]);
+    let c = &v["claims"][0];
+    assert_eq!(c["holder"], "session-2-consciousness", "{v}");
+    let expected = (two_hours_ago + chrono::Duration::minutes(30))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(c["expires_at"], expected.as_str(), "{v}");
+    // Its holder can release it without --force.
+    hub.ok(&["--as", "session-2-consciousness", "release", "protocols"]);
+    // `date -u` pads a one-digit day with a space.
+    hub.write(
+        "PRIORITIES/old.lock",
+        "{\"session\":\"s\",\"time\":\"Mon Nov  2 00:45:46 UTC 2026\"}\n",
+    );
+    let v = hub.json(&["claims"]);
+    assert_eq!(v["claims"][0]["claimed_at"], "2026-11-02T00:45:46Z", "{v}");
+}

@@ -54,16 +54,20 @@ pub struct Claim {
 
 impl Claim {
     pub fn from_record(hub: &Hub, key: &str, path: PathBuf, record: Record) -> Claim {
-        let claimed = record::timestamp(&record, &["claimed_at", "timestamp"]);
+        // `session`/`time`: the lock files of the original PROTOCOLS guide.
+        let claimed = record::timestamp(&record, &["claimed_at", "timestamp", "time"]);
         let written_expiry = record::timestamp(&record, &["expires_at"]);
         let expires =
             written_expiry.or_else(|| claimed.and_then(|c| c.checked_add_signed(chrono_ttl(hub))));
         let token = record.get("token").and_then(Value::as_u64);
         Claim {
             key: key.to_string(),
-            holder: record::text(&record, &["session_id", "holder", "claimed_by", "owner"])
-                .unwrap_or("unknown")
-                .to_string(),
+            holder: record::text(
+                &record,
+                &["session_id", "holder", "claimed_by", "owner", "session"],
+            )
+            .unwrap_or("unknown")
+            .to_string(),
             claimed_at: claimed.map(time::format),
             expires_at: expires.map(time::format),
             legacy: written_expiry.is_none() && token.is_none(),
