@@ -56,6 +56,32 @@ fn lock_json(hub: &TestHub, key: &str) -> Value {
     hub.read_json(&format!("PRIORITIES/{key}.lock"))
 }
 
+/// Run git in `repo` (with an identity), requiring success; returns stdout.
+fn git_in(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(repo)
+        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// A binary of this package aimed at the hub `root`, with a git identity for its commits.
+fn with_git_identity(binary: &str, root: &Path) -> Command {
+    let mut cmd = Command::new(bin(binary));
+    cmd.env("SESSIONS_HUB", root)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .env_remove("SESSIONS_ID")
+        .env_remove("SESSIONS_NOW")
+        .stdin(Stdio::null());
+    cmd
+}
+
 /// Every non-temp file in PRIORITIES/ parses completely as a JSON object.
 fn assert_all_locks_complete(root: &Path) {
     let dir = root.join("PRIORITIES");
@@ -928,29 +954,12 @@ fn milestone_lifecycle_create_block_handoff_and_drop_ins() {
 fn save_progress_modes_and_full_commits_only_the_hub() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path();
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .current_dir(repo)
-            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-        stdout(&out)
-    };
+    let git = |args: &[&str]| git_in(repo, args);
     git(&["init", "-q"]);
     let root = repo.join("SESSIONS");
     let run = |args: &[&str]| -> Output {
-        Command::new(bin("sessions"))
-            .env("SESSIONS_HUB", &root)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@t")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@t")
-            .env_remove("SESSIONS_ID")
-            .env_remove("SESSIONS_NOW")
+        with_git_identity("sessions", &root)
             .args(args)
-            .stdin(Stdio::null())
             .output()
             .unwrap()
     };
@@ -984,14 +993,8 @@ fn save_progress_modes_and_full_commits_only_the_hub() {
     assert_eq!(v["mode"], "milestone");
     assert_eq!(v["milestones"][0]["progress"], 50);
 
-    let out = Command::new(bin("save-progress"))
-        .env("SESSIONS_HUB", &root)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@t")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@t")
+    let out = with_git_identity("save-progress", &root)
         .args(["full", "s1"])
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -1146,16 +1149,7 @@ fn save_progress_full_never_commits_private_state_or_temp_files() {
     // A hub the old scripts made has no `.gitignore` for `.sessions/`.
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path();
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .current_dir(repo)
-            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-        stdout(&out)
-    };
+    let git = |args: &[&str]| git_in(repo, args);
     git(&["init", "-q"]);
     let root = repo.join("SESSIONS");
     copy_tree(&fixture_dir(), &root);
@@ -1165,16 +1159,8 @@ fn save_progress_full_never_commits_private_state_or_temp_files() {
     )
     .unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(bin("sessions"))
-            .env("SESSIONS_HUB", &root)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@t")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@t")
-            .env_remove("SESSIONS_ID")
-            .env_remove("SESSIONS_NOW")
+        let out = with_git_identity("sessions", &root)
             .args(args)
-            .stdin(Stdio::null())
             .output()
             .unwrap();
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
