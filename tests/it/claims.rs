@@ -1242,7 +1242,7 @@ fn save_progress_skips_held_keys_that_are_not_open_milestones() {
 }
 
 #[test]
-fn update_milestone_drop_in_with_empty_notes_keeps_the_step_notes() {
+fn drop_ins_take_an_empty_placeholder_argument_as_not_given() {
     // `update-milestone <id> <step> <status> [notes] [session]`: naming the session needs a
     // notes argument, and "" is the placeholder; it must not erase the planned notes.
     let hub = TestHub::fixture();
@@ -1262,6 +1262,16 @@ fn update_milestone_drop_in_with_empty_notes_keeps_the_step_notes() {
     let m = hub.read_json("MILESTONES/deploy-dashboard.json");
     assert_eq!(m["steps"][0]["status"], "completed");
     assert_eq!(m["steps"][0]["notes"], before["steps"][0]["notes"], "{m}");
+    // The same placeholder for the priority of create-milestone means the default.
+    let out = hub
+        .command("create-milestone")
+        .args(["Placeholder priority", "", "s9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = hub.read_json("MILESTONES/placeholder-priority.json");
+    assert_eq!(m["priority"], "MEDIUM");
+    assert_eq!(m["created_by"], "s9");
 }
 
 #[test]
