@@ -1332,3 +1332,28 @@ fn lock_files_in_the_old_protocol_format_name_their_holder_and_time() {
     let v = hub.json(&["claims"]);
     assert_eq!(v["claims"][0]["claimed_at"], "2026-11-02T00:45:46Z", "{v}");
 }
+
+#[test]
+fn a_guarded_update_by_the_holder_of_a_plain_claim_makes_it_the_owner() {
+    // Old guides claim milestones with claim-priority (a plain claim of milestone-<id>).
+    let hub = TestHub::fixture();
+    let out = hub
+        .command("claim-priority")
+        .args(["milestone-deploy-dashboard", "s9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    hub.ok(&[
+        "--as",
+        "s9",
+        "milestone",
+        "update",
+        "deploy-dashboard",
+        "1",
+        "in_progress",
+    ]);
+    let m = hub.read_json("MILESTONES/deploy-dashboard.json");
+    assert_eq!(m["owner"], "s9", "{m}");
+    let v = hub.json(&["milestone", "status"]);
+    assert_eq!(v["milestones"][0]["owner"], "s9");
+}

@@ -418,6 +418,9 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
                 }
                 r.insert("fence_token".into(), json!(t));
             }
+            // The holder is the owner, also when it took the claim without `milestone
+            // claim` (a plain `claim milestone-<id>`, as the old guides do).
+            record::set_text(r, "owner", up.by);
         }
         let was = record::text(r, &["status"])
             .unwrap_or("pending")
