@@ -579,6 +579,21 @@ fn fencing_tokens_only_grow_even_when_the_counter_is_lost() {
     std::fs::remove_file(hub.path(".sessions/fence.json")).unwrap();
     let v = hub.json(&["--as", "s", "claim", "damaged"]);
     assert!(v["token"].as_u64().unwrap() > before, "{v}");
+    // A counter (or, once it is lost, a lock file) at the top of the range: a data
+    // error, never an overflow (a panic, or a token that starts again from 0).
+    hub.write(
+        ".sessions/fence.json",
+        &format!("{{\"last_token\": {}}}", u64::MAX),
+    );
+    let out = hub.run(&["--as", "s", "claim", "top"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    std::fs::remove_file(hub.path(".sessions/fence.json")).unwrap();
+    let mut lock = lock_json(&hub, "damaged");
+    lock["token"] = Value::from(u64::MAX);
+    hub.write("PRIORITIES/damaged.lock", &lock.to_string());
+    let out = hub.run(&["--as", "s", "claim", "top"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(!hub.path("PRIORITIES/top.lock").exists());
 }
 
 #[test]

@@ -283,7 +283,14 @@ fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u
         // ceiling may have been handed out without reaching the disk. Skip them all.
         last = last.max(ceiling);
     }
-    let next = last + 1;
+    let next = last.checked_add(1).ok_or_else(|| {
+        damaged(Error::Parse {
+            path: path.clone(),
+            line: 1,
+            column: 1,
+            message: format!("no token is left above {last}; the counter was left unchanged"),
+        })
+    })?;
     if same_boot && next <= ceiling {
         // Within the durable reservation: a rename without fsync is enough, because
         // only an OS crash loses it, and that changes the boot ID.
@@ -298,7 +305,7 @@ fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u
         // Reserve a batch durably (fsync) before handing out its first token. Without a
         // boot ID to detect crashes, every token is made durable on its own.
         let ceiling = if boot.is_some() {
-            next + TOKEN_BATCH
+            next.saturating_add(TOKEN_BATCH)
         } else {
             next
         };
