@@ -462,6 +462,15 @@ pub fn save_progress(ctx: &mut Ctx, args: SaveProgressArgs) -> Result<u8> {
         SaveMode::Auto => SaveMode::Milestone,
         m => m,
     };
+    if let (Some(step), true) = (args.step, held.len() > 1) {
+        // Step numbers belong to one milestone: completing step N of every held one is
+        // never what was meant.
+        return Err(Error::Usage(format!(
+            "you hold {} milestones ({}): --step {step} would complete step {step} of each; use `sessions milestone update <id> {step} completed`",
+            held.len(),
+            held.join(", ")
+        )));
+    }
     let mut report = serde_json::Map::new();
     report.insert("session".into(), json!(me));
     report.insert("mode".into(), json!(format!("{mode:?}").to_lowercase()));

@@ -1372,3 +1372,36 @@ fn a_guarded_update_by_the_holder_of_a_plain_claim_makes_it_the_owner() {
     let v = hub.json(&["milestone", "status"]);
     assert_eq!(v["milestones"][0]["owner"], "s9");
 }
+
+#[test]
+fn save_progress_step_is_refused_when_it_would_hit_several_milestones() {
+    let hub = TestHub::new();
+    for title in ["One", "Two"] {
+        hub.ok(&["milestone", "create", title, "--step", "a", "--step", "b"]);
+        hub.ok(&["--as", "s1", "milestone", "claim", &title.to_lowercase()]);
+    }
+    let out = hub
+        .command("sessions")
+        .args(["save-progress", "milestone", "s1", "--step", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("milestone update"),
+        "{}",
+        stderr(&out)
+    );
+    for id in ["one", "two"] {
+        let m = hub.read_json(&format!("MILESTONES/{id}.json"));
+        assert_eq!(m["steps"][0]["status"], "pending", "{m}");
+    }
+    // Without --step it saves on both.
+    let out = hub
+        .command("sessions")
+        .args(["--json", "save-progress", "milestone", "s1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
