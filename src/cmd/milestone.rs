@@ -471,6 +471,9 @@ pub fn save_progress(ctx: &mut Ctx, args: SaveProgressArgs) -> Result<u8> {
             held.join(", ")
         )));
     }
+    if let Some(notes) = &args.notes {
+        hub.check_secrets("the step notes", notes)?; // before the heartbeat is written
+    }
     let mut report = serde_json::Map::new();
     report.insert("session".into(), json!(me));
     report.insert("mode".into(), json!(format!("{mode:?}").to_lowercase()));

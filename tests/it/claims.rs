@@ -1405,3 +1405,26 @@ fn save_progress_step_is_refused_when_it_would_hit_several_milestones() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn save_progress_with_secret_notes_writes_nothing() {
+    let hub = TestHub::new();
+    hub.ok(&["milestone", "create", "One", "--step", "a"]);
+    hub.ok(&["--as", "s1", "milestone", "claim", "one"]);
+    let out = hub
+        .command("sessions")
+        .args(["save-progress", "auto", "s1", "--step", "1"])
+        .args(["--notes", "AKIAABCDEFGHIJKLMNOP"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(
+        !hub.path("HEARTBEATS/s1.json").exists(),
+        "the heartbeat was written"
+    );
+    assert_eq!(
+        hub.read_json("MILESTONES/one.json")["steps"][0]["status"],
+        "pending"
+    );
+}
