@@ -416,11 +416,15 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
                         "stale fencing token {t}: milestone {id} was already written with token {fence}"
                     )));
                 }
+                if t > fence {
+                    // The first write under a new grant: its holder is the owner, also
+                    // when it took the claim without `milestone claim` (a plain `claim
+                    // milestone-<id>`, as the old guides do). Later writes under the same
+                    // grant leave the owner alone (a handoff may have just cleared it).
+                    record::set_text(r, "owner", up.by);
+                }
                 r.insert("fence_token".into(), json!(t));
             }
-            // The holder is the owner, also when it took the claim without `milestone
-            // claim` (a plain `claim milestone-<id>`, as the old guides do).
-            record::set_text(r, "owner", up.by);
         }
         let was = record::text(r, &["status"])
             .unwrap_or("pending")
