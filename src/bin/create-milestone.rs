@@ -6,7 +6,8 @@ fn main() -> std::process::ExitCode {
             [title, rest @ ..] if rest.len() <= 2 => {
                 let mut cmd = sessions::dropin::as_session(rest.get(1));
                 cmd.extend(["milestone".into(), "create".into(), title.clone()]);
-                if let Some(priority) = rest.first() {
+                // "" only holds the place of the priority when a session is named.
+                if let Some(priority) = rest.first().filter(|p| !p.is_empty()) {
                     cmd.extend(["--priority".into(), priority.clone()]);
                 }
                 Some(cmd)

@@ -7,7 +7,8 @@ fn main() -> std::process::ExitCode {
                 let mut cmd = sessions::dropin::as_session(rest.get(1));
                 cmd.extend(["milestone".into(), "update".into(), id.clone()]);
                 cmd.extend([step.clone(), status.clone()]);
-                cmd.extend(rest.first().cloned());
+                // "" only holds the place of the notes when a session is named.
+                cmd.extend(rest.first().filter(|n| !n.is_empty()).cloned());
                 Some(cmd)
             }
             _ => None,

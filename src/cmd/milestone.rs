@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
+use sessions_core::hub::layout;
 use sessions_core::milestones::{self, Milestone, NewMilestone, StepUpdate};
 use sessions_core::sessions::{self, Beat};
 use sessions_core::{Error, Hub, Result, time};
@@ -461,6 +462,18 @@ pub fn save_progress(ctx: &mut Ctx, args: SaveProgressArgs) -> Result<u8> {
         SaveMode::Auto => SaveMode::Milestone,
         m => m,
     };
+    if let (Some(step), true) = (args.step, held.len() > 1) {
+        // Step numbers belong to one milestone: completing step N of every held one is
+        // never what was meant.
+        return Err(Error::Usage(format!(
+            "you hold {} milestones ({}): --step {step} would complete step {step} of each; use `sessions milestone update <id> {step} completed`",
+            held.len(),
+            held.join(", ")
+        )));
+    }
+    if let Some(notes) = &args.notes {
+        hub.check_secrets("the step notes", notes)?; // before the heartbeat is written
+    }
     let mut report = serde_json::Map::new();
     report.insert("session".into(), json!(me));
     report.insert("mode".into(), json!(format!("{mode:?}").to_lowercase()));
@@ -580,18 +593,27 @@ fn git_commit_hub(hub: &Hub, me: &str) -> Result<Option<String>> {
             String::from_utf8_lossy(&o.stderr).trim()
         ))
     };
-    let add = git(&["add", "--all", "--", "."]).map_err(|e| Error::io(root, e))?;
+    // The hub folder, less the private state and the temp files of killed writers,
+    // also in a hub without the `.gitignore` of `sessions init` (one the old scripts made).
+    // (git refuses an exclude that names a folder it already ignores, so ask first.)
+    let ignored = git(&["check-ignore", "-q", layout::PRIVATE]).is_ok_and(|o| o.status.success());
+    let private = format!(":(exclude){}", layout::PRIVATE);
+    let mut hub_only = vec!["--", ".", ":(exclude,glob)**/.*.tmp"];
+    if !ignored {
+        hub_only.push(&private);
+    }
+    let add = git(&[&["add", "--all"][..], &hub_only].concat()).map_err(|e| Error::io(root, e))?;
     if !add.status.success() {
         return Err(fail("add", &add));
     }
-    let staged =
-        git(&["diff", "--cached", "--quiet", "--", "."]).map_err(|e| Error::io(root, e))?;
+    let staged = git(&[&["diff", "--cached", "--quiet"][..], &hub_only].concat())
+        .map_err(|e| Error::io(root, e))?;
     if staged.status.success() {
         return Ok(None);
     }
     let message = format!("save-progress: {me} at {}", time::format(time::now()));
-    let commit =
-        git(&["commit", "--quiet", "-m", &message, "--", "."]).map_err(|e| Error::io(root, e))?;
+    let commit = git(&[&["commit", "--quiet", "-m", &message][..], &hub_only].concat())
+        .map_err(|e| Error::io(root, e))?;
     if !commit.status.success() {
         return Err(fail("commit", &commit));
     }

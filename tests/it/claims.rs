@@ -56,6 +56,32 @@ fn lock_json(hub: &TestHub, key: &str) -> Value {
     hub.read_json(&format!("PRIORITIES/{key}.lock"))
 }
 
+/// Run git in `repo` (with an identity), requiring success; returns stdout.
+fn git_in(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(repo)
+        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// A binary of this package aimed at the hub `root`, with a git identity for its commits.
+fn with_git_identity(binary: &str, root: &Path) -> Command {
+    let mut cmd = Command::new(bin(binary));
+    cmd.env("SESSIONS_HUB", root)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .env_remove("SESSIONS_ID")
+        .env_remove("SESSIONS_NOW")
+        .stdin(Stdio::null());
+    cmd
+}
+
 /// Every non-temp file in PRIORITIES/ parses completely as a JSON object.
 fn assert_all_locks_complete(root: &Path) {
     let dir = root.join("PRIORITIES");
@@ -546,6 +572,28 @@ fn fencing_tokens_only_grow_even_when_the_counter_is_lost() {
     let out = hub.run(&["--as", "s", "claim", "damaged"]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert_eq!(hub.read(".sessions/fence.json"), "{\"last_token\": ");
+    // The error says what to do (the folder is git-ignored: nothing to restore from git),
+    // and doing it works without giving an old token again.
+    assert!(stderr(&out).contains("remove the file"), "{}", stderr(&out));
+    let before = lock_json(&hub, "after-reboot")["token"].as_u64().unwrap();
+    std::fs::remove_file(hub.path(".sessions/fence.json")).unwrap();
+    let v = hub.json(&["--as", "s", "claim", "damaged"]);
+    assert!(v["token"].as_u64().unwrap() > before, "{v}");
+    // A counter (or, once it is lost, a lock file) at the top of the range: a data
+    // error, never an overflow (a panic, or a token that starts again from 0).
+    hub.write(
+        ".sessions/fence.json",
+        &format!("{{\"last_token\": {}}}", u64::MAX),
+    );
+    let out = hub.run(&["--as", "s", "claim", "top"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    std::fs::remove_file(hub.path(".sessions/fence.json")).unwrap();
+    let mut lock = lock_json(&hub, "damaged");
+    lock["token"] = Value::from(u64::MAX);
+    hub.write("PRIORITIES/damaged.lock", &lock.to_string());
+    let out = hub.run(&["--as", "s", "claim", "top"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(!hub.path("PRIORITIES/top.lock").exists());
 }
 
 #[test]
@@ -921,29 +969,12 @@ fn milestone_lifecycle_create_block_handoff_and_drop_ins() {
 fn save_progress_modes_and_full_commits_only_the_hub() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path();
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .current_dir(repo)
-            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-        stdout(&out)
-    };
+    let git = |args: &[&str]| git_in(repo, args);
     git(&["init", "-q"]);
     let root = repo.join("SESSIONS");
     let run = |args: &[&str]| -> Output {
-        Command::new(bin("sessions"))
-            .env("SESSIONS_HUB", &root)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@t")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@t")
-            .env_remove("SESSIONS_ID")
-            .env_remove("SESSIONS_NOW")
+        with_git_identity("sessions", &root)
             .args(args)
-            .stdin(Stdio::null())
             .output()
             .unwrap()
     };
@@ -977,14 +1008,8 @@ fn save_progress_modes_and_full_commits_only_the_hub() {
     assert_eq!(v["mode"], "milestone");
     assert_eq!(v["milestones"][0]["progress"], 50);
 
-    let out = Command::new(bin("save-progress"))
-        .env("SESSIONS_HUB", &root)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@t")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@t")
+    let out = with_git_identity("save-progress", &root)
         .args(["full", "s1"])
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -1036,4 +1061,370 @@ fn an_already_claimed_answer_names_the_holder_in_json() {
     assert_eq!(loser["error"]["details"]["holder"], "s1");
     assert_eq!(loser["error"]["details"]["key"], "deploy-api");
     assert!(loser["error"]["details"]["expires_at"].is_string());
+}
+
+#[test]
+fn absurd_lease_lengths_and_times_are_errors_not_panics() {
+    let hub = TestHub::new();
+    // A lease that ends past what a timestamp can hold: a usage error, no lock, no panic.
+    let out = hub.run(&["--as", "s1", "claim", "k", "--ttl", "99999999999d"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!hub.path("PRIORITIES/k.lock").exists());
+    hub.ok(&["--as", "s1", "claim", "k"]);
+    let out = hub.run(&["--as", "s1", "renew", "k", "--ttl", "99999999999d"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // A hand-edited lease length in a lock file: the heartbeat still renews (default lease).
+    let mut lock = lock_json(&hub, "k");
+    lock["ttl_seconds"] = Value::from(u64::MAX);
+    hub.write("PRIORITIES/k.lock", &lock.to_string());
+    hub.ok(&["--as", "s1", "heartbeat"]);
+    hub.ok(&["--as", "s1", "renew", "k"]);
+    // A claim time at the very end of the calendar: listed, never a panic.
+    hub.write(
+        "PRIORITIES/odd.lock",
+        "{\"session_id\": \"zz\", \"claimed_at\": 8210266876799}\n",
+    );
+    hub.ok(&["claims"]);
+    hub.ok(&["ready"]);
+    let out = hub.run(&["--as", "s2", "claim", "odd"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn a_milestone_is_listed_by_the_id_commands_take_even_when_its_milestone_id_differs() {
+    // The old guide makes milestones by copying an example file; a copy keeps the
+    // example's `milestone_id`. Every listing must show the ID the commands accept.
+    let hub = TestHub::fixture();
+    let copy = hub
+        .read("MILESTONES/deploy-dashboard.json")
+        .replace("Deploy Dashboard to Server", "Monitoring alerts");
+    hub.write("MILESTONES/monitoring-alerts.json", &copy);
+    let all = hub.json(&["milestone", "status"]);
+    let mut ids: Vec<String> = all["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["deploy-dashboard", "monitoring-alerts"], "{all}");
+    let text = hub.ok(&["milestone", "status"]);
+    assert!(text.contains("monitoring-alerts"), "{text}");
+    for id in &ids {
+        hub.ok(&["--as", "s1", "milestone", "claim", id]);
+        let detail = hub.ok(&["milestone", "status", id]);
+        assert!(detail.contains("claimed by s1"), "{detail}");
+    }
+    let copy_after = hub.read_json("MILESTONES/monitoring-alerts.json");
+    assert_eq!(
+        copy_after["milestone_id"], "deploy-dashboard",
+        "a field was rewritten"
+    );
+}
+
+#[test]
+fn hand_written_milestone_shapes_are_read_and_nothing_in_them_is_dropped() {
+    let hub = TestHub::new();
+    hub.write(
+        "MILESTONES/hand.json",
+        r#"{"milestone_id": "hand", "title": "Hand made", "steps": ["Write it", "Ship it"],
+            "blockers": "waiting for keys, waiting for DNS", "mine": {"kept": true}}"#,
+    );
+    // Blocking keeps the blockers that were there (a comma string is a list).
+    hub.ok(&["--as", "s1", "milestone", "block", "hand", "no server"]);
+    let m = hub.read_json("MILESTONES/hand.json");
+    assert_eq!(
+        m["blockers"],
+        serde_json::json!(["waiting for keys", "waiting for DNS", "no server"]),
+        "{m}"
+    );
+    hub.ok(&["--as", "s1", "milestone", "unblock", "hand"]);
+    // Steps written as plain strings work like steps, keeping their text.
+    hub.ok(&["--as", "s1", "milestone", "claim", "hand"]);
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "update",
+        "hand",
+        "1",
+        "completed",
+    ]);
+    let m = hub.read_json("MILESTONES/hand.json");
+    assert_eq!(m["steps"][0]["description"], "Write it", "{m}");
+    assert_eq!(m["steps"][0]["status"], "completed");
+    assert_eq!(m["steps"][1]["description"], "Ship it");
+    assert_eq!(m["progress"], 50);
+    assert_eq!(m["mine"]["kept"], true);
+    hub.ok(&["--as", "s1", "milestone", "handoff", "hand", "half"]);
+}
+
+#[test]
+fn save_progress_full_never_commits_private_state_or_temp_files() {
+    // A hub the old scripts made has no `.gitignore` for `.sessions/`.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    let git = |args: &[&str]| git_in(repo, args);
+    git(&["init", "-q"]);
+    let root = repo.join("SESSIONS");
+    copy_tree(&fixture_dir(), &root);
+    std::fs::write(
+        root.join("MILESTONES/.deploy-dashboard.json.1.2.3.tmp"),
+        "{\"half\": ",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = with_git_identity("sessions", &root)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    };
+    run(&["--as", "s1", "milestone", "claim", "deploy-dashboard"]);
+    run(&["save-progress", "full", "s1"]);
+    let files = git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert!(
+        files.contains("SESSIONS/MILESTONES/deploy-dashboard.json"),
+        "{files}"
+    );
+    assert!(
+        !files.contains(".sessions/"),
+        "private state committed: {files}"
+    );
+    assert!(!files.contains(".tmp"), "a temp file committed: {files}");
+}
+
+#[test]
+fn ready_and_claims_do_not_read_through_symlinks_out_of_the_hub() {
+    let hub = TestHub::new();
+    let outside = tempfile::tempdir().unwrap();
+    let state = outside.path().join("state.md");
+    std::fs::write(&state, "# S\n\n## BACKLOG\n\n- Outside item HIGH\n").unwrap();
+    std::fs::remove_file(hub.path("CURRENT_STATE.md")).unwrap();
+    std::os::unix::fs::symlink(&state, hub.path("CURRENT_STATE.md")).unwrap();
+    let out = hub.run(&["ready"]);
+    assert!(!stdout(&out).contains("Outside item"), "{}", stdout(&out));
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("outside the hub"), "{}", stderr(&out));
+
+    // A heartbeat that lives outside the hub does not make a holder live.
+    let beat = outside.path().join("ghost.json");
+    let now = chrono::Utc::now().to_rfc3339();
+    std::fs::write(&beat, format!("{{\"last_heartbeat\": \"{now}\"}}")).unwrap();
+    std::os::unix::fs::symlink(&beat, hub.path("HEARTBEATS/ghost.json")).unwrap();
+    hub.ok(&["--as", "ghost", "claim", "k"]);
+    let v = hub.json(&["claims"]);
+    assert_ne!(v["claims"][0]["holder_liveness"], "live", "{v}");
+}
+
+#[test]
+fn save_progress_skips_held_keys_that_are_not_open_milestones() {
+    let hub = TestHub::new();
+    // `claim-priority milestone-x s1`, as old guides do, with no such milestone file.
+    let out = hub
+        .command("claim-priority")
+        .args(["milestone-nope", "s1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A milestone completed while its claim stayed (the completer was killed before
+    // releasing it).
+    hub.ok(&["milestone", "create", "Done", "--step", "a"]);
+    hub.ok(&["--as", "s1", "milestone", "claim", "done"]);
+    let lock = hub.read("PRIORITIES/milestone-done.lock");
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "update",
+        "done",
+        "1",
+        "completed",
+    ]);
+    hub.write("PRIORITIES/milestone-done.lock", &lock);
+
+    let out = hub
+        .command("sessions")
+        .args(["--json", "save-progress", "auto", "s1", "--step", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["mode"], "quick", "{v}");
+    let m = hub.read_json("MILESTONES/done.json");
+    assert!(m.get("last_saved_by").is_none(), "{m}");
+}
+
+#[test]
+fn drop_ins_take_an_empty_placeholder_argument_as_not_given() {
+    // `update-milestone <id> <step> <status> [notes] [session]`: naming the session needs a
+    // notes argument, and "" is the placeholder; it must not erase the planned notes.
+    let hub = TestHub::fixture();
+    let before = hub.read_json("MILESTONES/deploy-dashboard.json");
+    let out = hub
+        .command("claim-milestone")
+        .args(["deploy-dashboard", "s9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = hub
+        .command("update-milestone")
+        .args(["deploy-dashboard", "1", "completed", "", "s9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = hub.read_json("MILESTONES/deploy-dashboard.json");
+    assert_eq!(m["steps"][0]["status"], "completed");
+    assert_eq!(m["steps"][0]["notes"], before["steps"][0]["notes"], "{m}");
+    // The same placeholder for the priority of create-milestone means the default.
+    let out = hub
+        .command("create-milestone")
+        .args(["Placeholder priority", "", "s9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = hub.read_json("MILESTONES/placeholder-priority.json");
+    assert_eq!(m["priority"], "MEDIUM");
+    assert_eq!(m["created_by"], "s9");
+}
+
+#[test]
+fn a_damaged_lock_of_another_session_does_not_stop_save_progress_or_release_all() {
+    let hub = TestHub::new();
+    hub.ok(&["milestone", "create", "Mine", "--step", "a", "--step", "b"]);
+    hub.ok(&["--as", "s1", "milestone", "claim", "mine"]);
+    hub.ok(&["--as", "s1", "claim", "extra"]);
+    hub.write("PRIORITIES/theirs.lock", "{\"session_id\": \"s2\", ");
+    let out = hub
+        .command("sessions")
+        .args(["--json", "save-progress", "auto", "s1", "--step", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(hub.read_json("MILESTONES/mine.json")["progress"], 50);
+    let v = hub.json(&["--as", "s1", "release", "--all"]);
+    assert_eq!(v["released"].as_array().unwrap().len(), 2, "{v}");
+    assert!(!hub.path("PRIORITIES/extra.lock").exists());
+    assert_eq!(
+        hub.read("PRIORITIES/theirs.lock"),
+        "{\"session_id\": \"s2\", ",
+        "the damaged lock was touched"
+    );
+    // Listing all claims still names the damaged file.
+    let out = hub.run(&["claims"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(stderr(&out).contains("theirs.lock"), "{}", stderr(&out));
+}
+
+#[test]
+fn lock_files_in_the_old_protocol_format_name_their_holder_and_time() {
+    // PROTOCOLS/README.md of the original hub claims work with
+    // echo '{"session":"...","task":"...","time":"'$(date -u)'"}' > PRIORITIES/<task>.lock
+    let hub = TestHub::fixture();
+    let two_hours_ago = chrono::Utc::now() - chrono::Duration::hours(2);
+    let date_u = two_hours_ago.format("%a %b %e %H:%M:%S UTC %Y").to_string();
+    hub.write(
+        "PRIORITIES/protocols.lock",
+        &format!(
+            "{{\"session\":\"session-2-consciousness\",\"task\":\"protocols\",\"time\":\"{date_u}\"}}\n"
+        ),
+    );
+    let v = hub.json(&["claims"]);
+    let c = &v["claims"][0];
+    assert_eq!(c["holder"], "session-2-consciousness", "{v}");
+    let expected = (two_hours_ago + chrono::Duration::minutes(30))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(c["expires_at"], expected.as_str(), "{v}");
+    // Its holder can release it without --force.
+    hub.ok(&["--as", "session-2-consciousness", "release", "protocols"]);
+    // `date -u` pads a one-digit day with a space.
+    hub.write(
+        "PRIORITIES/old.lock",
+        "{\"session\":\"s\",\"time\":\"Mon Nov  2 00:45:46 UTC 2026\"}\n",
+    );
+    let v = hub.json(&["claims"]);
+    assert_eq!(v["claims"][0]["claimed_at"], "2026-11-02T00:45:46Z", "{v}");
+}
+
+#[test]
+fn a_guarded_update_by_the_holder_of_a_plain_claim_makes_it_the_owner() {
+    // Old guides claim milestones with claim-priority (a plain claim of milestone-<id>).
+    let hub = TestHub::fixture();
+    let out = hub
+        .command("claim-priority")
+        .args(["milestone-deploy-dashboard", "s9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    hub.ok(&[
+        "--as",
+        "s9",
+        "milestone",
+        "update",
+        "deploy-dashboard",
+        "1",
+        "in_progress",
+    ]);
+    let m = hub.read_json("MILESTONES/deploy-dashboard.json");
+    assert_eq!(m["owner"], "s9", "{m}");
+    let v = hub.json(&["milestone", "status"]);
+    assert_eq!(v["milestones"][0]["owner"], "s9");
+}
+
+#[test]
+fn save_progress_step_is_refused_when_it_would_hit_several_milestones() {
+    let hub = TestHub::new();
+    for title in ["One", "Two"] {
+        hub.ok(&["milestone", "create", title, "--step", "a", "--step", "b"]);
+        hub.ok(&["--as", "s1", "milestone", "claim", &title.to_lowercase()]);
+    }
+    let out = hub
+        .command("sessions")
+        .args(["save-progress", "milestone", "s1", "--step", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("milestone update"),
+        "{}",
+        stderr(&out)
+    );
+    for id in ["one", "two"] {
+        let m = hub.read_json(&format!("MILESTONES/{id}.json"));
+        assert_eq!(m["steps"][0]["status"], "pending", "{m}");
+    }
+    // Without --step it saves on both.
+    let out = hub
+        .command("sessions")
+        .args(["--json", "save-progress", "milestone", "s1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn save_progress_with_secret_notes_writes_nothing() {
+    let hub = TestHub::new();
+    hub.ok(&["milestone", "create", "One", "--step", "a"]);
+    hub.ok(&["--as", "s1", "milestone", "claim", "one"]);
+    let out = hub
+        .command("sessions")
+        .args(["save-progress", "auto", "s1", "--step", "1"])
+        .args(["--notes", "AKIAABCDEFGHIJKLMNOP"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(
+        !hub.path("HEARTBEATS/s1.json").exists(),
+        "the heartbeat was written"
+    );
+    assert_eq!(
+        hub.read_json("MILESTONES/one.json")["steps"][0]["status"],
+        "pending"
+    );
 }

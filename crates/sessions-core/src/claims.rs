@@ -54,15 +54,20 @@ pub struct Claim {
 
 impl Claim {
     pub fn from_record(hub: &Hub, key: &str, path: PathBuf, record: Record) -> Claim {
-        let claimed = record::timestamp(&record, &["claimed_at", "timestamp"]);
+        // `session`/`time`: the lock files of the original PROTOCOLS guide.
+        let claimed = record::timestamp(&record, &["claimed_at", "timestamp", "time"]);
         let written_expiry = record::timestamp(&record, &["expires_at"]);
-        let expires = written_expiry.or_else(|| claimed.map(|c| c + chrono_ttl(hub)));
+        let expires =
+            written_expiry.or_else(|| claimed.and_then(|c| c.checked_add_signed(chrono_ttl(hub))));
         let token = record.get("token").and_then(Value::as_u64);
         Claim {
             key: key.to_string(),
-            holder: record::text(&record, &["session_id", "holder", "claimed_by", "owner"])
-                .unwrap_or("unknown")
-                .to_string(),
+            holder: record::text(
+                &record,
+                &["session_id", "holder", "claimed_by", "owner", "session"],
+            )
+            .unwrap_or("unknown")
+            .to_string(),
             claimed_at: claimed.map(time::format),
             expires_at: expires.map(time::format),
             legacy: written_expiry.is_none() && token.is_none(),
@@ -84,6 +89,20 @@ fn chrono_ttl(hub: &Hub) -> chrono::Duration {
 
 fn chrono_of(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// When a lease of `ttl` taken at `now` ends; an error when that time cannot be written
+/// as an RFC 3339 timestamp (past year 9999), instead of an overflow panic.
+fn lease_expiry(now: Timestamp, ttl: Duration) -> Result<Timestamp> {
+    use chrono::Datelike;
+    now.checked_add_signed(chrono_of(ttl))
+        .filter(|t| t.year() <= 9999)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "a lease of {}s is too long: it would end after the year 9999",
+                ttl.as_secs()
+            ))
+        })
 }
 
 /// `PRIORITIES/<key>.lock`, relative to the hub.
@@ -124,11 +143,19 @@ pub fn read(hub: &Hub, key: &str) -> Result<Option<Claim>> {
     let Some(text) = storage::read_text(&path)? else {
         return Ok(None);
     };
-    let record = storage::parse_json_object(&path, &text).map_err(|e| with_lock_hint(e, key))?;
+    let record = storage::parse_json_object(&path, &text).map_err(|e| {
+        with_hint(
+            e,
+            &format!(
+                "a damaged lock file; remove it with `sessions release {key} --force --reason \"damaged lock\"`"
+            ),
+        )
+    })?;
     Ok(Some(Claim::from_record(hub, key, path, record)))
 }
 
-fn with_lock_hint(e: Error, key: &str) -> Error {
+/// Add what to do to the message of a parse error.
+fn with_hint(e: Error, hint: &str) -> Error {
     match e {
         Error::Parse {
             path,
@@ -139,9 +166,7 @@ fn with_lock_hint(e: Error, key: &str) -> Error {
             path,
             line,
             column,
-            message: format!(
-                "{message} (a damaged lock file; remove it with `sessions release {key} --force --reason \"damaged lock\"`)"
-            ),
+            message: format!("{message} ({hint})"),
         },
         other => other,
     }
@@ -152,7 +177,7 @@ fn with_lock_hint(e: Error, key: &str) -> Error {
 pub fn lease_end(hub: &Hub, claim: &Claim) -> Option<Timestamp> {
     claim.expires().or_else(|| {
         let modified = std::fs::metadata(&claim.path).ok()?.modified().ok()?;
-        Some(Timestamp::from(modified) + chrono_ttl(hub))
+        Timestamp::from(modified).checked_add_signed(chrono_ttl(hub))
     })
 }
 
@@ -161,7 +186,10 @@ pub fn holder_liveness(hub: &Hub, holder: &str, now: Timestamp) -> Liveness {
     if ids::validate("session ID", holder).is_err() {
         return Liveness::Unknown;
     }
-    let path = hub.path(&format!("{}/{holder}.json", layout::HEARTBEATS));
+    // A heartbeat reached through a symlink out of the hub is no heartbeat.
+    let Ok(path) = hub.file(&format!("{}/{holder}.json", layout::HEARTBEATS)) else {
+        return Liveness::Unknown;
+    };
     let seen = storage::read_json_object(&path)
         .ok()
         .flatten()
@@ -173,7 +201,9 @@ pub fn holder_liveness(hub: &Hub, holder: &str, now: Timestamp) -> Liveness {
 pub fn takeover_blocker(hub: &Hub, claim: &Claim, now: Timestamp) -> Option<String> {
     let grace = chrono_of(hub.config.claims.grace);
     if let Some(end) = lease_end(hub, claim)
-        && now <= end + grace
+        && end
+            .checked_add_signed(grace)
+            .is_none_or(|until| now <= until)
     {
         return Some(format!(
             "its lease runs until {} (+{}s grace)",
@@ -210,7 +240,13 @@ fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u
     }
     let path = hub.path(FENCE);
     let boot = boot_id();
-    let (mut last, ceiling, same_boot) = match storage::read_json_object(&path)? {
+    let damaged = |e| {
+        with_hint(
+            e,
+            "a damaged fencing counter; remove the file: counting restarts above the highest token on disk",
+        )
+    };
+    let (mut last, ceiling, same_boot) = match storage::read_json_object(&path).map_err(damaged)? {
         Some(r) => {
             let number = |field: &str| match r.get(field) {
                 None => Ok(None),
@@ -223,13 +259,16 @@ fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u
                     ),
                 }),
             };
-            let last = number("last_token")?.ok_or_else(|| Error::Parse {
-                path: path.clone(),
-                line: 1,
-                column: 1,
-                message: "\"last_token\" is missing; the counter was left unchanged".into(),
-            })?;
-            let ceiling = number("ceiling")?.unwrap_or(last);
+            let last = number("last_token")
+                .map_err(damaged)?
+                .ok_or_else(|| Error::Parse {
+                    path: path.clone(),
+                    line: 1,
+                    column: 1,
+                    message: "\"last_token\" is missing; the counter was left unchanged".into(),
+                })
+                .map_err(damaged)?;
+            let ceiling = number("ceiling").map_err(damaged)?.unwrap_or(last);
             let same_boot =
                 boot.is_some() && r.get("boot_id").and_then(Value::as_str) == boot.as_deref();
             (last, ceiling, same_boot)
@@ -244,7 +283,14 @@ fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u
         // ceiling may have been handed out without reaching the disk. Skip them all.
         last = last.max(ceiling);
     }
-    let next = last + 1;
+    let next = last.checked_add(1).ok_or_else(|| {
+        damaged(Error::Parse {
+            path: path.clone(),
+            line: 1,
+            column: 1,
+            message: format!("no token is left above {last}; the counter was left unchanged"),
+        })
+    })?;
     if same_boot && next <= ceiling {
         // Within the durable reservation: a rename without fsync is enough, because
         // only an OS crash loses it, and that changes the boot ID.
@@ -259,7 +305,7 @@ fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u
         // Reserve a batch durably (fsync) before handing out its first token. Without a
         // boot ID to detect crashes, every token is made durable on its own.
         let ceiling = if boot.is_some() {
-            next + TOKEN_BATCH
+            next.saturating_add(TOKEN_BATCH)
         } else {
             next
         };
@@ -321,7 +367,13 @@ pub struct Grant {
 }
 
 /// The fields of a new lock file: the original ones first, then the lease.
-fn new_record(key: &str, holder: &str, token: u64, now: Timestamp, ttl: Duration) -> Record {
+fn new_record(
+    key: &str,
+    holder: &str,
+    token: u64,
+    now: Timestamp,
+    ttl: Duration,
+) -> Result<Record> {
     let mut r = Record::new();
     if let Some(id) = key.strip_prefix("milestone-") {
         r.insert("milestone_id".into(), json!(id));
@@ -342,11 +394,11 @@ fn new_record(key: &str, holder: &str, token: u64, now: Timestamp, ttl: Duration
     r.insert("token".into(), json!(token));
     r.insert(
         "expires_at".into(),
-        json!(time::format(now + chrono_of(ttl))),
+        json!(time::format(lease_expiry(now, ttl)?)),
     );
     r.insert("ttl_seconds".into(), json!(ttl.as_secs()));
     r.insert("pid".into(), json!(std::process::id()));
-    r
+    Ok(r)
 }
 
 fn grant_of(claim: Claim, already_held: bool) -> Grant {
@@ -379,6 +431,7 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
     ids::validate("session ID", holder)?;
     let asked_ttl = ttl;
     let ttl = ttl.unwrap_or(hub.config.claims.ttl);
+    lease_expiry(time::now(), ttl)?; // before a token is spent on it
     let path = hub.path(&lock_rel(key));
     hub.ensure_inside(&path)?;
     storage::ensure_dir(&hub.dir(layout::PRIORITIES)?)?;
@@ -391,7 +444,7 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
                     continue; // someone linked it while we waited for the counter
                 };
                 let now = time::now();
-                let rec = new_record(key, holder, token, now, ttl);
+                let rec = new_record(key, holder, token, now, ttl)?;
                 if storage::create_exclusive(&path, &storage::json_bytes(&rec))? {
                     return Ok(grant_of(
                         Claim::from_record(hub, key, path.clone(), rec),
@@ -447,7 +500,7 @@ fn take_over(hub: &Hub, key: &str, holder: &str, ttl: Duration) -> Result<Option
         return Err(already_claimed(&old));
     }
     let token = next_token(hub)?;
-    let mut rec = new_record(key, holder, token, now, ttl);
+    let mut rec = new_record(key, holder, token, now, ttl)?;
     rec.insert(
         "taken_over_from".into(),
         json!({
@@ -538,31 +591,34 @@ pub fn renew(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
             current.holder
         )));
     }
+    let now = time::now();
+    if let Some(asked) = ttl {
+        lease_expiry(now, asked)?;
+    }
+    // A lease length in the file that no timestamp can hold (hand-edited) is ignored.
     let ttl = ttl
         .or_else(|| {
             let secs = current.record.get("ttl_seconds").and_then(Value::as_u64)?;
-            Some(Duration::from_secs(secs))
+            Some(Duration::from_secs(secs)).filter(|d| lease_expiry(now, *d).is_ok())
         })
         .unwrap_or(hub.config.claims.ttl);
-    let now = time::now();
+    let expires = lease_expiry(now, ttl)?;
     let mut rec = current.record.clone();
     if current.token.is_none() {
         rec.insert("token".into(), json!(next_token(hub)?));
     }
-    rec.insert(
-        "expires_at".into(),
-        json!(time::format(now + chrono_of(ttl))),
-    );
+    rec.insert("expires_at".into(), json!(time::format(expires)));
     rec.insert("ttl_seconds".into(), json!(ttl.as_secs()));
     rec.insert("renewed_at".into(), json!(time::format(now)));
     storage::write_atomic(&current.path, &storage::json_bytes(&rec))?;
     Ok(Claim::from_record(hub, key, current.path.clone(), rec))
 }
 
-/// Renew every claim `holder` holds (called by heartbeats). Lock files that do not
-/// parse are skipped here: a heartbeat is not the place to report them.
-pub fn renew_held(hub: &Hub, holder: &str) -> Result<Vec<String>> {
-    let mut renewed = Vec::new();
+/// The claims `holder` holds. Lock files that do not parse are skipped: they cannot be
+/// known to be the holder's, and one damaged file of another session must not stop a
+/// heartbeat, `save-progress` or `release --all` (`claims` and `doctor` report it).
+pub fn held(hub: &Hub, holder: &str) -> Result<Vec<Claim>> {
+    let mut out = Vec::new();
     let needle = format!("\"{holder}\"");
     for path in hub.list(layout::PRIORITIES, ".lock")? {
         // Cheap filter first: most lock files belong to others.
@@ -576,9 +632,19 @@ pub fn renew_held(hub: &Hub, holder: &str) -> Result<Vec<String>> {
             continue;
         };
         let key = key_of(&path);
-        if Claim::from_record(hub, &key, path, record).holder != holder {
-            continue;
+        let claim = Claim::from_record(hub, &key, path, record);
+        if claim.holder == holder {
+            out.push(claim);
         }
+    }
+    Ok(out)
+}
+
+/// Renew every claim `holder` holds (called by heartbeats).
+pub fn renew_held(hub: &Hub, holder: &str) -> Result<Vec<String>> {
+    let mut renewed = Vec::new();
+    for claim in held(hub, holder)? {
+        let key = claim.key;
         match renew(hub, &key, holder, None) {
             Ok(_) => renewed.push(key),
             Err(Error::NotFound { .. } | Error::Refused(_) | Error::Parse { .. }) => {}
@@ -659,10 +725,7 @@ pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Re
 /// Release every claim `holder` holds (a session that ends).
 pub fn release_all(hub: &Hub, holder: &str) -> Result<Vec<Released>> {
     let mut out = Vec::new();
-    for claim in list(hub)? {
-        if claim.holder != holder {
-            continue;
-        }
+    for claim in held(hub, holder)? {
         match release(hub, &claim.key, holder, None) {
             Ok(r) => out.push(r),
             Err(Error::NotFound { .. } | Error::Refused(_)) => {} // changed meanwhile

@@ -29,6 +29,7 @@ pub const PRIORITIES: &[&str] = &["HIGH", "MEDIUM", "LOW"];
 /// A milestone file, read tolerantly; the whole record is kept for rewrites.
 #[derive(Debug, Clone, Serialize)]
 pub struct Milestone {
+    /// The file name without `.json`.
     pub id: String,
     pub title: String,
     pub priority: String,
@@ -54,9 +55,9 @@ impl Milestone {
             .map(|p| p.clamp(0.0, 100.0) as u8)
             .unwrap_or(0);
         Milestone {
-            id: record::text(&record, &["milestone_id", "id"])
-                .unwrap_or(id)
-                .to_string(),
+            // The file name, not `milestone_id`: it is what every command takes, and a
+            // file copied from another keeps that one's `milestone_id`.
+            id: id.to_string(),
             title: record::text(&record, &["title", "name"])
                 .unwrap_or(id)
                 .to_string(),
@@ -165,16 +166,24 @@ fn modify<T>(
     Ok((Milestone::from_record(id, path, record), out))
 }
 
-/// The `steps` array (created when missing); anything else is a data error.
+/// The `steps` array (created when missing). A step written as a plain string (by
+/// hand) becomes a pending step with that description; anything else is a data error.
 fn steps_of<'a>(path: &std::path::Path, record: &'a mut Record) -> Result<&'a mut Vec<Value>> {
     let steps = record.entry("steps").or_insert_with(|| json!([]));
+    if let Value::Array(a) = steps {
+        for (i, step) in a.iter_mut().enumerate() {
+            if let Value::String(description) = step {
+                *step = json!({"step": i + 1, "description": description, "status": "pending", "notes": ""});
+            }
+        }
+    }
     match steps {
         Value::Array(a) if a.iter().all(Value::is_object) => Ok(a),
         _ => Err(Error::Parse {
             path: path.to_path_buf(),
             line: 1,
             column: 1,
-            message: "\"steps\" must be a list of objects; the file was left unchanged".into(),
+            message: "\"steps\" must be a list of objects such as {\"step\": 1, \"description\": \"...\", \"status\": \"pending\"}; the file was left unchanged".into(),
         }),
     }
 }
@@ -407,6 +416,13 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
                         "stale fencing token {t}: milestone {id} was already written with token {fence}"
                     )));
                 }
+                if t > fence {
+                    // The first write under a new grant: its holder is the owner, also
+                    // when it took the claim without `milestone claim` (a plain `claim
+                    // milestone-<id>`, as the old guides do). Later writes under the same
+                    // grant leave the owner alone (a handoff may have just cleared it).
+                    record::set_text(r, "owner", up.by);
+                }
                 r.insert("fence_token".into(), json!(t));
             }
         }
@@ -546,11 +562,13 @@ pub fn block(hub: &Hub, id: &str, reason: &str, by: &str) -> Result<Milestone> {
             return Err(Error::Refused(format!("milestone {id} is completed")));
         }
         record::set_text(r, "status", "blocked");
-        let blockers = r.entry("blockers").or_insert_with(|| json!([]));
-        if !blockers.is_array() {
-            *blockers = json!([]);
+        // Keep the blockers already there: a list as it is (whatever its items), a
+        // comma string as the list it stands for.
+        if !matches!(r.get("blockers"), Some(Value::Array(_))) {
+            let old = record::list(r, &["blockers"]);
+            record::set_list(r, "blockers", &old);
         }
-        if let Value::Array(list) = blockers {
+        if let Some(Value::Array(list)) = r.get_mut("blockers") {
             list.push(json!(reason));
         }
         record::set_text(r, "blocked_by", by);
@@ -663,13 +681,25 @@ pub fn touch(hub: &Hub, id: &str, by: &str) -> Result<Milestone> {
     .map(|(m, ())| m)
 }
 
-/// IDs of the open milestones whose claim `holder` holds.
+/// IDs of the open milestones whose claim `holder` holds. A `milestone-<x>` key with no
+/// milestone file (claimed as a free key), or whose milestone is completed (its claim
+/// outlived a killed completer), is not a milestone to save progress on.
 pub fn held_by(hub: &Hub, holder: &str) -> Result<Vec<String>> {
-    Ok(claims::list(hub)?
-        .into_iter()
-        .filter(|c| c.holder == holder)
-        .filter_map(|c| c.key.strip_prefix("milestone-").map(str::to_string))
-        .collect())
+    let mut out = Vec::new();
+    for claim in claims::held(hub, holder)? {
+        let Some(id) = claim.key.strip_prefix("milestone-") else {
+            continue;
+        };
+        if ids::validate("milestone ID", id).is_err() {
+            continue;
+        }
+        match read(hub, id) {
+            Ok(m) if m.is_open() => out.push(id.to_string()),
+            Ok(_) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// One piece of work nobody holds, for `sessions ready`.
@@ -728,7 +758,7 @@ pub fn ready(hub: &Hub, now: Timestamp) -> Result<Vec<ReadyItem>> {
             stale_claim_by: stale,
         });
     }
-    if let Some(text) = storage::read_text(&hub.path(layout::CURRENT_STATE))? {
+    if let Some(text) = storage::read_text(&hub.file(layout::CURRENT_STATE)?)? {
         for (n, title, priority) in backlog_items(&text) {
             let key = format!("priority-{n}");
             let (is_free, stale) = free(&key);

@@ -57,6 +57,11 @@ pub fn parse_str(s: &str) -> Option<Timestamp> {
             return Some(Utc.from_utc_datetime(&t));
         }
     }
+    // `date -u`, as the original guides wrote it: `Sun Nov  2 00:45:46 UTC 2026`.
+    let words = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Ok(t) = NaiveDateTime::parse_from_str(&words, "%a %b %d %H:%M:%S UTC %Y") {
+        return Some(Utc.from_utc_datetime(&t));
+    }
     if let Ok(d) = NaiveDate::parse_from_str(naive, "%Y-%m-%d") {
         return Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?));
     }
