@@ -845,3 +845,42 @@ fn a_collaboration_file_from_the_original_script_keeps_its_fields_through_a_tran
     let own = hub.run(&["--as", "s1", "collab", "request", "s1", "help me"]);
     assert_eq!(status_code(&own), 2);
 }
+
+#[test]
+fn archive_never_drops_a_block_whose_id_the_archive_already_holds_with_other_text() {
+    let hub = TestHub::new();
+    let dated = |id: &str, body: &str| {
+        messages::render_block(
+            id,
+            "2025-01-05T00:00:00Z",
+            &Post {
+                from: "s1".into(),
+                to: vec!["s2".into()],
+                body: body.into(),
+                ..Post::default()
+            },
+        )
+    };
+    let mut board = hub.read("MESSAGES.md");
+    board.push_str(&dated("m-dup", "first"));
+    hub.write("MESSAGES.md", &board);
+    hub.json(&["msg", "archive", "--before", "2025-02-01"]);
+    // A hand edit (or a merge) brings in another block with the same ID.
+    let mut board = hub.read("MESSAGES.md");
+    board.push_str(&dated("m-dup", "second, a different text"));
+    hub.write("MESSAGES.md", &board);
+    let done = hub.json(&["msg", "archive", "--before", "2025-02-01"]);
+    assert_eq!(done["moved"], 1);
+    let archive = hub.read("MESSAGES-2025-01.md");
+    assert!(archive.contains("first"));
+    assert!(
+        archive.contains("second, a different text"),
+        "the block left the board but never reached the archive"
+    );
+    // A rerun after a crash still skips the exact copy it already holds.
+    let mut board = hub.read("MESSAGES.md");
+    board.push_str(&dated("m-dup", "first"));
+    hub.write("MESSAGES.md", &board);
+    hub.json(&["msg", "archive", "--before", "2025-02-01"]);
+    assert_eq!(hub.read("MESSAGES-2025-01.md").matches("first").count(), 1);
+}

@@ -1313,12 +1313,18 @@ pub fn archive(hub: &Hub, before: Timestamp, dry_run: bool) -> Result<Archived> 
                 "# 📬 SESSION MESSAGES — archive {month}\n\nBlocks moved here from MESSAGES.md by `sessions msg archive`.\n"
             )
         });
-        let present: HashSet<String> = messages(parse(&archive))
+        // A block counts as present only with the same ID and the same text: a block
+        // that merely shares an ID (a hand edit, a merge) must still be moved, or it
+        // would leave the board without reaching the archive.
+        let present: HashSet<(String, u64)> = messages(parse(&archive))
             .into_iter()
-            .map(|m| m.id)
+            .map(|m| {
+                let raw = &archive[m.offset as usize..(m.offset + m.len) as usize];
+                (m.id, fnv1a(raw.trim().as_bytes()))
+            })
             .collect();
         for (id, raw) in blocks {
-            if !present.contains(id) {
+            if !present.contains(&(id.clone(), fnv1a(raw.trim().as_bytes()))) {
                 if !archive.ends_with('\n') {
                     archive.push('\n');
                 }
