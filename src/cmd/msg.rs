@@ -488,11 +488,11 @@ fn archive(ctx: &mut Ctx, before: &str, dry_run: bool) -> Result<u8> {
 pub fn inbox(ctx: &mut Ctx, args: InboxArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let me = ctx.me()?;
-    let mut inbox = messages::inbox(&hub, &me, args.unread)?;
-    let marked = if args.mark_read {
-        Some(messages::mark_read(&hub, &inbox)?)
+    let (mut inbox, marked) = if args.mark_read {
+        let (inbox, marked) = messages::inbox_mark_read(&hub, &me, args.unread)?;
+        (inbox, Some(marked))
     } else {
-        None
+        (messages::inbox(&hub, &me, args.unread)?, None)
     };
     if let Some(limit) = args.limit.filter(|l| *l > 0)
         && inbox.messages.len() > limit

@@ -884,3 +884,46 @@ fn archive_never_drops_a_block_whose_id_the_archive_already_holds_with_other_tex
     hub.json(&["msg", "archive", "--before", "2025-02-01"]);
     assert_eq!(hub.read("MESSAGES-2025-01.md").matches("first").count(), 1);
 }
+
+#[test]
+fn concurrent_mark_read_of_one_session_shows_each_message_once() {
+    let hub = TestHub::new();
+    let total = 120;
+    let bodies: String = (0..total).map(|i| format!("\"m{i}\"\n")).collect();
+    let list = hub.root.join("../bodies.jsonl");
+    std::fs::write(&list, bodies).unwrap();
+    let mut writer = hub
+        .command("sessions")
+        .args(["--as", "s1", "msg", "send", "--to", "s2", "--bodies-from"])
+        .arg(&list)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut shown: Vec<String> = Vec::new();
+    let read = |shown: &mut Vec<String>| {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                hub.command("sessions")
+                    .args(["--json", "--as", "s2", "inbox", "--unread", "--mark-read"])
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for r in readers {
+            let out = r.wait_with_output().unwrap();
+            assert!(out.status.success());
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            for m in v["messages"].as_array().unwrap() {
+                shown.push(m["body"].as_str().unwrap().to_string());
+            }
+        }
+    };
+    while writer.try_wait().unwrap().is_none() {
+        read(&mut shown);
+    }
+    read(&mut shown);
+    let unique: HashSet<&String> = shown.iter().collect();
+    assert_eq!(unique.len(), total, "a message was never shown");
+    assert_eq!(shown.len(), total, "some messages were shown twice");
+}

@@ -1191,6 +1191,17 @@ pub fn mark_read(hub: &Hub, inbox: &Inbox) -> Result<usize> {
     Ok(newly.len())
 }
 
+/// Read my inbox and mark it read as one step, under a lock on my cursor: two readers
+/// of the same session (a hook and the agent) never both show a message, and a slower
+/// one never moves the cursor back over what the other has shown.
+pub fn inbox_mark_read(hub: &Hub, me: &str, unread_only: bool) -> Result<(Inbox, usize)> {
+    ids::validate("session ID", me)?;
+    let _lock = hub.lock(&format!("{CURSORS}/{me}"))?;
+    let inbox = inbox(hub, me, unread_only)?;
+    let marked = mark_read(hub, &inbox)?;
+    Ok((inbox, marked))
+}
+
 /// How many unread messages `me` has (cheap when the cursor holds).
 pub fn unread_count(hub: &Hub, me: &str) -> Result<usize> {
     Ok(inbox(hub, me, true)?.unread)
