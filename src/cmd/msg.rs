@@ -121,8 +121,9 @@ pub struct InboxArgs {
     /// Mark what is shown (and everything before it) as read.
     #[arg(long)]
     pub mark_read: bool,
-    /// Show at most the last N.
-    #[arg(long)]
+    /// Show at most the last N. Not with --mark-read, which would mark the hidden
+    /// ones read too.
+    #[arg(long, conflicts_with = "mark_read")]
     pub limit: Option<usize>,
 }
 

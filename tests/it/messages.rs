@@ -927,3 +927,15 @@ fn concurrent_mark_read_of_one_session_shows_each_message_once() {
     assert_eq!(unique.len(), total, "a message was never shown");
     assert_eq!(shown.len(), total, "some messages were shown twice");
 }
+
+#[test]
+fn mark_read_never_marks_messages_a_limit_kept_from_view() {
+    let hub = TestHub::new();
+    for i in 0..5 {
+        send(&hub, "s1", &["--to", "s2", &format!("m{i}")]);
+    }
+    let out = hub.run(&["--as", "s2", "inbox", "--unread", "--mark-read", "--limit", "2"]);
+    assert_eq!(status_code(&out), 2, "{}", stdout(&out));
+    let (unread, _) = inbox_ids(&hub, "s2", &["--unread"]);
+    assert_eq!(unread.len(), 5, "messages never shown were marked read");
+}
