@@ -939,3 +939,34 @@ fn mark_read_never_marks_messages_a_limit_kept_from_view() {
     let (unread, _) = inbox_ids(&hub, "s2", &["--unread"]);
     assert_eq!(unread.len(), 5, "messages never shown were marked read");
 }
+
+#[test]
+fn archive_of_a_board_over_64_mib_with_invalid_utf8_changes_nothing() {
+    let hub = TestHub::new();
+    let mut board = hub.read("MESSAGES.md").into_bytes();
+    board.extend_from_slice(
+        messages::render_block(
+            "m-old",
+            "2025-01-05T00:00:00Z",
+            &Post {
+                from: "s1".into(),
+                body: "old".into(),
+                ..Post::default()
+            },
+        )
+        .as_bytes(),
+    );
+    board.extend_from_slice(b"\n---\n\n## Notes pasted by hand\n\n");
+    let line = [b'x'; 1023];
+    for _ in 0..65 * 1024 {
+        board.extend_from_slice(&line);
+        board.push(b'\n');
+    }
+    board.extend_from_slice(b"caf\xe9 in Latin-1\n");
+    std::fs::write(hub.path("MESSAGES.md"), &board).unwrap();
+    let out = hub.run(&["msg", "archive", "--before", "2025-02-01"]);
+    assert_eq!(status_code(&out), 4, "{}", stderr(&out));
+    assert!(stderr(&out).contains("MESSAGES.md:"), "{}", stderr(&out));
+    assert!(std::fs::read(hub.path("MESSAGES.md")).unwrap() == board);
+    assert!(!hub.path("MESSAGES-2025-01.md").exists());
+}

@@ -800,9 +800,13 @@ pub fn read_board(hub: &Hub) -> Result<String> {
 }
 
 fn read_board_at(path: &Path, limit: u64) -> Result<String> {
+    Ok(lossy(read_board_bytes(path, limit)?))
+}
+
+fn read_board_bytes(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(path, e)),
     };
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
@@ -815,8 +819,7 @@ fn read_board_at(path: &Path, limit: u64) -> Result<String> {
     let mut bytes = Vec::with_capacity(len as usize);
     file.read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
-    Ok(String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    Ok(bytes)
 }
 
 /// Every message on the board, in board order.
@@ -1283,8 +1286,21 @@ pub struct Archived {
 pub fn archive(hub: &Hub, before: Timestamp, dry_run: bool) -> Result<Archived> {
     let path = board_path(hub)?;
     let _lock = hub.lock(layout::MESSAGES)?;
+    // The board is rewritten from this text, so it must be the file's exact bytes: a
+    // lossy read of invalid UTF-8 would replace them.
     let text = match storage::read_text(&path) {
-        Err(Error::TooLarge { .. }) => read_board_at(&path, MAX_BOARD_BYTES)?,
+        Err(Error::TooLarge { .. }) => {
+            String::from_utf8(read_board_bytes(&path, MAX_BOARD_BYTES)?).map_err(|e| {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+                Error::Parse {
+                    path: path.clone(),
+                    line: valid.iter().filter(|b| **b == b'\n').count() + 1,
+                    column: String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1,
+                    message: "the file is not valid UTF-8".into(),
+                }
+            })?
+        }
         other => other?.unwrap_or_default(),
     };
     let segments = parse(&text);
