@@ -970,3 +970,29 @@ fn archive_of_a_board_over_64_mib_with_invalid_utf8_changes_nothing() {
     assert!(std::fs::read(hub.path("MESSAGES.md")).unwrap() == board);
     assert!(!hub.path("MESSAGES-2025-01.md").exists());
 }
+
+#[test]
+fn a_transition_refused_for_a_secret_in_its_board_note_changes_nothing() {
+    let hub = TestHub::new();
+    let key = format!("sk-ant-api03-{}", "aB3dE5fG7hJ9kL1mN2pQ4rS6");
+    let req = hub.json(&[
+        "--allow-secrets",
+        "--as",
+        "s1",
+        "collab",
+        "request",
+        "s2",
+        &format!("use {key}"),
+    ]);
+    let id = req["request_id"].as_str().unwrap();
+    let file = format!("ACTIVE/COLLABORATIONS/{id}.json");
+    let before = hub.read(&file);
+    let board = hub.read("MESSAGES.md");
+    let out = hub.run(&["--as", "s2", "collab", "accept", id]);
+    assert_eq!(status_code(&out), 6, "{}", stderr(&out));
+    assert!(stderr(&out).contains("nothing was written"));
+    assert_eq!(hub.read(&file), before, "the status changed after all");
+    assert_eq!(hub.read("MESSAGES.md"), board);
+    let v = hub.json(&["--allow-secrets", "--as", "s2", "collab", "accept", id]);
+    assert_eq!(v["status"], "accepted");
+}
