@@ -163,11 +163,17 @@ fn read_body(body: Option<String>) -> Result<String> {
                     "no message body: give it as an argument or pipe it on stdin".into(),
                 ));
             }
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             stdin
                 .lock()
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .map_err(|e| Error::io("<stdin>", e))?;
+            let mut text = String::from_utf8(bytes).map_err(|e| {
+                Error::Usage(format!(
+                    "the message body on stdin is not valid UTF-8 (byte {}); convert it first, e.g. with `iconv -t UTF-8`",
+                    e.utf8_error().valid_up_to()
+                ))
+            })?;
             // Like the shell's $(cat): the final newline is not part of the message.
             while text.ends_with('\n') {
                 text.pop();

@@ -996,3 +996,28 @@ fn a_transition_refused_for_a_secret_in_its_board_note_changes_nothing() {
     let v = hub.json(&["--allow-secrets", "--as", "s2", "collab", "accept", id]);
     assert_eq!(v["status"], "accepted");
 }
+
+#[test]
+fn a_body_on_stdin_that_is_not_utf8_is_a_usage_error_that_says_so() {
+    let hub = TestHub::new();
+    let board = hub.read("MESSAGES.md");
+    let mut child = hub
+        .command("sessions")
+        .args(["--as", "s1", "msg", "send", "--to", "s2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"caf\xe9 latin-1\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status_code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("not valid UTF-8"), "{}", stderr(&out));
+    assert_eq!(hub.read("MESSAGES.md"), board);
+}
