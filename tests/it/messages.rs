@@ -1021,3 +1021,24 @@ fn a_body_on_stdin_that_is_not_utf8_is_a_usage_error_that_says_so() {
     assert!(stderr(&out).contains("not valid UTF-8"), "{}", stderr(&out));
     assert_eq!(hub.read("MESSAGES.md"), board);
 }
+
+#[test]
+fn a_script_block_padded_with_blank_lines_parses_in_linear_time() {
+    let hub = TestHub::new();
+    let mut board = hub.read("MESSAGES.md");
+    board.push_str("\n---\n\n**From:** s1\n**To:** s2\n");
+    board.push_str(&"\n".repeat(400_000));
+    board.push_str("### late subject\n");
+    board.push_str(&"\n".repeat(400_000));
+    board.push_str("body\n");
+    hub.write("MESSAGES.md", &board);
+    let started = std::time::Instant::now();
+    let v = hub.json(&["msg", "list"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(v["messages"][0]["subject"], "late subject");
+    assert_eq!(v["messages"][0]["body"], "body");
+}

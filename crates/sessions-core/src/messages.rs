@@ -491,24 +491,22 @@ fn script_message(
     }
     // The body: the rest, without leading blank lines; a `###` heading right after the
     // header is the subject when there is no other.
-    let mut rest: Vec<&str> = raw
+    // (Slicing, not `remove(0)`: a block padded with many blank lines stays linear.)
+    let all_rest: Vec<&str> = raw
         .lines()
         .skip(consumed)
         .map(|l| l.trim_end_matches('\r'))
         .collect();
-    while rest.first().is_some_and(|l| l.trim().is_empty()) {
-        rest.remove(0);
-    }
+    let skip_blank = |lines: &[&str]| lines.iter().take_while(|l| l.trim().is_empty()).count();
+    let mut rest = &all_rest[skip_blank(&all_rest)..];
     let mut subject = None;
     if !has("Subject")
         && headings.is_empty()
         && let Some(h) = rest.first().and_then(|l| heading(l))
     {
         subject = Some(h.to_string());
-        rest.remove(0);
-        while rest.first().is_some_and(|l| l.trim().is_empty()) {
-            rest.remove(0);
-        }
+        rest = &rest[1..];
+        rest = &rest[skip_blank(rest)..];
     }
     if subject.is_none() && !has("Subject") {
         subject = headings.last().map(|h| h.to_string());
