@@ -1042,3 +1042,29 @@ fn a_script_block_padded_with_blank_lines_parses_in_linear_time() {
     assert_eq!(v["messages"][0]["subject"], "late subject");
     assert_eq!(v["messages"][0]["body"], "body");
 }
+
+#[test]
+fn many_identical_script_blocks_get_distinct_ids_in_linear_time() {
+    let hub = TestHub::new();
+    let mut board = hub.read("MESSAGES.md");
+    // What the original script wrote on every run when its date never expanded.
+    let block = "\n---\n\n**From:** s1\n**To:** s2\n**Time:** $(date -u)\n\nping\n";
+    board.push_str(&block.repeat(8000));
+    hub.write("MESSAGES.md", &board);
+    let started = std::time::Instant::now();
+    let v = hub.json(&["msg", "list"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    let ids: HashSet<&str> = v["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 8000);
+    let last = v["messages"][7999]["id"].as_str().unwrap();
+    assert!(last.starts_with("h-") && last.ends_with("-8000"), "{last}");
+}

@@ -229,7 +229,7 @@ pub fn parse(text: &str) -> Vec<Segment> {
 /// one segment, in order.
 pub fn parse_at(text: &str, base: u64) -> Vec<Segment> {
     let mut segments = Vec::new();
-    let mut derived = HashSet::new();
+    let mut derived = Taken::new();
     let mut chunk_start = 0;
     let mut pos = 0;
     let mut blank_run_start: Option<usize> = None;
@@ -399,7 +399,7 @@ fn chunk(
     start: usize,
     end: usize,
     base: u64,
-    derived: &mut HashSet<String>,
+    derived: &mut Taken,
 ) -> Segment {
     let raw = &text[start..end];
     let offset = base + start as u64;
@@ -421,18 +421,46 @@ fn chunk(
 
 /// A content-based ID for a block without one: stable across processes, and across a
 /// merge that moves the block, because it depends only on the block's own text.
-fn derive_id(prefix: &str, raw: &str, seen: &mut HashSet<String>) -> String {
+fn derive_id(prefix: &str, raw: &str, seen: &mut Taken) -> String {
     let base = format!(
         "{prefix}-{:012x}",
         fnv1a(raw.trim().as_bytes()) & 0xffff_ffff_ffff
     );
-    let mut id = base.clone();
-    let mut n = 2;
-    while !seen.insert(id.clone()) {
-        id = format!("{base}-{n}");
-        n += 1;
+    if seen.claim(&base) {
+        return base;
     }
-    id
+    // The first free `<base>-<n>`, starting where the last search for this base ended
+    // (every name below it is taken), so a board of k identical blocks costs O(k).
+    let mut n = seen.next_suffix.get(&base).copied().unwrap_or(2);
+    loop {
+        let id = format!("{base}-{n}");
+        n += 1;
+        if seen.claim(&id) {
+            seen.next_suffix.insert(base, n);
+            return id;
+        }
+    }
+}
+
+/// The IDs given out so far while parsing one board.
+struct Taken {
+    ids: HashSet<String>,
+    /// For each derived base ID, the suffix to try next.
+    next_suffix: std::collections::HashMap<String, usize>,
+}
+
+impl Taken {
+    fn new() -> Taken {
+        Taken {
+            ids: HashSet::new(),
+            next_suffix: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Take `id` if it is free.
+    fn claim(&mut self, id: &str) -> bool {
+        !self.ids.contains(id) && self.ids.insert(id.to_string())
+    }
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -448,7 +476,7 @@ fn script_message(
     raw: &str,
     offset: u64,
     len: u64,
-    derived: &mut HashSet<String>,
+    derived: &mut Taken,
 ) -> Option<Message> {
     let mut lines = raw.lines().map(|l| l.trim_end_matches('\r')).peekable();
     let mut consumed = 0usize; // lines consumed
@@ -516,7 +544,7 @@ fn script_message(
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("ID"))
         .map(|(_, v)| v.clone())
-        .filter(|v| ids::validate("message ID", v).is_ok() && derived.insert(v.clone()));
+        .filter(|v| ids::validate("message ID", v).is_ok() && derived.claim(v));
     let (id, id_derived) = match given_id {
         Some(id) => (id, false),
         None => (derive_id("h", raw, derived), true),
