@@ -194,6 +194,12 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
     } else {
         split_list(&args.to)
     };
+    // An empty list means everyone to `Post`; `--to "$UNSET"` must not broadcast.
+    if !args.all && to.is_empty() {
+        return Err(Error::Usage(
+            "--to names no session: give at least one ID, or --all to send to everyone".into(),
+        ));
+    }
     let mut post = Post {
         from,
         to,

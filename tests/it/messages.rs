@@ -1068,3 +1068,15 @@ fn many_identical_script_blocks_get_distinct_ids_in_linear_time() {
     let last = v["messages"][7999]["id"].as_str().unwrap();
     assert!(last.starts_with("h-") && last.ends_with("-8000"), "{last}");
 }
+
+#[test]
+fn an_empty_to_list_is_refused_rather_than_sent_to_everyone() {
+    let hub = TestHub::new();
+    let board = hub.read("MESSAGES.md");
+    // `--to "$TARGET"` with TARGET unset.
+    for to in ["", ",", " , "] {
+        let out = hub.run(&["--as", "s1", "msg", "send", "--to", to, "private"]);
+        assert_eq!(status_code(&out), 2, "--to {to:?}: {}", stdout(&out));
+    }
+    assert_eq!(hub.read("MESSAGES.md"), board);
+}
