@@ -934,7 +934,15 @@ fn mark_read_never_marks_messages_a_limit_kept_from_view() {
     for i in 0..5 {
         send(&hub, "s1", &["--to", "s2", &format!("m{i}")]);
     }
-    let out = hub.run(&["--as", "s2", "inbox", "--unread", "--mark-read", "--limit", "2"]);
+    let out = hub.run(&[
+        "--as",
+        "s2",
+        "inbox",
+        "--unread",
+        "--mark-read",
+        "--limit",
+        "2",
+    ]);
     assert_eq!(status_code(&out), 2, "{}", stdout(&out));
     let (unread, _) = inbox_ids(&hub, "s2", &["--unread"]);
     assert_eq!(unread.len(), 5, "messages never shown were marked read");

@@ -394,13 +394,7 @@ fn toolkit_block(
 }
 
 /// Classify a chunk between separators: a script-written message or free text.
-fn chunk(
-    text: &str,
-    start: usize,
-    end: usize,
-    base: u64,
-    derived: &mut Taken,
-) -> Segment {
+fn chunk(text: &str, start: usize, end: usize, base: u64, derived: &mut Taken) -> Segment {
     let raw = &text[start..end];
     let offset = base + start as u64;
     let len = (end - start) as u64;
@@ -472,12 +466,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-fn script_message(
-    raw: &str,
-    offset: u64,
-    len: u64,
-    derived: &mut Taken,
-) -> Option<Message> {
+fn script_message(raw: &str, offset: u64, len: u64, derived: &mut Taken) -> Option<Message> {
     let mut lines = raw.lines().map(|l| l.trim_end_matches('\r')).peekable();
     let mut consumed = 0usize; // lines consumed
     let mut headings: Vec<&str> = Vec::new();
@@ -1315,18 +1304,20 @@ pub fn archive(hub: &Hub, before: Timestamp, dry_run: bool) -> Result<Archived> 
     // The board is rewritten from this text, so it must be the file's exact bytes: a
     // lossy read of invalid UTF-8 would replace them.
     let text = match storage::read_text(&path) {
-        Err(Error::TooLarge { .. }) => {
-            String::from_utf8(read_board_bytes(&path, MAX_BOARD_BYTES)?).map_err(|e| {
+        Err(Error::TooLarge { .. }) => String::from_utf8(read_board_bytes(&path, MAX_BOARD_BYTES)?)
+            .map_err(|e| {
                 let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
                 let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
                 Error::Parse {
                     path: path.clone(),
                     line: valid.iter().filter(|b| **b == b'\n').count() + 1,
-                    column: String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1,
+                    column: String::from_utf8_lossy(&valid[line_start..])
+                        .chars()
+                        .count()
+                        + 1,
                     message: "the file is not valid UTF-8".into(),
                 }
-            })?
-        }
+            })?,
         other => other?.unwrap_or_default(),
     };
     let segments = parse(&text);
