@@ -67,6 +67,21 @@ fn send(hub: &TestHub, from: &str, args: &[&str]) -> String {
     v["id"].as_str().expect("send returns an id").to_string()
 }
 
+/// Run `sessions ARGS` with `input` on its stdin.
+fn with_stdin(hub: &TestHub, args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = hub
+        .command("sessions")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn inbox_ids(hub: &TestHub, me: &str, args: &[&str]) -> (Vec<String>, Value) {
     let mut all = vec!["--as", me, "inbox"];
     all.extend_from_slice(args);
@@ -665,32 +680,20 @@ fn broadcast_dropin_and_status_show_parsed_messages_and_my_unread_count() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let piped = {
-        let mut child = hub
-            .command("sessions")
-            .args([
-                "--as",
-                "s2",
-                "msg",
-                "send",
-                "--to",
-                "s1",
-                "--subject",
-                "from stdin",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"line one\nline two\n")
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let piped = with_stdin(
+        &hub,
+        &[
+            "--as",
+            "s2",
+            "msg",
+            "send",
+            "--to",
+            "s1",
+            "--subject",
+            "from stdin",
+        ],
+        b"line one\nline two\n",
+    );
     assert!(piped.status.success());
     let msgs = board_messages(&hub);
     assert_eq!(msgs[0].priority, "high");
@@ -1009,22 +1012,11 @@ fn a_transition_refused_for_a_secret_in_its_board_note_changes_nothing() {
 fn a_body_on_stdin_that_is_not_utf8_is_a_usage_error_that_says_so() {
     let hub = TestHub::new();
     let board = hub.read("MESSAGES.md");
-    let mut child = hub
-        .command("sessions")
-        .args(["--as", "s1", "msg", "send", "--to", "s2"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"caf\xe9 latin-1\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = with_stdin(
+        &hub,
+        &["--as", "s1", "msg", "send", "--to", "s2"],
+        b"caf\xe9 latin-1\n",
+    );
     assert_eq!(status_code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("not valid UTF-8"), "{}", stderr(&out));
     assert_eq!(hub.read("MESSAGES.md"), board);
