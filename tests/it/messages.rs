@@ -1080,3 +1080,32 @@ fn an_empty_to_list_is_refused_rather_than_sent_to_everyone() {
     }
     assert_eq!(hub.read("MESSAGES.md"), board);
 }
+
+#[test]
+fn a_session_whose_id_starts_with_all_gets_direct_messages_not_broadcasts() {
+    let hub = TestHub::new();
+    let id = send(&hub, "s1", &["--to", "allocator", "only for the allocator"]);
+    let m = board_messages(&hub)
+        .into_iter()
+        .find(|m| m.id == id)
+        .unwrap();
+    assert!(!m.broadcast, "{:?}", m.to);
+    assert_eq!(m.to, vec!["allocator"]);
+    let (s2, _) = inbox_ids(&hub, "s2", &[]);
+    assert!(s2.is_empty(), "s2 got the allocator's message: {s2:?}");
+    let (mine, _) = inbox_ids(&hub, "allocator", &[]);
+    assert_eq!(mine, vec![id]);
+    // The old scripts' broadcasts still are.
+    for to in [
+        "all",
+        "All sessions (1, 2, 4+)",
+        "All Active Sessions",
+        "ALL",
+        "everyone",
+        "*",
+    ] {
+        let board = format!("\n---\n\n**From:** s9\n**To:** {to}\n\nhello\n");
+        let m = &messages::messages(messages::parse(&board))[0];
+        assert!(m.broadcast, "{to}");
+    }
+}

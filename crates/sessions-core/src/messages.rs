@@ -659,7 +659,13 @@ fn recipients(raw: Option<&str>) -> (Vec<String>, bool) {
         return (vec!["all".into()], true);
     };
     let lower = raw.to_lowercase();
-    if lower == "*" || lower.starts_with("all") || lower.starts_with("everyone") {
+    // The first word, so `All sessions (1, 2)` is everyone but a session named
+    // `allocator` (or `all-hands`) is not.
+    let first = lower
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '(')
+        .next()
+        .unwrap_or("");
+    if matches!(first, "*" | "all" | "everyone") {
         return (vec!["all".into()], true);
     }
     let to = raw
