@@ -1109,3 +1109,30 @@ fn a_session_whose_id_starts_with_all_gets_direct_messages_not_broadcasts() {
         assert!(m.broadcast, "{to}");
     }
 }
+
+#[test]
+fn a_transition_note_with_no_valid_recipient_is_not_broadcast() {
+    let hub = TestHub::new();
+    hub.write(
+        "ACTIVE/COLLABORATIONS/collab-1763240001.json",
+        r#"{
+  "request_id": "collab-1763240001",
+  "from_session": "Session 5 (orchestration)",
+  "to_session": "s2",
+  "request": "Need a review",
+  "urgency": "normal",
+  "status": "pending",
+  "created_at": "2025-11-15T21:00:00Z",
+  "updated_at": "2025-11-15T21:00:00Z"
+}
+"#,
+    );
+    hub.ok(&["--as", "s2", "collab", "accept", "collab-1763240001"]);
+    let note = board_messages(&hub)
+        .into_iter()
+        .find(|m| m.body.starts_with("s2 accepted"))
+        .expect("the change is noted on the board");
+    assert!(!note.broadcast, "the note went to everyone: {:?}", note.to);
+    let (s3, _) = inbox_ids(&hub, "s3", &[]);
+    assert!(s3.is_empty(), "{s3:?}");
+}

@@ -301,6 +301,11 @@ pub fn transition(
     to.retain(|s| s != by && ids::validate("session ID", s).is_ok());
     to.sort();
     to.dedup();
+    if to.is_empty() {
+        // No one else has a usable ID (a hand-written requester name): address the
+        // note to myself, since an empty list would make it a broadcast.
+        to.push(by.to_string());
+    }
     messages::post(
         hub,
         &Post {
