@@ -121,8 +121,9 @@ pub struct InboxArgs {
     /// Mark what is shown (and everything before it) as read.
     #[arg(long)]
     pub mark_read: bool,
-    /// Show at most the last N.
-    #[arg(long)]
+    /// Show at most the last N. Not with --mark-read, which would mark the hidden
+    /// ones read too.
+    #[arg(long, conflicts_with = "mark_read")]
     pub limit: Option<usize>,
 }
 
@@ -162,11 +163,17 @@ fn read_body(body: Option<String>) -> Result<String> {
                     "no message body: give it as an argument or pipe it on stdin".into(),
                 ));
             }
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             stdin
                 .lock()
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .map_err(|e| Error::io("<stdin>", e))?;
+            let mut text = String::from_utf8(bytes).map_err(|e| {
+                Error::Usage(format!(
+                    "the message body on stdin is not valid UTF-8 (byte {}); convert it first, e.g. with `iconv -t UTF-8`",
+                    e.utf8_error().valid_up_to()
+                ))
+            })?;
             // Like the shell's $(cat): the final newline is not part of the message.
             while text.ends_with('\n') {
                 text.pop();
@@ -187,6 +194,12 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
     } else {
         split_list(&args.to)
     };
+    // An empty list means everyone to `Post`; `--to "$UNSET"` must not broadcast.
+    if !args.all && to.is_empty() {
+        return Err(Error::Usage(
+            "--to names no session: give at least one ID, or --all to send to everyone".into(),
+        ));
+    }
     let mut post = Post {
         from,
         to,
@@ -488,11 +501,11 @@ fn archive(ctx: &mut Ctx, before: &str, dry_run: bool) -> Result<u8> {
 pub fn inbox(ctx: &mut Ctx, args: InboxArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let me = ctx.me()?;
-    let mut inbox = messages::inbox(&hub, &me, args.unread)?;
-    let marked = if args.mark_read {
-        Some(messages::mark_read(&hub, &inbox)?)
+    let (mut inbox, marked) = if args.mark_read {
+        let (inbox, marked) = messages::inbox_mark_read(&hub, &me, args.unread)?;
+        (inbox, Some(marked))
     } else {
-        None
+        (messages::inbox(&hub, &me, args.unread)?, None)
     };
     if let Some(limit) = args.limit.filter(|l| *l > 0)
         && inbox.messages.len() > limit

@@ -67,6 +67,21 @@ fn send(hub: &TestHub, from: &str, args: &[&str]) -> String {
     v["id"].as_str().expect("send returns an id").to_string()
 }
 
+/// Run `sessions ARGS` with `input` on its stdin.
+fn with_stdin(hub: &TestHub, args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = hub
+        .command("sessions")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn inbox_ids(hub: &TestHub, me: &str, args: &[&str]) -> (Vec<String>, Value) {
     let mut all = vec!["--as", me, "inbox"];
     all.extend_from_slice(args);
@@ -665,32 +680,20 @@ fn broadcast_dropin_and_status_show_parsed_messages_and_my_unread_count() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let piped = {
-        let mut child = hub
-            .command("sessions")
-            .args([
-                "--as",
-                "s2",
-                "msg",
-                "send",
-                "--to",
-                "s1",
-                "--subject",
-                "from stdin",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"line one\nline two\n")
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let piped = with_stdin(
+        &hub,
+        &[
+            "--as",
+            "s2",
+            "msg",
+            "send",
+            "--to",
+            "s1",
+            "--subject",
+            "from stdin",
+        ],
+        b"line one\nline two\n",
+    );
     assert!(piped.status.success());
     let msgs = board_messages(&hub);
     assert_eq!(msgs[0].priority, "high");
@@ -844,4 +847,292 @@ fn a_collaboration_file_from_the_original_script_keeps_its_fields_through_a_tran
     assert_eq!(keys[0], "request_id", "original key order kept");
     let own = hub.run(&["--as", "s1", "collab", "request", "s1", "help me"]);
     assert_eq!(status_code(&own), 2);
+}
+
+#[test]
+fn archive_never_drops_a_block_whose_id_the_archive_already_holds_with_other_text() {
+    let hub = TestHub::new();
+    let dated = |id: &str, body: &str| {
+        messages::render_block(
+            id,
+            "2025-01-05T00:00:00Z",
+            &Post {
+                from: "s1".into(),
+                to: vec!["s2".into()],
+                body: body.into(),
+                ..Post::default()
+            },
+        )
+    };
+    let mut board = hub.read("MESSAGES.md");
+    board.push_str(&dated("m-dup", "first"));
+    hub.write("MESSAGES.md", &board);
+    hub.json(&["msg", "archive", "--before", "2025-02-01"]);
+    // A hand edit (or a merge) brings in another block with the same ID.
+    let mut board = hub.read("MESSAGES.md");
+    board.push_str(&dated("m-dup", "second, a different text"));
+    hub.write("MESSAGES.md", &board);
+    let done = hub.json(&["msg", "archive", "--before", "2025-02-01"]);
+    assert_eq!(done["moved"], 1);
+    let archive = hub.read("MESSAGES-2025-01.md");
+    assert!(archive.contains("first"));
+    assert!(
+        archive.contains("second, a different text"),
+        "the block left the board but never reached the archive"
+    );
+    // A rerun after a crash still skips the exact copy it already holds.
+    let mut board = hub.read("MESSAGES.md");
+    board.push_str(&dated("m-dup", "first"));
+    hub.write("MESSAGES.md", &board);
+    hub.json(&["msg", "archive", "--before", "2025-02-01"]);
+    assert_eq!(hub.read("MESSAGES-2025-01.md").matches("first").count(), 1);
+}
+
+#[test]
+fn concurrent_mark_read_of_one_session_shows_each_message_once() {
+    let hub = TestHub::new();
+    let total = 120;
+    let bodies: String = (0..total).map(|i| format!("\"m{i}\"\n")).collect();
+    let list = hub.root.join("../bodies.jsonl");
+    std::fs::write(&list, bodies).unwrap();
+    let mut writer = hub
+        .command("sessions")
+        .args(["--as", "s1", "msg", "send", "--to", "s2", "--bodies-from"])
+        .arg(&list)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut shown: Vec<String> = Vec::new();
+    let read = |shown: &mut Vec<String>| {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                hub.command("sessions")
+                    .args(["--json", "--as", "s2", "inbox", "--unread", "--mark-read"])
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for r in readers {
+            let out = r.wait_with_output().unwrap();
+            assert!(out.status.success());
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            for m in v["messages"].as_array().unwrap() {
+                shown.push(m["body"].as_str().unwrap().to_string());
+            }
+        }
+    };
+    while writer.try_wait().unwrap().is_none() {
+        read(&mut shown);
+    }
+    read(&mut shown);
+    let unique: HashSet<&String> = shown.iter().collect();
+    assert_eq!(unique.len(), total, "a message was never shown");
+    assert_eq!(shown.len(), total, "some messages were shown twice");
+}
+
+#[test]
+fn mark_read_never_marks_messages_a_limit_kept_from_view() {
+    let hub = TestHub::new();
+    for i in 0..5 {
+        send(&hub, "s1", &["--to", "s2", &format!("m{i}")]);
+    }
+    let out = hub.run(&[
+        "--as",
+        "s2",
+        "inbox",
+        "--unread",
+        "--mark-read",
+        "--limit",
+        "2",
+    ]);
+    assert_eq!(status_code(&out), 2, "{}", stdout(&out));
+    let (unread, _) = inbox_ids(&hub, "s2", &["--unread"]);
+    assert_eq!(unread.len(), 5, "messages never shown were marked read");
+}
+
+#[test]
+fn archive_of_a_board_over_64_mib_with_invalid_utf8_changes_nothing() {
+    let hub = TestHub::new();
+    let mut board = hub.read("MESSAGES.md").into_bytes();
+    board.extend_from_slice(
+        messages::render_block(
+            "m-old",
+            "2025-01-05T00:00:00Z",
+            &Post {
+                from: "s1".into(),
+                body: "old".into(),
+                ..Post::default()
+            },
+        )
+        .as_bytes(),
+    );
+    board.extend_from_slice(b"\n---\n\n## Notes pasted by hand\n\n");
+    let line = [b'x'; 1023];
+    for _ in 0..65 * 1024 {
+        board.extend_from_slice(&line);
+        board.push(b'\n');
+    }
+    board.extend_from_slice(b"caf\xe9 in Latin-1\n");
+    std::fs::write(hub.path("MESSAGES.md"), &board).unwrap();
+    let out = hub.run(&["msg", "archive", "--before", "2025-02-01"]);
+    assert_eq!(status_code(&out), 4, "{}", stderr(&out));
+    assert!(stderr(&out).contains("MESSAGES.md:"), "{}", stderr(&out));
+    assert!(std::fs::read(hub.path("MESSAGES.md")).unwrap() == board);
+    assert!(!hub.path("MESSAGES-2025-01.md").exists());
+}
+
+#[test]
+fn a_transition_refused_for_a_secret_in_its_board_note_changes_nothing() {
+    let hub = TestHub::new();
+    let key = format!("sk-ant-api03-{}", "aB3dE5fG7hJ9kL1mN2pQ4rS6");
+    let req = hub.json(&[
+        "--allow-secrets",
+        "--as",
+        "s1",
+        "collab",
+        "request",
+        "s2",
+        &format!("use {key}"),
+    ]);
+    let id = req["request_id"].as_str().unwrap();
+    let file = format!("ACTIVE/COLLABORATIONS/{id}.json");
+    let before = hub.read(&file);
+    let board = hub.read("MESSAGES.md");
+    let out = hub.run(&["--as", "s2", "collab", "accept", id]);
+    assert_eq!(status_code(&out), 6, "{}", stderr(&out));
+    assert!(stderr(&out).contains("nothing was written"));
+    assert_eq!(hub.read(&file), before, "the status changed after all");
+    assert_eq!(hub.read("MESSAGES.md"), board);
+    let v = hub.json(&["--allow-secrets", "--as", "s2", "collab", "accept", id]);
+    assert_eq!(v["status"], "accepted");
+}
+
+#[test]
+fn a_body_on_stdin_that_is_not_utf8_is_a_usage_error_that_says_so() {
+    let hub = TestHub::new();
+    let board = hub.read("MESSAGES.md");
+    let out = with_stdin(
+        &hub,
+        &["--as", "s1", "msg", "send", "--to", "s2"],
+        b"caf\xe9 latin-1\n",
+    );
+    assert_eq!(status_code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("not valid UTF-8"), "{}", stderr(&out));
+    assert_eq!(hub.read("MESSAGES.md"), board);
+}
+
+#[test]
+fn a_script_block_padded_with_blank_lines_parses_in_linear_time() {
+    let hub = TestHub::new();
+    let mut board = hub.read("MESSAGES.md");
+    board.push_str("\n---\n\n**From:** s1\n**To:** s2\n");
+    board.push_str(&"\n".repeat(400_000));
+    board.push_str("### late subject\n");
+    board.push_str(&"\n".repeat(400_000));
+    board.push_str("body\n");
+    hub.write("MESSAGES.md", &board);
+    let started = std::time::Instant::now();
+    let v = hub.json(&["msg", "list"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(v["messages"][0]["subject"], "late subject");
+    assert_eq!(v["messages"][0]["body"], "body");
+}
+
+#[test]
+fn many_identical_script_blocks_get_distinct_ids_in_linear_time() {
+    let hub = TestHub::new();
+    let mut board = hub.read("MESSAGES.md");
+    // What the original script wrote on every run when its date never expanded.
+    let block = "\n---\n\n**From:** s1\n**To:** s2\n**Time:** $(date -u)\n\nping\n";
+    board.push_str(&block.repeat(8000));
+    hub.write("MESSAGES.md", &board);
+    let started = std::time::Instant::now();
+    let v = hub.json(&["msg", "list"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    let ids: HashSet<&str> = v["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 8000);
+    let last = v["messages"][7999]["id"].as_str().unwrap();
+    assert!(last.starts_with("h-") && last.ends_with("-8000"), "{last}");
+}
+
+#[test]
+fn an_empty_to_list_is_refused_rather_than_sent_to_everyone() {
+    let hub = TestHub::new();
+    let board = hub.read("MESSAGES.md");
+    // `--to "$TARGET"` with TARGET unset.
+    for to in ["", ",", " , "] {
+        let out = hub.run(&["--as", "s1", "msg", "send", "--to", to, "private"]);
+        assert_eq!(status_code(&out), 2, "--to {to:?}: {}", stdout(&out));
+    }
+    assert_eq!(hub.read("MESSAGES.md"), board);
+}
+
+#[test]
+fn a_session_whose_id_starts_with_all_gets_direct_messages_not_broadcasts() {
+    let hub = TestHub::new();
+    let id = send(&hub, "s1", &["--to", "allocator", "only for the allocator"]);
+    let m = board_messages(&hub)
+        .into_iter()
+        .find(|m| m.id == id)
+        .unwrap();
+    assert!(!m.broadcast, "{:?}", m.to);
+    assert_eq!(m.to, vec!["allocator"]);
+    let (s2, _) = inbox_ids(&hub, "s2", &[]);
+    assert!(s2.is_empty(), "s2 got the allocator's message: {s2:?}");
+    let (mine, _) = inbox_ids(&hub, "allocator", &[]);
+    assert_eq!(mine, vec![id]);
+    // The old scripts' broadcasts still are.
+    for to in [
+        "all",
+        "All sessions (1, 2, 4+)",
+        "All Active Sessions",
+        "ALL",
+        "everyone",
+        "*",
+    ] {
+        let board = format!("\n---\n\n**From:** s9\n**To:** {to}\n\nhello\n");
+        let m = &messages::messages(messages::parse(&board))[0];
+        assert!(m.broadcast, "{to}");
+    }
+}
+
+#[test]
+fn a_transition_note_with_no_valid_recipient_is_not_broadcast() {
+    let hub = TestHub::new();
+    hub.write(
+        "ACTIVE/COLLABORATIONS/collab-1763240001.json",
+        r#"{
+  "request_id": "collab-1763240001",
+  "from_session": "Session 5 (orchestration)",
+  "to_session": "s2",
+  "request": "Need a review",
+  "urgency": "normal",
+  "status": "pending",
+  "created_at": "2025-11-15T21:00:00Z",
+  "updated_at": "2025-11-15T21:00:00Z"
+}
+"#,
+    );
+    hub.ok(&["--as", "s2", "collab", "accept", "collab-1763240001"]);
+    let note = board_messages(&hub)
+        .into_iter()
+        .find(|m| m.body.starts_with("s2 accepted"))
+        .expect("the change is noted on the board");
+    assert!(!note.broadcast, "the note went to everyone: {:?}", note.to);
+    let (s3, _) = inbox_ids(&hub, "s3", &[]);
+    assert!(s3.is_empty(), "{s3:?}");
 }

@@ -247,7 +247,7 @@ pub fn transition(
     if !hub.path(&rel).is_file() {
         return Err(not_found(id));
     }
-    let before = hub.update_json(&rel, |current| {
+    let (before, after, body) = hub.update_json(&rel, |current| {
         let Some(mut rec) = current else {
             return Err(not_found(id));
         };
@@ -255,6 +255,18 @@ pub fn transition(
         check(&req, by, action)?;
         let now = time::format(time::now());
         let status = action.target_status();
+        // The board note quotes the request: check it before anything is written, so
+        // a refusal really changes nothing.
+        let what = match action {
+            Action::Handoff(new) => format!("handed {id} from {} to {new}", req.to_session),
+            other => format!("{} {id}", past_tense(other)),
+        };
+        let mut body = format!("{by} {what}: {} → {status}.", req.status);
+        body.push_str(&format!("\nRequest: {}", req.request));
+        if let Some(note) = note {
+            body.push_str(&format!("\nNote: {note}"));
+        }
+        hub.check_secrets("the board note (it quotes the request)", &body)?;
         record::set_text(&mut rec, "status", status);
         record::set_text(&mut rec, "updated_at", now.clone());
         let mut entry = Map::new();
@@ -276,9 +288,11 @@ pub fn transition(
                 rec.insert("history".into(), json!([Value::Object(entry)]));
             }
         }
-        Ok((rec, req))
+        // What this command made, not what a later one may have made by the time the
+        // file is read again.
+        let after = Request::from_record(id, rec.clone());
+        Ok((rec, (req, after, body)))
     })?;
-    let after = get(hub, id)?;
     // Tell the requester and the target(s), as a reply to the request's message.
     let mut to: Vec<String> = vec![before.from_session.clone(), before.to_session.clone()];
     if let Action::Handoff(new) = action {
@@ -287,14 +301,10 @@ pub fn transition(
     to.retain(|s| s != by && ids::validate("session ID", s).is_ok());
     to.sort();
     to.dedup();
-    let what = match action {
-        Action::Handoff(new) => format!("handed {id} from {} to {new}", before.to_session),
-        other => format!("{} {id}", past_tense(other)),
-    };
-    let mut body = format!("{by} {what}: {} → {}.", before.status, after.status);
-    body.push_str(&format!("\nRequest: {}", before.request));
-    if let Some(note) = note {
-        body.push_str(&format!("\nNote: {note}"));
+    if to.is_empty() {
+        // No one else has a usable ID (a hand-written requester name): address the
+        // note to myself, since an empty list would make it a broadcast.
+        to.push(by.to_string());
     }
     messages::post(
         hub,

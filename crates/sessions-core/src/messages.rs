@@ -229,7 +229,7 @@ pub fn parse(text: &str) -> Vec<Segment> {
 /// one segment, in order.
 pub fn parse_at(text: &str, base: u64) -> Vec<Segment> {
     let mut segments = Vec::new();
-    let mut derived = HashSet::new();
+    let mut derived = Taken::new();
     let mut chunk_start = 0;
     let mut pos = 0;
     let mut blank_run_start: Option<usize> = None;
@@ -394,13 +394,7 @@ fn toolkit_block(
 }
 
 /// Classify a chunk between separators: a script-written message or free text.
-fn chunk(
-    text: &str,
-    start: usize,
-    end: usize,
-    base: u64,
-    derived: &mut HashSet<String>,
-) -> Segment {
+fn chunk(text: &str, start: usize, end: usize, base: u64, derived: &mut Taken) -> Segment {
     let raw = &text[start..end];
     let offset = base + start as u64;
     let len = (end - start) as u64;
@@ -421,18 +415,46 @@ fn chunk(
 
 /// A content-based ID for a block without one: stable across processes, and across a
 /// merge that moves the block, because it depends only on the block's own text.
-fn derive_id(prefix: &str, raw: &str, seen: &mut HashSet<String>) -> String {
+fn derive_id(prefix: &str, raw: &str, seen: &mut Taken) -> String {
     let base = format!(
         "{prefix}-{:012x}",
         fnv1a(raw.trim().as_bytes()) & 0xffff_ffff_ffff
     );
-    let mut id = base.clone();
-    let mut n = 2;
-    while !seen.insert(id.clone()) {
-        id = format!("{base}-{n}");
-        n += 1;
+    if seen.claim(&base) {
+        return base;
     }
-    id
+    // The first free `<base>-<n>`, starting where the last search for this base ended
+    // (every name below it is taken), so a board of k identical blocks costs O(k).
+    let mut n = seen.next_suffix.get(&base).copied().unwrap_or(2);
+    loop {
+        let id = format!("{base}-{n}");
+        n += 1;
+        if seen.claim(&id) {
+            seen.next_suffix.insert(base, n);
+            return id;
+        }
+    }
+}
+
+/// The IDs given out so far while parsing one board.
+struct Taken {
+    ids: HashSet<String>,
+    /// For each derived base ID, the suffix to try next.
+    next_suffix: std::collections::HashMap<String, usize>,
+}
+
+impl Taken {
+    fn new() -> Taken {
+        Taken {
+            ids: HashSet::new(),
+            next_suffix: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Take `id` if it is free.
+    fn claim(&mut self, id: &str) -> bool {
+        !self.ids.contains(id) && self.ids.insert(id.to_string())
+    }
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -444,12 +466,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-fn script_message(
-    raw: &str,
-    offset: u64,
-    len: u64,
-    derived: &mut HashSet<String>,
-) -> Option<Message> {
+fn script_message(raw: &str, offset: u64, len: u64, derived: &mut Taken) -> Option<Message> {
     let mut lines = raw.lines().map(|l| l.trim_end_matches('\r')).peekable();
     let mut consumed = 0usize; // lines consumed
     let mut headings: Vec<&str> = Vec::new();
@@ -491,24 +508,22 @@ fn script_message(
     }
     // The body: the rest, without leading blank lines; a `###` heading right after the
     // header is the subject when there is no other.
-    let mut rest: Vec<&str> = raw
+    // (Slicing, not `remove(0)`: a block padded with many blank lines stays linear.)
+    let all_rest: Vec<&str> = raw
         .lines()
         .skip(consumed)
         .map(|l| l.trim_end_matches('\r'))
         .collect();
-    while rest.first().is_some_and(|l| l.trim().is_empty()) {
-        rest.remove(0);
-    }
+    let skip_blank = |lines: &[&str]| lines.iter().take_while(|l| l.trim().is_empty()).count();
+    let mut rest = &all_rest[skip_blank(&all_rest)..];
     let mut subject = None;
     if !has("Subject")
         && headings.is_empty()
         && let Some(h) = rest.first().and_then(|l| heading(l))
     {
         subject = Some(h.to_string());
-        rest.remove(0);
-        while rest.first().is_some_and(|l| l.trim().is_empty()) {
-            rest.remove(0);
-        }
+        rest = &rest[1..];
+        rest = &rest[skip_blank(rest)..];
     }
     if subject.is_none() && !has("Subject") {
         subject = headings.last().map(|h| h.to_string());
@@ -518,7 +533,7 @@ fn script_message(
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("ID"))
         .map(|(_, v)| v.clone())
-        .filter(|v| ids::validate("message ID", v).is_ok() && derived.insert(v.clone()));
+        .filter(|v| ids::validate("message ID", v).is_ok() && derived.claim(v));
     let (id, id_derived) = match given_id {
         Some(id) => (id, false),
         None => (derive_id("h", raw, derived), true),
@@ -644,7 +659,13 @@ fn recipients(raw: Option<&str>) -> (Vec<String>, bool) {
         return (vec!["all".into()], true);
     };
     let lower = raw.to_lowercase();
-    if lower == "*" || lower.starts_with("all") || lower.starts_with("everyone") {
+    // The first word, so `All sessions (1, 2)` is everyone but a session named
+    // `allocator` (or `all-hands`) is not.
+    let first = lower
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '(')
+        .next()
+        .unwrap_or("");
+    if matches!(first, "*" | "all" | "everyone") {
         return (vec!["all".into()], true);
     }
     let to = raw
@@ -800,9 +821,13 @@ pub fn read_board(hub: &Hub) -> Result<String> {
 }
 
 fn read_board_at(path: &Path, limit: u64) -> Result<String> {
+    Ok(lossy(read_board_bytes(path, limit)?))
+}
+
+fn read_board_bytes(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(path, e)),
     };
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
@@ -815,8 +840,7 @@ fn read_board_at(path: &Path, limit: u64) -> Result<String> {
     let mut bytes = Vec::with_capacity(len as usize);
     file.read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
-    Ok(String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    Ok(bytes)
 }
 
 /// Every message on the board, in board order.
@@ -1191,6 +1215,17 @@ pub fn mark_read(hub: &Hub, inbox: &Inbox) -> Result<usize> {
     Ok(newly.len())
 }
 
+/// Read my inbox and mark it read as one step, under a lock on my cursor: two readers
+/// of the same session (a hook and the agent) never both show a message, and a slower
+/// one never moves the cursor back over what the other has shown.
+pub fn inbox_mark_read(hub: &Hub, me: &str, unread_only: bool) -> Result<(Inbox, usize)> {
+    ids::validate("session ID", me)?;
+    let _lock = hub.lock(&format!("{CURSORS}/{me}"))?;
+    let inbox = inbox(hub, me, unread_only)?;
+    let marked = mark_read(hub, &inbox)?;
+    Ok((inbox, marked))
+}
+
 /// How many unread messages `me` has (cheap when the cursor holds).
 pub fn unread_count(hub: &Hub, me: &str) -> Result<usize> {
     Ok(inbox(hub, me, true)?.unread)
@@ -1272,8 +1307,23 @@ pub struct Archived {
 pub fn archive(hub: &Hub, before: Timestamp, dry_run: bool) -> Result<Archived> {
     let path = board_path(hub)?;
     let _lock = hub.lock(layout::MESSAGES)?;
+    // The board is rewritten from this text, so it must be the file's exact bytes: a
+    // lossy read of invalid UTF-8 would replace them.
     let text = match storage::read_text(&path) {
-        Err(Error::TooLarge { .. }) => read_board_at(&path, MAX_BOARD_BYTES)?,
+        Err(Error::TooLarge { .. }) => String::from_utf8(read_board_bytes(&path, MAX_BOARD_BYTES)?)
+            .map_err(|e| {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+                Error::Parse {
+                    path: path.clone(),
+                    line: valid.iter().filter(|b| **b == b'\n').count() + 1,
+                    column: String::from_utf8_lossy(&valid[line_start..])
+                        .chars()
+                        .count()
+                        + 1,
+                    message: "the file is not valid UTF-8".into(),
+                }
+            })?,
         other => other?.unwrap_or_default(),
     };
     let segments = parse(&text);
@@ -1313,12 +1363,18 @@ pub fn archive(hub: &Hub, before: Timestamp, dry_run: bool) -> Result<Archived> 
                 "# 📬 SESSION MESSAGES — archive {month}\n\nBlocks moved here from MESSAGES.md by `sessions msg archive`.\n"
             )
         });
-        let present: HashSet<String> = messages(parse(&archive))
+        // A block counts as present only with the same ID and the same text: a block
+        // that merely shares an ID (a hand edit, a merge) must still be moved, or it
+        // would leave the board without reaching the archive.
+        let present: HashSet<(String, u64)> = messages(parse(&archive))
             .into_iter()
-            .map(|m| m.id)
+            .map(|m| {
+                let raw = &archive[m.offset as usize..(m.offset + m.len) as usize];
+                (m.id, fnv1a(raw.trim().as_bytes()))
+            })
             .collect();
         for (id, raw) in blocks {
-            if !present.contains(id) {
+            if !present.contains(&(id.clone(), fnv1a(raw.trim().as_bytes()))) {
                 if !archive.ends_with('\n') {
                     archive.push('\n');
                 }
