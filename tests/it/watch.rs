@@ -588,3 +588,36 @@ fn watch_reports_a_session_going_stale_on_its_tick() {
             == 2
     });
 }
+
+#[test]
+fn touching_a_signal_while_a_consumer_takes_it_never_fails() {
+    // `signal` finds the file present, a consumer renames it away, then `signal` sets
+    // the time of a file that is gone: the touch must create it again, not fail. The
+    // window is small, so touch the same signal many times while two loops consume it.
+    let hub = TestHub::new();
+    let consumers: Vec<Child> = (0..2)
+        .map(|_| {
+            hub.sh("while :; do \"$BIN\" consume busy >/dev/null 2>&1; done")
+                .env("BIN", bin("sessions"))
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for _ in 0..10 {
+        let out = hub
+            .command("sessions")
+            .arg("signal")
+            .args(vec!["busy"; 50000])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            failures.push(stderr(&out));
+        }
+    }
+    for mut c in consumers {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    assert!(failures.is_empty(), "signal failed: {failures:?}");
+}

@@ -57,21 +57,31 @@ fn timestamp_of(t: SystemTime) -> Timestamp {
 pub fn touch(files: &StatusFiles, name: &str) -> Result<PathBuf> {
     let path = files.signal_path(name)?;
     storage::ensure_dir(&files.dir)?;
-    // A new file already carries the current time; setting it again would be a second
-    // change for watchers to see.
-    match OpenOptions::new().create_new(true).write(true).open(&path) {
-        Ok(_) => return Ok(path),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(Error::io(&path, e)),
+    loop {
+        // A new file already carries the current time; setting it again would be a
+        // second change for watchers to see.
+        match OpenOptions::new().create_new(true).write(true).open(&path) {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io(&path, e)),
+        }
+        let file = match OpenOptions::new().write(true).open(&path) {
+            Ok(f) => f,
+            // A consumer took it between the two opens: create it again (unless the
+            // name is a dangling symlink, which would loop forever).
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && fs::symlink_metadata(&path).is_err() =>
+            {
+                continue;
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let now = SystemTime::now();
+        file.set_times(FileTimes::new().set_modified(now).set_accessed(now))
+            .map_err(|e| Error::io(&path, e))?;
+        return Ok(path);
     }
-    let file = OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    let now = SystemTime::now();
-    file.set_times(FileTimes::new().set_modified(now).set_accessed(now))
-        .map_err(|e| Error::io(&path, e))?;
-    Ok(path)
 }
 
 /// Read one signal file's state; `None` when it is gone.
