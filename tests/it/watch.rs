@@ -621,3 +621,39 @@ fn touching_a_signal_while_a_consumer_takes_it_never_fails() {
     }
     assert!(failures.is_empty(), "signal failed: {failures:?}");
 }
+
+#[test]
+fn a_command_that_times_out_is_killed_with_its_children() {
+    // The timeout kills the whole command, not only its `sh`: a child left running
+    // would go on past the timeout, beside the next run of the same command.
+    let hub = TestHub::new();
+    let pid_file = hub.root.with_file_name("child.pid");
+    let exec = format!(
+        "trap '' TERM; sleep 30 & echo $! > '{}'; wait",
+        pid_file.display()
+    );
+    let mut w = Watcher::start(
+        &hub,
+        &["--consume", "--once", "--exec", &exec, "--timeout", "300ms"],
+    );
+    hub.ok(&["signal", "slow"]);
+    assert_eq!(wait_exit(&mut w.child).code(), Some(1));
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let pid = pid.trim();
+    let start = Instant::now();
+    let alive = || {
+        Command::new("sh")
+            .args(["-c", &format!("kill -0 {pid} 2>/dev/null")])
+            .status()
+            .unwrap()
+            .success()
+    };
+    while alive() && start.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let still = alive();
+    if still {
+        let _ = Command::new("kill").args(["-KILL", pid]).status();
+    }
+    assert!(!still, "the command's child {pid} outlived the timeout");
+}
