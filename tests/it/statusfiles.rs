@@ -319,3 +319,52 @@ fn two_destructive_consumers_never_take_the_same_signal() {
         0
     );
 }
+
+#[test]
+fn status_files_and_signals_symlinked_outside_the_folder_are_refused() {
+    let hub = TestHub::new();
+    let outside = hub.root.with_file_name("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let private = outside.join("private-status.md");
+    std::fs::write(
+        &private,
+        "## PRIVATE STATUS - 2025-11-15T19:28:00Z\n- Key: ✅ hush\n",
+    )
+    .unwrap();
+    let before = std::fs::read(&private).unwrap();
+    std::os::unix::fs::symlink(&private, hub.path("leak-status.md")).unwrap();
+    let touched = outside.join("stamp");
+    std::fs::write(&touched, "").unwrap();
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&touched)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    std::os::unix::fs::symlink(&touched, hub.path(".stamp-updated")).unwrap();
+
+    for args in [
+        &["report", "show", "leak"][..],
+        &["report", "set", "leak", "services", "API", "ok"],
+        &["report", "next", "leak", "s2"],
+        &["signal", "stamp"],
+    ] {
+        let out = hub.run(args);
+        assert_eq!(out.status.code(), Some(6), "{args:?}: {}", stdout(&out));
+        assert!(!stdout(&out).contains("hush"), "{args:?} leaked the file");
+    }
+    let show = hub.json(&["report", "show"]).to_string();
+    assert!(
+        !show.contains("hush") && !show.contains("\"ok\":1"),
+        "{show}"
+    );
+    assert_eq!(std::fs::read(&private).unwrap(), before);
+    assert!(
+        std::fs::symlink_metadata(hub.path("leak-status.md"))
+            .unwrap()
+            .is_symlink()
+    );
+    let mtime = std::fs::metadata(&touched).unwrap().modified().unwrap();
+    assert_eq!(mtime, old, "the signal touched a file outside the hub");
+}

@@ -882,10 +882,34 @@ impl StatusFiles {
         }
     }
 
-    /// `<dir>/<project>-status.md`, the project validated.
+    /// `<dir>/<project>-status.md`, the project validated, refused when it is a
+    /// symlink leading outside the folder.
     pub fn path(&self, project: &str) -> Result<PathBuf> {
         ids::validate("project", project)?;
-        Ok(self.dir.join(format!("{project}{STATUS_SUFFIX}")))
+        let path = self.dir.join(format!("{project}{STATUS_SUFFIX}"));
+        self.ensure_inside(&path)?;
+        Ok(path)
+    }
+
+    /// Refuse a file of the folder that is a symlink leading outside it (what
+    /// `Hub::file` does for the hub): reading it would show, and editing it copy, a
+    /// file from elsewhere; touching it would change a file elsewhere.
+    pub fn ensure_inside(&self, path: &Path) -> Result<()> {
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => {}
+            _ => return Ok(()),
+        }
+        let dir = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        let target = match std::fs::canonicalize(path) {
+            Ok(t) if t.starts_with(&dir) => return Ok(()),
+            Ok(t) => t,
+            // Dangling: where it points.
+            Err(_) => std::fs::read_link(path).unwrap_or_else(|_| path.to_path_buf()),
+        };
+        Err(Error::OutsideHub {
+            path: path.to_path_buf(),
+            target,
+        })
     }
 
     /// The toolkit's private state beside the status files.
@@ -997,9 +1021,11 @@ impl StatusFiles {
     /// `.<name>-updated`, the name validated.
     pub fn signal_path(&self, name: &str) -> Result<PathBuf> {
         ids::validate("signal name", name)?;
-        Ok(self
+        let path = self
             .dir
-            .join(format!(".{name}{}", crate::signals::SIGNAL_SUFFIX)))
+            .join(format!(".{name}{}", crate::signals::SIGNAL_SUFFIX));
+        self.ensure_inside(&path)?;
+        Ok(path)
     }
 
     /// Touch `.<name>-updated` (create it, or set its time to now).
@@ -1065,7 +1091,10 @@ pub fn rollup(files: &StatusFiles) -> Result<(Vec<Summary>, Unreadable)> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (project, path) in files.list()? {
-        match storage::read_text(&path) {
+        match files
+            .ensure_inside(&path)
+            .and_then(|()| storage::read_text(&path))
+        {
             Ok(Some(text)) => out.push(Summary::of(&project, &path, &StatusDoc::parse(&text), now)),
             Ok(None) => {}
             Err(e) => errors.push((path, e.to_string())),
@@ -1115,7 +1144,10 @@ pub fn healthcheck(files: &StatusFiles) -> Result<Health> {
             blocked_session: None,
             age_secs: None,
         };
-        let text = match storage::read_text(path) {
+        let text = match files
+            .ensure_inside(path)
+            .and_then(|()| storage::read_text(path))
+        {
             Ok(Some(t)) => t,
             Ok(None) => continue,
             Err(e) => {
