@@ -657,3 +657,32 @@ fn a_command_that_times_out_is_killed_with_its_children() {
     }
     assert!(!still, "the command's child {pid} outlived the timeout");
 }
+
+#[test]
+fn a_signal_taken_by_a_killed_watcher_is_handled_after_a_restart() {
+    // SIGKILL while its command runs: the signal sits under the watcher's hidden
+    // `.taken` name. The next consuming watcher puts it back and handles it.
+    let hub = TestHub::new();
+    let marker = hub.root.with_file_name("started");
+    let exec = format!("touch '{}'; sleep 3", marker.display());
+    let w = Watcher::start(&hub, &["--consume", "--kind", "signal", "--exec", &exec]);
+    hub.ok(&["signal", "crash"]);
+    w.wait_until("the command to start", || marker.exists());
+    drop(w); // SIGKILL
+    assert!(!hub.path(".crash-updated").exists());
+    std::thread::sleep(Duration::from_millis(1200));
+    let log = hub.root.with_file_name("handled.log");
+    let exec = format!("echo \"$SESSIONS_SIGNAL\" >> '{}'", log.display());
+    let mut w = Watcher::start(
+        &hub,
+        &["--consume", "--once", "--kind", "signal", "--exec", &exec],
+    );
+    assert_eq!(wait_exit(&mut w.child).code(), Some(0));
+    assert_eq!(log_lines(&log), vec!["crash".to_string()]);
+    let left: Vec<String> = std::fs::read_dir(&hub.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("crash"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

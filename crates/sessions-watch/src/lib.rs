@@ -833,6 +833,17 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
     let mut expired0 = Vec::new();
     w.expiries(&mut expired0); // already expired at start: not news either
     let mut initial = Vec::new();
+    if w.opts.consume {
+        // Signals a killed consumer was holding are pending again.
+        match signals::recover(&w.opts.files) {
+            Ok(names) if !names.is_empty() => sink.note(&format!(
+                "put back signal(s) left taken by a stopped consumer: {}",
+                names.join(", ")
+            )),
+            Ok(_) => {}
+            Err(e) => sink.note(&format!("cannot recover taken signals: {e}")),
+        }
+    }
     if w.opts.consume || w.opts.pending {
         initial = signals::list(&w.opts.files).unwrap_or_default();
     } else if w.opts.follow
