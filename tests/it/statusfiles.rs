@@ -368,3 +368,21 @@ fn status_files_and_signals_symlinked_outside_the_folder_are_refused() {
     let mtime = std::fs::metadata(&touched).unwrap().modified().unwrap();
     assert_eq!(mtime, old, "the signal touched a file outside the hub");
 }
+
+#[test]
+fn a_label_or_section_that_cannot_round_trip_is_refused() {
+    // A label with `:` reads back as another label (each set added one more line); a
+    // newline in a label or section wrote extra lines into the file.
+    let hub = TestHub::new();
+    hub.write("infra-status.md", HAND_WRITTEN);
+    let before = std::fs::read(hub.path("infra-status.md")).unwrap();
+    for (section, label) in [
+        ("services", "a:b"),
+        ("services", "x\n- Evil: ✅ injected"),
+        ("new\n- Sec: ✅", "y"),
+    ] {
+        let out = hub.run(&["report", "set", "infra", section, label, "ok"]);
+        assert_eq!(out.status.code(), Some(2), "{label:?}: {}", stdout(&out));
+    }
+    assert_eq!(std::fs::read(hub.path("infra-status.md")).unwrap(), before);
+}

@@ -657,6 +657,21 @@ fn plan(project: &str, text: &str, doc: &StatusDoc, edit: &Edit, now: Timestamp)
             marker,
             note,
         } => {
+            // What would not read back as the same one-line item.
+            for (what, value) in [("section", section), ("label", label)] {
+                if value.chars().any(|c| c.is_control() && c != '\t')
+                    || (what == "label" && value.contains(':'))
+                {
+                    return Err(Error::Usage(format!(
+                        "the {what} {value:?} cannot hold {}; it must stay one line that reads back as written",
+                        if what == "label" {
+                            "`:` or a line break"
+                        } else {
+                            "a line break"
+                        }
+                    )));
+                }
+            }
             let note = note.as_deref().map(str::trim).filter(|n| !n.is_empty());
             let render = |prefix: &str, raw_label: &str| {
                 let mut l = format!("{prefix}{raw_label}: {}", marker.emoji());
