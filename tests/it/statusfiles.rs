@@ -386,3 +386,35 @@ fn a_label_or_section_that_cannot_round_trip_is_refused() {
     }
     assert_eq!(std::fs::read(hub.path("infra-status.md")).unwrap(), before);
 }
+
+#[test]
+fn report_failing_names_a_file_it_cannot_read() {
+    // The old `grep -l "❌"` listed such a file; a silent exit 1 ("none failing") hid it.
+    let hub = TestHub::new();
+    std::fs::write(
+        hub.path("bad-status.md"),
+        b"\xff\xfe\n- API: \xe2\x9d\x8c\n",
+    )
+    .unwrap();
+    let out = hub.run(&["report", "failing"]);
+    assert!(stderr(&out).contains("bad-status.md"), "{}", stderr(&out));
+    let v = hub.json_status(&["report", "failing"], out.status.code().unwrap());
+    assert_eq!(
+        v["errors"][0]["file"].as_str().unwrap(),
+        hub.path("bad-status.md").to_str().unwrap()
+    );
+}
+
+#[test]
+fn an_empty_action_text_is_refused() {
+    // `done ""` matched every open action (and ticked the only one); `add ""` wrote an
+    // empty checkbox.
+    let hub = TestHub::new();
+    hub.write("infra-status.md", HAND_WRITTEN);
+    let before = std::fs::read(hub.path("infra-status.md")).unwrap();
+    for verb in ["done", "add"] {
+        let out = hub.run(&["report", "action", "infra", verb, " "]);
+        assert_eq!(out.status.code(), Some(2), "{verb}: {}", stdout(&out));
+    }
+    assert_eq!(std::fs::read(hub.path("infra-status.md")).unwrap(), before);
+}

@@ -728,6 +728,11 @@ fn plan(project: &str, text: &str, doc: &StatusDoc, edit: &Edit, now: Timestamp)
                 }
             }
         }
+        Edit::ActionAdd(action) | Edit::ActionDone(action) if normalize(action).is_empty() => {
+            return Err(Error::Usage(format!(
+                "the action text {action:?} is empty; give the action's words"
+            )));
+        }
         Edit::ActionAdd(action) => {
             new_line = format!("- [ ] {}", action.trim().replace(['\n', '\r'], " "));
             let sec = doc.sections.iter().find(|s| s.kind == SectionKind::Actions);
