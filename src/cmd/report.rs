@@ -375,6 +375,14 @@ pub struct HealthcheckArgs {
 
 pub fn healthcheck(ctx: &mut Ctx, args: HealthcheckArgs) -> Result<u8> {
     let mut files = status_files(ctx, args.dir.dir.as_deref())?;
+    // A folder named on purpose must exist: a typo would otherwise check nothing and
+    // report healthy.
+    if args.dir.dir.is_some() && !files.dir.is_dir() {
+        return Err(Error::NotFound {
+            what: "status folder",
+            name: files.dir.display().to_string(),
+        });
+    }
     if let Some(s) = args.stale_after {
         files.stale_after = s;
     }

@@ -418,3 +418,24 @@ fn an_empty_action_text_is_refused() {
     }
     assert_eq!(std::fs::read(hub.path("infra-status.md")).unwrap(), before);
 }
+
+#[test]
+fn healthcheck_of_a_folder_that_does_not_exist_is_not_healthy() {
+    // A mistyped folder reported "healthy: 0 status file(s)" and exit 0.
+    let hub = TestHub::new();
+    let missing = hub.root.with_file_name("no-such-sync");
+    let out = hub
+        .command("healthcheck-sync")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("no-such-sync"), "{}", stderr(&out));
+    let out = hub.run(&["healthcheck", "--dir", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    // An empty folder, and the fixture hub (no status files at all), are healthy.
+    let empty = hub.root.with_file_name("empty-sync");
+    std::fs::create_dir_all(&empty).unwrap();
+    hub.ok(&["healthcheck", "--dir", empty.to_str().unwrap()]);
+    TestHub::fixture().ok(&["healthcheck"]);
+}
