@@ -190,7 +190,9 @@ pub fn recover(files: &StatusFiles) -> Result<Vec<String>> {
         if renamed.is_none_or(|c| nanos(SystemTime::now()) - c < grace) {
             continue;
         }
-        let path = files.signal_path(name)?;
+        let Ok(path) = files.signal_path(name) else {
+            continue;
+        };
         let _ = fs::hard_link(&held, &path);
         let _ = fs::remove_file(&held);
         out.push(name.to_string());
