@@ -439,3 +439,18 @@ fn healthcheck_of_a_folder_that_does_not_exist_is_not_healthy() {
     hub.ok(&["healthcheck", "--dir", empty.to_str().unwrap()]);
     TestHub::fixture().ok(&["healthcheck"]);
 }
+
+#[test]
+fn a_file_saved_with_a_byte_order_mark_keeps_its_header() {
+    // The header after a BOM was not recognised: an edit put a second header on top.
+    let hub = TestHub::new();
+    let text = format!("\u{feff}{HAND_WRITTEN}");
+    hub.write("infra-status.md", &text);
+    hub.ok(&["report", "set", "infra", "services", "API", "wip"]);
+    let after = hub.read("infra-status.md");
+    assert_eq!(after.matches("STATUS").count(), 1, "{after}");
+    assert!(after.starts_with("\u{feff}## INFRA STATUS - "), "{after}");
+    assert_eq!(lines(after.as_bytes()).len(), lines(text.as_bytes()).len());
+    let v = hub.json(&["report", "show", "infra"]);
+    assert_eq!(v["document"]["header_project"], "INFRA");
+}

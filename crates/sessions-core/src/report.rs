@@ -396,8 +396,10 @@ impl StatusDoc {
         let [header_re, next_re, section_re] = regexes();
         let mut doc = StatusDoc::default();
         let mut current: Option<usize> = None;
-        let mut offset = 0;
-        for (index, raw_line) in text.split_inclusive('\n').enumerate() {
+        // A byte order mark (editors on Windows) is not part of the first line.
+        let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut offset = text.len() - body.len();
+        for (index, raw_line) in body.split_inclusive('\n').enumerate() {
             let start = offset;
             offset += raw_line.len();
             let line = raw_line.trim_end_matches(['\n', '\r']);
@@ -829,7 +831,12 @@ fn plan(project: &str, text: &str, doc: &StatusDoc, edit: &Edit, now: Timestamp)
         (_, Some(ts)) => patches.push((ts.clone(), stamp.clone())),
         (Some(h), None) => patches.push((h.end..h.end, format!(" - {stamp}"))),
         (None, None) => patches.push((
-            0..0,
+            // After a byte order mark, which must stay first.
+            if text.starts_with('\u{feff}') {
+                3..3
+            } else {
+                0..0
+            },
             format!("## {} STATUS - {stamp}{nl}{nl}", project.to_uppercase()),
         )),
     }
