@@ -212,14 +212,23 @@ pub fn run(ctx: &mut Ctx, command: ReportCommand) -> Result<u8> {
         }
         ReportCommand::Failing { dir } => {
             let files = status_files(ctx, dir.dir.as_deref())?;
-            let (summaries, _) = report::rollup(&files)?;
+            let (summaries, errors) = report::rollup(&files)?;
             let failing: Vec<&Summary> = summaries.iter().filter(|s| s.fail > 0).collect();
+            // A file it cannot read may hold a ❌ too: name it rather than hide it.
+            for (path, e) in &errors {
+                eprintln!("sessions: cannot read {}: {e}", path.display());
+            }
             if ctx.json() {
                 let list: Vec<_> = failing
                     .iter()
                     .map(|s| serde_json::json!({ "project": s.project, "file": s.file, "failing": s.failing }))
                     .collect();
-                ctx.out.json(&serde_json::json!({ "failing": list }));
+                let errors: Vec<_> = errors
+                    .iter()
+                    .map(|(p, e)| serde_json::json!({ "file": p, "error": e }))
+                    .collect();
+                ctx.out
+                    .json(&serde_json::json!({ "failing": list, "errors": errors }));
             } else {
                 for s in &failing {
                     ctx.out
@@ -366,6 +375,14 @@ pub struct HealthcheckArgs {
 
 pub fn healthcheck(ctx: &mut Ctx, args: HealthcheckArgs) -> Result<u8> {
     let mut files = status_files(ctx, args.dir.dir.as_deref())?;
+    // A folder named on purpose must exist: a typo would otherwise check nothing and
+    // report healthy.
+    if args.dir.dir.is_some() && !files.dir.is_dir() {
+        return Err(Error::NotFound {
+            what: "status folder",
+            name: files.dir.display().to_string(),
+        });
+    }
     if let Some(s) = args.stale_after {
         files.stale_after = s;
     }

@@ -319,3 +319,138 @@ fn two_destructive_consumers_never_take_the_same_signal() {
         0
     );
 }
+
+#[test]
+fn status_files_and_signals_symlinked_outside_the_folder_are_refused() {
+    let hub = TestHub::new();
+    let outside = hub.root.with_file_name("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let private = outside.join("private-status.md");
+    std::fs::write(
+        &private,
+        "## PRIVATE STATUS - 2025-11-15T19:28:00Z\n- Key: ✅ hush\n",
+    )
+    .unwrap();
+    let before = std::fs::read(&private).unwrap();
+    std::os::unix::fs::symlink(&private, hub.path("leak-status.md")).unwrap();
+    let touched = outside.join("stamp");
+    std::fs::write(&touched, "").unwrap();
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&touched)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    std::os::unix::fs::symlink(&touched, hub.path(".stamp-updated")).unwrap();
+
+    for args in [
+        &["report", "show", "leak"][..],
+        &["report", "set", "leak", "services", "API", "ok"],
+        &["report", "next", "leak", "s2"],
+        &["signal", "stamp"],
+    ] {
+        let out = hub.run(args);
+        assert_eq!(out.status.code(), Some(6), "{args:?}: {}", stdout(&out));
+        assert!(!stdout(&out).contains("hush"), "{args:?} leaked the file");
+    }
+    let show = hub.json(&["report", "show"]).to_string();
+    assert!(
+        !show.contains("hush") && !show.contains("\"ok\":1"),
+        "{show}"
+    );
+    assert_eq!(std::fs::read(&private).unwrap(), before);
+    assert!(
+        std::fs::symlink_metadata(hub.path("leak-status.md"))
+            .unwrap()
+            .is_symlink()
+    );
+    let mtime = std::fs::metadata(&touched).unwrap().modified().unwrap();
+    assert_eq!(mtime, old, "the signal touched a file outside the hub");
+}
+
+#[test]
+fn a_label_or_section_that_cannot_round_trip_is_refused() {
+    // A label with `:` reads back as another label (each set added one more line); a
+    // newline in a label or section wrote extra lines into the file.
+    let hub = TestHub::new();
+    hub.write("infra-status.md", HAND_WRITTEN);
+    let before = std::fs::read(hub.path("infra-status.md")).unwrap();
+    for (section, label) in [
+        ("services", "a:b"),
+        ("services", "x\n- Evil: ✅ injected"),
+        ("new\n- Sec: ✅", "y"),
+    ] {
+        let out = hub.run(&["report", "set", "infra", section, label, "ok"]);
+        assert_eq!(out.status.code(), Some(2), "{label:?}: {}", stdout(&out));
+    }
+    assert_eq!(std::fs::read(hub.path("infra-status.md")).unwrap(), before);
+}
+
+#[test]
+fn report_failing_names_a_file_it_cannot_read() {
+    // The old `grep -l "❌"` listed such a file; a silent exit 1 ("none failing") hid it.
+    let hub = TestHub::new();
+    std::fs::write(
+        hub.path("bad-status.md"),
+        b"\xff\xfe\n- API: \xe2\x9d\x8c\n",
+    )
+    .unwrap();
+    let out = hub.run(&["report", "failing"]);
+    assert!(stderr(&out).contains("bad-status.md"), "{}", stderr(&out));
+    let v = hub.json_status(&["report", "failing"], out.status.code().unwrap());
+    assert_eq!(
+        v["errors"][0]["file"].as_str().unwrap(),
+        hub.path("bad-status.md").to_str().unwrap()
+    );
+}
+
+#[test]
+fn an_empty_action_text_is_refused() {
+    // `done ""` matched every open action (and ticked the only one); `add ""` wrote an
+    // empty checkbox.
+    let hub = TestHub::new();
+    hub.write("infra-status.md", HAND_WRITTEN);
+    let before = std::fs::read(hub.path("infra-status.md")).unwrap();
+    for verb in ["done", "add"] {
+        let out = hub.run(&["report", "action", "infra", verb, " "]);
+        assert_eq!(out.status.code(), Some(2), "{verb}: {}", stdout(&out));
+    }
+    assert_eq!(std::fs::read(hub.path("infra-status.md")).unwrap(), before);
+}
+
+#[test]
+fn healthcheck_of_a_folder_that_does_not_exist_is_not_healthy() {
+    // A mistyped folder reported "healthy: 0 status file(s)" and exit 0.
+    let hub = TestHub::new();
+    let missing = hub.root.with_file_name("no-such-sync");
+    let out = hub
+        .command("healthcheck-sync")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("no-such-sync"), "{}", stderr(&out));
+    let out = hub.run(&["healthcheck", "--dir", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    // An empty folder, and the fixture hub (no status files at all), are healthy.
+    let empty = hub.root.with_file_name("empty-sync");
+    std::fs::create_dir_all(&empty).unwrap();
+    hub.ok(&["healthcheck", "--dir", empty.to_str().unwrap()]);
+    TestHub::fixture().ok(&["healthcheck"]);
+}
+
+#[test]
+fn a_file_saved_with_a_byte_order_mark_keeps_its_header() {
+    // The header after a BOM was not recognised: an edit put a second header on top.
+    let hub = TestHub::new();
+    let text = format!("\u{feff}{HAND_WRITTEN}");
+    hub.write("infra-status.md", &text);
+    hub.ok(&["report", "set", "infra", "services", "API", "wip"]);
+    let after = hub.read("infra-status.md");
+    assert_eq!(after.matches("STATUS").count(), 1, "{after}");
+    assert!(after.starts_with("\u{feff}## INFRA STATUS - "), "{after}");
+    assert_eq!(lines(after.as_bytes()).len(), lines(text.as_bytes()).len());
+    let v = hub.json(&["report", "show", "infra"]);
+    assert_eq!(v["document"]["header_project"], "INFRA");
+}

@@ -587,3 +587,101 @@ fn watch_reports_a_session_going_stale_on_its_tick() {
             == 2
     });
 }
+
+#[test]
+fn touching_a_signal_while_a_consumer_takes_it_never_fails() {
+    // `signal` finds the file present, a consumer renames it away, then `signal` sets
+    // the time of a file that is gone: the touch must create it again, not fail. The
+    // window is small, so touch the same signal many times while two loops consume it.
+    let hub = TestHub::new();
+    let consumers: Vec<Child> = (0..2)
+        .map(|_| {
+            hub.sh("while :; do \"$BIN\" consume busy >/dev/null 2>&1; done")
+                .env("BIN", bin("sessions"))
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for _ in 0..10 {
+        let out = hub
+            .command("sessions")
+            .arg("signal")
+            .args(vec!["busy"; 50000])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            failures.push(stderr(&out));
+        }
+    }
+    for mut c in consumers {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    assert!(failures.is_empty(), "signal failed: {failures:?}");
+}
+
+#[test]
+fn a_command_that_times_out_is_killed_with_its_children() {
+    // The timeout kills the whole command, not only its `sh`: a child left running
+    // would go on past the timeout, beside the next run of the same command.
+    let hub = TestHub::new();
+    let pid_file = hub.root.with_file_name("child.pid");
+    let exec = format!(
+        "trap '' TERM; sleep 30 & echo $! > '{}'; wait",
+        pid_file.display()
+    );
+    let mut w = Watcher::start(
+        &hub,
+        &["--consume", "--once", "--exec", &exec, "--timeout", "300ms"],
+    );
+    hub.ok(&["signal", "slow"]);
+    assert_eq!(wait_exit(&mut w.child).code(), Some(1));
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let pid = pid.trim();
+    let start = Instant::now();
+    let alive = || {
+        Command::new("sh")
+            .args(["-c", &format!("kill -0 {pid} 2>/dev/null")])
+            .status()
+            .unwrap()
+            .success()
+    };
+    while alive() && start.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let still = alive();
+    if still {
+        let _ = Command::new("kill").args(["-KILL", pid]).status();
+    }
+    assert!(!still, "the command's child {pid} outlived the timeout");
+}
+
+#[test]
+fn a_signal_taken_by_a_killed_watcher_is_handled_after_a_restart() {
+    // SIGKILL while its command runs: the signal sits under the watcher's hidden
+    // `.taken` name. The next consuming watcher puts it back and handles it.
+    let hub = TestHub::new();
+    let marker = hub.root.with_file_name("started");
+    let exec = format!("touch '{}'; sleep 3", marker.display());
+    let w = Watcher::start(&hub, &["--consume", "--kind", "signal", "--exec", &exec]);
+    hub.ok(&["signal", "crash"]);
+    w.wait_until("the command to start", || marker.exists());
+    drop(w); // SIGKILL
+    assert!(!hub.path(".crash-updated").exists());
+    std::thread::sleep(Duration::from_millis(1200));
+    let log = hub.root.with_file_name("handled.log");
+    let exec = format!("echo \"$SESSIONS_SIGNAL\" >> '{}'", log.display());
+    let mut w = Watcher::start(
+        &hub,
+        &["--consume", "--once", "--kind", "signal", "--exec", &exec],
+    );
+    assert_eq!(wait_exit(&mut w.child).code(), Some(0));
+    assert_eq!(log_lines(&log), vec!["crash".to_string()]);
+    let left: Vec<String> = std::fs::read_dir(&hub.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("crash"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -396,8 +396,10 @@ impl StatusDoc {
         let [header_re, next_re, section_re] = regexes();
         let mut doc = StatusDoc::default();
         let mut current: Option<usize> = None;
-        let mut offset = 0;
-        for (index, raw_line) in text.split_inclusive('\n').enumerate() {
+        // A byte order mark (editors on Windows) is not part of the first line.
+        let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut offset = text.len() - body.len();
+        for (index, raw_line) in body.split_inclusive('\n').enumerate() {
             let start = offset;
             offset += raw_line.len();
             let line = raw_line.trim_end_matches(['\n', '\r']);
@@ -657,6 +659,21 @@ fn plan(project: &str, text: &str, doc: &StatusDoc, edit: &Edit, now: Timestamp)
             marker,
             note,
         } => {
+            // What would not read back as the same one-line item.
+            for (what, value) in [("section", section), ("label", label)] {
+                if value.chars().any(|c| c.is_control() && c != '\t')
+                    || (what == "label" && value.contains(':'))
+                {
+                    return Err(Error::Usage(format!(
+                        "the {what} {value:?} cannot hold {}; it must stay one line that reads back as written",
+                        if what == "label" {
+                            "`:` or a line break"
+                        } else {
+                            "a line break"
+                        }
+                    )));
+                }
+            }
             let note = note.as_deref().map(str::trim).filter(|n| !n.is_empty());
             let render = |prefix: &str, raw_label: &str| {
                 let mut l = format!("{prefix}{raw_label}: {}", marker.emoji());
@@ -712,6 +729,11 @@ fn plan(project: &str, text: &str, doc: &StatusDoc, edit: &Edit, now: Timestamp)
                     }
                 }
             }
+        }
+        Edit::ActionAdd(action) | Edit::ActionDone(action) if normalize(action).is_empty() => {
+            return Err(Error::Usage(format!(
+                "the action text {action:?} is empty; give the action's words"
+            )));
         }
         Edit::ActionAdd(action) => {
             new_line = format!("- [ ] {}", action.trim().replace(['\n', '\r'], " "));
@@ -809,7 +831,12 @@ fn plan(project: &str, text: &str, doc: &StatusDoc, edit: &Edit, now: Timestamp)
         (_, Some(ts)) => patches.push((ts.clone(), stamp.clone())),
         (Some(h), None) => patches.push((h.end..h.end, format!(" - {stamp}"))),
         (None, None) => patches.push((
-            0..0,
+            // After a byte order mark, which must stay first.
+            if text.starts_with('\u{feff}') {
+                3..3
+            } else {
+                0..0
+            },
             format!("## {} STATUS - {stamp}{nl}{nl}", project.to_uppercase()),
         )),
     }
@@ -882,10 +909,34 @@ impl StatusFiles {
         }
     }
 
-    /// `<dir>/<project>-status.md`, the project validated.
+    /// `<dir>/<project>-status.md`, the project validated, refused when it is a
+    /// symlink leading outside the folder.
     pub fn path(&self, project: &str) -> Result<PathBuf> {
         ids::validate("project", project)?;
-        Ok(self.dir.join(format!("{project}{STATUS_SUFFIX}")))
+        let path = self.dir.join(format!("{project}{STATUS_SUFFIX}"));
+        self.ensure_inside(&path)?;
+        Ok(path)
+    }
+
+    /// Refuse a file of the folder that is a symlink leading outside it (what
+    /// `Hub::file` does for the hub): reading it would show, and editing it copy, a
+    /// file from elsewhere; touching it would change a file elsewhere.
+    pub fn ensure_inside(&self, path: &Path) -> Result<()> {
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => {}
+            _ => return Ok(()),
+        }
+        let dir = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        let target = match std::fs::canonicalize(path) {
+            Ok(t) if t.starts_with(&dir) => return Ok(()),
+            Ok(t) => t,
+            // Dangling: where it points.
+            Err(_) => std::fs::read_link(path).unwrap_or_else(|_| path.to_path_buf()),
+        };
+        Err(Error::OutsideHub {
+            path: path.to_path_buf(),
+            target,
+        })
     }
 
     /// The toolkit's private state beside the status files.
@@ -997,9 +1048,11 @@ impl StatusFiles {
     /// `.<name>-updated`, the name validated.
     pub fn signal_path(&self, name: &str) -> Result<PathBuf> {
         ids::validate("signal name", name)?;
-        Ok(self
+        let path = self
             .dir
-            .join(format!(".{name}{}", crate::signals::SIGNAL_SUFFIX)))
+            .join(format!(".{name}{}", crate::signals::SIGNAL_SUFFIX));
+        self.ensure_inside(&path)?;
+        Ok(path)
     }
 
     /// Touch `.<name>-updated` (create it, or set its time to now).
@@ -1065,7 +1118,10 @@ pub fn rollup(files: &StatusFiles) -> Result<(Vec<Summary>, Unreadable)> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (project, path) in files.list()? {
-        match storage::read_text(&path) {
+        match files
+            .ensure_inside(&path)
+            .and_then(|()| storage::read_text(&path))
+        {
             Ok(Some(text)) => out.push(Summary::of(&project, &path, &StatusDoc::parse(&text), now)),
             Ok(None) => {}
             Err(e) => errors.push((path, e.to_string())),
@@ -1115,7 +1171,10 @@ pub fn healthcheck(files: &StatusFiles) -> Result<Health> {
             blocked_session: None,
             age_secs: None,
         };
-        let text = match storage::read_text(path) {
+        let text = match files
+            .ensure_inside(path)
+            .and_then(|()| storage::read_text(path))
+        {
             Ok(Some(t)) => t,
             Ok(None) => continue,
             Err(e) => {

@@ -57,21 +57,31 @@ fn timestamp_of(t: SystemTime) -> Timestamp {
 pub fn touch(files: &StatusFiles, name: &str) -> Result<PathBuf> {
     let path = files.signal_path(name)?;
     storage::ensure_dir(&files.dir)?;
-    // A new file already carries the current time; setting it again would be a second
-    // change for watchers to see.
-    match OpenOptions::new().create_new(true).write(true).open(&path) {
-        Ok(_) => return Ok(path),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(Error::io(&path, e)),
+    loop {
+        // A new file already carries the current time; setting it again would be a
+        // second change for watchers to see.
+        match OpenOptions::new().create_new(true).write(true).open(&path) {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io(&path, e)),
+        }
+        let file = match OpenOptions::new().write(true).open(&path) {
+            Ok(f) => f,
+            // A consumer took it between the two opens: create it again (unless the
+            // name is a dangling symlink, which would loop forever).
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && fs::symlink_metadata(&path).is_err() =>
+            {
+                continue;
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let now = SystemTime::now();
+        file.set_times(FileTimes::new().set_modified(now).set_accessed(now))
+            .map_err(|e| Error::io(&path, e))?;
+        return Ok(path);
     }
-    let file = OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    let now = SystemTime::now();
-    file.set_times(FileTimes::new().set_modified(now).set_accessed(now))
-        .map_err(|e| Error::io(&path, e))?;
-    Ok(path)
 }
 
 /// Read one signal file's state; `None` when it is gone.
@@ -125,10 +135,69 @@ pub fn list(files: &StatusFiles) -> Result<Vec<Signal>> {
 /// A signal taken by one consumer: renamed to a unique hidden name. [`Taken::finish`]
 /// deletes it (handled); [`Taken::restore`] puts it back (handling failed), unless the
 /// signal was touched again meanwhile, in which case the new touch stands.
+///
+/// While taken, the held file is locked (flock) by its taker, so [`recover`] can tell a
+/// signal held by a live consumer from one left behind by a consumer that was killed.
 #[derive(Debug)]
 pub struct Taken {
     pub signal: Signal,
     held: PathBuf,
+    _lock: Option<fs::File>,
+}
+
+/// Held files are named `.<name>-updated.<unique>.taken`.
+const TAKEN_SUFFIX: &str = ".taken";
+
+/// How long a taker has, after its rename, to lock the held file before [`recover`]
+/// may consider it abandoned.
+const TAKE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Put back the signals whose consumer died while holding them (SIGKILL during its
+/// command): a held file nobody has locked for [`TAKE_GRACE`] is linked back to its
+/// signal name (unless the signal was touched again meanwhile) and removed. The signal
+/// is then pending again, to be handled again: at least once, never lost.
+pub fn recover(files: &StatusFiles) -> Result<Vec<String>> {
+    let entries = match fs::read_dir(&files.dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&files.dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        // `.<name>-updated` + `.c-<time>-<random>` (the time has a `.` of its own).
+        let Some(base) = file_name
+            .to_str()
+            .and_then(|n| n.strip_suffix(TAKEN_SUFFIX))
+            .and_then(|n| n.rfind(".c-").map(|at| n[..at].to_string()))
+        else {
+            continue;
+        };
+        let Some(name) = name_of(&base) else { continue };
+        let held = entry.path();
+        let Ok(file) = fs::File::open(&held) else {
+            continue;
+        };
+        if file.try_lock().is_err() {
+            continue; // its consumer is alive
+        }
+        // ctime is the rename: a taker that has not locked it yet gets its grace.
+        let renamed = fs::symlink_metadata(&held).ok().map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec())
+        });
+        let grace = TAKE_GRACE.as_nanos() as i128;
+        if renamed.is_none_or(|c| nanos(SystemTime::now()) - c < grace) {
+            continue;
+        }
+        let Ok(path) = files.signal_path(name) else {
+            continue;
+        };
+        let _ = fs::hard_link(&held, &path);
+        let _ = fs::remove_file(&held);
+        out.push(name.to_string());
+    }
+    Ok(out)
 }
 
 impl Taken {
@@ -156,11 +225,19 @@ pub fn take(files: &StatusFiles, name: &str) -> Result<Option<Taken>> {
     let Some(signal) = read(files, &path)? else {
         return Ok(None);
     };
-    let held = files
-        .dir
-        .join(format!(".{name}{SIGNAL_SUFFIX}.{}.taken", ids::unique("c")));
+    let held = files.dir.join(format!(
+        ".{name}{SIGNAL_SUFFIX}.{}{TAKEN_SUFFIX}",
+        ids::unique("c")
+    ));
     match fs::rename(&path, &held) {
-        Ok(()) => Ok(Some(Taken { signal, held })),
+        Ok(()) => {
+            let lock = fs::File::open(&held).ok().filter(|f| f.lock().is_ok());
+            Ok(Some(Taken {
+                signal,
+                held,
+                _lock: lock,
+            }))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(&path, e)),
     }

@@ -833,6 +833,17 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
     let mut expired0 = Vec::new();
     w.expiries(&mut expired0); // already expired at start: not news either
     let mut initial = Vec::new();
+    if w.opts.consume {
+        // Signals a killed consumer was holding are pending again.
+        match signals::recover(&w.opts.files) {
+            Ok(names) if !names.is_empty() => sink.note(&format!(
+                "put back signal(s) left taken by a stopped consumer: {}",
+                names.join(", ")
+            )),
+            Ok(_) => {}
+            Err(e) => sink.note(&format!("cannot recover taken signals: {e}")),
+        }
+    }
     if w.opts.consume || w.opts.pending {
         initial = signals::list(&w.opts.files).unwrap_or_default();
     } else if w.opts.follow
@@ -1095,6 +1106,8 @@ async fn run_exec(
         .envs(event.env())
         .env("SESSIONS_HUB", w.opts.hub.root())
         .stdin(Stdio::null())
+        // Its own process group, so a timeout or a stop kills what it started too.
+        .process_group(0)
         .kill_on_drop(true);
     // The command's output goes to stderr: stdout is the event stream.
     if let Ok(fd) = std::os::fd::AsFd::as_fd(&std::io::stderr()).try_clone_to_owned() {
@@ -1119,7 +1132,7 @@ async fn run_exec(
                 Ok(false)
             }
             Err(_) => {
-                let _ = child.kill().await;
+                kill_group(&mut child).await;
                 sink.note(&format!(
                     "command for {} event timed out after {:?}; killed",
                     event.kind, w.opts.exec_timeout
@@ -1127,9 +1140,25 @@ async fn run_exec(
                 Ok(false)
             }
         },
-        _ = sigint.recv() => { let _ = child.kill().await; Err(Stopped::Signal) }
-        _ = sigterm.recv() => { let _ = child.kill().await; Err(Stopped::Signal) }
+        _ = sigint.recv() => { kill_group(&mut child).await; Err(Stopped::Signal) }
+        _ = sigterm.recv() => { kill_group(&mut child).await; Err(Stopped::Signal) }
     }
+}
+
+/// SIGKILL a command's whole process group (its `sh` and whatever that started), then
+/// reap the `sh`. `sh`'s own `kill` reaches a group without any unsafe code here.
+async fn kill_group(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        let _ = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -9 -{pid}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .await;
+    }
+    let _ = child.kill().await;
 }
 
 /// Check an event-kind filter given on the command line.
