@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use sessions_core::messages::{self, Message};
@@ -13,32 +14,44 @@ pub struct Inbox {
     offset: u64,
     /// Bytes after the last complete line, kept for the next look.
     partial: Vec<u8>,
+    /// Device and inode of the board read so far: appends keep them, while a rewrite
+    /// (archive, git merge, an editor's rename-on-save) replaces the file.
+    identity: Option<(u64, u64)>,
 }
 
 impl Inbox {
     /// Start at the current end of the board: only messages posted from now on count.
     pub fn at_end(path: &Path) -> Inbox {
+        let meta = std::fs::metadata(path).ok();
         Inbox {
-            offset: std::fs::metadata(path).map_or(0, |m| m.len()),
+            offset: meta.as_ref().map_or(0, |m| m.len()),
             partial: Vec::new(),
+            identity: meta.map(|m| (m.dev(), m.ino())),
         }
     }
 
     /// The messages appended since the last call.
     pub fn poll(&mut self, path: &Path) -> Vec<Message> {
-        let Ok(len) = std::fs::metadata(path).map(|m| m.len()) else {
+        let Ok(meta) = std::fs::metadata(path) else {
             // Gone: a new board starts from its beginning.
             *self = Inbox::default();
             return Vec::new();
         };
-        if len < self.offset {
-            // Rewritten or truncated (not by an append): skip to its end.
+        let len = meta.len();
+        let identity = Some((meta.dev(), meta.ino()));
+        let replaced = self.identity.is_some() && self.identity != identity;
+        if replaced || len < self.offset {
+            // Rewritten, not appended to: old offsets mean nothing in the new file, and
+            // reading on from them would announce old messages or cut new ones. Skip to
+            // its end (`sessions inbox --unread` finds anything posted meanwhile).
             *self = Inbox {
                 offset: len,
                 partial: Vec::new(),
+                identity,
             };
             return Vec::new();
         }
+        self.identity = identity;
         if len == self.offset {
             return Vec::new();
         }
@@ -95,6 +108,26 @@ mod tests {
         assert!(got[0].is_for("s3"));
         assert!(!got[0].is_for("s4"));
         assert!(inbox.poll(&path).is_empty());
+
+        // A rewrite that makes the board longer (a merge) is not read as an append.
+        let mut merged = std::fs::read_to_string(&path).unwrap();
+        merged.insert_str(
+            0,
+            "# Board (merged)\n\nsome text that shifts every offset\n",
+        );
+        let temp = dir.join(".MESSAGES.md.tmp");
+        std::fs::write(&temp, &merged).unwrap();
+        std::fs::rename(&temp, &path).unwrap();
+        assert!(inbox.poll(&path).is_empty(), "old messages re-announced");
+        let block = messages::render_block("m-2", "2026-01-01T00:00:01Z", &post);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(block.as_bytes()).unwrap();
+        let got = inbox.poll(&path);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].id, "m-2");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
