@@ -711,11 +711,7 @@ fn lock_files_of_the_original_scripts_count_as_claims_with_the_default_lease() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("session-4-deployment"));
     // The drop-in also reads old claims.
-    let out = hub
-        .command("claim-priority")
-        .args(["2", "me"])
-        .output()
-        .unwrap();
+    let out = hub.run_bin("claim-priority", &["2", "me"]);
     assert_eq!(out.status.code(), Some(1));
     // The expired old claim (holder's heartbeat stale) is taken over, keeping the
     // original fields, with a token.
@@ -763,23 +759,18 @@ fn fixture_milestone_reads_and_updates_keeping_every_field() {
                 && i["title"].as_str().unwrap().contains("Proxy Manager"))
     );
 
-    let out = hub
-        .command("claim-milestone")
-        .args(["deploy-dashboard", "session-9"])
-        .output()
-        .unwrap();
+    let out = hub.run_bin("claim-milestone", &["deploy-dashboard", "session-9"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = hub
-        .command("update-milestone")
-        .args([
+    let out = hub.run_bin(
+        "update-milestone",
+        &[
             "deploy-dashboard",
             "1",
             "completed",
             "script reviewed",
             "session-9",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let m = hub.read_json("MILESTONES/deploy-dashboard.json");
     let before: Value = serde_json::from_str(&original).unwrap();
@@ -863,11 +854,7 @@ fn a_milestone_file_that_does_not_parse_is_never_overwritten() {
 #[test]
 fn milestone_lifecycle_create_block_handoff_and_drop_ins() {
     let hub = TestHub::new();
-    let out = hub
-        .command("create-milestone")
-        .args(["Ship the API", "HIGH", "s1"])
-        .output()
-        .unwrap();
+    let out = hub.run_bin("create-milestone", &["Ship the API", "HIGH", "s1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     // Collisions are an error, not an overwrite.
     let again = hub.run(&["milestone", "create", "ship the api!"]);
@@ -900,11 +887,7 @@ fn milestone_lifecycle_create_block_handoff_and_drop_ins() {
 
     hub.ok(&["--as", "s1", "milestone", "claim", "ship-the-api"]);
     // Another session cannot claim it, nor update it.
-    let out = hub
-        .command("claim-milestone")
-        .args(["ship-the-api", "s2"])
-        .output()
-        .unwrap();
+    let out = hub.run_bin("claim-milestone", &["ship-the-api", "s2"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("s1"));
     let out = hub.run(&[
@@ -941,11 +924,10 @@ fn milestone_lifecycle_create_block_handoff_and_drop_ins() {
     assert_eq!(claimed["handoff_notes"], "half done");
     assert_eq!(claimed["next_session_should"][0], "ship it");
     assert_eq!(claimed["milestone"]["progress"], 50);
-    let out = hub
-        .command("update-milestone")
-        .args(["ship-the-api", "2", "completed", "shipped", "s2"])
-        .output()
-        .unwrap();
+    let out = hub.run_bin(
+        "update-milestone",
+        &["ship-the-api", "2", "completed", "shipped", "s2"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let m = hub.read_json("MILESTONES/ship-the-api.json");
     assert_eq!(m["status"], "completed");
@@ -1221,11 +1203,7 @@ fn ready_and_claims_do_not_read_through_symlinks_out_of_the_hub() {
 fn save_progress_skips_held_keys_that_are_not_open_milestones() {
     let hub = TestHub::new();
     // `claim-priority milestone-x s1`, as old guides do, with no such milestone file.
-    let out = hub
-        .command("claim-priority")
-        .args(["milestone-nope", "s1"])
-        .output()
-        .unwrap();
+    let out = hub.run_bin("claim-priority", &["milestone-nope", "s1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     // A milestone completed while its claim stayed (the completer was killed before
     // releasing it).
@@ -1262,27 +1240,18 @@ fn drop_ins_take_an_empty_placeholder_argument_as_not_given() {
     // notes argument, and "" is the placeholder; it must not erase the planned notes.
     let hub = TestHub::fixture();
     let before = hub.read_json("MILESTONES/deploy-dashboard.json");
-    let out = hub
-        .command("claim-milestone")
-        .args(["deploy-dashboard", "s9"])
-        .output()
-        .unwrap();
+    let out = hub.run_bin("claim-milestone", &["deploy-dashboard", "s9"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = hub
-        .command("update-milestone")
-        .args(["deploy-dashboard", "1", "completed", "", "s9"])
-        .output()
-        .unwrap();
+    let out = hub.run_bin(
+        "update-milestone",
+        &["deploy-dashboard", "1", "completed", "", "s9"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let m = hub.read_json("MILESTONES/deploy-dashboard.json");
     assert_eq!(m["steps"][0]["status"], "completed");
     assert_eq!(m["steps"][0]["notes"], before["steps"][0]["notes"], "{m}");
     // The same placeholder for the priority of create-milestone means the default.
-    let out = hub
-        .command("create-milestone")
-        .args(["Placeholder priority", "", "s9"])
-        .output()
-        .unwrap();
+    let out = hub.run_bin("create-milestone", &["Placeholder priority", "", "s9"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let m = hub.read_json("MILESTONES/placeholder-priority.json");
     assert_eq!(m["priority"], "MEDIUM");
@@ -1352,11 +1321,7 @@ fn lock_files_in_the_old_protocol_format_name_their_holder_and_time() {
 fn a_guarded_update_by_the_holder_of_a_plain_claim_makes_it_the_owner() {
     // Old guides claim milestones with claim-priority (a plain claim of milestone-<id>).
     let hub = TestHub::fixture();
-    let out = hub
-        .command("claim-priority")
-        .args(["milestone-deploy-dashboard", "s9"])
-        .output()
-        .unwrap();
+    let out = hub.run_bin("claim-priority", &["milestone-deploy-dashboard", "s9"]);
     assert!(out.status.success(), "{}", stderr(&out));
     hub.ok(&[
         "--as",

@@ -674,11 +674,10 @@ fn secrets_in_bodies_are_refused_and_nothing_is_written() {
 #[test]
 fn broadcast_dropin_and_status_show_parsed_messages_and_my_unread_count() {
     let hub = TestHub::new();
-    let out = hub
-        .command("session-broadcast")
-        .args(["Maintenance tonight 2-4am UTC", "high", "session-5"])
-        .output()
-        .unwrap();
+    let out = hub.run_bin(
+        "session-broadcast",
+        &["Maintenance tonight 2-4am UTC", "high", "session-5"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let piped = with_stdin(
         &hub,
@@ -715,11 +714,7 @@ fn broadcast_dropin_and_status_show_parsed_messages_and_my_unread_count() {
 
     let usage = hub.command("session-broadcast").output().unwrap();
     assert_eq!(status_code(&usage), 2);
-    let bad = hub
-        .command("session-broadcast")
-        .args(["x", "loud", "s1"])
-        .output()
-        .unwrap();
+    let bad = hub.run_bin("session-broadcast", &["x", "loud", "s1"]);
     assert_eq!(status_code(&bad), 2);
 }
 

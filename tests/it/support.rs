@@ -74,6 +74,14 @@ impl TestHub {
         cmd
     }
 
+    /// Run one of the package's binaries (a drop-in) on this hub.
+    pub fn run_bin(&self, binary: &str, args: &[&str]) -> Output {
+        self.command(binary)
+            .args(args)
+            .output()
+            .expect("run the binary")
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.command("sessions")
             .args(args)
