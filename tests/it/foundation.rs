@@ -262,22 +262,13 @@ fn thirty_two_processes_register_and_heartbeat_at_once_without_losing_an_entry()
             reads
         })
     };
-    let children: Vec<_> = (0..32)
-        .map(|i| {
-            let id = format!("s{i}");
-            let script = format!(
-                "{0} --as {id} register --name 'Session {i}' --spec spec{i} && {0} --as {id} heartbeat --work 'task {i}' && {0} --as {id} heartbeat --status idle",
-                bin("sessions").display()
-            );
-            hub.sh(&script)
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for mut child in children {
-        assert!(child.wait().unwrap().success());
-    }
+    run_all_at_once((0..32).map(|i| {
+        let id = format!("s{i}");
+        hub.sh(&format!(
+            "{0} --as {id} register --name 'Session {i}' --spec spec{i} && {0} --as {id} heartbeat --work 'task {i}' && {0} --as {id} heartbeat --status idle",
+            bin("sessions").display()
+        ))
+    }));
     done.store(true, Ordering::Relaxed);
     let reads = reader.join().unwrap();
     assert!(reads > 0);
@@ -717,19 +708,11 @@ fn handshake_reaches_consensus_once_marks_the_registry_and_posts_on_the_board() 
     assert_eq!(st["state"], "pending");
     assert_eq!(st["needed"], 3, "majority of 4 live registered sessions");
     // Concurrent votes: one file each, none lost.
-    let children: Vec<_> = ["a", "b", "c", "d"]
-        .iter()
-        .map(|v| {
-            hub.command("sessions")
-                .args(["--as", v, "handshake", "vote", "newbie-identity", "agree"])
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for mut c in children {
-        assert!(c.wait().unwrap().success());
-    }
+    run_all_at_once(["a", "b", "c", "d"].iter().map(|v| {
+        let mut cmd = hub.command("sessions");
+        cmd.args(["--as", v, "handshake", "vote", "newbie-identity", "agree"]);
+        cmd
+    }));
     let st = hub.json(&["handshake", "status", "newbie-identity"]);
     assert_eq!(st["state"], "agreed");
     assert_eq!(st["tally"]["agree"].as_array().unwrap().len(), 5);

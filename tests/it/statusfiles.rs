@@ -1,7 +1,7 @@
 //! Issue 5: status documents, touch signals, healthcheck.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::support::*;
 
@@ -110,26 +110,14 @@ fn eight_processes_setting_different_items_lose_no_update() {
     let hub = TestHub::new();
     hub.write("race-status.md", HAND_WRITTEN);
     for round in 0..100 {
-        let children: Vec<_> = (0..8)
-            .map(|p| {
-                hub.command("sessions")
-                    .args([
-                        "report",
-                        "set",
-                        "race",
-                        "workers",
-                        &format!("worker-{p}"),
-                        "wip",
-                        &format!("round-{round}"),
-                    ])
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for mut c in children {
-            assert!(c.wait().unwrap().success());
-        }
+        run_all_at_once((0..8).map(|p| {
+            let mut cmd = hub.command("sessions");
+            cmd.args(["report", "set", "race", "workers"])
+                .arg(format!("worker-{p}"))
+                .arg("wip")
+                .arg(format!("round-{round}"));
+            cmd
+        }));
         let v = hub.json(&["report", "show", "race"]);
         let items = v["document"]["items"].as_array().unwrap();
         for p in 0..8 {

@@ -165,3 +165,20 @@ pub fn stdout(out: &Output) -> String {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Start every command at once (stdout discarded), then require that each succeeded:
+/// the shape of every "N processes at the same time" test.
+pub fn run_all_at_once(commands: impl IntoIterator<Item = Command>) {
+    let children: Vec<_> = commands
+        .into_iter()
+        .map(|mut cmd| {
+            cmd.stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn a child process")
+        })
+        .collect();
+    for mut child in children {
+        let status = child.wait().expect("wait for a child process");
+        assert!(status.success(), "a concurrent process failed: {status}");
+    }
+}
