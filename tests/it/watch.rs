@@ -685,3 +685,47 @@ fn a_signal_taken_by_a_killed_watcher_is_handled_after_a_restart() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn a_running_consumer_picks_up_a_signal_another_consumer_died_holding() {
+    let hub = TestHub::new();
+    let log = hub.root.with_file_name("survivor.log");
+    // The survivor starts first and keeps running; its tick looks for abandoned signals.
+    let exec = format!("echo \"$SESSIONS_SIGNAL\" >> '{}'", log.display());
+    let survivor = Watcher::start(
+        &hub,
+        &[
+            "--consume",
+            "--kind",
+            "signal",
+            "--tick",
+            "300ms",
+            "--exec",
+            &exec,
+        ],
+    );
+    // A second consumer takes the signal and is killed during its command. Which one
+    // takes it is a race; run until the doomed one got it.
+    let marker = hub.root.with_file_name("doomed-started");
+    let doomed_exec = format!("touch '{}'; sleep 30", marker.display());
+    let doomed = Watcher::start(
+        &hub,
+        &["--consume", "--kind", "signal", "--exec", &doomed_exec],
+    );
+    for round in 0..20 {
+        hub.ok(&["signal", &format!("job{round}")]);
+        let start = Instant::now();
+        while !marker.exists() && log_lines(&log).len() <= round && start.elapsed() < DEADLINE {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if marker.exists() {
+            break;
+        }
+    }
+    assert!(marker.exists(), "the doomed consumer never took a signal");
+    let handled_before = log_lines(&log).len();
+    drop(doomed); // SIGKILL while it holds the signal
+    survivor.wait_until("the survivor to handle the abandoned signal", || {
+        log_lines(&log).len() > handled_before
+    });
+}

@@ -834,15 +834,7 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
     w.expiries(&mut expired0); // already expired at start: not news either
     let mut initial = Vec::new();
     if w.opts.consume {
-        // Signals a killed consumer was holding are pending again.
-        match signals::recover(&w.opts.files) {
-            Ok(names) if !names.is_empty() => sink.note(&format!(
-                "put back signal(s) left taken by a stopped consumer: {}",
-                names.join(", ")
-            )),
-            Ok(_) => {}
-            Err(e) => sink.note(&format!("cannot recover taken signals: {e}")),
-        }
+        recover_taken(&w.opts.files, sink); // listed below with the pending signals
     }
     if w.opts.consume || w.opts.pending {
         initial = signals::list(&w.opts.files).unwrap_or_default();
@@ -884,6 +876,7 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
     loop {
         let mut touched = Touched::default();
         let mut time_based = Vec::new();
+        let mut recovered = Vec::new();
         tokio::select! {
             _ = sigint.recv() => return Ok(Stopped::Signal),
             _ = sigterm.recv() => return Ok(Stopped::Signal),
@@ -923,6 +916,12 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
                 }
             }
             _ = tick.tick() => {
+                if w.opts.consume {
+                    // A consumer may have died since we started, holding a signal. Put
+                    // back, it keeps its old time, so it is not news to the diff: hand
+                    // it over directly.
+                    recovered = recover_taken(&w.opts.files, sink);
+                }
                 let mut evs = Vec::new();
                 w.expiries(&mut evs);
                 w.liveness(true, &mut evs);
@@ -954,8 +953,13 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
         if touched.rescan {
             sink.note("rescanning the hub");
         }
-        let (mut events, new_signals) = w.refresh(&touched, true);
+        let (mut events, mut new_signals) = w.refresh(&touched, true);
         events.extend(time_based);
+        for signal in recovered {
+            if !new_signals.iter().any(|s| s.name == signal.name) {
+                new_signals.push(signal);
+            }
+        }
         if let Some(stop) =
             dispatch(&mut w, events, new_signals, sink, &mut sigint, &mut sigterm).await
         {
@@ -1010,6 +1014,33 @@ fn signal_event(s: &signals::Signal) -> Event {
 
 /// Report events (and handle signals: take, run, finish or restore). Returns
 /// `Some(reason)` when the watcher should stop.
+/// Put back the signals a killed consumer was holding (see `signals::recover`) and
+/// return them as they are now pending.
+fn recover_taken(
+    files: &sessions_core::report::StatusFiles,
+    sink: &mut dyn Sink,
+) -> Vec<signals::Signal> {
+    let names = match signals::recover(files) {
+        Ok(names) => names,
+        Err(e) => {
+            sink.note(&format!("cannot recover taken signals: {e}"));
+            return Vec::new();
+        }
+    };
+    if names.is_empty() {
+        return Vec::new();
+    }
+    sink.note(&format!(
+        "put back signal(s) left taken by a stopped consumer: {}",
+        names.join(", ")
+    ));
+    signals::list(files)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| names.contains(&s.name))
+        .collect()
+}
+
 async fn dispatch(
     w: &mut Watch,
     events: Vec<Event>,
