@@ -1131,3 +1131,24 @@ fn a_transition_note_with_no_valid_recipient_is_not_broadcast() {
     let (s3, _) = inbox_ids(&hub, "s3", &[]);
     assert!(s3.is_empty(), "{s3:?}");
 }
+
+#[test]
+fn a_collaboration_request_to_everyone_is_refused() {
+    let hub = TestHub::new();
+    for target in ["all", "everyone", "ALL"] {
+        let out = hub.run(&["--as", "s1", "collab", "request", target, "help me"]);
+        assert_eq!(out.status.code(), Some(2), "{target}: {}", stderr(&out));
+        assert!(stderr(&out).contains("msg send --all"), "{}", stderr(&out));
+    }
+    let none = std::fs::read_dir(hub.path("ACTIVE/COLLABORATIONS"))
+        .unwrap()
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count();
+    assert_eq!(none, 0, "a request file was written");
+}

@@ -167,6 +167,12 @@ pub fn request(hub: &Hub, from: &str, to: &str, text: &str, urgency: &str) -> Re
     if text.trim().is_empty() {
         return Err(Error::Usage("the request text is empty".into()));
     }
+    if crate::messages::is_broadcast_name(to) {
+        return Err(Error::Usage(format!(
+            "a collaboration request goes to one session, not {to:?}; ask everyone with \
+             `sessions msg send --all`, or find who can help with `sessions find-help`"
+        )));
+    }
     if from.eq_ignore_ascii_case(to) {
         return Err(Error::Usage(format!(
             "{from} cannot ask itself for help; name another session (see `sessions find-help`)"

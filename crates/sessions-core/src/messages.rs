@@ -654,6 +654,11 @@ fn build_message(
     }
 }
 
+/// Whether a recipient name means everyone (`all`, `everyone`, `*`, any case).
+pub fn is_broadcast_name(name: &str) -> bool {
+    matches!(name.to_lowercase().as_str(), "*" | "all" | "everyone")
+}
+
 fn recipients(raw: Option<&str>) -> (Vec<String>, bool) {
     let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
         return (vec!["all".into()], true);
@@ -665,7 +670,7 @@ fn recipients(raw: Option<&str>) -> (Vec<String>, bool) {
         .split(|c: char| c.is_whitespace() || c == ',' || c == '(')
         .next()
         .unwrap_or("");
-    if matches!(first, "*" | "all" | "everyone") {
+    if is_broadcast_name(first) {
         return (vec!["all".into()], true);
     }
     let to = raw
