@@ -1152,3 +1152,25 @@ fn a_collaboration_request_to_everyone_is_refused() {
         .count();
     assert_eq!(none, 0, "a request file was written");
 }
+
+#[test]
+fn a_collaboration_request_that_cannot_be_posted_leaves_no_file() {
+    let hub = TestHub::new();
+    // A board that cannot be appended to (here: a folder in its place).
+    std::fs::remove_file(hub.path("MESSAGES.md")).unwrap();
+    std::fs::create_dir(hub.path("MESSAGES.md")).unwrap();
+    let out = hub.run(&["--as", "s1", "collab", "request", "s2", "help me"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("MESSAGES.md"), "{}", stderr(&out));
+    let files = std::fs::read_dir(hub.path("ACTIVE/COLLABORATIONS"))
+        .unwrap()
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count();
+    assert_eq!(files, 0, "a request nobody was told about was left behind");
+}

@@ -215,7 +215,7 @@ pub fn request(hub: &Hub, from: &str, to: &str, text: &str, urgency: &str) -> Re
             )));
         }
     };
-    messages::post_with_id(
+    let posted = messages::post_with_id(
         hub,
         &Post {
             from: from.into(),
@@ -229,7 +229,13 @@ pub fn request(hub: &Hub, from: &str, to: &str, text: &str, urgency: &str) -> Re
             ),
         },
         &message_id,
-    )?;
+    );
+    if let Err(e) = posted {
+        // Nobody was told about the request (e.g. the board's lock timed out): take the
+        // file back rather than leave a request its target never hears of.
+        let _ = std::fs::remove_file(dir.join(format!("{id}.json")));
+        return Err(e);
+    }
     Ok(Request::from_record(&id, record))
 }
 
