@@ -929,6 +929,7 @@ fn doctor_names_broken_files_and_fix_removes_old_temp_files() {
         "{\n  \"title\": \"x\",\n  oops\n}\n",
     );
     hub.write("HEARTBEATS/.s1.json.123.0.0.tmp", "{\"half\": ");
+    hub.write("ACTIVE/ACKS/m-1/s2.json", "{\"by\": ");
     let old = std::time::SystemTime::now() - Duration::from_secs(3600);
     std::fs::File::options()
         .write(true)
@@ -943,13 +944,15 @@ fn doctor_names_broken_files_and_fix_removes_old_temp_files() {
         "{}",
         stdout(&out)
     );
+    assert!(
+        stdout(&out).contains("ACTIVE/ACKS/m-1/s2.json:1:"),
+        "{}",
+        stdout(&out)
+    );
     assert!(stdout(&out).contains("--fix"), "{}", stdout(&out));
     let report = hub.json_status(&["doctor", "--fix"], 1);
     assert_eq!(report["fixed"], 1);
-    assert_eq!(
-        report["remaining"], 1,
-        "the broken milestone is left for a person"
-    );
+    assert_eq!(report["remaining"], 2, "broken data is left for a person");
     assert!(!hub.path("HEARTBEATS/.s1.json.123.0.0.tmp").exists());
     assert!(
         hub.path("MILESTONES/broken.json").exists(),

@@ -74,6 +74,7 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
         }
     }
     json_files.extend(nested_json(&hub.path(layout::HANDSHAKES)));
+    json_files.extend(nested_json(&hub.path(crate::messages::ACKS)));
     for path in json_files {
         if let Err(e) = storage::read_json_object(&path) {
             note(&path, e);
