@@ -1393,3 +1393,29 @@ fn save_progress_with_secret_notes_writes_nothing() {
         "pending"
     );
 }
+
+#[test]
+fn a_session_claiming_while_it_releases_the_same_key_never_gets_not_found() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "claim", "k"]);
+    for _ in 0..30 {
+        let mut claim = hub.command("sessions");
+        claim.args(["--as", "s1", "claim", "k"]);
+        let mut release = hub.command("sessions");
+        release.args(["--as", "s1", "release", "k"]);
+        let claimer = claim
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = release.stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let out = claimer.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Whatever the order, s1 ends up holding k or having released it; claim again.
+        hub.ok(&["--as", "s1", "claim", "k"]);
+    }
+}

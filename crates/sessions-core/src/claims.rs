@@ -452,10 +452,12 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
                     ));
                 }
             }
-            Some(c) if c.holder == holder => {
-                let renewed = renew(hub, key, holder, asked_ttl)?;
-                return Ok(grant_of(renewed, true));
-            }
+            Some(c) if c.holder == holder => match renew(hub, key, holder, asked_ttl) {
+                Ok(renewed) => return Ok(grant_of(renewed, true)),
+                // Released (by this same session, elsewhere) since we looked: claim anew.
+                Err(Error::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            },
             Some(c) => {
                 if takeover_blocker(hub, &c, time::now()).is_some() {
                     return Err(already_claimed(&c));
