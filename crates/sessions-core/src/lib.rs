@@ -8,6 +8,7 @@ pub mod config;
 pub mod current_state;
 pub mod doctor;
 pub mod error;
+pub mod git;
 pub mod handshake;
 pub mod hub;
 pub mod ids;
