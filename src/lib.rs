@@ -44,6 +44,14 @@ impl Ctx {
         Ok(id.to_string())
     }
 
+    /// "Me" when `--as` / `$SESSIONS_ID` is given (validated), else `None`.
+    pub fn me_if_given(&self) -> Result<Option<String>> {
+        match self.global.as_id {
+            Some(_) => self.me().map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// An explicit ID argument, else "me".
     pub fn id_or_me(&self, id: Option<&str>) -> Result<String> {
         match id {

@@ -52,10 +52,7 @@ pub fn run(ctx: &mut Ctx, command: HandshakeCommand) -> Result<u8> {
             role,
             specs,
         } => {
-            let by = match ctx.global.as_id {
-                Some(_) => ctx.me()?,
-                None => id.clone(),
-            };
+            let by = ctx.me_if_given()?.unwrap_or_else(|| id.clone());
             let st = handshake::propose(
                 &hub,
                 &by,

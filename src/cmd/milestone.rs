@@ -118,7 +118,7 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
                     priority: Some(priority),
                     steps,
                     why,
-                    by: ctx.global.as_id.clone(),
+                    by: ctx.me_if_given()?,
                 },
             )?;
             if ctx.json() {

@@ -16,10 +16,8 @@ pub struct StatusArgs {}
 
 pub fn run(ctx: &mut Ctx, _args: StatusArgs) -> Result<u8> {
     let hub = ctx.hub()?;
-    let mut snap = Snapshot::load(&hub)?;
-    if let Ok(me) = ctx.me() {
-        snap.unread_messages = Some(sessions_core::messages::unread_count(&hub, &me)?);
-    }
+    let me = ctx.me_if_given()?;
+    let snap = Snapshot::load(&hub, me.as_deref())?;
     if ctx.json() {
         ctx.out.json(&snap);
     } else {

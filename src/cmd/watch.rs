@@ -102,7 +102,7 @@ pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
     let files = status_files(ctx, args.dir.dir.as_deref())?;
     let kinds = split_list(&args.kinds);
     sessions_watch::check_kinds(&kinds)?;
-    let me = ctx.global.as_id.clone();
+    let me = ctx.me_if_given()?;
     if args.follow && me.is_none() {
         return Err(Error::Usage(
             "--follow needs to know which session you are: pass --as ID or set SESSIONS_ID".into(),

@@ -30,8 +30,7 @@ pub struct Snapshot {
     pub current_priority: Option<String>,
     /// The latest messages on MESSAGES.md (parsed from the board's tail only).
     pub recent_messages: Vec<messages::Summary>,
-    /// How many unread messages "me" has; set by `sessions status` when it knows who
-    /// is asking (`--as` / `SESSIONS_ID`).
+    /// How many unread messages "me" has, when the snapshot was taken for a session.
     pub unread_messages: Option<usize>,
 }
 
@@ -39,7 +38,9 @@ pub struct Snapshot {
 pub const RECENT_MESSAGES: usize = 5;
 
 impl Snapshot {
-    pub fn load(hub: &Hub) -> Result<Snapshot> {
+    /// Read the hub once. With `me`, the snapshot also counts that session's unread
+    /// messages.
+    pub fn load(hub: &Hub, me: Option<&str>) -> Result<Snapshot> {
         let now = time::now();
         // The two halves read disjoint files; on a large hub each costs about as much
         // as the other, so reading them on two threads halves the wait.
@@ -71,6 +72,10 @@ impl Snapshot {
             .into_iter()
             .map(|claim| claim_status(&sessions, claim, now))
             .collect();
+        let unread_messages = match me {
+            Some(me) => Some(messages::unread_count(hub, me)?),
+            None => None,
+        };
         Ok(Snapshot {
             hub: hub.root().display().to_string(),
             generated_at: time::format(now),
@@ -79,7 +84,7 @@ impl Snapshot {
             milestones,
             current_priority,
             recent_messages,
-            unread_messages: None,
+            unread_messages,
         })
     }
 }
