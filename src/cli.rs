@@ -101,10 +101,6 @@ pub enum Command {
     /// Collaboration requests: request, accept, decline, start, complete, handoff, list, metrics.
     #[command(subcommand)]
     Collab(cmd::collab::CollabCommand),
-    /// Check every hub file the commands read; report problems with file, line and column.
-    Doctor(cmd::doctor::DoctorArgs),
-    /// Print shell completions (bash, zsh, fish, elvish, powershell).
-    Completions(cmd::completions::CompletionsArgs),
     /// Status documents (<project>-status.md): new, set, action, next, show, failing.
     #[command(
         subcommand,
@@ -123,6 +119,10 @@ pub enum Command {
     /// Watch the hub and report events as they happen (signals, status changes,
     /// messages, claims, milestones, sessions), optionally running a command for each.
     Watch(cmd::watch::WatchArgs),
+    /// Check every hub file the commands read; report problems with file, line and column.
+    Doctor(cmd::doctor::DoctorArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::completions::CompletionsArgs),
     /// Run a demo: a throw-away hub with several real session processes.
     Demo(cmd::demo::DemoArgs),
 }
