@@ -1111,3 +1111,23 @@ fn private_state_stays_out_of_git_even_in_an_old_hub() {
     );
     assert!(status.contains("REGISTRY.json"), "{status}");
 }
+
+#[test]
+fn trimming_recently_completed_keeps_the_human_text_after_the_list() {
+    let hub = TestHub::new();
+    hub.write(
+        "CURRENT_STATE.md",
+        "# STATE\n\n## CURRENT PRIORITY\n\nold\n\n## RECENTLY COMPLETED\n\n1. **A**\n   - detail\n2. **B**\n\nOlder items: see ARCHIVE.md.\n\n```\n## not a heading\n```\n\n## Other\ntext",
+    );
+    hub.write("sessions.toml", "[current_state]\nkeep_completed = 1\n");
+    hub.ok(&["--as", "s1", "state", "done", "C"]);
+    let text = hub.read("CURRENT_STATE.md");
+    assert!(text.contains("1. **C**"), "{text}");
+    assert!(!text.contains("**A**") && !text.contains("**B**"), "{text}");
+    assert!(
+        text.ends_with(
+            "\n\nOlder items: see ARCHIVE.md.\n\n```\n## not a heading\n```\n\n## Other\ntext"
+        ),
+        "text after the list was lost:\n{text}"
+    );
+}

@@ -240,12 +240,39 @@ pub fn record_completed(hub: &Hub, by: &str, item: &str, keep: usize) -> Result<
         let section = find(text, COMPLETED_SECTION).expect("section still there");
         let items = item_starts(text, &section);
         if items.len() > keep.max(1) {
-            let cut_from = items[keep.max(1)];
-            let cut_to = section.content_end(text);
+            // Cut from the end of the last kept item's text (its trailing blank lines go
+            // with the cut) to the end of the list: text after the list stays.
+            let first_cut = items[keep.max(1)];
+            let before = &text[..first_cut];
+            let kept_end = before.trim_end().len();
+            let cut_from = before[kept_end..]
+                .find('\n')
+                .map_or(first_cut, |i| kept_end + i + 1);
+            let cut_to = list_end(text, *items.last().expect("more than one item"), &section);
             text.replace_range(cut_from..cut_to, "");
         }
         Ok(())
     })
+}
+
+/// The end of the list whose last item starts at `last`: after the last line that is the
+/// item, indented under it, or another item; a blank line followed by other text ends it.
+fn list_end(text: &str, last: usize, section: &Section) -> usize {
+    let limit = section.content_end(text);
+    let mut offset = last;
+    let mut end = limit;
+    for (i, line) in text[last..limit].split_inclusive('\n').enumerate() {
+        let blank = line.trim().is_empty();
+        let digits = line.chars().take_while(char::is_ascii_digit).count();
+        let item = digits > 0 && line[digits..].starts_with(". ");
+        if i == 0 || item || line.starts_with([' ', '\t']) {
+            end = offset + line.len();
+        } else if !blank {
+            break;
+        }
+        offset += line.len();
+    }
+    end.min(limit)
 }
 
 /// Byte offsets of the numbered list items (`1. `, `12. `) at column 0 in a section.
