@@ -1131,3 +1131,33 @@ fn trimming_recently_completed_keeps_the_human_text_after_the_list() {
         "text after the list was lost:\n{text}"
     );
 }
+
+#[test]
+fn only_votes_of_live_registered_sessions_count_towards_consensus() {
+    let hub = TestHub::new();
+    for id in ["a", "b", "c"] {
+        hub.ok(&["--as", id, "register"]);
+    }
+    hub.ok(&["--as", "a", "handshake", "propose", "newbie"]);
+    for ghost in ["ghost1", "ghost2", "ghost3"] {
+        hub.ok(&[
+            "--as",
+            ghost,
+            "handshake",
+            "vote",
+            "newbie-identity",
+            "agree",
+        ]);
+    }
+    let st = hub.json(&["handshake", "status", "newbie-identity"]);
+    assert_eq!(st["needed"], 2);
+    assert_eq!(
+        st["state"], "pending",
+        "unregistered voters are not the electorate"
+    );
+    assert!(hub.read_json("REGISTRY.json")["sessions"]["newbie"].is_null());
+    hub.ok(&["--as", "a", "handshake", "vote", "newbie-identity", "agree"]);
+    hub.ok(&["--as", "b", "handshake", "vote", "newbie-identity", "agree"]);
+    let st = hub.json(&["handshake", "status", "newbie-identity"]);
+    assert_eq!(st["state"], "agreed");
+}

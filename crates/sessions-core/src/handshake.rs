@@ -316,14 +316,21 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
             Vote::Object => tally.object.push(v),
         }
     }
-    let live_sessions = live_registered(hub)?;
+    let electorate = live_registered(hub)?;
+    let live_sessions = electorate.len();
     let needed = needed_votes(hub, live_sessions);
+    // Only the electorate's agreeing votes count; anyone's objection still blocks.
+    let agreeing = tally
+        .agree
+        .iter()
+        .filter(|v| electorate.contains(&v.voter))
+        .count();
     let recorded = record::text(&rec, &["status"]).unwrap_or("pending");
     let state = if recorded == "agreed" {
         "agreed"
     } else if hub.config.consensus.objection_blocks && !tally.object.is_empty() {
         "objected"
-    } else if tally.agree.len() >= needed {
+    } else if agreeing >= needed {
         "agreed"
     } else {
         "pending"
@@ -346,7 +353,8 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
     })
 }
 
-fn live_registered(hub: &Hub) -> Result<usize> {
+/// The IDs of the live registered sessions: the electorate.
+fn live_registered(hub: &Hub) -> Result<std::collections::BTreeSet<String>> {
     let registry = Registry::load(hub)?;
     let heartbeats = sessions::load_heartbeats(hub)?;
     let view = sessions::sync_view(hub, &registry, &heartbeats, time::now());
@@ -354,7 +362,8 @@ fn live_registered(hub: &Hub) -> Result<usize> {
         .sessions
         .iter()
         .filter(|s| s.registered && s.liveness == Liveness::Live)
-        .count())
+        .map(|s| s.id.clone())
+        .collect())
 }
 
 /// Agreeing votes needed: `majority` = more than half the live registered sessions,
