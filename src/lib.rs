@@ -67,7 +67,7 @@ impl Ctx {
 
 /// Run the command line with `args` (the first one is the program name).
 pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let mut cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -78,6 +78,9 @@ pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) ->
             });
         }
     };
+    // `export SESSIONS_HUB= SESSIONS_ID=` is how a shell unsets them: empty is unset.
+    cli.global.hub = cli.global.hub.filter(|p| !p.as_os_str().is_empty());
+    cli.global.as_id = cli.global.as_id.filter(|id| !id.is_empty());
     let mut ctx = Ctx {
         global: cli.global,
         out: Output::new(),

@@ -1161,3 +1161,28 @@ fn only_votes_of_live_registered_sessions_count_towards_consensus() {
     let st = hub.json(&["handshake", "status", "newbie-identity"]);
     assert_eq!(st["state"], "agreed");
 }
+
+#[test]
+fn empty_sessions_hub_and_sessions_id_count_as_unset() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    // `export SESSIONS_HUB= SESSIONS_ID=` is how people unset them in a shell.
+    let out = hub
+        .command("sessions")
+        .args(["status"])
+        .env("SESSIONS_HUB", "")
+        .env("SESSIONS_ID", "")
+        .current_dir(hub.root.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("s1"), "{}", stdout(&out));
+    let out = hub
+        .command("sessions")
+        .args(["heartbeat"])
+        .env("SESSIONS_ID", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--as"), "{}", stderr(&out));
+}
