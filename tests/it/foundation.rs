@@ -1186,3 +1186,22 @@ fn empty_sessions_hub_and_sessions_id_count_as_unset() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--as"), "{}", stderr(&out));
 }
+
+#[test]
+fn init_into_a_non_empty_folder_says_so_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("notes");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("todo.txt"), "mine").unwrap();
+    let before = tree(&target);
+    let out = Command::new(bin("sessions"))
+        .arg("init")
+        .arg(&target)
+        .env_remove("SESSIONS_HUB")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("not empty") && !err.contains("holds a hub"), "{err}");
+    assert_same_tree(&before, &tree(&target));
+}
