@@ -1205,3 +1205,19 @@ fn init_into_a_non_empty_folder_says_so_and_writes_nothing() {
     assert!(err.contains("not empty") && !err.contains("holds a hub"), "{err}");
     assert_same_tree(&before, &tree(&target));
 }
+
+#[test]
+fn prefixed_env_style_secrets_are_refused_too() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    let before = tree(&hub.root);
+    let value = format!("Zk3m9Qx7{}", "Lp2Vb8Nw4Rt6Yh1Jd5");
+    for name in ["OPENAI_API_KEY", "DB_PASSWORD", "STRIPE_SECRET_KEY", "SLACK_BOT_TOKEN"] {
+        let text = format!("run it with {name}={value}");
+        let out = hub.run(&["--as", "s1", "heartbeat", "--work", &text]);
+        assert_eq!(out.status.code(), Some(6), "{name}: {}", stderr(&out));
+    }
+    assert_same_tree(&before, &tree(&hub.root));
+    // Ordinary text with those words still passes.
+    hub.ok(&["--as", "s1", "heartbeat", "--work", "rotate DB_PASSWORD and MY_API_KEY"]);
+}
