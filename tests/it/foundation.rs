@@ -1221,3 +1221,18 @@ fn prefixed_env_style_secrets_are_refused_too() {
     // Ordinary text with those words still passes.
     hub.ok(&["--as", "s1", "heartbeat", "--work", "rotate DB_PASSWORD and MY_API_KEY"]);
 }
+
+#[test]
+fn a_private_folder_symlinked_outside_the_hub_is_refused() {
+    let hub = TestHub::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::remove_dir_all(hub.path(".sessions")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), hub.path(".sessions")).unwrap();
+    let out = hub.run(&["--as", "s1", "register"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_dir(outside.path()).unwrap().count(),
+        0,
+        "locks were made outside the hub"
+    );
+}

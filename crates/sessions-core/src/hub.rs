@@ -141,6 +141,7 @@ impl Hub {
     pub fn lock(&self, rel: &str) -> Result<FileLock> {
         let name = rel.replace(['/', '\\'], "%");
         let path = self.root.join(layout::LOCKS).join(format!("{name}.lock"));
+        self.ensure_inside(&path)?;
         let lock = FileLock::acquire(&path, storage::DEFAULT_LOCK_TIMEOUT)?;
         self.ignore_private_dir();
         Ok(lock)
