@@ -1236,3 +1236,18 @@ fn a_private_folder_symlinked_outside_the_hub_is_refused() {
         "locks were made outside the hub"
     );
 }
+
+#[test]
+fn header_lines_are_only_looked_for_above_the_first_section() {
+    let hub = TestHub::new();
+    let tail = "## SYSTEM STATE\n\n**Last Updated:** 2025-01-01 by the ops team\n**Updated By:** ops\n";
+    hub.write(
+        "CURRENT_STATE.md",
+        &format!("# STATE\n\n## CURRENT PRIORITY\n\nold\n\n{tail}"),
+    );
+    hub.ok(&["--as", "s1", "state", "priority", "new"]);
+    let text = hub.read("CURRENT_STATE.md");
+    assert!(text.ends_with(tail), "a line in another section changed:\n{text}");
+    let head = &text[..text.find("## CURRENT PRIORITY").unwrap()];
+    assert!(head.contains("**Last Updated:** ") && head.contains("**Updated By:** s1"), "{text}");
+}

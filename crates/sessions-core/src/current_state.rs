@@ -136,8 +136,11 @@ pub fn priority_headline(priority: &str) -> String {
 fn set_header_line(text: &mut String, label: &str, value: &str) {
     let prefix = format!("**{label}:**");
     let new_line = format!("{prefix} {value}");
+    // The header is what comes before the first section; the same label further down
+    // belongs to a section the toolkit does not own.
+    let header_end = sections(text).first().map_or(text.len(), |s| s.start);
     let mut offset = 0;
-    for line in text.split_inclusive('\n') {
+    for line in text[..header_end].split_inclusive('\n') {
         if line.starts_with(&prefix) {
             let end = offset + line.trim_end_matches(['\n', '\r']).len();
             text.replace_range(offset..end, &new_line);
