@@ -319,11 +319,15 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
     let electorate = live_registered(hub)?;
     let live_sessions = electorate.len();
     let needed = needed_votes(hub, live_sessions);
-    // Only the electorate's agreeing votes count; anyone's objection still blocks.
+    let session_id = record::text(&rec, &["session_id", "proposed_id"])
+        .unwrap_or(proposal.trim_end_matches("-identity"))
+        .to_string();
+    // Only the electorate's agreeing votes count, and the proposed session's own (a
+    // self-proposal is its agreeing vote); anyone's objection still blocks.
     let agreeing = tally
         .agree
         .iter()
-        .filter(|v| electorate.contains(&v.voter))
+        .filter(|v| electorate.contains(&v.voter) || v.voter == session_id)
         .count();
     let recorded = record::text(&rec, &["status"]).unwrap_or("pending");
     let state = if recorded == "agreed" {
@@ -337,9 +341,7 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
     };
     Ok(ProposalStatus {
         proposal: proposal.to_string(),
-        session_id: record::text(&rec, &["session_id", "proposed_id"])
-            .unwrap_or(proposal.trim_end_matches("-identity"))
-            .to_string(),
+        session_id,
         name: record::text(&rec, &["name"]).map(str::to_string),
         role: record::text(&rec, &["role"]).map(str::to_string),
         specializations: record::list(&rec, &["specializations", "specialization"]),
