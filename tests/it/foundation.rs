@@ -1202,7 +1202,10 @@ fn init_into_a_non_empty_folder_says_so_and_writes_nothing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("not empty") && !err.contains("holds a hub"), "{err}");
+    assert!(
+        err.contains("not empty") && !err.contains("holds a hub"),
+        "{err}"
+    );
     assert_same_tree(&before, &tree(&target));
 }
 
@@ -1212,14 +1215,25 @@ fn prefixed_env_style_secrets_are_refused_too() {
     hub.ok(&["--as", "s1", "register"]);
     let before = tree(&hub.root);
     let value = format!("Zk3m9Qx7{}", "Lp2Vb8Nw4Rt6Yh1Jd5");
-    for name in ["OPENAI_API_KEY", "DB_PASSWORD", "STRIPE_SECRET_KEY", "SLACK_BOT_TOKEN"] {
+    for name in [
+        "OPENAI_API_KEY",
+        "DB_PASSWORD",
+        "STRIPE_SECRET_KEY",
+        "SLACK_BOT_TOKEN",
+    ] {
         let text = format!("run it with {name}={value}");
         let out = hub.run(&["--as", "s1", "heartbeat", "--work", &text]);
         assert_eq!(out.status.code(), Some(6), "{name}: {}", stderr(&out));
     }
     assert_same_tree(&before, &tree(&hub.root));
     // Ordinary text with those words still passes.
-    hub.ok(&["--as", "s1", "heartbeat", "--work", "rotate DB_PASSWORD and MY_API_KEY"]);
+    hub.ok(&[
+        "--as",
+        "s1",
+        "heartbeat",
+        "--work",
+        "rotate DB_PASSWORD and MY_API_KEY",
+    ]);
 }
 
 #[test]
@@ -1240,14 +1254,41 @@ fn a_private_folder_symlinked_outside_the_hub_is_refused() {
 #[test]
 fn header_lines_are_only_looked_for_above_the_first_section() {
     let hub = TestHub::new();
-    let tail = "## SYSTEM STATE\n\n**Last Updated:** 2025-01-01 by the ops team\n**Updated By:** ops\n";
+    let tail =
+        "## SYSTEM STATE\n\n**Last Updated:** 2025-01-01 by the ops team\n**Updated By:** ops\n";
     hub.write(
         "CURRENT_STATE.md",
         &format!("# STATE\n\n## CURRENT PRIORITY\n\nold\n\n{tail}"),
     );
     hub.ok(&["--as", "s1", "state", "priority", "new"]);
     let text = hub.read("CURRENT_STATE.md");
-    assert!(text.ends_with(tail), "a line in another section changed:\n{text}");
+    assert!(
+        text.ends_with(tail),
+        "a line in another section changed:\n{text}"
+    );
     let head = &text[..text.find("## CURRENT PRIORITY").unwrap()];
-    assert!(head.contains("**Last Updated:** ") && head.contains("**Updated By:** s1"), "{text}");
+    assert!(
+        head.contains("**Last Updated:** ") && head.contains("**Updated By:** s1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn hub_pointing_at_a_folder_that_is_no_hub_names_init_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(project.join("main.rs"), "fn main() {}\n").unwrap();
+    let before = tree(&project);
+    for args in [&["--as", "s1", "register"][..], &["status"][..]] {
+        let out = Command::new(bin("sessions"))
+            .env("SESSIONS_HUB", &project)
+            .env_remove("SESSIONS_ID")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("sessions init"), "{}", stderr(&out));
+    }
+    assert_same_tree(&before, &tree(&project));
 }

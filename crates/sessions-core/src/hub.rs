@@ -69,6 +69,23 @@ impl Hub {
             if !dir.join(layout::REGISTRY).exists() && nested.is_dir() {
                 return Hub::open(&nested);
             }
+            // A folder that is neither named SESSIONS nor holds any hub file is no hub:
+            // writing one into it (a project's root, say) would scatter hub files there.
+            let hub_like = dir.file_name().is_some_and(|n| n == HUB_DIR_NAME)
+                || [
+                    layout::REGISTRY,
+                    layout::HEARTBEATS,
+                    layout::CURRENT_STATE,
+                    layout::MESSAGES,
+                    layout::PRIVATE,
+                ]
+                .iter()
+                .any(|name| dir.join(name).exists());
+            if !hub_like {
+                return Err(Error::NoHub {
+                    start: dir.to_path_buf(),
+                });
+            }
             return Hub::open(dir);
         }
         match find_hub_from(cwd) {
