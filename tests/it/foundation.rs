@@ -1292,3 +1292,17 @@ fn hub_pointing_at_a_folder_that_is_no_hub_names_init_and_writes_nothing() {
     }
     assert_same_tree(&before, &tree(&project));
 }
+
+#[test]
+fn find_help_with_an_empty_capability_is_a_usage_error() {
+    let hub = TestHub::fixture();
+    for cap in ["", "  "] {
+        let out = hub.run(&["find-help", cap]);
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        assert!(
+            stderr(&out).contains("sessions find-help"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
