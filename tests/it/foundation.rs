@@ -1306,3 +1306,13 @@ fn find_help_with_an_empty_capability_is_a_usage_error() {
         );
     }
 }
+
+#[test]
+fn doctor_reports_a_registry_whose_sessions_is_not_an_object() {
+    let hub = TestHub::new();
+    hub.write("REGISTRY.json", "{\"sessions\": [\"a\", \"b\"]}\n");
+    assert_eq!(hub.run(&["status"]).status.code(), Some(4));
+    let out = hub.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("REGISTRY.json:1:1"), "{}", stdout(&out));
+}

@@ -62,9 +62,9 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
     if let Err(e) = Config::load(hub.root()) {
         note(&hub.path(crate::config::CONFIG_FILE), e);
     }
-    let registry = hub.path(layout::REGISTRY);
-    if let Err(e) = storage::read_json_object(&registry) {
-        note(&registry, e);
+    // The commands' own loader: it also checks the shape (`sessions` keyed by ID).
+    if let Err(e) = crate::sessions::Registry::load(hub) {
+        note(&hub.path(layout::REGISTRY), e);
     }
     let mut json_files = Vec::new();
     for (dir, ext) in JSON_FOLDERS {
