@@ -1314,5 +1314,34 @@ fn doctor_reports_a_registry_whose_sessions_is_not_an_object() {
     assert_eq!(hub.run(&["status"]).status.code(), Some(4));
     let out = hub.run(&["doctor"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(stdout(&out).contains("REGISTRY.json:1:1"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("REGISTRY.json:1:1"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn register_over_a_broken_heartbeat_fails_before_touching_the_registry() {
+    let hub = TestHub::new();
+    hub.write(
+        "HEARTBEATS/s1.json",
+        "{\n  \"session_id\": \"s1\",\n  oops\n}\n",
+    );
+    let before = tree(&hub.root);
+    let out = hub.run(&["--as", "s1", "register", "--name", "One"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("HEARTBEATS/s1.json:3:"),
+        "{}",
+        stderr(&out)
+    );
+    let after = tree(&hub.root);
+    let private = |t: &BTreeMap<String, Vec<u8>>| {
+        t.iter()
+            .filter(|(k, _)| !k.starts_with(".sessions"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_same_tree(&private(&before), &private(&after));
 }

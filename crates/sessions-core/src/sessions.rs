@@ -217,6 +217,9 @@ pub fn register(hub: &Hub, reg: &Registration) -> Result<Registered> {
             hub.check_secrets(what, text)?;
         }
     }
+    // A heartbeat that does not parse would fail the heartbeat below: fail before the
+    // registry is touched, so a failed register changes nothing.
+    storage::read_json_object(&hub.file(&format!("{}/{}.json", layout::HEARTBEATS, reg.id))?)?;
     let now = time::format(time::now());
     let created = update_registry(hub, |doc| {
         let sessions = registry_sessions(doc);
