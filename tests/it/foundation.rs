@@ -1155,6 +1155,12 @@ fn only_votes_of_live_registered_sessions_count_towards_consensus() {
         st["state"], "pending",
         "unregistered voters are not the electorate"
     );
+    assert_eq!(st["counted"], 0);
+    let shown = hub.ok(&["handshake", "status", "newbie-identity"]);
+    assert!(
+        shown.contains("3 agree (0 from live registered sessions)"),
+        "{shown}"
+    );
     assert!(hub.read_json("REGISTRY.json")["sessions"]["newbie"].is_null());
     hub.ok(&["--as", "a", "handshake", "vote", "newbie-identity", "agree"]);
     hub.ok(&["--as", "b", "handshake", "vote", "newbie-identity", "agree"]);

@@ -73,6 +73,9 @@ pub struct ProposalStatus {
     pub live_sessions: usize,
     /// Agreeing votes needed under the hub's rule.
     pub needed: usize,
+    /// Agreeing votes that count: those of live registered sessions and of the proposed
+    /// session itself.
+    pub counted: usize,
     /// Read from the original scripts' `ACTIVE/CONSENSUS/`.
     pub legacy: bool,
 }
@@ -351,6 +354,7 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
         tally,
         live_sessions,
         needed,
+        counted: agreeing,
         legacy,
     })
 }
