@@ -1351,3 +1351,23 @@ fn register_over_a_broken_heartbeat_fails_before_touching_the_registry() {
     };
     assert_same_tree(&private(&before), &private(&after));
 }
+
+#[test]
+fn headings_inside_tilde_fences_are_not_sections() {
+    let hub = TestHub::new();
+    let head = "# STATE\n\n## NOTES\n\n~~~md\n## CURRENT PRIORITY\nexample only\n```\n~~~\n\n";
+    hub.write(
+        "CURRENT_STATE.md",
+        &format!("{head}## CURRENT PRIORITY\n\nold\n"),
+    );
+    hub.ok(&["--as", "s1", "state", "priority", "new"]);
+    let text = hub.read("CURRENT_STATE.md");
+    assert!(
+        text.contains(&head[head.find("## NOTES").unwrap()..]),
+        "{text}"
+    );
+    assert!(
+        text.contains("### Priority: new") && !text.contains("old"),
+        "{text}"
+    );
+}

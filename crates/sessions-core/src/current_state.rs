@@ -69,17 +69,27 @@ pub fn normalize(title: &str) -> String {
 /// The file's level-2 sections, ignoring headings inside code fences.
 pub fn sections(text: &str) -> Vec<Section> {
     let mut out: Vec<Section> = Vec::new();
-    let mut in_fence = false;
+    // The open fence's character and length: only a run of the same character at least
+    // as long closes it (CommonMark), so "```" inside a "~~~" fence stays inside.
+    let mut fence: Option<(char, usize)> = None;
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let start = offset;
         offset += line.len();
         let trimmed = line.trim_end();
-        if trimmed.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-            continue;
+        let lead = trimmed.trim_start();
+        if let Some(c) = lead.chars().next().filter(|c| *c == '`' || *c == '~') {
+            let run = lead.chars().take_while(|x| *x == c).count();
+            if run >= 3 {
+                match fence {
+                    None => fence = Some((c, run)),
+                    Some((open, len)) if open == c && run >= len => fence = None,
+                    Some(_) => {}
+                }
+                continue;
+            }
         }
-        if in_fence {
+        if fence.is_some() {
             continue;
         }
         let is_h1 = trimmed.starts_with("# ");
