@@ -1371,3 +1371,13 @@ fn headings_inside_tilde_fences_are_not_sections() {
         "{text}"
     );
 }
+
+#[test]
+fn proposing_an_id_too_long_for_its_proposal_writes_nothing() {
+    let hub = TestHub::new();
+    let long = "a".repeat(125);
+    let before = tree(&hub.root);
+    let out = hub.run(&["--as", &long, "handshake", "propose", &long]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_same_tree(&before, &tree(&hub.root));
+}

@@ -113,6 +113,8 @@ pub fn propose(hub: &Hub, by: &str, identity: &Identity) -> Result<ProposalStatu
     // Consensus needs the registry: refuse before writing anything if it is broken.
     live_registered(hub)?;
     let proposal = proposal_id(&identity.session_id);
+    // Votes name the proposal: one too long to name must not be created.
+    ids::validate("proposal ID", &proposal)?;
     let path = hub.file(&proposal_rel(&proposal))?;
     hub.dir(layout::HANDSHAKES)?;
     storage::ensure_dir(path.parent().expect("proposal has a folder"))?;
