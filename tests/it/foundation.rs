@@ -1381,3 +1381,22 @@ fn proposing_an_id_too_long_for_its_proposal_writes_nothing() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_same_tree(&before, &tree(&hub.root));
 }
+
+#[test]
+fn consensus_rule_takes_a_bare_number_and_refuses_nonsense() {
+    let hub = TestHub::new();
+    for id in ["a", "b", "c"] {
+        hub.ok(&["--as", id, "register"]);
+    }
+    hub.write("sessions.toml", "[consensus]\nrule = 3\n");
+    let st = hub.json(&["--as", "a", "handshake", "propose", "newbie"]);
+    assert_eq!(st["needed"], 3);
+    hub.write("sessions.toml", "[consensus]\nrule = \"three\"\n");
+    let out = hub.run(&["handshake", "status", "newbie-identity"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("sessions.toml:2:"),
+        "{}",
+        stderr(&out)
+    );
+}
