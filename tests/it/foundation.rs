@@ -1400,3 +1400,17 @@ fn consensus_rule_takes_a_bare_number_and_refuses_nonsense() {
         stderr(&out)
     );
 }
+
+#[test]
+fn prune_never_removes_a_live_heartbeat() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    for age in ["0", "1s", "4m"] {
+        let out = hub.run(&["prune", "--older-than", age]);
+        assert_eq!(out.status.code(), Some(2), "{age}: {}", stdout(&out));
+        assert!(stderr(&out).contains("live"), "{}", stderr(&out));
+    }
+    assert!(hub.path("HEARTBEATS/s1.json").exists());
+    hub.ok(&["prune", "--older-than", "5m"]);
+    assert!(hub.path("HEARTBEATS/s1.json").exists());
+}

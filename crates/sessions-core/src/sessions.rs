@@ -393,6 +393,14 @@ pub struct Pruned {
 /// Delete heartbeats older than `older_than` (the registry entry stays). Each file is
 /// re-checked under its lock, so a session that beats during the prune survives.
 pub fn prune(hub: &Hub, older_than: std::time::Duration, dry_run: bool) -> Result<Vec<Pruned>> {
+    // Below the live threshold a prune would delete the heartbeats of live sessions.
+    let live = hub.config.liveness.live;
+    if older_than < live {
+        return Err(Error::Usage(format!(
+            "--older-than must be at least the live threshold ({}s): a live session's heartbeat is never pruned",
+            live.as_secs()
+        )));
+    }
     let now = time::now();
     let mut pruned = Vec::new();
     for hb in load_heartbeats(hub)? {
