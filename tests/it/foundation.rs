@@ -1414,3 +1414,20 @@ fn prune_never_removes_a_live_heartbeat() {
     hub.ok(&["prune", "--older-than", "5m"]);
     assert!(hub.path("HEARTBEATS/s1.json").exists());
 }
+
+#[test]
+fn done_puts_the_newest_item_first_even_above_a_bullet_list() {
+    let hub = TestHub::new();
+    hub.write(
+        "CURRENT_STATE.md",
+        "# STATE\n\n## RECENTLY COMPLETED\n\n- **Old A**\n- **Old B**\n\n---\n\n## NEXT\nx\n",
+    );
+    hub.ok(&["--as", "s1", "state", "done", "New"]);
+    let text = hub.read("CURRENT_STATE.md");
+    let new = text.find("**New**").unwrap();
+    assert!(new < text.find("**Old A**").unwrap(), "{text}");
+    assert!(
+        text.ends_with("- **Old A**\n- **Old B**\n\n---\n\n## NEXT\nx\n"),
+        "{text}"
+    );
+}

@@ -238,8 +238,19 @@ pub fn record_completed(hub: &Hub, by: &str, item: &str, keep: usize) -> Result<
         );
         let items = item_starts(text, &section);
         let content_end = section.content_end(text);
-        match items.first() {
-            Some(&first) => text.insert_str(first, &format!("{entry}\n")),
+        // Above the first numbered item, else above whatever the section holds (a bullet
+        // list, a note): the newest item comes first.
+        let first_content = text[section.body_start..content_end]
+            .split_inclusive('\n')
+            .scan(section.body_start, |at, line| {
+                let start = *at;
+                *at += line.len();
+                Some((start, line))
+            })
+            .find(|(_, line)| !line.trim().is_empty())
+            .map(|(start, _)| start);
+        match items.first().copied().or(first_content) {
+            Some(first) => text.insert_str(first, &format!("{entry}\n")),
             None => {
                 let lead = if text[..content_end].ends_with("\n\n") {
                     ""
