@@ -1274,6 +1274,10 @@ fn header_lines_are_only_looked_for_above_the_first_section() {
     );
     let head = &text[..text.find("## CURRENT PRIORITY").unwrap()];
     assert!(
+        head.find("**Last Updated:**") < head.find("**Updated By:**"),
+        "{head}"
+    );
+    assert!(
         head.contains("**Last Updated:** ") && head.contains("**Updated By:** s1"),
         "{text}"
     );

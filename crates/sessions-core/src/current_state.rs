@@ -174,8 +174,9 @@ fn set_header_line(text: &mut String, label: &str, value: &str) {
 
 fn stamp(text: &mut String, by: &str) {
     let now = time::now().format("%Y-%m-%d %H:%M UTC").to_string();
-    set_header_line(text, "Last Updated", &now);
+    // In this order, two missing lines end up as "Last Updated" then "Updated By".
     set_header_line(text, "Updated By", by);
+    set_header_line(text, "Last Updated", &now);
 }
 
 /// Locked read-modify-write of CURRENT_STATE.md.
