@@ -560,6 +560,26 @@ fn inside_a_git_worktree_the_main_worktrees_hub_is_used() {
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
     let found = std::fs::canonicalize(status["hub"].as_str().unwrap()).unwrap();
     assert_eq!(found, std::fs::canonicalize(main.join("SESSIONS")).unwrap());
+
+    // The worktree's own checkout of the hub folder: from inside it, still the main one.
+    let copy = dir.path().join("wt/SESSIONS");
+    let out = Command::new(bin("sessions"))
+        .arg("init")
+        .arg(&copy)
+        .env_remove("SESSIONS_HUB")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = Command::new(bin("sessions"))
+        .args(["--json", "status"])
+        .current_dir(copy.join("HEARTBEATS"))
+        .env_remove("SESSIONS_HUB")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = std::fs::canonicalize(status["hub"].as_str().unwrap()).unwrap();
+    assert_eq!(found, std::fs::canonicalize(main.join("SESSIONS")).unwrap());
 }
 
 #[test]

@@ -241,6 +241,13 @@ fn find_hub_from(start: &Path) -> Option<PathBuf> {
         if dir.file_name().is_some_and(|n| n == HUB_DIR_NAME)
             && dir.join(layout::REGISTRY).is_file()
         {
+            // A linked worktree's own checkout of the hub: the main worktree's is the one.
+            if let Some(main) = dir.parent().and_then(main_worktree_of) {
+                let hub = main.join(HUB_DIR_NAME);
+                if hub.is_dir() {
+                    return Some(hub);
+                }
+            }
             return Some(dir.to_path_buf());
         }
     }
