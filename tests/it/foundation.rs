@@ -1455,3 +1455,27 @@ fn done_puts_the_newest_item_first_even_above_a_bullet_list() {
         "{text}"
     );
 }
+
+#[test]
+fn two_heartbeat_files_of_one_session_show_it_once_with_the_newest() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "bar", "register"]);
+    // An old scripts' heartbeat under another file name, for the same session.
+    hub.write(
+        "HEARTBEATS/zz-old.json",
+        r#"{"session_id": "bar", "timestamp": "2020-01-01T00:00:00Z"}"#,
+    );
+    hub.write(
+        "HEARTBEATS/other.json",
+        r#"{"session_id": "ghost", "timestamp": "2020-01-01T00:00:00Z"}"#,
+    );
+    hub.write(
+        "HEARTBEATS/other2.json",
+        r#"{"session_id": "ghost", "timestamp": "2021-01-01T00:00:00Z"}"#,
+    );
+    let view = hub.json(&["sync"]);
+    assert_eq!(ids_of(&view), ["bar", "ghost"], "{view}");
+    assert_eq!(view["sessions"][0]["liveness"], "live", "{view}");
+    assert_eq!(view["sessions"][1]["last_seen"], "2021-01-01T00:00:00Z");
+    assert_eq!(view["counts"]["total"], 2);
+}

@@ -498,7 +498,14 @@ pub fn sync_view(
     heartbeats: &[Heartbeat],
     now: Timestamp,
 ) -> SyncView {
-    let by_id: BTreeMap<&str, &Heartbeat> = heartbeats.iter().map(|h| (h.id.as_str(), h)).collect();
+    // Several files may name one session (the old scripts' file names): the newest wins.
+    let mut by_id: BTreeMap<&str, &Heartbeat> = BTreeMap::new();
+    for hb in heartbeats {
+        let newest = by_id.entry(hb.id.as_str()).or_insert(hb);
+        if hb.time > newest.time {
+            *newest = hb;
+        }
+    }
     let mut sessions = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (id, entry) in registry.sessions() {
@@ -506,8 +513,9 @@ pub fn sync_view(
         sessions.push(view_of(hub, id, Some(entry), by_id.get(id).copied(), now));
     }
     for hb in heartbeats {
-        if !seen.contains(hb.id.as_str()) {
-            sessions.push(view_of(hub, &hb.id, None, Some(hb), now));
+        if seen.insert(hb.id.as_str()) {
+            let newest = by_id.get(hb.id.as_str()).copied().unwrap_or(hb);
+            sessions.push(view_of(hub, &hb.id, None, Some(newest), now));
         }
     }
     let mut counts = SyncCounts {
