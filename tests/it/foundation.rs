@@ -1349,6 +1349,16 @@ fn doctor_reports_a_registry_whose_sessions_is_not_an_object() {
         "{}",
         stdout(&out)
     );
+    let line = stdout(&out)
+        .lines()
+        .find(|l| l.contains("REGISTRY.json"))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        line.matches("REGISTRY.json").count(),
+        1,
+        "path said twice: {line}"
+    );
 }
 
 #[test]

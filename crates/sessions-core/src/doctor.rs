@@ -50,12 +50,16 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
             } else {
                 "unreadable"
             },
-            message: err
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+            // The finding carries the path and position; the message need not repeat them.
+            message: match &err {
+                Error::Parse { message, .. } => message.clone(),
+                other => other
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            },
             fixable: false,
         });
     };
