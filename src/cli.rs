@@ -37,7 +37,9 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// The hub folder (default: the nearest SESSIONS/ upwards).
-    #[arg(long, global = true, env = "SESSIONS_HUB", value_name = "DIR")]
+    #[arg(long, global = true, env = "SESSIONS_HUB", value_name = "DIR",
+          value_parser = clap::builder::TypedValueParser::map(
+              clap::builder::OsStringValueParser::new(), PathBuf::from))]
     pub hub: Option<PathBuf>,
     /// Act as this session.
     #[arg(long = "as", global = true, env = "SESSIONS_ID", value_name = "ID")]

@@ -11,7 +11,6 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use sessions_core::{Error, Hub, Result, ids};
 
 use crate::cli::{Cli, GlobalArgs};
@@ -67,8 +66,14 @@ impl Ctx {
 
 /// Run the command line with `args` (the first one is the program name).
 pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches_from(args)
+        .and_then(|m| {
+            let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&m)?;
+            Ok((cli, m))
+        });
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
@@ -78,6 +83,22 @@ pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) ->
             });
         }
     };
+    // `export SESSIONS_HUB= SESSIONS_ID=` is how a shell unsets them: empty is unset
+    // (an empty `--hub ""` or `--as ""` on the command line stays an error).
+    let from_env =
+        |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::EnvVariable);
+    if from_env("hub")
+        && cli
+            .global
+            .hub
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+    {
+        cli.global.hub = None;
+    }
+    if from_env("as_id") && cli.global.as_id.as_ref().is_some_and(String::is_empty) {
+        cli.global.as_id = None;
+    }
     let mut ctx = Ctx {
         global: cli.global,
         out: Output::new(),

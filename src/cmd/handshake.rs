@@ -120,8 +120,13 @@ fn show(ctx: &mut Ctx, proposals: &[ProposalStatus]) {
         if let Some(role) = &p.role {
             ctx.out.line(format!("   role: {role}"));
         }
+        let counted = if p.counted < p.tally.agree.len() {
+            format!(" ({} from live registered sessions)", p.counted)
+        } else {
+            String::new()
+        };
         ctx.out.line(format!(
-            "   votes: {} agree, {} question, {} object; {} agreeing needed ({} live sessions)",
+            "   votes: {} agree{counted}, {} question, {} object; {} agreeing needed ({} live sessions)",
             p.tally.agree.len(),
             p.tally.question.len(),
             p.tally.object.len(),

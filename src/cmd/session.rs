@@ -234,6 +234,12 @@ pub struct FindHelpArgs {
 }
 
 pub fn find_help(ctx: &mut Ctx, args: FindHelpArgs) -> Result<u8> {
+    // An empty capability is a substring of every one: it would list everybody.
+    if args.capability.trim().is_empty() {
+        return Err(Error::Usage(
+            "name a capability: sessions find-help deployment".into(),
+        ));
+    }
     let (_, view) = load_view(ctx)?;
     let found = sessions::find_help(&view, &args.capability);
     if ctx.json() {

@@ -560,6 +560,26 @@ fn inside_a_git_worktree_the_main_worktrees_hub_is_used() {
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
     let found = std::fs::canonicalize(status["hub"].as_str().unwrap()).unwrap();
     assert_eq!(found, std::fs::canonicalize(main.join("SESSIONS")).unwrap());
+
+    // The worktree's own checkout of the hub folder: from inside it, still the main one.
+    let copy = dir.path().join("wt/SESSIONS");
+    let out = Command::new(bin("sessions"))
+        .arg("init")
+        .arg(&copy)
+        .env_remove("SESSIONS_HUB")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = Command::new(bin("sessions"))
+        .args(["--json", "status"])
+        .current_dir(copy.join("HEARTBEATS"))
+        .env_remove("SESSIONS_HUB")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = std::fs::canonicalize(status["hub"].as_str().unwrap()).unwrap();
+    assert_eq!(found, std::fs::canonicalize(main.join("SESSIONS")).unwrap());
 }
 
 #[test]
@@ -1110,4 +1130,362 @@ fn private_state_stays_out_of_git_even_in_an_old_hub() {
         "private state shows in git: {status}"
     );
     assert!(status.contains("REGISTRY.json"), "{status}");
+}
+
+#[test]
+fn trimming_recently_completed_keeps_the_human_text_after_the_list() {
+    let hub = TestHub::new();
+    hub.write(
+        "CURRENT_STATE.md",
+        "# STATE\n\n## CURRENT PRIORITY\n\nold\n\n## RECENTLY COMPLETED\n\n1. **A**\n   - detail\n2. **B**\n\nOlder items: see ARCHIVE.md.\n\n```\n## not a heading\n```\n\n## Other\ntext",
+    );
+    hub.write("sessions.toml", "[current_state]\nkeep_completed = 1\n");
+    hub.ok(&["--as", "s1", "state", "done", "C"]);
+    let text = hub.read("CURRENT_STATE.md");
+    assert!(text.contains("1. **C**"), "{text}");
+    assert!(!text.contains("**A**") && !text.contains("**B**"), "{text}");
+    assert!(
+        text.ends_with(
+            "\n\nOlder items: see ARCHIVE.md.\n\n```\n## not a heading\n```\n\n## Other\ntext"
+        ),
+        "text after the list was lost:\n{text}"
+    );
+}
+
+#[test]
+fn only_votes_of_live_registered_sessions_count_towards_consensus() {
+    let hub = TestHub::new();
+    for id in ["a", "b", "c"] {
+        hub.ok(&["--as", id, "register"]);
+    }
+    hub.ok(&["--as", "a", "handshake", "propose", "newbie"]);
+    for ghost in ["ghost1", "ghost2", "ghost3"] {
+        hub.ok(&[
+            "--as",
+            ghost,
+            "handshake",
+            "vote",
+            "newbie-identity",
+            "agree",
+        ]);
+    }
+    let st = hub.json(&["handshake", "status", "newbie-identity"]);
+    assert_eq!(st["needed"], 2);
+    assert_eq!(
+        st["state"], "pending",
+        "unregistered voters are not the electorate"
+    );
+    assert_eq!(st["counted"], 0);
+    let shown = hub.ok(&["handshake", "status", "newbie-identity"]);
+    assert!(
+        shown.contains("3 agree (0 from live registered sessions)"),
+        "{shown}"
+    );
+    assert!(hub.read_json("REGISTRY.json")["sessions"]["newbie"].is_null());
+    hub.ok(&["--as", "a", "handshake", "vote", "newbie-identity", "agree"]);
+    hub.ok(&["--as", "b", "handshake", "vote", "newbie-identity", "agree"]);
+    let st = hub.json(&["handshake", "status", "newbie-identity"]);
+    assert_eq!(st["state"], "agreed");
+}
+
+#[test]
+fn empty_sessions_hub_and_sessions_id_count_as_unset() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    // `export SESSIONS_HUB= SESSIONS_ID=` is how people unset them in a shell.
+    let out = hub
+        .command("sessions")
+        .args(["status"])
+        .env("SESSIONS_HUB", "")
+        .env("SESSIONS_ID", "")
+        .current_dir(hub.root.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("s1"), "{}", stdout(&out));
+    let out = hub
+        .command("sessions")
+        .args(["heartbeat"])
+        .env("SESSIONS_ID", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--as"), "{}", stderr(&out));
+}
+
+#[test]
+fn init_into_a_non_empty_folder_says_so_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("notes");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("todo.txt"), "mine").unwrap();
+    let before = tree(&target);
+    let out = Command::new(bin("sessions"))
+        .arg("init")
+        .arg(&target)
+        .env_remove("SESSIONS_HUB")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("not empty") && !err.contains("holds a hub"),
+        "{err}"
+    );
+    assert_same_tree(&before, &tree(&target));
+}
+
+#[test]
+fn prefixed_env_style_secrets_are_refused_too() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    let before = tree(&hub.root);
+    let value = format!("Zk3m9Qx7{}", "Lp2Vb8Nw4Rt6Yh1Jd5");
+    for name in [
+        "OPENAI_API_KEY",
+        "DB_PASSWORD",
+        "STRIPE_SECRET_KEY",
+        "SLACK_BOT_TOKEN",
+    ] {
+        let text = format!("run it with {name}={value}");
+        let out = hub.run(&["--as", "s1", "heartbeat", "--work", &text]);
+        assert_eq!(out.status.code(), Some(6), "{name}: {}", stderr(&out));
+    }
+    assert_same_tree(&before, &tree(&hub.root));
+    // Ordinary text with those words still passes.
+    hub.ok(&[
+        "--as",
+        "s1",
+        "heartbeat",
+        "--work",
+        "rotate DB_PASSWORD and MY_API_KEY",
+    ]);
+}
+
+#[test]
+fn a_private_folder_symlinked_outside_the_hub_is_refused() {
+    let hub = TestHub::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::remove_dir_all(hub.path(".sessions")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), hub.path(".sessions")).unwrap();
+    let out = hub.run(&["--as", "s1", "register"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_dir(outside.path()).unwrap().count(),
+        0,
+        "locks were made outside the hub"
+    );
+}
+
+#[test]
+fn header_lines_are_only_looked_for_above_the_first_section() {
+    let hub = TestHub::new();
+    let tail =
+        "## SYSTEM STATE\n\n**Last Updated:** 2025-01-01 by the ops team\n**Updated By:** ops\n";
+    hub.write(
+        "CURRENT_STATE.md",
+        &format!("# STATE\n\n## CURRENT PRIORITY\n\nold\n\n{tail}"),
+    );
+    hub.ok(&["--as", "s1", "state", "priority", "new"]);
+    let text = hub.read("CURRENT_STATE.md");
+    assert!(
+        text.ends_with(tail),
+        "a line in another section changed:\n{text}"
+    );
+    let head = &text[..text.find("## CURRENT PRIORITY").unwrap()];
+    assert!(
+        head.find("**Last Updated:**") < head.find("**Updated By:**"),
+        "{head}"
+    );
+    assert!(
+        head.contains("**Last Updated:** ") && head.contains("**Updated By:** s1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn hub_pointing_at_a_folder_that_is_no_hub_names_init_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(project.join("main.rs"), "fn main() {}\n").unwrap();
+    let before = tree(&project);
+    for args in [&["--as", "s1", "register"][..], &["status"][..]] {
+        let out = Command::new(bin("sessions"))
+            .env("SESSIONS_HUB", &project)
+            .env_remove("SESSIONS_ID")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("sessions init"), "{}", stderr(&out));
+    }
+    assert_same_tree(&before, &tree(&project));
+}
+
+#[test]
+fn find_help_with_an_empty_capability_is_a_usage_error() {
+    let hub = TestHub::fixture();
+    for cap in ["", "  "] {
+        let out = hub.run(&["find-help", cap]);
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        assert!(
+            stderr(&out).contains("sessions find-help"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn doctor_reports_a_registry_whose_sessions_is_not_an_object() {
+    let hub = TestHub::new();
+    hub.write("REGISTRY.json", "{\"sessions\": [\"a\", \"b\"]}\n");
+    assert_eq!(hub.run(&["status"]).status.code(), Some(4));
+    let out = hub.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("REGISTRY.json:1:1"),
+        "{}",
+        stdout(&out)
+    );
+    let line = stdout(&out)
+        .lines()
+        .find(|l| l.contains("REGISTRY.json"))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        line.matches("REGISTRY.json").count(),
+        1,
+        "path said twice: {line}"
+    );
+}
+
+#[test]
+fn register_over_a_broken_heartbeat_fails_before_touching_the_registry() {
+    let hub = TestHub::new();
+    hub.write(
+        "HEARTBEATS/s1.json",
+        "{\n  \"session_id\": \"s1\",\n  oops\n}\n",
+    );
+    let before = tree(&hub.root);
+    let out = hub.run(&["--as", "s1", "register", "--name", "One"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("HEARTBEATS/s1.json:3:"),
+        "{}",
+        stderr(&out)
+    );
+    let after = tree(&hub.root);
+    let private = |t: &BTreeMap<String, Vec<u8>>| {
+        t.iter()
+            .filter(|(k, _)| !k.starts_with(".sessions"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_same_tree(&private(&before), &private(&after));
+}
+
+#[test]
+fn headings_inside_tilde_fences_are_not_sections() {
+    let hub = TestHub::new();
+    let head = "# STATE\n\n## NOTES\n\n~~~md\n## CURRENT PRIORITY\nexample only\n```\n~~~\n\n";
+    hub.write(
+        "CURRENT_STATE.md",
+        &format!("{head}## CURRENT PRIORITY\n\nold\n"),
+    );
+    hub.ok(&["--as", "s1", "state", "priority", "new"]);
+    let text = hub.read("CURRENT_STATE.md");
+    assert!(
+        text.contains(&head[head.find("## NOTES").unwrap()..]),
+        "{text}"
+    );
+    assert!(
+        text.contains("### Priority: new") && !text.contains("old"),
+        "{text}"
+    );
+}
+
+#[test]
+fn proposing_an_id_too_long_for_its_proposal_writes_nothing() {
+    let hub = TestHub::new();
+    let long = "a".repeat(125);
+    let before = tree(&hub.root);
+    let out = hub.run(&["--as", &long, "handshake", "propose", &long]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_same_tree(&before, &tree(&hub.root));
+}
+
+#[test]
+fn consensus_rule_takes_a_bare_number_and_refuses_nonsense() {
+    let hub = TestHub::new();
+    for id in ["a", "b", "c"] {
+        hub.ok(&["--as", id, "register"]);
+    }
+    hub.write("sessions.toml", "[consensus]\nrule = 3\n");
+    let st = hub.json(&["--as", "a", "handshake", "propose", "newbie"]);
+    assert_eq!(st["needed"], 3);
+    hub.write("sessions.toml", "[consensus]\nrule = \"three\"\n");
+    let out = hub.run(&["handshake", "status", "newbie-identity"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("sessions.toml:2:"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn prune_never_removes_a_live_heartbeat() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    for age in ["0", "1s", "4m"] {
+        let out = hub.run(&["prune", "--older-than", age]);
+        assert_eq!(out.status.code(), Some(2), "{age}: {}", stdout(&out));
+        assert!(stderr(&out).contains("live"), "{}", stderr(&out));
+    }
+    assert!(hub.path("HEARTBEATS/s1.json").exists());
+    hub.ok(&["prune", "--older-than", "5m"]);
+    assert!(hub.path("HEARTBEATS/s1.json").exists());
+}
+
+#[test]
+fn done_puts_the_newest_item_first_even_above_a_bullet_list() {
+    let hub = TestHub::new();
+    hub.write(
+        "CURRENT_STATE.md",
+        "# STATE\n\n## RECENTLY COMPLETED\n\n- **Old A**\n- **Old B**\n\n---\n\n## NEXT\nx\n",
+    );
+    hub.ok(&["--as", "s1", "state", "done", "New"]);
+    let text = hub.read("CURRENT_STATE.md");
+    let new = text.find("**New**").unwrap();
+    assert!(new < text.find("**Old A**").unwrap(), "{text}");
+    assert!(
+        text.ends_with("- **Old A**\n- **Old B**\n\n---\n\n## NEXT\nx\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn two_heartbeat_files_of_one_session_show_it_once_with_the_newest() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "bar", "register"]);
+    // An old scripts' heartbeat under another file name, for the same session.
+    hub.write(
+        "HEARTBEATS/zz-old.json",
+        r#"{"session_id": "bar", "timestamp": "2020-01-01T00:00:00Z"}"#,
+    );
+    hub.write(
+        "HEARTBEATS/other.json",
+        r#"{"session_id": "ghost", "timestamp": "2020-01-01T00:00:00Z"}"#,
+    );
+    hub.write(
+        "HEARTBEATS/other2.json",
+        r#"{"session_id": "ghost", "timestamp": "2021-01-01T00:00:00Z"}"#,
+    );
+    let view = hub.json(&["sync"]);
+    assert_eq!(ids_of(&view), ["bar", "ghost"], "{view}");
+    assert_eq!(view["sessions"][0]["liveness"], "live", "{view}");
+    assert_eq!(view["sessions"][1]["last_seen"], "2021-01-01T00:00:00Z");
+    assert_eq!(view["counts"]["total"], 2);
 }

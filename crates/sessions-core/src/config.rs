@@ -69,6 +69,7 @@ impl Default for Claims {
 pub struct Consensus {
     /// `majority` (more than half of the live registered sessions agree), `all`
     /// (every live registered session agrees), or a number of agreeing votes.
+    #[serde(deserialize_with = "consensus_rule")]
     pub rule: String,
     /// When true (the default), a single objection blocks consensus.
     pub objection_blocks: bool,
@@ -120,6 +121,31 @@ impl Default for Status {
             dir: None,
             stale_after: Duration::from_secs(30 * 60),
         }
+    }
+}
+
+/// `"majority"`, `"all"` (or `"unanimous"`), or a number of votes, quoted or not.
+fn consensus_rule<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Votes(u64),
+        Text(String),
+    }
+    let rule = match Raw::deserialize(d)? {
+        Raw::Votes(n) => n.to_string(),
+        Raw::Text(t) => t,
+    };
+    let known = matches!(
+        rule.trim().to_ascii_lowercase().as_str(),
+        "majority" | "all" | "unanimous" | ""
+    );
+    if known || rule.trim().parse::<u64>().is_ok() {
+        Ok(rule)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "invalid consensus rule {rule:?}: use \"majority\", \"all\" or a number of votes"
+        )))
     }
 }
 

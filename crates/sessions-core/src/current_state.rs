@@ -69,17 +69,27 @@ pub fn normalize(title: &str) -> String {
 /// The file's level-2 sections, ignoring headings inside code fences.
 pub fn sections(text: &str) -> Vec<Section> {
     let mut out: Vec<Section> = Vec::new();
-    let mut in_fence = false;
+    // The open fence's character and length: only a run of the same character at least
+    // as long closes it (CommonMark), so "```" inside a "~~~" fence stays inside.
+    let mut fence: Option<(char, usize)> = None;
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let start = offset;
         offset += line.len();
         let trimmed = line.trim_end();
-        if trimmed.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-            continue;
+        let lead = trimmed.trim_start();
+        if let Some(c) = lead.chars().next().filter(|c| *c == '`' || *c == '~') {
+            let run = lead.chars().take_while(|x| *x == c).count();
+            if run >= 3 {
+                match fence {
+                    None => fence = Some((c, run)),
+                    Some((open, len)) if open == c && run >= len => fence = None,
+                    Some(_) => {}
+                }
+                continue;
+            }
         }
-        if in_fence {
+        if fence.is_some() {
             continue;
         }
         let is_h1 = trimmed.starts_with("# ");
@@ -136,8 +146,11 @@ pub fn priority_headline(priority: &str) -> String {
 fn set_header_line(text: &mut String, label: &str, value: &str) {
     let prefix = format!("**{label}:**");
     let new_line = format!("{prefix} {value}");
+    // The header is what comes before the first section; the same label further down
+    // belongs to a section the toolkit does not own.
+    let header_end = sections(text).first().map_or(text.len(), |s| s.start);
     let mut offset = 0;
-    for line in text.split_inclusive('\n') {
+    for line in text[..header_end].split_inclusive('\n') {
         if line.starts_with(&prefix) {
             let end = offset + line.trim_end_matches(['\n', '\r']).len();
             text.replace_range(offset..end, &new_line);
@@ -161,8 +174,9 @@ fn set_header_line(text: &mut String, label: &str, value: &str) {
 
 fn stamp(text: &mut String, by: &str) {
     let now = time::now().format("%Y-%m-%d %H:%M UTC").to_string();
-    set_header_line(text, "Last Updated", &now);
+    // In this order, two missing lines end up as "Last Updated" then "Updated By".
     set_header_line(text, "Updated By", by);
+    set_header_line(text, "Last Updated", &now);
 }
 
 /// Locked read-modify-write of CURRENT_STATE.md.
@@ -225,8 +239,19 @@ pub fn record_completed(hub: &Hub, by: &str, item: &str, keep: usize) -> Result<
         );
         let items = item_starts(text, &section);
         let content_end = section.content_end(text);
-        match items.first() {
-            Some(&first) => text.insert_str(first, &format!("{entry}\n")),
+        // Above the first numbered item, else above whatever the section holds (a bullet
+        // list, a note): the newest item comes first.
+        let first_content = text[section.body_start..content_end]
+            .split_inclusive('\n')
+            .scan(section.body_start, |at, line| {
+                let start = *at;
+                *at += line.len();
+                Some((start, line))
+            })
+            .find(|(_, line)| !line.trim().is_empty())
+            .map(|(start, _)| start);
+        match items.first().copied().or(first_content) {
+            Some(first) => text.insert_str(first, &format!("{entry}\n")),
             None => {
                 let lead = if text[..content_end].ends_with("\n\n") {
                     ""
@@ -240,12 +265,39 @@ pub fn record_completed(hub: &Hub, by: &str, item: &str, keep: usize) -> Result<
         let section = find(text, COMPLETED_SECTION).expect("section still there");
         let items = item_starts(text, &section);
         if items.len() > keep.max(1) {
-            let cut_from = items[keep.max(1)];
-            let cut_to = section.content_end(text);
+            // Cut from the end of the last kept item's text (its trailing blank lines go
+            // with the cut) to the end of the list: text after the list stays.
+            let first_cut = items[keep.max(1)];
+            let before = &text[..first_cut];
+            let kept_end = before.trim_end().len();
+            let cut_from = before[kept_end..]
+                .find('\n')
+                .map_or(first_cut, |i| kept_end + i + 1);
+            let cut_to = list_end(text, *items.last().expect("more than one item"), &section);
             text.replace_range(cut_from..cut_to, "");
         }
         Ok(())
     })
+}
+
+/// The end of the list whose last item starts at `last`: after the last line that is the
+/// item, indented under it, or another item; a blank line followed by other text ends it.
+fn list_end(text: &str, last: usize, section: &Section) -> usize {
+    let limit = section.content_end(text);
+    let mut offset = last;
+    let mut end = limit;
+    for (i, line) in text[last..limit].split_inclusive('\n').enumerate() {
+        let blank = line.trim().is_empty();
+        let digits = line.chars().take_while(char::is_ascii_digit).count();
+        let item = digits > 0 && line[digits..].starts_with(". ");
+        if i == 0 || item || line.starts_with([' ', '\t']) {
+            end = offset + line.len();
+        } else if !blank {
+            break;
+        }
+        offset += line.len();
+    }
+    end.min(limit)
 }
 
 /// Byte offsets of the numbered list items (`1. `, `12. `) at column 0 in a section.

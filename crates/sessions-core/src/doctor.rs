@@ -50,21 +50,25 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
             } else {
                 "unreadable"
             },
-            message: err
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+            // The finding carries the path and position; the message need not repeat them.
+            message: match &err {
+                Error::Parse { message, .. } => message.clone(),
+                other => other
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            },
             fixable: false,
         });
     };
     if let Err(e) = Config::load(hub.root()) {
         note(&hub.path(crate::config::CONFIG_FILE), e);
     }
-    let registry = hub.path(layout::REGISTRY);
-    if let Err(e) = storage::read_json_object(&registry) {
-        note(&registry, e);
+    // The commands' own loader: it also checks the shape (`sessions` keyed by ID).
+    if let Err(e) = crate::sessions::Registry::load(hub) {
+        note(&hub.path(layout::REGISTRY), e);
     }
     let mut json_files = Vec::new();
     for (dir, ext) in JSON_FOLDERS {

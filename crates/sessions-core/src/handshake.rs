@@ -73,6 +73,9 @@ pub struct ProposalStatus {
     pub live_sessions: usize,
     /// Agreeing votes needed under the hub's rule.
     pub needed: usize,
+    /// Agreeing votes that count: those of live registered sessions and of the proposed
+    /// session itself.
+    pub counted: usize,
     /// Read from the original scripts' `ACTIVE/CONSENSUS/`.
     pub legacy: bool,
 }
@@ -110,6 +113,8 @@ pub fn propose(hub: &Hub, by: &str, identity: &Identity) -> Result<ProposalStatu
     // Consensus needs the registry: refuse before writing anything if it is broken.
     live_registered(hub)?;
     let proposal = proposal_id(&identity.session_id);
+    // Votes name the proposal: one too long to name must not be created.
+    ids::validate("proposal ID", &proposal)?;
     let path = hub.file(&proposal_rel(&proposal))?;
     hub.dir(layout::HANDSHAKES)?;
     storage::ensure_dir(path.parent().expect("proposal has a folder"))?;
@@ -316,23 +321,32 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
             Vote::Object => tally.object.push(v),
         }
     }
-    let live_sessions = live_registered(hub)?;
+    let electorate = live_registered(hub)?;
+    let live_sessions = electorate.len();
     let needed = needed_votes(hub, live_sessions);
+    let session_id = record::text(&rec, &["session_id", "proposed_id"])
+        .unwrap_or(proposal.trim_end_matches("-identity"))
+        .to_string();
+    // Only the electorate's agreeing votes count, and the proposed session's own (a
+    // self-proposal is its agreeing vote); anyone's objection still blocks.
+    let agreeing = tally
+        .agree
+        .iter()
+        .filter(|v| electorate.contains(&v.voter) || v.voter == session_id)
+        .count();
     let recorded = record::text(&rec, &["status"]).unwrap_or("pending");
     let state = if recorded == "agreed" {
         "agreed"
     } else if hub.config.consensus.objection_blocks && !tally.object.is_empty() {
         "objected"
-    } else if tally.agree.len() >= needed {
+    } else if agreeing >= needed {
         "agreed"
     } else {
         "pending"
     };
     Ok(ProposalStatus {
         proposal: proposal.to_string(),
-        session_id: record::text(&rec, &["session_id", "proposed_id"])
-            .unwrap_or(proposal.trim_end_matches("-identity"))
-            .to_string(),
+        session_id,
         name: record::text(&rec, &["name"]).map(str::to_string),
         role: record::text(&rec, &["role"]).map(str::to_string),
         specializations: record::list(&rec, &["specializations", "specialization"]),
@@ -342,11 +356,13 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
         tally,
         live_sessions,
         needed,
+        counted: agreeing,
         legacy,
     })
 }
 
-fn live_registered(hub: &Hub) -> Result<usize> {
+/// The IDs of the live registered sessions: the electorate.
+fn live_registered(hub: &Hub) -> Result<std::collections::BTreeSet<String>> {
     let registry = Registry::load(hub)?;
     let heartbeats = sessions::load_heartbeats(hub)?;
     let view = sessions::sync_view(hub, &registry, &heartbeats, time::now());
@@ -354,7 +370,8 @@ fn live_registered(hub: &Hub) -> Result<usize> {
         .sessions
         .iter()
         .filter(|s| s.registered && s.liveness == Liveness::Live)
-        .count())
+        .map(|s| s.id.clone())
+        .collect())
 }
 
 /// Agreeing votes needed: `majority` = more than half the live registered sessions,

@@ -69,6 +69,23 @@ impl Hub {
             if !dir.join(layout::REGISTRY).exists() && nested.is_dir() {
                 return Hub::open(&nested);
             }
+            // A folder that is neither named SESSIONS nor holds any hub file is no hub:
+            // writing one into it (a project's root, say) would scatter hub files there.
+            let hub_like = dir.file_name().is_some_and(|n| n == HUB_DIR_NAME)
+                || [
+                    layout::REGISTRY,
+                    layout::HEARTBEATS,
+                    layout::CURRENT_STATE,
+                    layout::MESSAGES,
+                    layout::PRIVATE,
+                ]
+                .iter()
+                .any(|name| dir.join(name).exists());
+            if !hub_like {
+                return Err(Error::NoHub {
+                    start: dir.to_path_buf(),
+                });
+            }
             return Hub::open(dir);
         }
         match find_hub_from(cwd) {
@@ -141,6 +158,7 @@ impl Hub {
     pub fn lock(&self, rel: &str) -> Result<FileLock> {
         let name = rel.replace(['/', '\\'], "%");
         let path = self.root.join(layout::LOCKS).join(format!("{name}.lock"));
+        self.ensure_inside(&path)?;
         let lock = FileLock::acquire(&path, storage::DEFAULT_LOCK_TIMEOUT)?;
         self.ignore_private_dir();
         Ok(lock)
@@ -223,6 +241,13 @@ fn find_hub_from(start: &Path) -> Option<PathBuf> {
         if dir.file_name().is_some_and(|n| n == HUB_DIR_NAME)
             && dir.join(layout::REGISTRY).is_file()
         {
+            // A linked worktree's own checkout of the hub: the main worktree's is the one.
+            if let Some(main) = dir.parent().and_then(main_worktree_of) {
+                let hub = main.join(HUB_DIR_NAME);
+                if hub.is_dir() {
+                    return Some(hub);
+                }
+            }
             return Some(dir.to_path_buf());
         }
     }

@@ -43,9 +43,10 @@ pub fn create(dir: &Path, shims: bool) -> Result<Vec<PathBuf>> {
     if let Ok(mut entries) = std::fs::read_dir(dir)
         && entries.next().is_some()
     {
-        return Err(Error::HubExists {
-            path: dir.to_path_buf(),
-        });
+        return Err(Error::Failed(format!(
+            "{} is not empty; refusing to write into it: pick a new or empty folder",
+            dir.display()
+        )));
     }
     storage::ensure_dir(dir)?;
     let now = time::now();

@@ -29,7 +29,7 @@ fn patterns() -> &'static [Pattern] {
             ("a private key", r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----"),
             (
                 "a key or password assignment",
-                r#"(?i)\b(?:api[_\-]?key|secret(?:[_\-]?key)?|access[_\-]?token|auth[_\-]?token|token|password|passwd|private[_\-]?key|key)\b["']?\s*[:=]\s*["']?([A-Za-z0-9_\-/+=.]{20,})"#,
+                r#"(?i)(?:\b|_)(?:api[_\-]?key|secret(?:[_\-]?key)?|access[_\-]?token|auth[_\-]?token|token|password|passwd|private[_\-]?key|key)\b["']?\s*[:=]\s*["']?([A-Za-z0-9_\-/+=.]{20,})"#,
             ),
         ]
         .into_iter()

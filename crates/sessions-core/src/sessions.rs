@@ -217,6 +217,9 @@ pub fn register(hub: &Hub, reg: &Registration) -> Result<Registered> {
             hub.check_secrets(what, text)?;
         }
     }
+    // A heartbeat that does not parse would fail the heartbeat below: fail before the
+    // registry is touched, so a failed register changes nothing.
+    storage::read_json_object(&hub.file(&format!("{}/{}.json", layout::HEARTBEATS, reg.id))?)?;
     let now = time::format(time::now());
     let created = update_registry(hub, |doc| {
         let sessions = registry_sessions(doc);
@@ -390,6 +393,14 @@ pub struct Pruned {
 /// Delete heartbeats older than `older_than` (the registry entry stays). Each file is
 /// re-checked under its lock, so a session that beats during the prune survives.
 pub fn prune(hub: &Hub, older_than: std::time::Duration, dry_run: bool) -> Result<Vec<Pruned>> {
+    // Below the live threshold a prune would delete the heartbeats of live sessions.
+    let live = hub.config.liveness.live;
+    if older_than < live {
+        return Err(Error::Usage(format!(
+            "--older-than must be at least the live threshold ({}s): a live session's heartbeat is never pruned",
+            live.as_secs()
+        )));
+    }
     let now = time::now();
     let mut pruned = Vec::new();
     for hb in load_heartbeats(hub)? {
@@ -487,7 +498,14 @@ pub fn sync_view(
     heartbeats: &[Heartbeat],
     now: Timestamp,
 ) -> SyncView {
-    let by_id: BTreeMap<&str, &Heartbeat> = heartbeats.iter().map(|h| (h.id.as_str(), h)).collect();
+    // Several files may name one session (the old scripts' file names): the newest wins.
+    let mut by_id: BTreeMap<&str, &Heartbeat> = BTreeMap::new();
+    for hb in heartbeats {
+        let newest = by_id.entry(hb.id.as_str()).or_insert(hb);
+        if hb.time > newest.time {
+            *newest = hb;
+        }
+    }
     let mut sessions = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (id, entry) in registry.sessions() {
@@ -495,8 +513,9 @@ pub fn sync_view(
         sessions.push(view_of(hub, id, Some(entry), by_id.get(id).copied(), now));
     }
     for hb in heartbeats {
-        if !seen.contains(hb.id.as_str()) {
-            sessions.push(view_of(hub, &hb.id, None, Some(hb), now));
+        if seen.insert(hb.id.as_str()) {
+            let newest = by_id.get(hb.id.as_str()).copied().unwrap_or(hb);
+            sessions.push(view_of(hub, &hb.id, None, Some(newest), now));
         }
     }
     let mut counts = SyncCounts {
