@@ -442,3 +442,22 @@ fn a_file_saved_with_a_byte_order_mark_keeps_its_header() {
     let v = hub.json(&["report", "show", "infra"]);
     assert_eq!(v["document"]["header_project"], "INFRA");
 }
+
+#[test]
+fn a_private_folder_symlinked_outside_is_refused_for_status_edits_and_signals() {
+    let hub = TestHub::new();
+    hub.ok(&["report", "new", "infra"]);
+    let outside = tempfile::tempdir().unwrap();
+    let private = hub.path(".sessions");
+    std::fs::remove_dir_all(&private).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &private).unwrap();
+    let out = hub.run(&["report", "set", "infra", "SERVICES", "API", "ok"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let out = hub.run(&["--as", "s1", "signals", "--new"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_dir(outside.path()).unwrap().count(),
+        0,
+        "something was written outside the hub"
+    );
+}

@@ -554,11 +554,11 @@ pub fn claim_wait(
     };
     // Waiters queue on a sidecar lock, so only the first in line polls the claim (and
     // can poll it often, which keeps the hand-over fast) while the others sleep.
-    let queue = storage::FileLock::acquire(
-        &hub.path(layout::LOCKS)
-            .join(format!("{}%{key}.lock.wait", layout::PRIORITIES)),
-        wait.saturating_sub(start.elapsed()),
-    );
+    let queue_path = hub
+        .path(layout::LOCKS)
+        .join(format!("{}%{key}.lock.wait", layout::PRIORITIES));
+    hub.ensure_inside(&queue_path)?;
+    let queue = storage::FileLock::acquire(&queue_path, wait.saturating_sub(start.elapsed()));
     if queue.is_err() {
         return claim(hub, key, holder, ttl); // waited long enough: answer as of now
     }

@@ -123,35 +123,7 @@ impl Hub {
 
     /// Refuse `path` when it (or a folder on the way to it) is a symlink out of the hub.
     pub fn ensure_inside(&self, path: &Path) -> Result<()> {
-        // Only paths with a symlink between the hub root and them need resolving; the
-        // common case costs one lstat per component.
-        let rel = path.strip_prefix(&self.root).unwrap_or(path);
-        let mut current = self.root.clone();
-        let mut deepest_existing = None;
-        let mut any_link = false;
-        for part in rel.components() {
-            current.push(part);
-            match fs::symlink_metadata(&current) {
-                Ok(meta) => {
-                    any_link |= meta.file_type().is_symlink();
-                    deepest_existing = Some(current.clone());
-                }
-                Err(_) => break,
-            }
-        }
-        if !any_link {
-            return Ok(());
-        }
-        let existing = deepest_existing.unwrap_or_else(|| self.root.clone());
-        let target = fs::canonicalize(&existing).map_err(|e| Error::io(&existing, e))?;
-        if target.starts_with(&self.canonical_root) {
-            Ok(())
-        } else {
-            Err(Error::OutsideHub {
-                path: path.to_path_buf(),
-                target,
-            })
-        }
+        ensure_within(&self.root, &self.canonical_root, path)
     }
 
     /// The sidecar lock guarding the hub file at `rel` (DESIGN §3.2).
@@ -267,4 +239,40 @@ fn main_worktree_of(dir: &Path) -> Option<PathBuf> {
     let common = fs::read_to_string(gitdir.join("commondir")).ok()?;
     let common = fs::canonicalize(gitdir.join(common.trim())).ok()?;
     common.parent().map(Path::to_path_buf)
+}
+
+/// Refuse `path` when it, or a folder between `root` and it, is a symlink that leads
+/// outside `root` (whose canonical form is `canonical_root`). The one rule behind
+/// `Hub::file`/`Hub::dir` and the status folder's checks.
+pub fn ensure_within(root: &Path, canonical_root: &Path, path: &Path) -> Result<()> {
+    // Only paths with a symlink between the root and them need resolving; the common
+    // case costs one lstat per component.
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut current = root.to_path_buf();
+    let mut deepest_existing = None;
+    let mut any_link = false;
+    for part in rel.components() {
+        current.push(part);
+        match fs::symlink_metadata(&current) {
+            Ok(meta) => {
+                any_link |= meta.file_type().is_symlink();
+                deepest_existing = Some(current.clone());
+            }
+            Err(_) => break,
+        }
+    }
+    if !any_link {
+        return Ok(());
+    }
+    let existing = deepest_existing.unwrap_or_else(|| root.to_path_buf());
+    let target = match fs::canonicalize(&existing) {
+        Ok(target) if target.starts_with(canonical_root) => return Ok(()),
+        Ok(target) => target,
+        // A dangling link: where it points is all there is to report.
+        Err(_) => fs::read_link(&existing).unwrap_or(existing),
+    };
+    Err(Error::OutsideHub {
+        path: path.to_path_buf(),
+        target,
+    })
 }

@@ -922,21 +922,8 @@ impl StatusFiles {
     /// `Hub::file` does for the hub): reading it would show, and editing it copy, a
     /// file from elsewhere; touching it would change a file elsewhere.
     pub fn ensure_inside(&self, path: &Path) -> Result<()> {
-        match std::fs::symlink_metadata(path) {
-            Ok(meta) if meta.file_type().is_symlink() => {}
-            _ => return Ok(()),
-        }
-        let dir = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
-        let target = match std::fs::canonicalize(path) {
-            Ok(t) if t.starts_with(&dir) => return Ok(()),
-            Ok(t) => t,
-            // Dangling: where it points.
-            Err(_) => std::fs::read_link(path).unwrap_or_else(|_| path.to_path_buf()),
-        };
-        Err(Error::OutsideHub {
-            path: path.to_path_buf(),
-            target,
-        })
+        let canonical = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        crate::hub::ensure_within(&self.dir, &canonical, path)
     }
 
     /// The toolkit's private state beside the status files.
@@ -944,11 +931,14 @@ impl StatusFiles {
         self.dir.join(crate::hub::layout::PRIVATE)
     }
 
-    fn lock(&self, name: &str) -> Result<FileLock> {
+    /// The sidecar lock `name` in the folder's private `.sessions/locks/`, refusing one
+    /// that leads outside the folder.
+    pub(crate) fn lock(&self, name: &str) -> Result<FileLock> {
         let path = self
             .dir
             .join(crate::hub::layout::LOCKS)
             .join(format!("{name}.lock"));
+        self.ensure_inside(&path)?;
         FileLock::acquire(&path, storage::DEFAULT_LOCK_TIMEOUT)
     }
 

@@ -268,11 +268,7 @@ fn seen_path(files: &StatusFiles, session: &str) -> Result<PathBuf> {
 /// at once still reacts once.
 pub fn unseen(files: &StatusFiles, session: &str, mark: bool) -> Result<Vec<Signal>> {
     let path = seen_path(files, session)?;
-    let lock_path = files
-        .dir
-        .join(crate::hub::layout::LOCKS)
-        .join(format!("signals-seen%{session}.json.lock"));
-    let _lock = storage::FileLock::acquire(&lock_path, storage::DEFAULT_LOCK_TIMEOUT)?;
+    let _lock = files.lock(&format!("signals-seen%{session}.json"))?;
     let mut seen = storage::read_json_object(&path)?.unwrap_or_default();
     let pending: Vec<Signal> = list(files)?
         .into_iter()
@@ -298,11 +294,7 @@ pub fn unseen(files: &StatusFiles, session: &str, mark: bool) -> Result<Vec<Sign
 /// Record one signal touch as seen by `session` (used by `sessions watch --follow`).
 pub fn mark_seen(files: &StatusFiles, session: &str, signal: &Signal) -> Result<()> {
     let path = seen_path(files, session)?;
-    let lock_path = files
-        .dir
-        .join(crate::hub::layout::LOCKS)
-        .join(format!("signals-seen%{session}.json.lock"));
-    let _lock = storage::FileLock::acquire(&lock_path, storage::DEFAULT_LOCK_TIMEOUT)?;
+    let _lock = files.lock(&format!("signals-seen%{session}.json"))?;
     let mut seen: Map<String, Value> = storage::read_json_object(&path)?.unwrap_or_default();
     let newer = seen
         .get(&signal.name)
