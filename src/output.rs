@@ -94,3 +94,13 @@ pub fn progress_bar(percent: u8, width: usize) -> String {
         "░".repeat(width - filled)
     )
 }
+
+/// A milestone's progress as every view shows it: `[████░░…]  50% (4/8 steps)`.
+pub fn milestone_progress(m: &sessions_core::milestones::Milestone) -> String {
+    format!(
+        "{} ({}/{} steps)",
+        progress_bar(m.progress, 20),
+        m.steps_done,
+        m.steps_total
+    )
+}

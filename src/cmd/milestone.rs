@@ -13,7 +13,7 @@ use sessions_core::{Error, Hub, Result, time};
 use crate::Ctx;
 use crate::cmd::claims::render_grant;
 use crate::cmd::session::parse_duration;
-use crate::output::progress_bar;
+use crate::output::{milestone_progress, progress_bar};
 
 #[derive(Debug, Subcommand)]
 pub enum MilestoneCommand {
@@ -151,13 +151,8 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
             }
             render_grant(ctx, &claimed.claim);
             let m = &claimed.milestone;
-            ctx.out.line(format!(
-                "{} {} ({}/{} steps)",
-                m.title,
-                progress_bar(m.progress, 20),
-                m.steps_done,
-                m.steps_total
-            ));
+            ctx.out
+                .line(format!("{} {}", m.title, milestone_progress(m)));
             if let Some(notes) = &claimed.handoff_notes {
                 ctx.out.line(format!("Handoff notes: {notes}"));
             }
@@ -197,11 +192,9 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
             } else {
                 let m = &up.milestone;
                 ctx.out.line(format!(
-                    "Step {step} of {} is {status}. {} ({}/{} steps)",
+                    "Step {step} of {} is {status}. {}",
                     m.id,
-                    progress_bar(m.progress, 20),
-                    m.steps_done,
-                    m.steps_total
+                    milestone_progress(m)
                 ));
                 if up.completed_now {
                     ctx.out.line(format!(

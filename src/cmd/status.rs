@@ -6,7 +6,7 @@ use sessions_core::{Result, current_state, time};
 
 use crate::Ctx;
 use crate::cmd::session::render_session;
-use crate::output::progress_bar;
+use crate::output::milestone_progress;
 
 #[derive(Debug, Args)]
 #[command(
@@ -143,10 +143,8 @@ pub fn render(ctx: &mut Ctx, snap: &Snapshot) {
         ctx.out
             .line(format!("  {icon} {prio} {} ({})", m.title, m.id));
         ctx.out.line(format!(
-            "     {} {}/{} steps | owner: {} | {}",
-            progress_bar(m.progress, 20),
-            m.steps_done,
-            m.steps_total,
+            "     {} | owner: {} | {}",
+            milestone_progress(m),
             m.owner.as_deref().unwrap_or("available"),
             m.status
         ));

@@ -1140,17 +1140,11 @@ fn a_collaboration_request_to_everyone_is_refused() {
         assert_eq!(out.status.code(), Some(2), "{target}: {}", stderr(&out));
         assert!(stderr(&out).contains("msg send --all"), "{}", stderr(&out));
     }
-    let none = std::fs::read_dir(hub.path("ACTIVE/COLLABORATIONS"))
-        .unwrap()
-        .filter(|e| {
-            !e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with('.')
-        })
-        .count();
-    assert_eq!(none, 0, "a request file was written");
+    assert_eq!(
+        hub.data_files("ACTIVE/COLLABORATIONS"),
+        Vec::<String>::new(),
+        "a request file was written"
+    );
 }
 
 #[test]
@@ -1162,15 +1156,9 @@ fn a_collaboration_request_that_cannot_be_posted_leaves_no_file() {
     let out = hub.run(&["--as", "s1", "collab", "request", "s2", "help me"]);
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("MESSAGES.md"), "{}", stderr(&out));
-    let files = std::fs::read_dir(hub.path("ACTIVE/COLLABORATIONS"))
-        .unwrap()
-        .filter(|e| {
-            !e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with('.')
-        })
-        .count();
-    assert_eq!(files, 0, "a request nobody was told about was left behind");
+    assert_eq!(
+        hub.data_files("ACTIVE/COLLABORATIONS"),
+        Vec::<String>::new(),
+        "a request nobody was told about was left behind"
+    );
 }
