@@ -8,7 +8,7 @@
 
 use std::io::Write;
 
-use sessions_core::messages::{Post, render_block};
+use sessions_core::board::messages::{Post, render_block};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -74,7 +74,7 @@ fn main() {
             None => vec![format!("s{}", 1 + next() % 8)],
         };
         let age = chrono::Duration::seconds(((count - i) as i64 * 30 * 86_400) / count as i64);
-        let time = sessions_core::time::format(now - age);
+        let time = sessions_core::store::time::format(now - age);
         let id = format!("m-gen{i:09}-{:012x}", next() & 0xffff_ffff_ffff);
         let post = Post {
             from,

@@ -23,7 +23,7 @@ pub fn run(usage: &str, translate: impl FnOnce(&[String]) -> Option<Vec<String>>
         }
         None => {
             eprintln!("usage: {usage}");
-            ExitCode::from(sessions_core::error::exit::USAGE)
+            ExitCode::from(sessions_core::store::error::exit::USAGE)
         }
     }
 }

@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sessions_core::{Error, Hub, Result, ids};
+use sessions_core::{Error, Hub, Result, store::ids};
 
 use crate::cli::{Cli, GlobalArgs};
 use crate::output::Output;
@@ -77,7 +77,7 @@ pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) ->
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
-                sessions_core::error::exit::USAGE
+                sessions_core::store::error::exit::USAGE
             } else {
                 0
             });

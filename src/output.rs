@@ -96,7 +96,7 @@ pub fn progress_bar(percent: u8, width: usize) -> String {
 }
 
 /// A milestone's progress as every view shows it: `[████░░…]  50% (4/8 steps)`.
-pub fn milestone_progress(m: &sessions_core::milestones::Milestone) -> String {
+pub fn milestone_progress(m: &sessions_core::work::milestones::Milestone) -> String {
     format!(
         "{} ({}/{} steps)",
         progress_bar(m.progress, 20),

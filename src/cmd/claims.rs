@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use clap::Args;
-use sessions_core::claims::{self, ClaimView, Grant};
-use sessions_core::{Result, time};
+use sessions_core::work::claims::{self, ClaimView, Grant};
+use sessions_core::{Result, store::time};
 
 use crate::Ctx;
 use crate::cmd::session::parse_duration;

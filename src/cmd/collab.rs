@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 use sessions_core::Result;
-use sessions_core::collab::{self, Action, Request, Stats};
+use sessions_core::work::collab::{self, Action, Request, Stats};
 
 use crate::Ctx;
 
@@ -236,7 +236,7 @@ fn render(ctx: &mut Ctx, r: &Request, history: bool) {
 }
 
 fn secs(v: Option<f64>) -> String {
-    v.map(|s| sessions_core::time::human_age(s.round() as i64))
+    v.map(|s| sessions_core::store::time::human_age(s.round() as i64))
         .unwrap_or_else(|| "-".into())
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use clap::Args;
-use sessions_core::{Error, Result, init, time};
+use sessions_core::{Error, Result, init, store::time};
 
 use crate::Ctx;
 

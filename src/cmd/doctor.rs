@@ -1,7 +1,7 @@
 //! `sessions doctor`: find every file the commands would stumble on.
 
 use clap::Args;
-use sessions_core::{Result, doctor};
+use sessions_core::{Result, views::doctor};
 
 use crate::Ctx;
 

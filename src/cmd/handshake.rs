@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use sessions_core::Result;
-use sessions_core::handshake::{self, Identity, ProposalStatus, Vote};
+use sessions_core::sessions::handshake::{self, Identity, ProposalStatus, Vote};
 
 use crate::Ctx;
 use crate::cmd::split_list;

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use sessions_core::{Result, hub::HUB_DIR_NAME, init};
+use sessions_core::{Result, init, store::hub::HUB_DIR_NAME};
 
 use crate::Ctx;
 

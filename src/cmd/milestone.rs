@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
-use sessions_core::milestones::{self, Milestone, NewMilestone, StepUpdate};
-use sessions_core::sessions::{self, Beat};
-use sessions_core::{Error, Hub, Result, time};
+use sessions_core::sessions::registry::{self, Beat};
+use sessions_core::work::milestones::{self, Milestone, NewMilestone, StepUpdate};
+use sessions_core::{Error, Hub, Result, store::time};
 
 use crate::Ctx;
 use crate::cmd::claims::render_grant;
@@ -307,8 +307,8 @@ fn render_detail(ctx: &mut Ctx, hub: &Hub, m: &Milestone) {
         m.owner.as_deref().unwrap_or("available"),
         progress_bar(m.progress, 20)
     ));
-    let key = sessions_core::claims::milestone_key(&m.id);
-    if let Ok(Some(c)) = sessions_core::claims::read(hub, &key) {
+    let key = sessions_core::work::claims::milestone_key(&m.id);
+    if let Ok(Some(c)) = sessions_core::work::claims::read(hub, &key) {
         ctx.out.line(format!(
             "🔒 claimed by {} (token {}, expires {})",
             c.holder,
@@ -340,7 +340,7 @@ fn render_detail(ctx: &mut Ctx, hub: &Hub, m: &Milestone) {
                 .line(format!("       {}", ctx.out.dim(text("notes"))));
         }
     }
-    let blockers = sessions_core::record::list(&m.record, &["blockers"]);
+    let blockers = sessions_core::store::record::list(&m.record, &["blockers"]);
     if !blockers.is_empty() {
         ctx.out.line(format!("Blockers: {}", blockers.join("; ")));
     }
@@ -475,7 +475,7 @@ pub fn save_progress(ctx: &mut Ctx, args: SaveProgressArgs) -> Result<u8> {
         None if mode == SaveMode::Quick => ask("What are you working on now? (enter to keep)"),
         None => None,
     };
-    sessions::heartbeat(
+    registry::heartbeat(
         &hub,
         &me,
         &Beat {

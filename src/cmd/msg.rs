@@ -4,8 +4,8 @@ use std::io::{IsTerminal, Read};
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use sessions_core::messages::{self, Filter, InboxEntry, Message, Post};
-use sessions_core::{Error, Result, time};
+use sessions_core::board::messages::{self, Filter, InboxEntry, Message, Post};
+use sessions_core::{Error, Result, store::time};
 
 use crate::Ctx;
 use crate::cmd::split_list;

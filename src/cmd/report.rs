@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use sessions_core::report::{self, Edit, Marker, StatusFiles, Summary};
-use sessions_core::{Error, Result, init, time};
+use sessions_core::status::report::{self, Edit, Marker, StatusFiles, Summary};
+use sessions_core::{Error, Result, init, store::time};
 
 use crate::Ctx;
 

@@ -1,8 +1,10 @@
 //! Sessions and liveness: register, heartbeat, unregister, prune, sync, find-help, match.
 
 use clap::Args;
-use sessions_core::sessions::{self, Beat, Registration, Registry, SessionView, SyncView};
-use sessions_core::{Error, Result, matching, time};
+use sessions_core::sessions::registry::{
+    self, Beat, Registration, Registry, SessionView, SyncView,
+};
+use sessions_core::{Error, Result, sessions::matching, store::time};
 
 use crate::Ctx;
 use crate::cmd::split_list;
@@ -32,7 +34,7 @@ pub struct RegisterArgs {
 pub fn register(ctx: &mut Ctx, args: RegisterArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let id = ctx.id_or_me(args.id.as_deref())?;
-    let done = sessions::register(
+    let done = registry::register(
         &hub,
         &Registration {
             id,
@@ -75,7 +77,7 @@ pub struct HeartbeatArgs {
 pub fn heartbeat(ctx: &mut Ctx, args: HeartbeatArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let id = ctx.me()?;
-    let path = sessions::heartbeat(
+    let path = registry::heartbeat(
         &hub,
         &id,
         &Beat {
@@ -105,7 +107,7 @@ pub struct UnregisterArgs {
 pub fn unregister(ctx: &mut Ctx, args: UnregisterArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let id = ctx.id_or_me(args.id.as_deref())?;
-    let was_registered = sessions::unregister(&hub, &id)?;
+    let was_registered = registry::unregister(&hub, &id)?;
     if ctx.json() {
         ctx.out
             .json(&serde_json::json!({ "id": id, "was_registered": was_registered }));
@@ -133,7 +135,7 @@ pub fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, Strin
 pub fn prune(ctx: &mut Ctx, args: PruneArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let older_than = args.older_than.unwrap_or(hub.config.liveness.gone);
-    let pruned = sessions::prune(&hub, older_than, args.dry_run)?;
+    let pruned = registry::prune(&hub, older_than, args.dry_run)?;
     if ctx.json() {
         ctx.out
             .json(&serde_json::json!({ "dry_run": args.dry_run, "pruned": pruned }));
@@ -162,8 +164,8 @@ pub fn prune(ctx: &mut Ctx, args: PruneArgs) -> Result<u8> {
 pub fn load_view(ctx: &Ctx) -> Result<(sessions_core::Hub, SyncView)> {
     let hub = ctx.hub()?;
     let registry = Registry::load(&hub)?;
-    let heartbeats = sessions::load_heartbeats(&hub)?;
-    let view = sessions::sync_view(&hub, &registry, &heartbeats, time::now());
+    let heartbeats = registry::load_heartbeats(&hub)?;
+    let view = registry::sync_view(&hub, &registry, &heartbeats, time::now());
     Ok((hub, view))
 }
 
@@ -192,10 +194,10 @@ pub fn sync(ctx: &mut Ctx, _args: SyncArgs) -> Result<u8> {
 /// The one rendering of a session line, shared by sync, find-help, match and status.
 pub fn render_session(ctx: &mut Ctx, s: &SessionView) {
     let mark = match s.liveness {
-        sessions::Liveness::Live => ctx.out.green("● live "),
-        sessions::Liveness::Stale => ctx.out.yellow("◐ stale"),
-        sessions::Liveness::Gone => ctx.out.red("○ gone "),
-        sessions::Liveness::Unknown => ctx.out.dim("○ never"),
+        registry::Liveness::Live => ctx.out.green("● live "),
+        registry::Liveness::Stale => ctx.out.yellow("◐ stale"),
+        registry::Liveness::Gone => ctx.out.red("○ gone "),
+        registry::Liveness::Unknown => ctx.out.dim("○ never"),
     };
     let seen = s
         .age_secs
@@ -241,7 +243,7 @@ pub fn find_help(ctx: &mut Ctx, args: FindHelpArgs) -> Result<u8> {
         ));
     }
     let (_, view) = load_view(ctx)?;
-    let found = sessions::find_help(&view, &args.capability);
+    let found = registry::find_help(&view, &args.capability);
     if ctx.json() {
         ctx.out
             .json(&serde_json::json!({ "capability": args.capability, "sessions": found }));

@@ -1,7 +1,7 @@
 //! Touch signals: `signal` (touch), `signals` (list, or follow per session), `consume`.
 
 use clap::Args;
-use sessions_core::{Result, signals, time};
+use sessions_core::{Result, status::signals, store::time};
 
 use crate::Ctx;
 use crate::cmd::report::{DirArg, status_files};

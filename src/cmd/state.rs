@@ -1,8 +1,8 @@
 //! CURRENT_STATE.md: show sections, set the current priority, record completed work.
 
 use clap::Subcommand;
-use sessions_core::hub::layout;
-use sessions_core::{Error, Result, current_state, storage};
+use sessions_core::store::hub::layout;
+use sessions_core::{Error, Result, store::storage, work::current_state};
 
 use crate::Ctx;
 

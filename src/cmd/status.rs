@@ -1,8 +1,8 @@
 //! `sessions status` (quick-status): the dashboard, from one snapshot of the hub.
 
 use clap::Args;
-use sessions_core::snapshot::Snapshot;
-use sessions_core::{Result, current_state, time};
+use sessions_core::views::snapshot::Snapshot;
+use sessions_core::{Result, store::time, work::current_state};
 
 use crate::Ctx;
 use crate::cmd::session::render_session;
@@ -50,7 +50,7 @@ pub fn render(ctx: &mut Ctx, snap: &Snapshot) {
         .sessions
         .sessions
         .iter()
-        .filter(|s| s.liveness == sessions_core::sessions::Liveness::Live)
+        .filter(|s| s.liveness == sessions_core::sessions::registry::Liveness::Live)
         .collect();
     if live.is_empty() {
         ctx.out.line("  none live");

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use sessions_core::messages::{self, Format, Post, Segment};
+use sessions_core::board::messages::{self, Format, Post, Segment};
 
 use crate::support::*;
 

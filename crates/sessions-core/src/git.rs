@@ -1,8 +1,8 @@
 //! Committing the hub folder with git (`save-progress full`): only the hub's own files,
 //! never its private state or the temp files of killed writers.
 
-use crate::error::{Error, Result};
-use crate::hub::{Hub, layout};
+use crate::store::error::{Error, Result};
+use crate::store::hub::{Hub, layout};
 
 /// Commit the hub folder, and only it, when it is inside a git work tree. Returns the
 /// new commit's ID, or `None` when there is no repository or nothing changed.

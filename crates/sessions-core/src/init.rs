@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use include_dir::{Dir, DirEntry, include_dir};
 
-use crate::error::{Error, Result};
-use crate::hub::layout;
-use crate::{storage, time};
+use crate::store::error::{Error, Result};
+use crate::store::hub::layout;
+use crate::{store::storage, store::time};
 
 static TEMPLATE: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../SESSIONS.template");
 

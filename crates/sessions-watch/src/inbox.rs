@@ -1,5 +1,5 @@
 //! New messages on MESSAGES.md, read incrementally: only the bytes appended since the
-//! last look, parsed by the board parser (`sessions_core::messages`), so the watcher and
+//! last look, parsed by the board parser (`sessions_core::board::messages`), so the watcher and
 //! `sessions inbox` agree on what a message is and whom it is for.
 
 use std::fs::File;
@@ -7,7 +7,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use sessions_core::messages::{self, Message};
+use sessions_core::board::messages::{self, Message};
 
 #[derive(Debug, Default)]
 pub struct Inbox {

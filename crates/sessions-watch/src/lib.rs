@@ -22,10 +22,13 @@ use std::time::Duration;
 
 use notify::RecursiveMode;
 use serde::Serialize;
-use sessions_core::hub::layout;
-use sessions_core::report::{Marker, STATUS_SUFFIX, StatusDoc, StatusFiles, normalize};
-use sessions_core::sessions::Liveness;
-use sessions_core::{Error, Hub, Result, claims, milestones, report, signals, storage, time};
+use sessions_core::sessions::registry::Liveness;
+use sessions_core::status::report::{Marker, STATUS_SUFFIX, StatusDoc, StatusFiles, normalize};
+use sessions_core::store::hub::layout;
+use sessions_core::{
+    Error, Hub, Result, status::report, status::signals, store::storage, store::time, work::claims,
+    work::milestones,
+};
 
 pub use inbox::Inbox;
 
@@ -676,12 +679,15 @@ impl Watch {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let id = sessions_core::record::text(&record, sessions_core::sessions::fields::ID)
-                .map(str::to_string)
-                .unwrap_or(stem);
-            let t = sessions_core::record::timestamp(
+            let id = sessions_core::store::record::text(
                 &record,
-                sessions_core::sessions::fields::HEARTBEAT_TIME,
+                sessions_core::sessions::registry::fields::ID,
+            )
+            .map(str::to_string)
+            .unwrap_or(stem);
+            let t = sessions_core::store::record::timestamp(
+                &record,
+                sessions_core::sessions::registry::fields::HEARTBEAT_TIME,
             );
             now_hb.insert(id, t);
         }
@@ -1017,7 +1023,7 @@ fn signal_event(s: &signals::Signal) -> Event {
 /// Put back the signals a killed consumer was holding (see `signals::recover`) and
 /// return them as they are now pending.
 fn recover_taken(
-    files: &sessions_core::report::StatusFiles,
+    files: &sessions_core::status::report::StatusFiles,
     sink: &mut dyn Sink,
 ) -> Vec<signals::Signal> {
     let names = match signals::recover(files) {

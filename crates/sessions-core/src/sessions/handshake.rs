@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::error::{Error, Result};
-use crate::hub::{Hub, layout};
-use crate::messages::{self, Post};
-use crate::record::{self, Record};
-use crate::sessions::{self, Liveness, Registry};
-use crate::{ids, storage, time};
+use crate::board::messages::{self, Post};
+use crate::sessions::registry::{self, Liveness, Registry};
+use crate::store::error::{Error, Result};
+use crate::store::hub::{Hub, layout};
+use crate::store::record::{self, Record};
+use crate::{store::ids, store::storage, store::time};
 
 const LEGACY_PROPOSALS: &str = "ACTIVE/CONSENSUS/proposals";
 const LEGACY_VOTES: &str = "ACTIVE/CONSENSUS/votes";
@@ -222,8 +222,8 @@ fn record_agreement(hub: &Hub, proposal: &str, st: &ProposalStatus, voter: &str)
     if !newly {
         return Ok(());
     }
-    sessions::update_registry(hub, |doc| {
-        let entry = sessions::registry_sessions(doc)
+    registry::update_registry(hub, |doc| {
+        let entry = registry::registry_sessions(doc)
             .entry(st.session_id.clone())
             .or_insert_with(|| json!({ "id": st.session_id }));
         if let Some(entry) = entry.as_object_mut() {
@@ -364,8 +364,8 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
 /// The IDs of the live registered sessions: the electorate.
 fn live_registered(hub: &Hub) -> Result<std::collections::BTreeSet<String>> {
     let registry = Registry::load(hub)?;
-    let heartbeats = sessions::load_heartbeats(hub)?;
-    let view = sessions::sync_view(hub, &registry, &heartbeats, time::now());
+    let heartbeats = registry::load_heartbeats(hub)?;
+    let view = registry::sync_view(hub, &registry, &heartbeats, time::now());
     Ok(view
         .sessions
         .iter()

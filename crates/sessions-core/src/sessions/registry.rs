@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, Result};
-use crate::hub::{Hub, layout};
-use crate::record::{self, Record};
-use crate::time::{self, Timestamp};
-use crate::{ids, secrets, storage};
+use crate::store::error::{Error, Result};
+use crate::store::hub::{Hub, layout};
+use crate::store::record::{self, Record};
+use crate::store::time::{self, Timestamp};
+use crate::{store::ids, store::secrets, store::storage};
 
 /// Aliases, in order of preference, for fields the old scripts named differently.
 pub mod fields {
@@ -353,7 +353,7 @@ pub fn heartbeat(hub: &Hub, id: &str, beat: &Beat) -> Result<PathBuf> {
         Ok((hb, ()))
     })?;
     // A heartbeat renews the leases of the claims this session holds (DESIGN §3.3).
-    crate::claims::renew_held(hub, id)?;
+    crate::work::claims::renew_held(hub, id)?;
     Ok(hub.path(&rel))
 }
 

@@ -21,12 +21,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, Result};
-use crate::hub::{Hub, layout};
-use crate::messages::{self, Post};
-use crate::record::{self, Record};
-use crate::time::{self, Timestamp};
-use crate::{ids, storage};
+use crate::board::messages::{self, Post};
+use crate::store::error::{Error, Result};
+use crate::store::hub::{Hub, layout};
+use crate::store::record::{self, Record};
+use crate::store::time::{self, Timestamp};
+use crate::{store::ids, store::storage};
 
 pub const URGENCIES: [&str; 3] = ["normal", "high", "urgent"];
 
@@ -167,7 +167,7 @@ pub fn request(hub: &Hub, from: &str, to: &str, text: &str, urgency: &str) -> Re
     if text.trim().is_empty() {
         return Err(Error::Usage("the request text is empty".into()));
     }
-    if crate::messages::is_broadcast_name(to) {
+    if crate::board::messages::is_broadcast_name(to) {
         return Err(Error::Usage(format!(
             "a collaboration request goes to one session, not {to:?}; ask everyone with \
              `sessions msg send --all`, or find who can help with `sessions find-help`"

@@ -16,10 +16,10 @@ use std::time::SystemTime;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
-use crate::report::{STATUS_SUFFIX, StatusFiles};
-use crate::time::{self, Timestamp};
-use crate::{ids, storage};
+use crate::status::report::{STATUS_SUFFIX, StatusFiles};
+use crate::store::error::{Error, Result};
+use crate::store::time::{self, Timestamp};
+use crate::{store::ids, store::storage};
 
 pub const SIGNAL_SUFFIX: &str = "-updated";
 

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::storage::{self, FileLock};
+use crate::store::config::Config;
+use crate::store::error::{Error, Result};
+use crate::store::storage::{self, FileLock};
 
 /// Names of the hub's files and folders (DESIGN §2), in one place.
 pub mod layout {

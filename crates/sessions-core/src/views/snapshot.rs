@@ -3,13 +3,13 @@
 
 use serde::Serialize;
 
-use crate::claims::{self, Claim};
-use crate::error::Result;
-use crate::hub::{Hub, layout};
-use crate::milestones::{self, Milestone};
-use crate::sessions::{self, Liveness, Registry, SyncView};
-use crate::time::{self, Timestamp};
-use crate::{current_state, messages, storage};
+use crate::sessions::registry::{self, Liveness, Registry, SyncView};
+use crate::store::error::Result;
+use crate::store::hub::{Hub, layout};
+use crate::store::time::{self, Timestamp};
+use crate::work::claims::{self, Claim};
+use crate::work::milestones::{self, Milestone};
+use crate::{board::messages, store::storage, work::current_state};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ClaimStatus {
@@ -58,8 +58,8 @@ impl Snapshot {
             });
             let sessions = (|| -> Result<SyncView> {
                 let registry = Registry::load(hub)?;
-                let heartbeats = sessions::load_heartbeats(hub)?;
-                Ok(sessions::sync_view(hub, &registry, &heartbeats, now))
+                let heartbeats = registry::load_heartbeats(hub)?;
+                Ok(registry::sync_view(hub, &registry, &heartbeats, now))
             })();
             (
                 sessions,

@@ -13,13 +13,13 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::claims::{self, Grant, Released};
-use crate::error::{Error, Result};
-use crate::hub::{Hub, layout};
-use crate::messages::{self, Post};
-use crate::record::{self, Record};
-use crate::time::{self, Timestamp};
-use crate::{current_state, ids, storage};
+use crate::board::messages::{self, Post};
+use crate::store::error::{Error, Result};
+use crate::store::hub::{Hub, layout};
+use crate::store::record::{self, Record};
+use crate::store::time::{self, Timestamp};
+use crate::work::claims::{self, Grant, Released};
+use crate::{store::ids, store::storage, work::current_state};
 
 /// Statuses a step can have.
 pub const STEP_STATUSES: &[&str] = &["pending", "in_progress", "completed", "blocked"];

@@ -6,10 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::hub::{Hub, layout};
-use crate::storage;
+use crate::store::config::Config;
+use crate::store::error::{Error, Result};
+use crate::store::hub::{Hub, layout};
+use crate::store::storage;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
@@ -64,10 +64,10 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
         });
     };
     if let Err(e) = Config::load(hub.root()) {
-        note(&hub.path(crate::config::CONFIG_FILE), e);
+        note(&hub.path(crate::store::config::CONFIG_FILE), e);
     }
     // The commands' own loader: it also checks the shape (`sessions` keyed by ID).
-    if let Err(e) = crate::sessions::Registry::load(hub) {
+    if let Err(e) = crate::sessions::registry::Registry::load(hub) {
         note(&hub.path(layout::REGISTRY), e);
     }
     let mut json_files = Vec::new();
@@ -78,7 +78,7 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
         }
     }
     json_files.extend(nested_json(&hub.path(layout::HANDSHAKES)));
-    json_files.extend(nested_json(&hub.path(crate::messages::ACKS)));
+    json_files.extend(nested_json(&hub.path(crate::board::messages::ACKS)));
     for path in json_files {
         if let Err(e) = storage::read_json_object(&path) {
             note(&path, e);

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::time::{self, Timestamp};
+use crate::store::time::{self, Timestamp};
 
 pub type Record = Map<String, Value>;
 

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::hub::{Hub, layout};
-use crate::{storage, time};
+use crate::store::error::{Error, Result};
+use crate::store::hub::{Hub, layout};
+use crate::{store::storage, store::time};
 
 /// A `## ` section: byte offsets into the file.
 #[derive(Debug, Clone, Serialize)]

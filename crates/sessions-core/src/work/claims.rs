@@ -22,13 +22,13 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::error::{Error, Result};
-use crate::hub::{Hub, layout};
-use crate::messages::{self, Post};
-use crate::record::{self, Record};
-use crate::sessions::{self, Liveness};
-use crate::time::{self, Timestamp};
-use crate::{ids, storage};
+use crate::board::messages::{self, Post};
+use crate::sessions::registry::{self, Liveness};
+use crate::store::error::{Error, Result};
+use crate::store::hub::{Hub, layout};
+use crate::store::record::{self, Record};
+use crate::store::time::{self, Timestamp};
+use crate::{store::ids, store::storage};
 
 /// The per-hub fencing counter (private, git-ignored state).
 pub const FENCE: &str = ".sessions/fence.json";
@@ -193,7 +193,7 @@ pub fn holder_liveness(hub: &Hub, holder: &str, now: Timestamp) -> Liveness {
     let seen = storage::read_json_object(&path)
         .ok()
         .flatten()
-        .and_then(|r| record::timestamp(&r, sessions::fields::HEARTBEAT_TIME));
+        .and_then(|r| record::timestamp(&r, registry::fields::HEARTBEAT_TIME));
     Liveness::of(hub, seen, now)
 }
 

@@ -36,11 +36,11 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::hub::Hub;
-use crate::storage::{self, FileLock};
-use crate::time::{self, Timestamp};
-use crate::{ids, secrets};
+use crate::store::error::{Error, Result};
+use crate::store::hub::Hub;
+use crate::store::storage::{self, FileLock};
+use crate::store::time::{self, Timestamp};
+use crate::{store::ids, store::secrets};
 
 /// File names: `<project>-status.md`.
 pub const STATUS_SUFFIX: &str = "-status.md";
@@ -904,7 +904,7 @@ impl StatusFiles {
     pub fn at(dir: &Path) -> StatusFiles {
         StatusFiles {
             dir: dir.to_path_buf(),
-            stale_after: crate::config::Status::default().stale_after,
+            stale_after: crate::store::config::Status::default().stale_after,
             allow_secrets: false,
         }
     }
@@ -923,12 +923,12 @@ impl StatusFiles {
     /// file from elsewhere; touching it would change a file elsewhere.
     pub fn ensure_inside(&self, path: &Path) -> Result<()> {
         let canonical = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
-        crate::hub::ensure_within(&self.dir, &canonical, path)
+        crate::store::hub::ensure_within(&self.dir, &canonical, path)
     }
 
     /// The toolkit's private state beside the status files.
     pub fn private_dir(&self) -> PathBuf {
-        self.dir.join(crate::hub::layout::PRIVATE)
+        self.dir.join(crate::store::hub::layout::PRIVATE)
     }
 
     /// The sidecar lock `name` in the folder's private `.sessions/locks/`, refusing one
@@ -936,7 +936,7 @@ impl StatusFiles {
     pub(crate) fn lock(&self, name: &str) -> Result<FileLock> {
         let path = self
             .dir
-            .join(crate::hub::layout::LOCKS)
+            .join(crate::store::hub::layout::LOCKS)
             .join(format!("{name}.lock"));
         self.ensure_inside(&path)?;
         FileLock::acquire(&path, storage::DEFAULT_LOCK_TIMEOUT)
@@ -1040,14 +1040,14 @@ impl StatusFiles {
         ids::validate("signal name", name)?;
         let path = self
             .dir
-            .join(format!(".{name}{}", crate::signals::SIGNAL_SUFFIX));
+            .join(format!(".{name}{}", crate::status::signals::SIGNAL_SUFFIX));
         self.ensure_inside(&path)?;
         Ok(path)
     }
 
     /// Touch `.<name>-updated` (create it, or set its time to now).
     pub fn touch_signal(&self, name: &str) -> Result<PathBuf> {
-        crate::signals::touch(self, name)
+        crate::status::signals::touch(self, name)
     }
 }
 

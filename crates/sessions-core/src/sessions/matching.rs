@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::sessions::{SessionView, SyncView};
+use crate::sessions::registry::{SessionView, SyncView};
+use crate::store::config::Config;
 
 /// Keyword (matched as a word prefix in the task) -> specializations it calls for.
 const DEFAULT_TABLE: &[(&str, &[&str])] = &[

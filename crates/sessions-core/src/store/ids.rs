@@ -1,6 +1,6 @@
 //! Validation of every ID and key that becomes part of a file name (DESIGN §3.6).
 
-use crate::error::{Error, Result};
+use crate::store::error::{Error, Result};
 
 /// Longest ID or key accepted; long enough for `milestone-<title slug>`, short enough
 /// for every file system's name limit once suffixes are added.
@@ -62,7 +62,7 @@ pub fn unique(prefix: &str) -> String {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let now = crate::time::now_precise();
+    let now = crate::store::time::now_precise();
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     hasher.write_u32(std::process::id());

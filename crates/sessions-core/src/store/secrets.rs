@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use crate::error::{Error, Result};
+use crate::store::error::{Error, Result};
 
 struct Pattern {
     name: &'static str,
@@ -96,7 +96,7 @@ pub fn find(text: &str) -> Option<(&'static str, usize, usize)> {
                 continue;
             }
             let at = caps.get(0).map_or(0, |m| m.start());
-            let (line, column) = crate::config::line_col(text, at);
+            let (line, column) = crate::store::config::line_col(text, at);
             return Some((pattern.name, line, column));
         }
     }

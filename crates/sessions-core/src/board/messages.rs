@@ -20,10 +20,10 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::hub::{Hub, layout};
-use crate::time::{self, Timestamp};
-use crate::{ids, storage};
+use crate::store::error::{Error, Result};
+use crate::store::hub::{Hub, layout};
+use crate::store::time::{self, Timestamp};
+use crate::{store::ids, store::storage};
 
 /// Where acknowledgements live: `ACTIVE/ACKS/<message-id>/<session>.json`, one file per
 /// ack, created exclusively, so acks never conflict in a git merge.

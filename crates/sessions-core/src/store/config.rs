@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::error::{Error, Result};
-use crate::storage;
+use crate::store::error::{Error, Result};
+use crate::store::storage;
 
 pub const CONFIG_FILE: &str = "sessions.toml";
 
@@ -158,7 +158,7 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Duration, D:
     }
     match Raw::deserialize(d)? {
         Raw::Secs(s) => Ok(Duration::from_secs(s)),
-        Raw::Text(t) => crate::time::parse_duration(&t).ok_or_else(|| {
+        Raw::Text(t) => crate::store::time::parse_duration(&t).ok_or_else(|| {
             serde::de::Error::custom(format!(
                 "invalid duration {t:?}: use forms like 30s, 5m, 2h, 1d"
             ))

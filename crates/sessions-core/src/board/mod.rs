@@ -1,0 +1,3 @@
+//! The message board: posting, parsing, inboxes, acks, archive.
+
+pub mod messages;

@@ -1,0 +1,4 @@
+//! Status documents and their touch signals.
+
+pub mod report;
+pub mod signals;

@@ -1,0 +1,10 @@
+//! Storage beneath the hub: the folder type, atomic files, locks, config, IDs, times, tolerant records, secrets, errors.
+
+pub mod config;
+pub mod error;
+pub mod hub;
+pub mod ids;
+pub mod record;
+pub mod secrets;
+pub mod storage;
+pub mod time;

@@ -1,0 +1,4 @@
+//! Read-only views over many files: the status snapshot and doctor.
+
+pub mod doctor;
+pub mod snapshot;

@@ -1,0 +1,6 @@
+//! Work: claims with fencing, milestones, collaboration requests, CURRENT_STATE.md.
+
+pub mod claims;
+pub mod collab;
+pub mod current_state;
+pub mod milestones;
