@@ -1,5 +1,6 @@
 //! One module per area; each renders its results for people or, with `--json`, agents.
 
+pub mod chats;
 pub mod claims;
 pub mod collab;
 pub mod completions;
@@ -54,6 +55,8 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Consume(args) => signal::consume(ctx, args),
         Command::Watch(args) => watch::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
+        Command::Chats(command) => chats::run(ctx, command),
+        Command::Resume(args) => chats::resume(ctx, args),
     }
 }
 
