@@ -22,13 +22,17 @@ use crate::Ctx;
 #[derive(Debug, Subcommand)]
 pub enum ChatsCommand {
     /// Every provider session on this machine, newest activity first, 50 a page.
-    #[command(after_help = "Examples:\n  sessions chats list\n  sessions chats list --provider claude --project api --status active\n  sessions chats list --since 2d --sort created --page 2 --json")]
+    #[command(
+        after_help = "Examples:\n  sessions chats list\n  sessions chats list --provider claude --project api --status active\n  sessions chats list --since 2d --sort created --page 2 --json"
+    )]
     List(ListArgs),
     /// One session's metadata and its last turns.
     #[command(after_help = "Example:\n  sessions chats show 3f2a --turns 5")]
     Show(ShowArgs),
     /// Send a prompt into existing sessions headless (at most [chats] concurrency at once).
-    #[command(after_help = "Example:\n  sessions chats send 3f2a 9c1e \"rebase on main and rerun the tests\" --timeout 10m")]
+    #[command(
+        after_help = "Example:\n  sessions chats send 3f2a 9c1e \"rebase on main and rerun the tests\" --timeout 10m"
+    )]
     Send(SendArgs),
     /// Forget links and cache entries of sessions idle past the retention.
     #[command(after_help = "Example:\n  sessions chats clean --older-than 30d --dry-run")]
@@ -90,7 +94,9 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  sessions resume 3f2a              run `claude --resume <id>` (etc.) in the session's folder\n  sessions resume session-3-api     the provider session linked to a hub session\n  sessions resume 3f2a --print      show the command instead of running it")]
+#[command(
+    after_help = "Examples:\n  sessions resume 3f2a              run `claude --resume <id>` (etc.) in the session's folder\n  sessions resume session-3-api     the provider session linked to a hub session\n  sessions resume 3f2a --print      show the command instead of running it"
+)]
 pub struct ResumeArgs {
     /// A hub session, a provider session id, or a unique prefix of one.
     pub id: String,
@@ -145,11 +151,13 @@ pub struct StatsArgs {
 
 /// A provider name as the registry stores it (`claude-code` → `claude`).
 pub fn provider_name(text: &str) -> Result<String> {
-    Provider::parse(text).map(|p| p.name().to_string()).ok_or_else(|| {
-        Error::Usage(format!(
-            "unknown provider {text:?}: use claude, codex, gemini, cursor or opencode"
-        ))
-    })
+    Provider::parse(text)
+        .map(|p| p.name().to_string())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "unknown provider {text:?}: use claude, codex, gemini, cursor or opencode"
+            ))
+        })
 }
 
 fn providers(names: &[String]) -> Result<Vec<Provider>> {
@@ -188,15 +196,28 @@ fn world(ctx: &Ctx, common: &Common) -> Result<World> {
     }
     let opts = index::Options {
         providers: providers(&common.providers)?,
-        cache_dir: if common.no_cache { None } else { index::default_cache_dir() },
+        cache_dir: if common.no_cache {
+            None
+        } else {
+            index::default_cache_dir()
+        },
         progress: !ctx.json(),
     };
     let (listing, stats) = index::list(&Homes::from_env(), &opts);
     let lifetimes = Lifetimes {
         active: chrono::Duration::from_std(config.active).unwrap_or(chrono::Duration::minutes(15)),
-        retention: chrono::Duration::from_std(config.retention).unwrap_or(chrono::Duration::days(30)),
+        retention: chrono::Duration::from_std(config.retention)
+            .unwrap_or(chrono::Duration::days(30)),
     };
-    Ok(World { listing, stats, links, config, lifetimes, now: time::now(), hub })
+    Ok(World {
+        listing,
+        stats,
+        links,
+        config,
+        lifetimes,
+        now: time::now(),
+        hub,
+    })
 }
 
 impl World {
@@ -211,13 +232,20 @@ impl World {
             None => key,
         };
         chats::find(&self.listing.sessions, key).map_err(|e| match e {
-            chats::FindError::NotFound(_) => Error::NotFound { what: "provider session", name: format!("{key} (`sessions chats list` shows the sessions found)") },
+            chats::FindError::NotFound(_) => Error::NotFound {
+                what: "provider session",
+                name: format!("{key} (`sessions chats list` shows the sessions found)"),
+            },
             other => Error::Usage(other.to_string()),
         })
     }
 
     fn row<'a>(&'a self, s: &'a ChatSession) -> Row<'a> {
-        Row { session: s, status: self.status(s), hub_session: self.links.get(&s.id).map(String::as_str) }
+        Row {
+            session: s,
+            status: self.status(s),
+            hub_session: self.links.get(&s.id).map(String::as_str),
+        }
     }
 
     fn warn(&self, ctx: &mut Ctx) {
@@ -252,13 +280,18 @@ fn since(text: &str, now: time::Timestamp) -> Result<time::Timestamp> {
         return Ok(now - chrono::Duration::from_std(d).unwrap_or_default());
     }
     time::parse_str(text).ok_or_else(|| {
-        Error::Usage(format!("--since {text:?}: use a duration (30m, 2d) or a time (2025-11-15T10:00:00Z)"))
+        Error::Usage(format!(
+            "--since {text:?}: use a duration (30m, 2d) or a time (2025-11-15T10:00:00Z)"
+        ))
     })
 }
 
 fn duration_arg(flag: &str, text: &str) -> Result<Duration> {
-    time::parse_duration(text)
-        .ok_or_else(|| Error::Usage(format!("{flag} {text:?}: use a duration such as 30s, 5m, 2h, 30d")))
+    time::parse_duration(text).ok_or_else(|| {
+        Error::Usage(format!(
+            "{flag} {text:?}: use a duration such as 30s, 5m, 2h, 30d"
+        ))
+    })
 }
 
 fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
@@ -267,7 +300,9 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
         providers: Vec::new(),
         project: args.project.clone(),
         status: match args.status.as_deref() {
-            Some(s) => Some(Status::parse(s).ok_or_else(|| Error::Usage(format!("--status {s:?}: use active, idle or expired")))?),
+            Some(s) => Some(Status::parse(s).ok_or_else(|| {
+                Error::Usage(format!("--status {s:?}: use active, idle or expired"))
+            })?),
             None => None,
         },
         since: args.since.as_deref().map(|s| since(s, w.now)).transpose()?,
@@ -278,18 +313,44 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
         .iter()
         .map(|s| w.row(s))
         .filter(|r| filter.keeps(r.session, r.status))
-        .filter(|r| args.hub_session.as_deref().is_none_or(|h| r.hub_session == Some(h)))
+        .filter(|r| {
+            args.hub_session
+                .as_deref()
+                .is_none_or(|h| r.hub_session == Some(h))
+        })
         .collect();
     match args.sort.as_str() {
-        "activity" => rows.sort_by(|a, b| b.session.activity().cmp(&a.session.activity()).then(a.session.id.cmp(&b.session.id))),
-        "created" => rows.sort_by(|a, b| b.session.created.cmp(&a.session.created).then(a.session.id.cmp(&b.session.id))),
-        other => return Err(Error::Usage(format!("--sort {other:?}: use activity or created"))),
+        "activity" => rows.sort_by(|a, b| {
+            b.session
+                .activity()
+                .cmp(&a.session.activity())
+                .then(a.session.id.cmp(&b.session.id))
+        }),
+        "created" => rows.sort_by(|a, b| {
+            b.session
+                .created
+                .cmp(&a.session.created)
+                .then(a.session.id.cmp(&b.session.id))
+        }),
+        other => {
+            return Err(Error::Usage(format!(
+                "--sort {other:?}: use activity or created"
+            )));
+        }
     }
     let total = rows.len();
-    let limit = if args.limit == 0 { total.max(1) } else { args.limit };
+    let limit = if args.limit == 0 {
+        total.max(1)
+    } else {
+        args.limit
+    };
     let pages = total.div_ceil(limit).max(1);
     let page = args.page.max(1);
-    let mut shown: Vec<Row> = rows.into_iter().skip((page - 1) * limit).take(limit).collect();
+    let mut shown: Vec<Row> = rows
+        .into_iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .collect();
     let counted: Vec<ChatSession> = if args.counts {
         shown
             .iter()
@@ -322,7 +383,11 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
     }
     w.warn(ctx);
     if shown.is_empty() {
-        ctx.out.line(if total == 0 { "No provider sessions found." } else { "No sessions on this page." });
+        ctx.out.line(if total == 0 {
+            "No provider sessions found."
+        } else {
+            "No sessions on this page."
+        });
         return Ok(0);
     }
     let home = std::env::var("HOME").unwrap_or_default();
@@ -332,8 +397,15 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
     )));
     for r in &shown {
         let s = r.session;
-        let age = s.activity().map(|t| time::human_age((w.now - t).num_seconds())).unwrap_or_else(|| "?".into());
-        let cwd = s.cwd.as_deref().map(|c| tilde(c, &home)).unwrap_or_else(|| "?".into());
+        let age = s
+            .activity()
+            .map(|t| time::human_age((w.now - t).num_seconds()))
+            .unwrap_or_else(|| "?".into());
+        let cwd = s
+            .cwd
+            .as_deref()
+            .map(|c| tilde(c, &home))
+            .unwrap_or_else(|| "?".into());
         let mut title = s.title.clone().unwrap_or_default();
         if let Some(n) = s.messages.filter(|_| args.counts) {
             title = format!("[{n} msgs] {title}");
@@ -372,7 +444,9 @@ fn short(text: &str, width: usize) -> String {
 
 fn tilde(path: &str, home: &str) -> String {
     match path.strip_prefix(home) {
-        Some(rest) if !home.is_empty() && (rest.is_empty() || rest.starts_with('/')) => format!("~{rest}"),
+        Some(rest) if !home.is_empty() && (rest.is_empty() || rest.starts_with('/')) => {
+            format!("~{rest}")
+        }
         _ => path.to_string(),
     }
 }
@@ -392,7 +466,9 @@ fn show(ctx: &mut Ctx, args: ShowArgs) -> Result<u8> {
         }));
         return Ok(0);
     }
-    let fmt_time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(time::format).unwrap_or_else(|| "?".into());
+    let fmt_time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(time::format).unwrap_or_else(|| "?".into())
+    };
     let r = w.row(&counted);
     let lines = [
         ("Provider", s.provider.name().to_string()),
@@ -408,16 +484,25 @@ fn show(ctx: &mut Ctx, args: ShowArgs) -> Result<u8> {
         ("Version", s.version.clone().unwrap_or_else(|| "-".into())),
         ("Messages", turns.len().to_string()),
         ("Transcript", s.path.display().to_string()),
-        ("Resume", run::shell_line(s.cwd.as_deref(), run::binary(s.provider), &run::resume_args(s.provider, &s.id))),
+        (
+            "Resume",
+            run::shell_line(
+                s.cwd.as_deref(),
+                run::binary(s.provider),
+                &run::resume_args(s.provider, &s.id),
+            ),
+        ),
     ];
     for (k, v) in lines {
         ctx.out.line(format!("{:<14} {v}", format!("{k}:")));
     }
     if !last.is_empty() {
         ctx.out.line("");
-        ctx.out.line(ctx.out.bold(&format!("Last {} turns:", last.len())));
+        ctx.out
+            .line(ctx.out.bold(&format!("Last {} turns:", last.len())));
         for t in last {
-            ctx.out.line(format!("── {} {}", t.role, t.time.as_deref().unwrap_or("")));
+            ctx.out
+                .line(format!("── {} {}", t.role, t.time.as_deref().unwrap_or("")));
             ctx.out.line(short(&t.text, 2000));
         }
     }
@@ -430,13 +515,22 @@ pub fn resume(ctx: &mut Ctx, args: ResumeArgs) -> Result<u8> {
     // Validate: the transcript is there and parses (it was listed from it), the folder
     // exists, the provider answers, the session is not expired.
     if !s.path.exists() {
-        return Err(Error::Failed(format!("{}: the transcript is gone", s.path.display())));
+        return Err(Error::Failed(format!(
+            "{}: the transcript is gone",
+            s.path.display()
+        )));
     }
     let cwd = s.cwd.clone().ok_or_else(|| {
-        Error::Failed(format!("{} session {}: its folder is not recorded, so it cannot be resumed in place", s.provider, s.id))
+        Error::Failed(format!(
+            "{} session {}: its folder is not recorded, so it cannot be resumed in place",
+            s.provider, s.id
+        ))
     })?;
     if !Path::new(&cwd).is_dir() {
-        return Err(Error::Failed(format!("{} session {}: its folder {cwd} no longer exists", s.provider, s.id)));
+        return Err(Error::Failed(format!(
+            "{} session {}: its folder {cwd} no longer exists",
+            s.provider, s.id
+        )));
     }
     let expired = w.status(&s) == Status::Expired;
     if expired && !args.new_if_expired {
@@ -459,7 +553,11 @@ pub fn resume(ctx: &mut Ctx, args: ResumeArgs) -> Result<u8> {
             )));
         }
     };
-    let argv = if expired { run::new_session_args(s.provider) } else { run::resume_args(s.provider, &s.id) };
+    let argv = if expired {
+        run::new_session_args(s.provider)
+    } else {
+        run::resume_args(s.provider, &s.id)
+    };
     if args.print {
         let line = run::shell_line(Some(&cwd), name, &argv);
         if ctx.json() {
@@ -472,17 +570,26 @@ pub fn resume(ctx: &mut Ctx, args: ResumeArgs) -> Result<u8> {
         return Ok(0);
     }
     if expired {
-        eprintln!("{} session {} is expired: starting a new one in {cwd}", s.provider, s.id);
+        eprintln!(
+            "{} session {} is expired: starting a new one in {cwd}",
+            s.provider, s.id
+        );
     }
     ctx.out.flush();
     let err = run::exec_in(&bin, &argv, Path::new(&cwd));
-    Err(Error::Failed(format!("cannot run {}: {err}", bin.display())))
+    Err(Error::Failed(format!(
+        "cannot run {}: {err}",
+        bin.display()
+    )))
 }
 
 fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
     let w = world(ctx, &args.common)?;
     let (prompt, keys) = args.targets.split_last().expect("clap requires two values");
-    let sessions: Vec<ChatSession> = keys.iter().map(|k| w.find(k).cloned()).collect::<Result<_>>()?;
+    let sessions: Vec<ChatSession> = keys
+        .iter()
+        .map(|k| w.find(k).cloned())
+        .collect::<Result<_>>()?;
     let timeout = match &args.timeout {
         Some(t) => duration_arg("--timeout", t)?,
         None => w.config.send_timeout,
@@ -491,7 +598,9 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
     let results = run::send_all(&sessions, prompt, concurrency, timeout);
     let failed = results.iter().filter(|r| !r.ok()).count();
     if ctx.json() {
-        ctx.out.json(&serde_json::json!({"results": results, "sent": results.len(), "failed": failed}));
+        ctx.out.json(
+            &serde_json::json!({"results": results, "sent": results.len(), "failed": failed}),
+        );
     } else {
         for r in &results {
             let head = format!("{} {}", r.provider, r.id);
@@ -503,8 +612,16 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
                     run.duration_ms / 1000
                 )),
                 (None, Some(run)) => {
-                    let mark = if run.exit == Some(0) { ctx.out.green("✓") } else { ctx.out.red("✗") };
-                    ctx.out.line(format!("{mark} {head}: exit {} in {} ms", run.exit.map_or("?".into(), |c| c.to_string()), run.duration_ms));
+                    let mark = if run.exit == Some(0) {
+                        ctx.out.green("✓")
+                    } else {
+                        ctx.out.red("✗")
+                    };
+                    ctx.out.line(format!(
+                        "{mark} {head}: exit {} in {} ms",
+                        run.exit.map_or("?".into(), |c| c.to_string()),
+                        run.duration_ms
+                    ));
                     for line in run.stdout.trim_end().lines() {
                         ctx.out.line(format!("  {line}"));
                     }
@@ -519,9 +636,16 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
 fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
     let mut w = world(ctx, &args.common)?;
     if let Some(d) = &args.older_than {
-        w.lifetimes.retention = chrono::Duration::from_std(duration_arg("--older-than", d)?).unwrap_or_default();
+        w.lifetimes.retention =
+            chrono::Duration::from_std(duration_arg("--older-than", d)?).unwrap_or_default();
     }
-    let old: Vec<ChatSession> = w.listing.sessions.iter().filter(|s| w.status(s) == Status::Expired).cloned().collect();
+    let old: Vec<ChatSession> = w
+        .listing
+        .sessions
+        .iter()
+        .filter(|s| w.status(s) == Status::Expired)
+        .cloned()
+        .collect();
     let links: Vec<(String, String)> = old
         .iter()
         .filter_map(|s| w.links.get(&s.id).map(|h| (h.clone(), s.id.clone())))
@@ -529,7 +653,10 @@ fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
     // Only whole files can be deleted: a session inside a database stays.
     let files: Vec<PathBuf> = old
         .iter()
-        .filter(|s| !matches!(s.provider, Provider::Cursor | Provider::Opencode) || s.path.extension().is_some_and(|e| e == "json"))
+        .filter(|s| {
+            !matches!(s.provider, Provider::Cursor | Provider::Opencode)
+                || s.path.extension().is_some_and(|e| e == "json")
+        })
         .map(|s| s.path.clone())
         .collect();
     let mut deleted = Vec::new();
@@ -539,7 +666,9 @@ fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
                 sessions_core::sessions::registry::update_registry(hub, |doc| {
                     let sessions = sessions_core::sessions::registry::registry_sessions(doc);
                     for (hub_id, _) in &links {
-                        if let Some(entry) = sessions.get_mut(hub_id).and_then(|e| e.as_object_mut()) {
+                        if let Some(entry) =
+                            sessions.get_mut(hub_id).and_then(|e| e.as_object_mut())
+                        {
                             entry.remove("provider_session");
                             entry.remove("provider");
                         }
@@ -549,7 +678,11 @@ fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
             }
         }
         if let Some(dir) = index::default_cache_dir() {
-            index::forget(&dir, &old.iter().map(|s| s.path.clone()).collect::<Vec<_>>()).map_err(|e| Error::io(&dir, e))?;
+            index::forget(
+                &dir,
+                &old.iter().map(|s| s.path.clone()).collect::<Vec<_>>(),
+            )
+            .map_err(|e| Error::io(&dir, e))?;
         }
         if args.delete_transcripts && !files.is_empty() {
             let ok = if std::io::stdin().is_terminal() && !args.yes {
@@ -561,7 +694,10 @@ fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
                 args.yes
             };
             if !ok {
-                return Err(Error::Refused("transcripts not deleted: answer y, or pass --yes when not on a terminal".into()));
+                return Err(Error::Refused(
+                    "transcripts not deleted: answer y, or pass --yes when not on a terminal"
+                        .into(),
+                ));
             }
             for f in &files {
                 std::fs::remove_file(f).map_err(|e| Error::io(f, e))?;
@@ -577,15 +713,25 @@ fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
             "transcripts_deleted": deleted,
         }));
     } else {
-        let verb = if args.dry_run { "would forget" } else { "forgot" };
-        ctx.out.line(format!("{} expired sessions: {verb} their cache entries and {} hub links.", old.len(), links.len()));
+        let verb = if args.dry_run {
+            "would forget"
+        } else {
+            "forgot"
+        };
+        ctx.out.line(format!(
+            "{} expired sessions: {verb} their cache entries and {} hub links.",
+            old.len(),
+            links.len()
+        ));
         for (h, p) in &links {
             ctx.out.line(format!("  {h} → {p}"));
         }
         if !deleted.is_empty() {
-            ctx.out.line(format!("Deleted {} transcript files.", deleted.len()));
+            ctx.out
+                .line(format!("Deleted {} transcript files.", deleted.len()));
         } else if args.delete_transcripts && args.dry_run {
-            ctx.out.line(format!("Would delete {} transcript files.", files.len()));
+            ctx.out
+                .line(format!("Would delete {} transcript files.", files.len()));
         }
     }
     Ok(0)
@@ -595,7 +741,8 @@ fn stats(ctx: &mut Ctx, args: StatsArgs) -> Result<u8> {
     let w = world(ctx, &args.common)?;
     let st = chats::stats::compute(&w.listing.sessions, &w.lifetimes, w.now);
     if ctx.json() {
-        ctx.out.json(&serde_json::json!({"stats": st, "warning_count": w.listing.warnings.len()}));
+        ctx.out
+            .json(&serde_json::json!({"stats": st, "warning_count": w.listing.warnings.len()}));
         return Ok(0);
     }
     w.warn(ctx);
@@ -603,7 +750,11 @@ fn stats(ctx: &mut Ctx, args: StatsArgs) -> Result<u8> {
         "{:<9} {:>8} {:>7} {:>7} {:>8} {:>13} {:>8} {:>7}",
         "PROVIDER", "SESSIONS", "ACTIVE", "IDLE", "EXPIRED", "MEAN LIFETIME", "PER DAY", "ACTIVE%"
     )));
-    let rows = st.providers.iter().map(|(k, v)| (k.as_str(), v)).chain(std::iter::once(("total", &st.total)));
+    let rows = st
+        .providers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v))
+        .chain(std::iter::once(("total", &st.total)));
     for (name, p) in rows {
         ctx.out.line(format!(
             "{:<9} {:>8} {:>7} {:>7} {:>8} {:>13} {:>8} {:>6.0}%",
@@ -612,8 +763,12 @@ fn stats(ctx: &mut Ctx, args: StatsArgs) -> Result<u8> {
             p.active,
             p.idle,
             p.expired,
-            p.mean_lifetime_secs.map(|s| time::human_age(s as i64)).unwrap_or_else(|| "-".into()),
-            p.sessions_per_day.map(|d| format!("{d:.1}")).unwrap_or_else(|| "-".into()),
+            p.mean_lifetime_secs
+                .map(|s| time::human_age(s as i64))
+                .unwrap_or_else(|| "-".into()),
+            p.sessions_per_day
+                .map(|d| format!("{d:.1}"))
+                .unwrap_or_else(|| "-".into()),
             p.share_active * 100.0
         ));
     }

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod chats;
 mod claims;
 mod foundation;
 mod messages;

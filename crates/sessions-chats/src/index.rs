@@ -20,7 +20,11 @@ const FILE_NAME: &str = "chats-index.json";
 
 /// `$XDG_CACHE_HOME/sessions`, else `~/.cache/sessions`.
 pub fn default_cache_dir() -> Option<PathBuf> {
-    let var = |n: &str| std::env::var_os(n).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |n: &str| {
+        std::env::var_os(n)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     var("XDG_CACHE_HOME")
         .or_else(|| var("HOME").map(|h| h.join(".cache")))
         .map(|d| d.join("sessions"))
@@ -35,8 +39,16 @@ pub struct Stamp {
 
 fn stamp(path: &Path) -> Option<Stamp> {
     let m = std::fs::metadata(path).ok()?;
-    let mtime_ns = m.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
-    Some(Stamp { size: m.len(), mtime_ns })
+    let mtime_ns = m
+        .modified()
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(Stamp {
+        size: m.len(),
+        mtime_ns,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,10 +88,18 @@ pub struct Options {
 
 /// List every session of the chosen providers, through the cache.
 pub fn list(homes: &Homes, opts: &Options) -> (Listing, IndexStats) {
-    let providers = if opts.providers.is_empty() { Provider::ALL.to_vec() } else { opts.providers.clone() };
+    let providers = if opts.providers.is_empty() {
+        Provider::ALL.to_vec()
+    } else {
+        opts.providers.clone()
+    };
     let sources = providers::sources(homes, &providers);
     let cache_path = opts.cache_dir.as_ref().map(|d| d.join(FILE_NAME));
-    let mut stats = IndexStats { files: sources.len(), cache: cache_path.clone(), ..Default::default() };
+    let mut stats = IndexStats {
+        files: sources.len(),
+        cache: cache_path.clone(),
+        ..Default::default()
+    };
     let old = match &cache_path {
         Some(p) => match load(p) {
             Ok(c) => c,
@@ -95,13 +115,21 @@ pub fn list(homes: &Homes, opts: &Options) -> (Listing, IndexStats) {
     let mut entries: Vec<Option<Entry>> = Vec::with_capacity(sources.len());
     let mut stamps_of: Vec<Vec<Option<Stamp>>> = Vec::with_capacity(sources.len());
     for s in &sources {
-        let stamps: Vec<Option<Stamp>> =
-            std::iter::once(&s.path).chain(s.companions().iter()).map(|p| stamp(p)).collect();
-        let hit = old.entries.get(&s.path).filter(|e| e.stamps == stamps).cloned();
+        let stamps: Vec<Option<Stamp>> = std::iter::once(&s.path)
+            .chain(s.companions().iter())
+            .map(|p| stamp(p))
+            .collect();
+        let hit = old
+            .entries
+            .get(&s.path)
+            .filter(|e| e.stamps == stamps)
+            .cloned();
         entries.push(hit);
         stamps_of.push(stamps);
     }
-    let todo: Vec<usize> = (0..sources.len()).filter(|&i| entries[i].is_none()).collect();
+    let todo: Vec<usize> = (0..sources.len())
+        .filter(|&i| entries[i].is_none())
+        .collect();
     stats.read = todo.len();
     stats.cached = sources.len() - todo.len();
     let fresh = read_all(&sources, &todo, &stamps_of, opts.progress);
@@ -110,11 +138,17 @@ pub fn list(homes: &Homes, opts: &Options) -> (Listing, IndexStats) {
     }
 
     let mut listing = Listing::default();
-    let mut new_cache = CacheFile { version: VERSION, entries: HashMap::with_capacity(sources.len()) };
+    let mut new_cache = CacheFile {
+        version: VERSION,
+        entries: HashMap::with_capacity(sources.len()),
+    };
     for (s, e) in sources.iter().zip(entries) {
         let Some(e) = e else { continue };
         if let Some(w) = &e.warning {
-            listing.warnings.push(Warning { path: s.path.clone(), message: w.clone() });
+            listing.warnings.push(Warning {
+                path: s.path.clone(),
+                message: w.clone(),
+            });
         }
         listing.sessions.extend(e.sessions.iter().cloned());
         new_cache.entries.insert(s.path.clone(), e);
@@ -192,7 +226,9 @@ fn read_all(
     let started = Instant::now();
     let show = progress && std::io::stderr().is_terminal();
     let shown = std::sync::atomic::AtomicBool::new(false);
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
     std::thread::scope(|scope| {
         for worker in 0..threads {
             let (next, done, out, shown) = (&next, &done, &out, &shown);
@@ -202,12 +238,22 @@ fn read_all(
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&i) = todo.get(k) else { break };
                     let entry = match providers::read(&sources[i]) {
-                        Ok(sessions) => Entry { stamps: stamps[i].clone(), sessions, warning: None },
-                        Err(w) => Entry { stamps: stamps[i].clone(), sessions: Vec::new(), warning: Some(w) },
+                        Ok(sessions) => Entry {
+                            stamps: stamps[i].clone(),
+                            sessions,
+                            warning: None,
+                        },
+                        Err(w) => Entry {
+                            stamps: stamps[i].clone(),
+                            sessions: Vec::new(),
+                            warning: Some(w),
+                        },
                     };
                     out.lock().expect("no reader panics").push((i, entry));
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if show && worker == 0 && started.elapsed() > Duration::from_secs(1)
+                    if show
+                        && worker == 0
+                        && started.elapsed() > Duration::from_secs(1)
                         && last.elapsed() > Duration::from_millis(100)
                     {
                         last = Instant::now();
@@ -219,7 +265,11 @@ fn read_all(
         }
     });
     if shown.load(Ordering::Relaxed) {
-        eprintln!("\rindexing provider sessions: {}/{} done", todo.len(), todo.len());
+        eprintln!(
+            "\rindexing provider sessions: {}/{} done",
+            todo.len(),
+            todo.len()
+        );
     }
     out.into_inner().expect("no reader panics")
 }
@@ -253,7 +303,9 @@ fn save(path: &Path, cache: &CacheFile) -> std::io::Result<()> {
 /// Forget cached entries of these sessions' files (`chats clean`).
 pub fn forget(cache_dir: &Path, paths: &[PathBuf]) -> std::io::Result<usize> {
     let path = cache_dir.join(FILE_NAME);
-    let Ok(mut cache) = load(&path) else { return Ok(0) };
+    let Ok(mut cache) = load(&path) else {
+        return Ok(0);
+    };
     let before = cache.entries.len();
     for p in paths {
         cache.entries.remove(p);

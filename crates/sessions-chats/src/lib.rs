@@ -154,7 +154,11 @@ impl Homes {
     /// `$CLAUDE_CONFIG_DIR` or `~/.claude`; `$CODEX_HOME` or `~/.codex`; `~/.gemini`;
     /// `~/.cursor`; `$XDG_DATA_HOME/opencode` or `~/.local/share/opencode`.
     pub fn from_env() -> Homes {
-        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         let home = var("HOME").unwrap_or_else(|| PathBuf::from("/"));
         Homes {
             claude: var("CLAUDE_CONFIG_DIR").unwrap_or_else(|| home.join(".claude")),
@@ -269,9 +273,14 @@ pub struct Filter {
 impl Filter {
     pub fn keeps(&self, s: &ChatSession, status: Status) -> bool {
         (self.providers.is_empty() || self.providers.contains(&s.provider))
-            && self.project.as_deref().is_none_or(|p| s.cwd.as_deref().is_some_and(|c| c.contains(p)))
+            && self
+                .project
+                .as_deref()
+                .is_none_or(|p| s.cwd.as_deref().is_some_and(|c| c.contains(p)))
             && self.status.is_none_or(|want| want == status)
-            && self.since.is_none_or(|since| s.activity().is_some_and(|t| t >= since))
+            && self
+                .since
+                .is_none_or(|since| s.activity().is_some_and(|t| t >= since))
     }
 }
 
@@ -310,7 +319,9 @@ pub fn find<'a>(sessions: &'a [ChatSession], key: &str) -> Result<&'a ChatSessio
         [one] => Ok(one),
         many => Err(FindError::Ambiguous(
             key.to_string(),
-            many.iter().map(|s| format!("{} {}", s.provider, s.id)).collect(),
+            many.iter()
+                .map(|s| format!("{} {}", s.provider, s.id))
+                .collect(),
         )),
     }
 }

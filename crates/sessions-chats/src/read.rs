@@ -44,7 +44,10 @@ pub fn ends(path: &Path) -> io::Result<Ends> {
     file.seek(SeekFrom::Start(size - TAIL_BYTES))?;
     let mut tail = Vec::with_capacity(TAIL_BYTES as usize);
     file.read_to_end(&mut tail)?;
-    let start = tail.iter().position(|&b| b == b'\n').map_or(tail.len(), |i| i + 1);
+    let start = tail
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(tail.len(), |i| i + 1);
     Ok(Ends {
         head: String::from_utf8_lossy(&head).into_owned(),
         tail: String::from_utf8_lossy(&tail[start..]).into_owned(),
@@ -80,16 +83,26 @@ pub fn content_text(content: &Value) -> Option<String> {
                 .iter()
                 .filter_map(|p| {
                     let kind = p.get("type").and_then(Value::as_str);
-                    if matches!(kind, None | Some("text") | Some("input_text") | Some("output_text")) {
+                    if matches!(
+                        kind,
+                        None | Some("text") | Some("input_text") | Some("output_text")
+                    ) {
                         p.get("text").and_then(Value::as_str)
                     } else {
                         None
                     }
                 })
                 .collect();
-            if text.is_empty() { None } else { Some(text.join("")) }
+            if text.is_empty() {
+                None
+            } else {
+                Some(text.join(""))
+            }
         }
-        Value::Object(_) => content.get("text").and_then(Value::as_str).map(str::to_string),
+        Value::Object(_) => content
+            .get("text")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         _ => None,
     }
 }

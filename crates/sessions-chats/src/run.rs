@@ -56,12 +56,16 @@ pub fn send_args(provider: Provider, id: &str, prompt: &str) -> Vec<String> {
 /// `name` on `$PATH`, as the shell would find it.
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| is_executable(p))
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
 }
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +86,10 @@ impl std::fmt::Display for ProviderCheck {
 }
 
 /// The binary is on PATH and answers `--version` within `timeout`.
-pub fn check_provider(provider: Provider, timeout: Duration) -> Result<(PathBuf, String), ProviderCheck> {
+pub fn check_provider(
+    provider: Provider,
+    timeout: Duration,
+) -> Result<(PathBuf, String), ProviderCheck> {
     let bin = find_on_path(binary(provider)).ok_or(ProviderCheck::Missing)?;
     let mut cmd = Command::new(&bin);
     cmd.arg("--version");
@@ -91,7 +98,11 @@ pub fn check_provider(provider: Provider, timeout: Duration) -> Result<(PathBuf,
         return Err(ProviderCheck::TimedOut);
     }
     if r.exit != Some(0) {
-        return Err(ProviderCheck::Failed(format!("exit {:?}: {}", r.exit, r.stderr.trim())));
+        return Err(ProviderCheck::Failed(format!(
+            "exit {:?}: {}",
+            r.exit,
+            r.stderr.trim()
+        )));
     }
     Ok((bin, r.stdout.trim().to_string()))
 }
@@ -114,7 +125,10 @@ pub struct RunResult {
 
 /// Run `cmd` in its own process group; past `timeout` the whole group is killed.
 pub fn run_bounded(mut cmd: Command, timeout: Duration) -> std::io::Result<RunResult> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
     let started = Instant::now();
     let mut child = cmd.spawn()?;
     let out = drain(child.stdout.take());
@@ -175,36 +189,63 @@ pub struct SendResult {
 
 impl SendResult {
     pub fn ok(&self) -> bool {
-        self.error.is_none() && self.run.as_ref().is_some_and(|r| r.exit == Some(0) && !r.timed_out)
+        self.error.is_none()
+            && self
+                .run
+                .as_ref()
+                .is_some_and(|r| r.exit == Some(0) && !r.timed_out)
     }
 }
 
 /// Send `prompt` to every session, at most `concurrency` providers at once.
 /// Results come back in the order of `sessions`.
-pub fn send_all(sessions: &[ChatSession], prompt: &str, concurrency: usize, timeout: Duration) -> Vec<SendResult> {
+pub fn send_all(
+    sessions: &[ChatSession],
+    prompt: &str,
+    concurrency: usize,
+    timeout: Duration,
+) -> Vec<SendResult> {
     let queue: Mutex<VecDeque<usize>> = Mutex::new((0..sessions.len()).collect());
     let results: Mutex<Vec<Option<SendResult>>> = Mutex::new(vec![None; sessions.len()]);
     std::thread::scope(|scope| {
         for _ in 0..concurrency.clamp(1, sessions.len().max(1)) {
             scope.spawn(|| {
                 loop {
-                    let Some(i) = queue.lock().expect("queue").pop_front() else { break };
+                    let Some(i) = queue.lock().expect("queue").pop_front() else {
+                        break;
+                    };
                     let r = send_one(&sessions[i], prompt, timeout);
                     results.lock().expect("results")[i] = Some(r);
                 }
             });
         }
     });
-    results.into_inner().expect("results").into_iter().flatten().collect()
+    results
+        .into_inner()
+        .expect("results")
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 fn send_one(s: &ChatSession, prompt: &str, timeout: Duration) -> SendResult {
     let args = send_args(s.provider, &s.id, prompt);
     let mut command = vec![binary(s.provider).to_string()];
     command.extend(args.iter().cloned());
-    let mut result = SendResult { provider: s.provider, id: s.id.clone(), cwd: s.cwd.clone(), command, run: None, error: None };
+    let mut result = SendResult {
+        provider: s.provider,
+        id: s.id.clone(),
+        cwd: s.cwd.clone(),
+        command,
+        run: None,
+        error: None,
+    };
     let Some(bin) = find_on_path(binary(s.provider)) else {
-        result.error = Some(format!("{} is not on PATH: install {} or fix PATH", binary(s.provider), s.provider));
+        result.error = Some(format!(
+            "{} is not on PATH: install {} or fix PATH",
+            binary(s.provider),
+            s.provider
+        ));
         return result;
     };
     let mut cmd = Command::new(bin);
@@ -214,7 +255,10 @@ fn send_one(s: &ChatSession, prompt: &str, timeout: Duration) -> SendResult {
             cmd.current_dir(cwd);
         }
         Some(cwd) => {
-            result.error = Some(format!("the session's folder {} no longer exists", cwd.display()));
+            result.error = Some(format!(
+                "the session's folder {} no longer exists",
+                cwd.display()
+            ));
             return result;
         }
         None => {}
@@ -237,7 +281,10 @@ pub fn shell_line(cwd: Option<&str>, bin: &str, args: &[String]) -> String {
 }
 
 fn quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))

@@ -30,17 +30,26 @@ pub struct Stats {
 pub fn compute(sessions: &[ChatSession], lifetimes: &Lifetimes, now: DateTime<Utc>) -> Stats {
     let mut groups: BTreeMap<String, Vec<&ChatSession>> = BTreeMap::new();
     for s in sessions {
-        groups.entry(s.provider.name().to_string()).or_default().push(s);
+        groups
+            .entry(s.provider.name().to_string())
+            .or_default()
+            .push(s);
     }
     let all: Vec<&ChatSession> = sessions.iter().collect();
     Stats {
         total: one(&all, lifetimes, now),
-        providers: groups.into_iter().map(|(k, v)| (k, one(&v, lifetimes, now))).collect(),
+        providers: groups
+            .into_iter()
+            .map(|(k, v)| (k, one(&v, lifetimes, now)))
+            .collect(),
     }
 }
 
 fn one(sessions: &[&ChatSession], lifetimes: &Lifetimes, now: DateTime<Utc>) -> ProviderStats {
-    let mut st = ProviderStats { sessions: sessions.len(), ..Default::default() };
+    let mut st = ProviderStats {
+        sessions: sessions.len(),
+        ..Default::default()
+    };
     let mut lifetimes_secs = Vec::new();
     let (mut first, mut last): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (None, None);
     for s in sessions {
@@ -58,11 +67,13 @@ fn one(sessions: &[&ChatSession], lifetimes: &Lifetimes, now: DateTime<Utc>) -> 
         }
     }
     if !lifetimes_secs.is_empty() {
-        st.mean_lifetime_secs = Some(lifetimes_secs.iter().sum::<f64>() / lifetimes_secs.len() as f64);
+        st.mean_lifetime_secs =
+            Some(lifetimes_secs.iter().sum::<f64>() / lifetimes_secs.len() as f64);
     }
     if let (Some(f), Some(l)) = (first, last) {
         let days = ((l - f).num_seconds() as f64 / 86_400.0).max(1.0);
-        st.sessions_per_day = Some(sessions.iter().filter(|s| s.created.is_some()).count() as f64 / days);
+        st.sessions_per_day =
+            Some(sessions.iter().filter(|s| s.created.is_some()).count() as f64 / days);
     }
     if st.sessions > 0 {
         st.share_active = st.active as f64 / st.sessions as f64;

@@ -35,12 +35,20 @@ fn read_text(path: &Path) -> Result<String, String> {
 }
 
 fn jsonl(path: &Path, f: fn(&Value) -> Option<Turn>) -> Result<Vec<Turn>, String> {
-    Ok(json_lines(&read_text(path)?).0.iter().filter_map(f).collect())
+    Ok(json_lines(&read_text(path)?)
+        .0
+        .iter()
+        .filter_map(f)
+        .collect())
 }
 
 fn turn(role: &str, time: Option<&str>, text: String) -> Option<Turn> {
     let text = text.trim().to_string();
-    (!text.is_empty()).then(|| Turn { role: role.into(), time: time.map(str::to_string), text })
+    (!text.is_empty()).then(|| Turn {
+        role: role.into(),
+        time: time.map(str::to_string),
+        text,
+    })
 }
 
 fn claude_turn(r: &Value) -> Option<Turn> {
@@ -51,7 +59,10 @@ fn claude_turn(r: &Value) -> Option<Turn> {
     };
     let content = r.pointer("/message/content")?;
     if let Value::Array(parts) = content {
-        if parts.iter().any(|p| p.get("type").and_then(Value::as_str) == Some("tool_result")) {
+        if parts
+            .iter()
+            .any(|p| p.get("type").and_then(Value::as_str) == Some("tool_result"))
+        {
             return None;
         }
     }
@@ -59,8 +70,14 @@ fn claude_turn(r: &Value) -> Option<Turn> {
 }
 
 fn codex_turn(r: &Value) -> Option<Turn> {
-    let p = r.get("payload")?;
-    if str_field(r, "type")? != "response_item" || str_field(p, "type")? != "message" {
+    // Current rollouts wrap items in {"type":"response_item","payload":…}; the first
+    // format wrote them bare.
+    let p = match r.get("payload") {
+        Some(p) if str_field(r, "type") == Some("response_item") => p,
+        Some(_) => return None,
+        None => r,
+    };
+    if str_field(p, "type")? != "message" {
         return None;
     }
     let role = str_field(p, "role")?;
@@ -81,7 +98,12 @@ fn gemini_message(m: &Value) -> Option<(String, Option<Turn>)> {
         "gemini" => "assistant",
         _ => return Some((id, None)),
     };
-    Some((id, m.get("content").and_then(content_text).and_then(|t| turn(role, str_field(m, "timestamp"), t))))
+    Some((
+        id,
+        m.get("content")
+            .and_then(content_text)
+            .and_then(|t| turn(role, str_field(m, "timestamp"), t)),
+    ))
 }
 
 /// Both Gemini formats: messages keyed by id, re-appended ones replaced, rewinds applied.
@@ -97,8 +119,14 @@ fn gemini(path: &Path) -> Result<Vec<Turn>, String> {
         }
     };
     if path.extension().is_some_and(|e| e == "json") {
-        let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        for m in doc.get("messages").and_then(Value::as_array).into_iter().flatten() {
+        let doc: Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        for m in doc
+            .get("messages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             put(&mut list, m);
         }
     } else {
@@ -114,7 +142,12 @@ fn gemini(path: &Path) -> Result<Vec<Turn>, String> {
                     put(&mut list, m);
                 }
             } else if r.get("sessionId").is_some() {
-                for m in r.get("messages").and_then(Value::as_array).into_iter().flatten() {
+                for m in r
+                    .get("messages")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     put(&mut list, m);
                 }
             } else if r.get("$set").is_none() {
@@ -128,16 +161,28 @@ fn gemini(path: &Path) -> Result<Vec<Turn>, String> {
 /// Cursor keeps messages as JSON blobs (with a role) beside protobuf tree blobs.
 fn cursor(path: &Path) -> Result<Vec<Turn>, String> {
     let conn = open_read_only(path)?;
-    let mut stmt = conn.prepare("SELECT data FROM blobs ORDER BY rowid").map_err(|e| e.to_string())?;
-    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0)).map_err(|e| e.to_string())?;
+    let mut stmt = conn
+        .prepare("SELECT data FROM blobs ORDER BY rowid")
+        .map_err(|e| e.to_string())?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for data in rows.filter_map(Result::ok) {
-        let Ok(v) = serde_json::from_slice::<Value>(&data) else { continue };
-        let Some(role) = str_field(&v, "role") else { continue };
+        let Ok(v) = serde_json::from_slice::<Value>(&data) else {
+            continue;
+        };
+        let Some(role) = str_field(&v, "role") else {
+            continue;
+        };
         if role != "user" && role != "assistant" {
             continue;
         }
-        if let Some(t) = v.get("content").and_then(content_text).and_then(|t| turn(role, None, t)) {
+        if let Some(t) = v
+            .get("content")
+            .and_then(content_text)
+            .and_then(|t| turn(role, None, t))
+        {
             out.push(t);
         }
     }
@@ -155,7 +200,12 @@ fn opencode(s: &ChatSession) -> Result<Vec<Turn>, String> {
             .map_err(|e| e.to_string())?;
         let rows = stmt
             .query_map([&s.id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<i64>>(2)?, r.get::<_, Option<String>>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
             })
             .map_err(|e| e.to_string())?;
         let mut out: Vec<(String, Turn)> = Vec::new();
@@ -167,22 +217,41 @@ fn opencode(s: &ChatSession) -> Result<Vec<Turn>, String> {
                 .unwrap_or_default();
             match out.last_mut() {
                 Some((last, t)) if *last == id => t.text.push_str(&text),
-                _ => out.push((id, Turn {
-                    role: role.unwrap_or_default(),
-                    time: time.and_then(crate::time_from_number).map(|t| t.to_rfc3339()),
-                    text,
-                })),
+                _ => out.push((
+                    id,
+                    Turn {
+                        role: role.unwrap_or_default(),
+                        time: time
+                            .and_then(crate::time_from_number)
+                            .map(|t| t.to_rfc3339()),
+                        text,
+                    },
+                )),
             }
         }
-        return Ok(out.into_iter().map(|(_, t)| t).filter(|t| !t.text.trim().is_empty()).collect());
+        return Ok(out
+            .into_iter()
+            .map(|(_, t)| t)
+            .filter(|t| !t.text.trim().is_empty())
+            .collect());
     }
     // storage/session/<project>/<id>.json → storage/message/<id>/*.json, storage/part/<msg>/*.json
-    let storage = s.path.parent().and_then(Path::parent).and_then(Path::parent).ok_or("no storage folder")?;
+    let storage = s
+        .path
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .ok_or("no storage folder")?;
     let mut msgs: Vec<(i64, String, String)> = Vec::new();
     for e in crate::providers::entries(&storage.join("message").join(&s.id)) {
-        let Ok(v) = serde_json::from_str::<Value>(&read_text(&e.path())?) else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(&read_text(&e.path())?) else {
+            continue;
+        };
         let id = str_field(&v, "id").unwrap_or_default().to_string();
-        let created = v.pointer("/time/created").and_then(Value::as_i64).unwrap_or(0);
+        let created = v
+            .pointer("/time/created")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         msgs.push((created, id, str_field(&v, "role").unwrap_or("").to_string()));
     }
     msgs.sort();
@@ -196,7 +265,13 @@ fn opencode(s: &ChatSession) -> Result<Vec<Turn>, String> {
                 }
             }
         }
-        if let Some(t) = turn(&role, crate::time_from_number(created).map(|t| t.to_rfc3339()).as_deref(), text) {
+        if let Some(t) = turn(
+            &role,
+            crate::time_from_number(created)
+                .map(|t| t.to_rfc3339())
+                .as_deref(),
+            text,
+        ) {
             out.push(t);
         }
     }

@@ -41,7 +41,10 @@ pub fn read(path: &Path) -> Result<ChatSession, String> {
     if ends.head.trim().is_empty() {
         return Err("empty transcript".into());
     }
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut s = ChatSession::new(Provider::Claude, stem, path);
     s.size = ends.size;
     let (head, _) = read::json_lines(&ends.head);
@@ -68,7 +71,11 @@ pub fn read(path: &Path) -> Result<ChatSession, String> {
         if let Some(b) = str_field(r, "gitBranch") {
             s.branch = Some(b.to_string());
         }
-        if let Some(t) = r.get("timestamp").and_then(Value::as_str).and_then(parse_time) {
+        if let Some(t) = r
+            .get("timestamp")
+            .and_then(Value::as_str)
+            .and_then(parse_time)
+        {
             if s.created.is_none_or(|c| t < c) {
                 s.created = Some(t);
             }
@@ -77,7 +84,9 @@ pub fn read(path: &Path) -> Result<ChatSession, String> {
             }
         }
         match str_field(r, "type") {
-            Some("custom-title") => titles.custom = str_field(r, "customTitle").and_then(clean_title),
+            Some("custom-title") => {
+                titles.custom = str_field(r, "customTitle").and_then(clean_title)
+            }
             Some("agent-name") => titles.agent = str_field(r, "agentName").and_then(clean_title),
             Some("summary") => titles.summary = str_field(r, "summary").and_then(clean_title),
             Some("ai-title") => {
@@ -108,7 +117,11 @@ pub fn read(path: &Path) -> Result<ChatSession, String> {
     if ends.whole {
         s.messages = Some(messages);
     }
-    s.title = titles.custom.or(titles.agent).or(titles.summary).or(titles.prompt);
+    s.title = titles
+        .custom
+        .or(titles.agent)
+        .or(titles.summary)
+        .or(titles.prompt);
     Ok(s)
 }
 
@@ -121,7 +134,10 @@ fn user_prompt(r: &Value) -> Option<String> {
     }
     let content = r.pointer("/message/content")?;
     if let Value::Array(parts) = content {
-        if parts.iter().any(|p| p.get("type").and_then(Value::as_str) == Some("tool_result")) {
+        if parts
+            .iter()
+            .any(|p| p.get("type").and_then(Value::as_str) == Some("tool_result"))
+        {
             return None;
         }
     }

@@ -24,14 +24,22 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                     walk(&e.path(), depth + 1, out);
                 }
             } else if is_rollout(&name(&e)) {
-                out.push(Source { provider: Provider::Codex, kind: Kind::CodexRollout, path: e.path() });
+                out.push(Source {
+                    provider: Provider::Codex,
+                    kind: Kind::CodexRollout,
+                    path: e.path(),
+                });
             }
         }
     }
     walk(&home.join("sessions"), 0, out);
     for e in entries(&home.join("archived_sessions")) {
         if !is_dir(&e) && is_rollout(&name(&e)) {
-            out.push(Source { provider: Provider::Codex, kind: Kind::CodexArchived, path: e.path() });
+            out.push(Source {
+                provider: Provider::Codex,
+                kind: Kind::CodexArchived,
+                path: e.path(),
+            });
         }
     }
 }
@@ -40,7 +48,9 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
 fn id_from_name(path: &Path) -> Option<String> {
     let stem = path.file_stem()?.to_str()?;
     let id = stem.get(stem.len().checked_sub(36)?..)?;
-    id.chars().all(|c| c.is_ascii_hexdigit() || c == '-').then(|| id.to_string())
+    id.chars()
+        .all(|c| c.is_ascii_hexdigit() || c == '-')
+        .then(|| id.to_string())
 }
 
 pub fn read(path: &Path, archived: bool) -> Result<ChatSession, String> {
@@ -50,7 +60,9 @@ pub fn read(path: &Path, archived: bool) -> Result<ChatSession, String> {
     }
     let (head, _) = read::json_lines(&ends.head);
     let (tail, _) = read::json_lines(&ends.tail);
-    let first = head.first().ok_or("not a Codex rollout: no line is a JSON record")?;
+    let first = head
+        .first()
+        .ok_or("not a Codex rollout: no line is a JSON record")?;
     // Current rollouts start with {"type":"session_meta","payload":{…}}; the first
     // versions wrote the meta fields at the top level of the first line.
     let meta = match str_field(first, "type") {
@@ -67,7 +79,10 @@ pub fn read(path: &Path, archived: bool) -> Result<ChatSession, String> {
     s.archived = archived;
     s.cwd = str_field(meta, "cwd").map(str::to_string);
     s.version = str_field(meta, "cli_version").map(str::to_string);
-    s.branch = meta.pointer("/git/branch").and_then(Value::as_str).map(str::to_string);
+    s.branch = meta
+        .pointer("/git/branch")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     s.created = str_field(meta, "timestamp").and_then(parse_time);
     let mut prompt = None;
     let mut messages = 0u64;
@@ -80,8 +95,13 @@ pub fn read(path: &Path, archived: bool) -> Result<ChatSession, String> {
                 s.updated = Some(t);
             }
         }
-        let payload = r.get("payload").unwrap_or(&Value::Null);
-        match (str_field(r, "type"), str_field(payload, "type")) {
+        // The first format wrote response items bare, without the envelope.
+        let (kind, payload) = match r.get("payload") {
+            Some(p) => (str_field(r, "type"), p),
+            None if r.get("role").is_some() => (Some("response_item"), r),
+            None => (str_field(r, "type"), &Value::Null),
+        };
+        match (kind, str_field(payload, "type")) {
             (Some("turn_context"), _) => {
                 if let Some(m) = str_field(payload, "model") {
                     s.model = Some(m.to_string());

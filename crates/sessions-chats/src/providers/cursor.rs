@@ -20,7 +20,11 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
         for agent in entries(&workspace.path()) {
             let db = agent.path().join("store.db");
             if is_dir(&agent) && db.is_file() {
-                out.push(Source { provider: Provider::Cursor, kind: Kind::CursorStore, path: db });
+                out.push(Source {
+                    provider: Provider::Cursor,
+                    kind: Kind::CursorStore,
+                    path: db,
+                });
             }
         }
     }
@@ -30,7 +34,9 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
 pub(crate) fn open_read_only(path: &Path) -> Result<Connection, String> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
     )
     .map_err(|e| format!("cannot open the database: {e}"))?;
     conn.busy_timeout(std::time::Duration::from_secs(2)).ok();
@@ -65,7 +71,10 @@ pub fn read(path: &Path) -> Result<ChatSession, String> {
     let json = decode_hex(&raw).unwrap_or_else(|| raw.clone().into_bytes());
     let meta: Value = serde_json::from_slice(&json)
         .map_err(|e| format!("session metadata is not hex-encoded JSON: {e}"))?;
-    let folder = path.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
+    let folder = path
+        .parent()
+        .and_then(Path::file_name)
+        .map(|n| n.to_string_lossy().into_owned());
     let id = str_field(&meta, "agentId")
         .map(str::to_string)
         .or(folder)
@@ -74,7 +83,10 @@ pub fn read(path: &Path) -> Result<ChatSession, String> {
     s.size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     s.title = str_field(&meta, "name").and_then(clean_title);
     s.model = str_field(&meta, "lastUsedModel").map(str::to_string);
-    s.created = meta.get("createdAt").and_then(number).and_then(time_from_number);
+    s.created = meta
+        .get("createdAt")
+        .and_then(number)
+        .and_then(time_from_number);
     s.updated = ["updatedAt", "lastUpdatedAt"]
         .iter()
         .find_map(|k| meta.get(*k).and_then(number))
@@ -94,7 +106,9 @@ pub fn read(path: &Path) -> Result<ChatSession, String> {
 }
 
 fn number(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)).or_else(|| v.as_str()?.parse().ok())
+    v.as_i64()
+        .or_else(|| v.as_f64().map(|f| f as i64))
+        .or_else(|| v.as_str()?.parse().ok())
 }
 
 /// The newest of the database and its write-ahead log.

@@ -24,13 +24,25 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
             if is_dir(&e) {
                 for sub in entries(&e.path()) {
                     if name(&sub).ends_with(".jsonl") && !is_dir(&sub) {
-                        out.push(Source { provider: Provider::Gemini, kind: Kind::GeminiJsonl, path: sub.path() });
+                        out.push(Source {
+                            provider: Provider::Gemini,
+                            kind: Kind::GeminiJsonl,
+                            path: sub.path(),
+                        });
                     }
                 }
             } else if n.starts_with("session-") && n.ends_with(".jsonl") {
-                out.push(Source { provider: Provider::Gemini, kind: Kind::GeminiJsonl, path: e.path() });
+                out.push(Source {
+                    provider: Provider::Gemini,
+                    kind: Kind::GeminiJsonl,
+                    path: e.path(),
+                });
             } else if n.starts_with("session-") && n.ends_with(".json") {
-                out.push(Source { provider: Provider::Gemini, kind: Kind::GeminiJson, path: e.path() });
+                out.push(Source {
+                    provider: Provider::Gemini,
+                    kind: Kind::GeminiJson,
+                    path: e.path(),
+                });
             }
         }
     }
@@ -42,7 +54,9 @@ fn placement(path: &Path) -> (Option<PathBuf>, Option<String>) {
     match dir.and_then(Path::file_name).and_then(|n| n.to_str()) {
         Some("chats") => (dir.and_then(Path::parent).map(Path::to_path_buf), None),
         Some(parent) => (
-            dir.and_then(Path::parent).and_then(Path::parent).map(Path::to_path_buf),
+            dir.and_then(Path::parent)
+                .and_then(Path::parent)
+                .map(Path::to_path_buf),
             Some(parent.to_string()),
         ),
         None => (None, None),
@@ -86,7 +100,9 @@ fn user_text(m: &Value) -> Option<String> {
     if str_field(m, "type") != Some("user") {
         return None;
     }
-    m.get("content").and_then(content_text).and_then(|t| clean_title(&t))
+    m.get("content")
+        .and_then(content_text)
+        .and_then(|t| clean_title(&t))
 }
 
 fn note_message(s: &mut ChatSession, m: &Value, prompt: &mut Option<String>) {
@@ -107,14 +123,16 @@ pub fn read_json(path: &Path) -> Result<ChatSession, String> {
     if text.trim().is_empty() {
         return Err("empty session file".into());
     }
-    let doc: Value = serde_json::from_str(&text).map_err(|e| {
-        format!("not JSON (line {}, column {}): {e}", e.line(), e.column())
-    })?;
+    let doc: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("not JSON (line {}, column {}): {e}", e.line(), e.column()))?;
     let mut s = base(path, &doc, text.len() as u64)?;
     let mut summary = None;
     let mut prompt = None;
     apply_meta(&mut s, &doc, &mut summary);
-    let messages = doc.get("messages").and_then(Value::as_array).ok_or("no messages list")?;
+    let messages = doc
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or("no messages list")?;
     for m in messages {
         note_message(&mut s, m, &mut prompt);
     }
@@ -157,7 +175,12 @@ pub fn read_jsonl(path: &Path) -> Result<ChatSession, String> {
             }
         } else if r.get("sessionId").is_some() {
             apply_meta(&mut s, r, &mut summary);
-            for m in r.get("messages").and_then(Value::as_array).into_iter().flatten() {
+            for m in r
+                .get("messages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 note_message(&mut s, m, &mut prompt);
                 ids.push(str_field(m, "id").unwrap_or_default().to_string());
             }
@@ -187,7 +210,12 @@ impl ProjectRoots {
         let mut by_slug = HashMap::new();
         if let Ok(text) = std::fs::read_to_string(home.join("projects.json")) {
             if let Ok(doc) = serde_json::from_str::<Value>(&text) {
-                for (root, slug) in doc.get("projects").and_then(Value::as_object).into_iter().flatten() {
+                for (root, slug) in doc
+                    .get("projects")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(slug) = slug.as_str() {
                         by_slug.insert(slug.to_string(), root.clone());
                     }
@@ -212,5 +240,8 @@ impl ProjectRoots {
 }
 
 pub fn hex_sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -14,7 +14,11 @@ use crate::{ChatSession, Provider, clean_title, time_from_number};
 pub fn sources(home: &Path, out: &mut Vec<Source>) {
     let db = home.join("opencode.db");
     if db.is_file() {
-        out.push(Source { provider: Provider::Opencode, kind: Kind::OpencodeDb, path: db });
+        out.push(Source {
+            provider: Provider::Opencode,
+            kind: Kind::OpencodeDb,
+            path: db,
+        });
     }
     for project in entries(&home.join("storage/session")) {
         if !is_dir(&project) {
@@ -22,7 +26,11 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
         }
         for file in entries(&project.path()) {
             if name(&file).ends_with(".json") && !is_dir(&file) {
-                out.push(Source { provider: Provider::Opencode, kind: Kind::OpencodeJson, path: file.path() });
+                out.push(Source {
+                    provider: Provider::Opencode,
+                    kind: Kind::OpencodeJson,
+                    path: file.path(),
+                });
             }
         }
     }
@@ -41,15 +49,23 @@ pub fn read_db(path: &Path) -> Result<Vec<ChatSession>, String> {
     let (title_col, version_col, parent_col) = (col("title"), col("version"), col("parent_id"));
     let (created_col, updated_col) = (col("time_created"), col("time_updated"));
     let text = |row: &rusqlite::Row, c: Option<usize>| -> Option<String> {
-        c.and_then(|c| row.get::<_, Option<String>>(c).ok().flatten()).filter(|s| !s.is_empty())
+        c.and_then(|c| row.get::<_, Option<String>>(c).ok().flatten())
+            .filter(|s| !s.is_empty())
     };
     let int = |row: &rusqlite::Row, c: Option<usize>| -> Option<i64> {
         c.and_then(|c| row.get::<_, Option<i64>>(c).ok().flatten())
     };
-    let mut rows = stmt.query([]).map_err(|e| format!("cannot read sessions: {e}"))?;
+    let mut rows = stmt
+        .query([])
+        .map_err(|e| format!("cannot read sessions: {e}"))?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| format!("cannot read sessions: {e}"))? {
-        let Some(id) = text(row, Some(id_col)) else { continue };
+    while let Some(row) = rows
+        .next()
+        .map_err(|e| format!("cannot read sessions: {e}"))?
+    {
+        let Some(id) = text(row, Some(id_col)) else {
+            continue;
+        };
         let mut s = ChatSession::new(Provider::Opencode, id, path);
         s.cwd = text(row, Some(dir_col));
         s.title = text(row, title_col).and_then(|t| clean_title(&t));
@@ -91,8 +107,14 @@ pub fn read_json(path: &Path) -> Result<ChatSession, String> {
     s.title = str_field(&doc, "title").and_then(clean_title);
     s.version = str_field(&doc, "version").map(str::to_string);
     s.parent = str_field(&doc, "parentID").map(str::to_string);
-    s.created = doc.pointer("/time/created").and_then(Value::as_i64).and_then(time_from_number);
-    s.updated = doc.pointer("/time/updated").and_then(Value::as_i64).and_then(time_from_number);
+    s.created = doc
+        .pointer("/time/created")
+        .and_then(Value::as_i64)
+        .and_then(time_from_number);
+    s.updated = doc
+        .pointer("/time/updated")
+        .and_then(Value::as_i64)
+        .and_then(time_from_number);
     // storage/session/<project>/<id>.json → storage/message/<id>/
     if let Some(storage) = path.parent().and_then(Path::parent).and_then(Path::parent) {
         let dir = storage.join("message").join(&s.id);
