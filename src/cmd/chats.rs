@@ -661,21 +661,19 @@ fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
         .collect();
     let mut deleted = Vec::new();
     if !args.dry_run {
-        if let Some(hub) = &w.hub {
-            if !links.is_empty() {
-                sessions_core::sessions::registry::update_registry(hub, |doc| {
-                    let sessions = sessions_core::sessions::registry::registry_sessions(doc);
-                    for (hub_id, _) in &links {
-                        if let Some(entry) =
-                            sessions.get_mut(hub_id).and_then(|e| e.as_object_mut())
-                        {
-                            entry.remove("provider_session");
-                            entry.remove("provider");
-                        }
+        if let Some(hub) = &w.hub
+            && !links.is_empty()
+        {
+            sessions_core::sessions::registry::update_registry(hub, |doc| {
+                let sessions = sessions_core::sessions::registry::registry_sessions(doc);
+                for (hub_id, _) in &links {
+                    if let Some(entry) = sessions.get_mut(hub_id).and_then(|e| e.as_object_mut()) {
+                        entry.remove("provider_session");
+                        entry.remove("provider");
                     }
-                    Ok(())
-                })?;
-            }
+                }
+                Ok(())
+            })?;
         }
         if let Some(dir) = index::default_cache_dir() {
             index::forget(

@@ -671,3 +671,520 @@ fn show_prints_metadata_and_the_last_turns_of_each_format() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("nope"));
 }
+
+#[test]
+fn the_index_is_reused_re_reads_changed_files_and_rebuilds_a_corrupt_cache() {
+    let m = Machine::new();
+    let bad = write_all_providers(&m);
+    let cold = m.list();
+    let files = cold["index"]["files"].as_u64().unwrap();
+    assert_eq!(cold["index"]["read"], files);
+    let cache = m.cache.join("sessions/chats-index.json");
+    assert!(
+        cache.is_file(),
+        "the index is kept under $XDG_CACHE_HOME/sessions"
+    );
+
+    let warm = m.list();
+    assert_eq!(
+        warm["index"]["read"], 0,
+        "nothing changed: nothing read again"
+    );
+    assert_eq!(warm["sessions"], cold["sessions"]);
+    assert_eq!(
+        warm["warning_count"],
+        bad.len(),
+        "cached warnings are still reported"
+    );
+
+    // A file changed after indexing is read again (and only that one).
+    let path = claude_session(
+        &m,
+        CLAUDE_A,
+        m.project.to_str().unwrap(),
+        &[json!({"type":"custom-title","customTitle":"renamed later","sessionId":CLAUDE_A})],
+    );
+    let after = m.list();
+    assert_eq!(after["index"]["read"], 1);
+    assert_eq!(by_id(&after, CLAUDE_A)["title"], "renamed later");
+    // A deleted file disappears.
+    std::fs::remove_file(&path).unwrap();
+    let gone = m.list();
+    assert!(
+        gone["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["id"] != CLAUDE_A)
+    );
+
+    // A corrupt cache is rebuilt, not trusted.
+    for junk in ["{\"version\":1,\"entries\":{", "garbage", ""] {
+        std::fs::write(&cache, junk).unwrap();
+        let rebuilt = m.list();
+        assert_eq!(rebuilt["index"]["read"], files - 1, "{junk:?}");
+        assert_eq!(rebuilt["sessions"], gone["sessions"]);
+        assert!(serde_json::from_slice::<Value>(&std::fs::read(&cache).unwrap()).is_ok());
+    }
+    // A cache entry that lies about a file (same size and mtime key, other content) is
+    // not possible to detect; but an entry of the wrong shape is: it is rebuilt.
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
+    doc["version"] = json!(999);
+    std::fs::write(&cache, doc.to_string()).unwrap();
+    assert_eq!(m.list()["index"]["rebuilt"], true);
+}
+
+#[test]
+fn a_transcript_being_appended_to_while_listing_is_listed_every_time_without_warnings() {
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    let path = claude_session(&m, CLAUDE_A, &cwd, &[]);
+    // Big enough that only its head and tail are read.
+    let filler = line(
+        json!({"cwd":cwd,"sessionId":CLAUDE_A,"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"x".repeat(2000)}]},"uuid":"f","timestamp":"2026-11-20T09:06:00.000Z"}),
+    );
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path).unwrap() + &filler.repeat(100),
+    )
+    .unwrap();
+    // A writer appending records in small pieces (partial lines included) while we list.
+    let mut writer = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "i=0; while [ $i -lt 400 ]; do printf '{{\"cwd\":\"{cwd}\",\"sessionId\":\"{CLAUDE_A}\",\"type\":\"user\",\"message\":{{\"role\":\"user\",\"content\":\"more' >> '{p}'; printf ' text\"}},\"timestamp\":\"2026-11-20T10:00:00Z\"}}\\n' >> '{p}'; i=$((i+1)); done",
+            p = path.display()
+        ))
+        .spawn()
+        .unwrap();
+    let mut listings = 0;
+    loop {
+        let done = writer.try_wait().unwrap().is_some();
+        let list = m.list();
+        let s = by_id(&list, CLAUDE_A);
+        assert_eq!(s["cwd"], cwd.as_str());
+        assert_eq!(s["title"], "Add a health endpoint");
+        assert_eq!(list["warning_count"], 0, "{:#}", list["warnings"]);
+        listings += 1;
+        if done {
+            break;
+        }
+    }
+    assert!(listings >= 2);
+    let last = m.list();
+    assert_eq!(by_id(&last, CLAUDE_A)["updated"], "2026-11-20T10:00:00Z");
+}
+
+#[test]
+fn the_cache_survives_sigkill_of_the_indexer_at_any_moment() {
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    for i in 0..400 {
+        claude_session(&m, &format!("00000000-0000-4000-8000-{i:012}"), &cwd, &[]);
+    }
+    let truth = m.json(&["chats", "list", "--limit", "0", "--no-cache"]);
+    let cache = m.cache.join("sessions/chats-index.json");
+    // Kill indexers after they have started (observable: the process exists) at
+    // increasing moments, with files changing between runs so the cache is rewritten.
+    for round in 0..12u64 {
+        claude_session(
+            &m,
+            &format!("00000000-0000-4000-8000-{:012}", round % 400),
+            &cwd,
+            &[json!({"type":"summary","summary":format!("round {round}")})],
+        );
+        let mut child = m
+            .command()
+            .args(["--json", "chats", "list", "--limit", "0"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5 + round * 9));
+        let _ = child.kill();
+        child.wait().unwrap();
+        if cache.exists() {
+            let bytes = std::fs::read(&cache).unwrap();
+            assert!(
+                serde_json::from_slice::<Value>(&bytes).is_ok(),
+                "round {round}: a half-written cache"
+            );
+        }
+        let list = m.list();
+        let mut expected = truth.clone();
+        let fresh = m.json(&["chats", "list", "--limit", "0", "--no-cache"]);
+        expected["sessions"] = fresh["sessions"].clone();
+        assert_eq!(
+            list["sessions"], expected["sessions"],
+            "round {round}: the cached listing differs from the files"
+        );
+    }
+    // No temporary files are left behind by the killed runs… beyond those of killed
+    // processes, which the next successful run does not need.
+    assert!(cache.is_file());
+}
+
+#[test]
+fn resume_runs_the_providers_own_resume_in_the_sessions_folder() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    let cwd = m.project.to_str().unwrap().to_string();
+    for name in ["claude", "codex", "gemini", "cursor-agent", "opencode"] {
+        m.fake_provider(name, "exit 0");
+    }
+    // SESSIONS_NOW makes the 2025 sessions expired; these four are recent.
+    let cases = [
+        (
+            "0b6c3f0e-1111",
+            "claude",
+            vec!["--resume".to_string(), CLAUDE_A.to_string()],
+        ),
+        (
+            CODEX_A,
+            "codex",
+            vec!["resume".to_string(), CODEX_A.to_string()],
+        ),
+        (
+            GEMINI_JSONL,
+            "gemini",
+            vec!["--resume".to_string(), GEMINI_JSONL.to_string()],
+        ),
+    ];
+    for (key, bin, argv) in &cases {
+        let out = m.run(&["resume", key]);
+        assert!(out.status.success(), "{key}: {}", stderr(&out));
+        let runs = m.runs(bin);
+        let (got, dir) = runs.last().unwrap_or_else(|| panic!("{bin} was not run"));
+        assert_eq!(got, argv);
+        let want = if *bin == "gemini" {
+            format!("{cwd}-gemini")
+        } else {
+            cwd.clone()
+        };
+        assert_eq!(
+            std::fs::canonicalize(dir).unwrap(),
+            std::fs::canonicalize(want).unwrap()
+        );
+    }
+    // --print shows the command and runs nothing.
+    let before = m.runs("claude").len();
+    let printed = m.ok(&["resume", CLAUDE_A, "--print"]);
+    assert_eq!(
+        printed.trim(),
+        format!("cd {cwd} && claude --resume {CLAUDE_A}")
+    );
+    let j = m.json(&["resume", CURSOR_A, "--print", "--new-if-expired"]);
+    assert_eq!(
+        j["new"], true,
+        "the Cursor session is expired: a new one would start"
+    );
+    assert_eq!(j["command"], json!(["cursor-agent"]));
+    assert_eq!(m.runs("claude").len(), before);
+
+    // Linked from the hub: `resume session-3-api`.
+    m.ok(&[
+        "register",
+        "session-3-api",
+        "--provider",
+        "claude-code",
+        "--provider-session",
+        CLAUDE_B,
+    ]);
+    let reg = m.hub.read_json("REGISTRY.json");
+    assert_eq!(reg["sessions"]["session-3-api"]["provider"], "claude");
+    assert_eq!(
+        reg["sessions"]["session-3-api"]["provider_session"],
+        CLAUDE_B
+    );
+    std::fs::create_dir_all("/tmp").unwrap();
+    // CLAUDE_B ran in /srv/other, which does not exist here: a clear error.
+    let out = m.run(&["resume", "session-3-api"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("/srv/other") && stderr(&out).contains("no longer exists"),
+        "{}",
+        stderr(&out)
+    );
+    let listed = m.json(&["chats", "list", "--hub-session", "session-3-api"]);
+    assert_eq!(listed["sessions"][0]["id"], CLAUDE_B);
+    assert_eq!(listed["sessions"][0]["hub_session"], "session-3-api");
+}
+
+#[test]
+fn resume_refuses_clearly_missing_slow_or_expired_providers() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    // No codex on PATH.
+    let out = m.run(&["resume", CODEX_A]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("codex is not on PATH"),
+        "{}",
+        stderr(&out)
+    );
+    // A provider that does not answer --version within [chats] check_timeout.
+    m.hub
+        .write("sessions.toml", "[chats]\ncheck_timeout = \"1s\"\n");
+    let slow = m.bin.join("codex");
+    std::fs::write(&slow, "#!/bin/sh\nsleep 30\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = std::time::Instant::now();
+    let out = m.run(&["resume", CODEX_A]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("did not answer --version in time"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the slow provider was killed, not waited for"
+    );
+    // Expired (no activity for more than 30 days).
+    m.fake_provider("opencode", "exit 0");
+    let out = m.run(&["resume", OPENCODE_DB]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("expired") && stderr(&out).contains("--new-if-expired"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(m.runs("opencode").is_empty());
+    let out = m.run(&["resume", OPENCODE_DB, "--new-if-expired"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs = m.runs("opencode");
+    assert_eq!(runs.len(), 1);
+    assert!(
+        runs[0].0.is_empty(),
+        "a fresh session: no --session argument"
+    );
+    // Unknown session.
+    let out = m.run(&["resume", "zzzz"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("zzzz"));
+}
+
+/// Sessions of one provider, each in its own folder, for `send`.
+fn claude_sessions(m: &Machine, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let dir = m.project.join(format!("s{i}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let id = format!("5e5e5e5e-0000-4000-8000-{i:012}");
+            claude_session(m, &id, dir.to_str().unwrap(), &[]);
+            id
+        })
+        .collect()
+}
+
+#[test]
+fn send_runs_at_most_three_providers_at_once_in_each_sessions_folder() {
+    let m = Machine::new();
+    let ids = claude_sessions(&m, 10);
+    let running = m.bin.join("running");
+    std::fs::create_dir_all(&running).unwrap();
+    // Each run marks itself running, records how many are running, works a moment, leaves.
+    m.fake_provider(
+        "claude",
+        &format!(
+            "touch '{r}/'$$; ls '{r}' | wc -l >> '{r}.seen'; sleep 0.3; rm '{r}/'$$; echo \"answer from $PWD\"",
+            r = running.display()
+        ),
+    );
+    let mut args = vec!["--json", "chats", "send"];
+    args.extend(ids.iter().map(String::as_str));
+    args.push("run the tests");
+    let out = m.command().args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 10);
+    for (r, id) in results.iter().zip(&ids) {
+        assert_eq!(r["id"], id.as_str());
+        assert_eq!(r["exit"], 0);
+        assert_eq!(r["timed_out"], false);
+        assert!(
+            r["stdout"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("s{}", &id[id.len() - 1..])),
+            "{r}"
+        );
+    }
+    let seen: Vec<u32> = std::fs::read_to_string(m.bin.join("running.seen"))
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(seen.len(), 10);
+    assert!(
+        seen.iter().all(|&n| n <= 3),
+        "more than 3 at once: {seen:?}"
+    );
+    assert!(seen.iter().any(|&n| n >= 2), "never concurrent: {seen:?}");
+    let runs = m.runs("claude");
+    assert_eq!(runs.len(), 10);
+    for (argv, cwd) in &runs {
+        let id = &argv[2];
+        assert_eq!(
+            argv,
+            &vec![
+                "-p".to_string(),
+                "--resume".into(),
+                id.clone(),
+                "run the tests".into()
+            ]
+        );
+        let i: usize = id[id.len() - 12..].parse().unwrap();
+        assert!(cwd.ends_with(&format!("/s{i}")), "{id} ran in {cwd}");
+    }
+}
+
+#[test]
+fn send_kills_a_provider_past_the_timeout_with_its_children_and_reports_missing_ones() {
+    let m = Machine::new();
+    let ids = claude_sessions(&m, 2);
+    write_all_providers(&m);
+    let pids = m.bin.join("pids");
+    // The provider starts a child that would outlive it, then hangs.
+    m.fake_provider(
+        "claude",
+        &format!(
+            "sleep 120 & echo $! >> '{p}'; echo $$ >> '{p}'; wait",
+            p = pids.display()
+        ),
+    );
+    let started = std::time::Instant::now();
+    let out = m
+        .command()
+        .args([
+            "--json",
+            "chats",
+            "send",
+            &ids[0],
+            CODEX_A,
+            "hello",
+            "--timeout",
+            "1s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["failed"], 2);
+    assert_eq!(v["results"][0]["timed_out"], true);
+    assert!(
+        v["results"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("codex is not on PATH"),
+        "{v:#}"
+    );
+    for pid in std::fs::read_to_string(&pids).unwrap().split_whitespace() {
+        // Gone, or a zombie waiting for an init that does not reap. A SIGKILLed process
+        // takes a moment to finish exiting: wait for it, up to a deadline.
+        let alive = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.rsplit(") ")
+                .next()
+                .is_some_and(|rest| !rest.starts_with('Z') && !rest.is_empty())
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(
+            !alive(),
+            "process {pid} of the timed-out provider is still running"
+        );
+    }
+    let text = m.run(&["chats", "send", &ids[1], "hello", "--timeout", "1s"]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("killed after"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+}
+
+#[test]
+fn stats_and_clean_expire_links_and_cache_entries_but_never_transcripts_unless_asked() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    let st = m.json(&["chats", "stats"]);
+    assert_eq!(st["stats"]["total"]["sessions"], 10);
+    assert_eq!(st["stats"]["providers"]["claude"]["sessions"], 2);
+    assert_eq!(st["stats"]["providers"]["opencode"]["expired"], 2);
+    assert_eq!(st["stats"]["providers"]["gemini"]["idle"], 3);
+    assert_eq!(
+        st["stats"]["providers"]["codex"]["mean_lifetime_secs"]
+            .as_f64()
+            .unwrap()
+            .round(),
+        601.0,
+        "1201 s and 0 s"
+    );
+    assert!(m.ok(&["chats", "stats"]).contains("claude"));
+
+    m.ok(&[
+        "register",
+        "s-old",
+        "--provider",
+        "codex",
+        "--provider-session",
+        CODEX_OLD,
+    ]);
+    let old_path = by_id(&m.list(), CODEX_OLD)["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dry = m.json(&["chats", "clean", "--older-than", "30d", "--dry-run"]);
+    assert_eq!(dry["expired"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        m.hub.read_json("REGISTRY.json")["sessions"]["s-old"]["provider_session"],
+        CODEX_OLD
+    );
+    let done = m.json(&["chats", "clean", "--older-than", "30d"]);
+    assert_eq!(done["links_removed"][0]["hub_session"], "s-old");
+    assert!(
+        m.hub.read_json("REGISTRY.json")["sessions"]["s-old"]
+            .get("provider_session")
+            .is_none()
+    );
+    assert!(
+        Path::new(&old_path).is_file(),
+        "clean never deletes a transcript by default"
+    );
+    // Without a terminal, deleting needs --yes.
+    let out = m.run(&[
+        "chats",
+        "clean",
+        "--older-than",
+        "30d",
+        "--delete-transcripts",
+    ]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(Path::new(&old_path).is_file());
+    let gone = m.json(&[
+        "chats",
+        "clean",
+        "--older-than",
+        "30d",
+        "--delete-transcripts",
+        "--yes",
+    ]);
+    assert!(!Path::new(&old_path).exists());
+    assert!(
+        gone["transcripts_deleted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == old_path.as_str())
+    );
+    // The databases of Cursor and opencode hold other sessions: never deleted.
+    assert!(m.home.join(".local/share/opencode/opencode.db").is_file());
+}

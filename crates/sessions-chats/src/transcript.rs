@@ -58,13 +58,12 @@ fn claude_turn(r: &Value) -> Option<Turn> {
         _ => return None,
     };
     let content = r.pointer("/message/content")?;
-    if let Value::Array(parts) = content {
-        if parts
+    if let Value::Array(parts) = content
+        && parts
             .iter()
             .any(|p| p.get("type").and_then(Value::as_str) == Some("tool_result"))
-        {
-            return None;
-        }
+    {
+        return None;
     }
     turn(role, str_field(r, "timestamp"), content_text(content)?)
 }
@@ -259,10 +258,10 @@ fn opencode(s: &ChatSession) -> Result<Vec<Turn>, String> {
     for (created, id, role) in msgs {
         let mut text = String::new();
         for p in crate::providers::entries(&storage.join("part").join(&id)) {
-            if let Ok(v) = serde_json::from_str::<Value>(&read_text(&p.path())?) {
-                if str_field(&v, "type") == Some("text") {
-                    text.push_str(str_field(&v, "text").unwrap_or(""));
-                }
+            if let Ok(v) = serde_json::from_str::<Value>(&read_text(&p.path())?)
+                && str_field(&v, "type") == Some("text")
+            {
+                text.push_str(str_field(&v, "text").unwrap_or(""));
             }
         }
         if let Some(t) = turn(

@@ -102,10 +102,10 @@ pub fn read(path: &Path) -> Result<ChatSession, String> {
             }
             Some("assistant") => {
                 messages += 1;
-                if let Some(m) = r.pointer("/message/model").and_then(Value::as_str) {
-                    if !m.starts_with('<') {
-                        s.model = Some(m.to_string());
-                    }
+                if let Some(m) = r.pointer("/message/model").and_then(Value::as_str)
+                    && !m.starts_with('<')
+                {
+                    s.model = Some(m.to_string());
                 }
             }
             _ => {}
@@ -133,13 +133,12 @@ fn user_prompt(r: &Value) -> Option<String> {
         return None;
     }
     let content = r.pointer("/message/content")?;
-    if let Value::Array(parts) = content {
-        if parts
+    if let Value::Array(parts) = content
+        && parts
             .iter()
             .any(|p| p.get("type").and_then(Value::as_str) == Some("tool_result"))
-        {
-            return None;
-        }
+    {
+        return None;
     }
     let text = content_text(content)?;
     let text = text.trim();

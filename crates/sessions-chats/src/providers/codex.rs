@@ -110,10 +110,8 @@ pub fn read(path: &Path, archived: bool) -> Result<ChatSession, String> {
                     s.cwd = str_field(payload, "cwd").map(str::to_string);
                 }
             }
-            (Some("event_msg"), Some("user_message")) => {
-                if prompt.is_none() {
-                    prompt = str_field(payload, "message").and_then(clean_title);
-                }
+            (Some("event_msg"), Some("user_message")) if prompt.is_none() => {
+                prompt = str_field(payload, "message").and_then(clean_title);
             }
             (Some("response_item"), Some("message")) => {
                 messages += 1;

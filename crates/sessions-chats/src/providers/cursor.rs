@@ -45,7 +45,7 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection, String> {
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

@@ -208,20 +208,20 @@ pub struct ProjectRoots {
 impl ProjectRoots {
     pub fn load(home: &Path) -> ProjectRoots {
         let mut by_slug = HashMap::new();
-        if let Ok(text) = std::fs::read_to_string(home.join("projects.json")) {
-            if let Ok(doc) = serde_json::from_str::<Value>(&text) {
-                for (root, slug) in doc
-                    .get("projects")
-                    .and_then(Value::as_object)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(slug) = slug.as_str() {
-                        by_slug.insert(slug.to_string(), root.clone());
-                    }
-                    // Folders made before slugs are named by the root's sha256.
-                    by_slug.insert(hex_sha256(root), root.clone());
+        if let Ok(text) = std::fs::read_to_string(home.join("projects.json"))
+            && let Ok(doc) = serde_json::from_str::<Value>(&text)
+        {
+            for (root, slug) in doc
+                .get("projects")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(slug) = slug.as_str() {
+                    by_slug.insert(slug.to_string(), root.clone());
                 }
+                // Folders made before slugs are named by the root's sha256.
+                by_slug.insert(hex_sha256(root), root.clone());
             }
         }
         ProjectRoots { by_slug }
