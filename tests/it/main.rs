@@ -3,7 +3,9 @@
 mod support;
 
 mod chats;
+mod chats_real;
 mod claims;
+mod fake_model;
 mod foundation;
 mod messages;
 mod statusfiles;

@@ -93,6 +93,13 @@ fn codex_turn(r: &Value) -> Option<Turn> {
 fn gemini_message(m: &Value) -> Option<(String, Option<Turn>)> {
     let id = str_field(m, "id")?.to_string();
     let role = match str_field(m, "type")? {
+        "user"
+            if m.get("content")
+                .and_then(content_text)
+                .is_some_and(|t| crate::providers::gemini::is_injected(&t)) =>
+        {
+            return Some((id, None));
+        }
         "user" => "user",
         "gemini" => "assistant",
         _ => return Some((id, None)),

@@ -102,7 +102,19 @@ fn user_text(m: &Value) -> Option<String> {
     }
     m.get("content")
         .and_then(content_text)
+        .filter(|t| !is_injected(t))
         .and_then(|t| clean_title(&t))
+}
+
+/// User records that are not what the person typed: commands, and the context the CLI
+/// adds at session start or from hooks (the CLI skips the same ones when resuming).
+pub fn is_injected(text: &str) -> bool {
+    let t = text.trim();
+    t.is_empty()
+        || t.starts_with('/')
+        || t.starts_with('?')
+        || t.starts_with("<session_context>")
+        || t.starts_with("<hook_context>")
 }
 
 fn note_message(s: &mut ChatSession, m: &Value, prompt: &mut Option<String>) {
