@@ -28,9 +28,19 @@ struct Sizes {
 fn main() {
     let mut args = std::env::args().skip(1);
     let home = args.next().expect("usage: gen-chats HOME [--claude N] [--codex N] [--gemini N] [--cursor N] [--opencode N] [--turns N]");
-    let mut s = Sizes { claude: 2000, codex: 500, gemini: 500, cursor: 100, opencode: 100, turns: 60 };
+    let mut s = Sizes {
+        claude: 2000,
+        codex: 500,
+        gemini: 500,
+        cursor: 100,
+        opencode: 100,
+        turns: 60,
+    };
     while let Some(flag) = args.next() {
-        let n: usize = args.next().and_then(|v| v.parse().ok()).expect("a number after each flag");
+        let n: usize = args
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect("a number after each flag");
         match flag.as_str() {
             "--claude" => s.claude = n,
             "--codex" => s.codex = n,
@@ -55,10 +65,16 @@ fn main() {
     );
 }
 
-const WORDS: &[&str] = &["refactor", "the", "parser", "so", "that", "errors", "name", "file", "line", "and", "column", "then", "add", "tests", "for", "each", "case"];
+const WORDS: &[&str] = &[
+    "refactor", "the", "parser", "so", "that", "errors", "name", "file", "line", "and", "column",
+    "then", "add", "tests", "for", "each", "case",
+];
 
 fn text(seed: usize, words: usize) -> String {
-    (0..words).map(|i| WORDS[(seed * 7 + i * 13) % WORDS.len()]).collect::<Vec<_>>().join(" ")
+    (0..words)
+        .map(|i| WORDS[(seed * 7 + i * 13) % WORDS.len()])
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn start(i: usize) -> chrono::DateTime<Utc> {
@@ -86,21 +102,28 @@ fn claude(home: &Path, s: &Sizes) {
     for i in 0..s.claude {
         let (id, cwd, t0) = (uuid(1, i), project(i), start(i));
         let folder = cwd.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
-        let mut lines = vec![json!({"type":"file-history-snapshot","messageId":"m0","snapshot":{"trackedFileBackups":{}},"isSnapshotUpdate":false})];
+        let mut lines = vec![
+            json!({"type":"file-history-snapshot","messageId":"m0","snapshot":{"trackedFileBackups":{}},"isSnapshotUpdate":false}),
+        ];
         for t in 0..s.turns {
             let at = |k: i64| (t0 + Duration::seconds(t as i64 * 60 + k)).to_rfc3339();
             lines.push(json!({"parentUuid":null,"isSidechain":false,"userType":"external","cwd":cwd,"sessionId":id,"version":"2.0.61","gitBranch":"main","type":"user","message":{"role":"user","content":text(i + t, 30)},"uuid":format!("u{t}"),"timestamp":at(0)}));
             lines.push(json!({"parentUuid":format!("u{t}"),"isSidechain":false,"userType":"external","cwd":cwd,"sessionId":id,"version":"2.0.61","gitBranch":"main","type":"assistant","message":{"model":"claude-sonnet-4-5","id":"msg","role":"assistant","content":[{"type":"text","text":text(i + t + 1, 80)}],"stop_reason":"end_turn","usage":{"input_tokens":100,"output_tokens":80}},"uuid":format!("a{t}"),"timestamp":at(30)}));
         }
         lines.push(json!({"type":"summary","summary":format!("Session {i}: {}", text(i, 5)),"leafUuid":"a0"}));
-        write_lines(&home.join(format!(".claude/projects/{folder}/{id}.jsonl")), lines.into_iter());
+        write_lines(
+            &home.join(format!(".claude/projects/{folder}/{id}.jsonl")),
+            lines.into_iter(),
+        );
     }
 }
 
 fn codex(home: &Path, s: &Sizes) {
     for i in 0..s.codex {
         let (id, cwd, t0) = (uuid(2, i), project(i), start(i));
-        let mut lines = vec![json!({"timestamp":t0.to_rfc3339(),"type":"session_meta","payload":{"id":id,"timestamp":t0.to_rfc3339(),"cwd":cwd,"originator":"codex_cli_rs","cli_version":"0.46.0","git":{"branch":"main"},"model_provider":"openai"}})];
+        let mut lines = vec![
+            json!({"timestamp":t0.to_rfc3339(),"type":"session_meta","payload":{"id":id,"timestamp":t0.to_rfc3339(),"cwd":cwd,"originator":"codex_cli_rs","cli_version":"0.46.0","git":{"branch":"main"},"model_provider":"openai"}}),
+        ];
         lines.push(json!({"timestamp":t0.to_rfc3339(),"type":"turn_context","payload":{"cwd":cwd,"model":"gpt-5-codex"}}));
         for t in 0..s.turns {
             let at = |k: i64| (t0 + Duration::seconds(t as i64 * 60 + k)).to_rfc3339();
@@ -110,7 +133,10 @@ fn codex(home: &Path, s: &Sizes) {
         }
         let d = t0.format("%Y/%m/%d").to_string();
         let ts = t0.format("%Y-%m-%dT%H-%M-%S").to_string();
-        write_lines(&home.join(format!(".codex/sessions/{d}/rollout-{ts}-{id}.jsonl")), lines.into_iter());
+        write_lines(
+            &home.join(format!(".codex/sessions/{d}/rollout-{ts}-{id}.jsonl")),
+            lines.into_iter(),
+        );
     }
 }
 
@@ -120,10 +146,16 @@ fn gemini(home: &Path, s: &Sizes) {
         projects.insert(project(p), json!(format!("project-{p}")));
     }
     fs::create_dir_all(home.join(".gemini")).unwrap();
-    fs::write(home.join(".gemini/projects.json"), json!({"projects": projects}).to_string()).unwrap();
+    fs::write(
+        home.join(".gemini/projects.json"),
+        json!({"projects": projects}).to_string(),
+    )
+    .unwrap();
     for i in 0..s.gemini {
         let (id, t0) = (uuid(3, i), start(i));
-        let mut lines = vec![json!({"sessionId":id,"projectHash":"h","startTime":t0.to_rfc3339(),"lastUpdated":t0.to_rfc3339(),"kind":"main"})];
+        let mut lines = vec![
+            json!({"sessionId":id,"projectHash":"h","startTime":t0.to_rfc3339(),"lastUpdated":t0.to_rfc3339(),"kind":"main"}),
+        ];
         for t in 0..s.turns {
             let at = |k: i64| (t0 + Duration::seconds(t as i64 * 60 + k)).to_rfc3339();
             lines.push(json!({"id":format!("u{t}"),"timestamp":at(0),"type":"user","content":[{"text":text(i + t, 30)}]}));
@@ -131,7 +163,14 @@ fn gemini(home: &Path, s: &Sizes) {
             lines.push(json!({"$set":{"lastUpdated":at(31)}}));
         }
         let stamp = t0.format("%Y-%m-%dT%H-%M").to_string();
-        write_lines(&home.join(format!(".gemini/tmp/project-{}/chats/session-{stamp}-{}.jsonl", i % 40, &id[..8])), lines.into_iter());
+        write_lines(
+            &home.join(format!(
+                ".gemini/tmp/project-{}/chats/session-{stamp}-{}.jsonl",
+                i % 40,
+                &id[..8]
+            )),
+            lines.into_iter(),
+        );
     }
 }
 
@@ -144,18 +183,26 @@ fn cursor(home: &Path, s: &Sizes) {
         db.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE blobs (id TEXT PRIMARY KEY, data BLOB); CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); BEGIN;").unwrap();
         for t in 0..s.turns {
             for (role, words) in [("user", 30), ("assistant", 80)] {
-                let m = json!({"role":role,"content":[{"type":"text","text":text(i + t, words)}]}).to_string();
-                db.execute("INSERT INTO blobs VALUES (?1, ?2)", (format!("{role}{t}"), m.as_bytes())).unwrap();
+                let m = json!({"role":role,"content":[{"type":"text","text":text(i + t, words)}]})
+                    .to_string();
+                db.execute(
+                    "INSERT INTO blobs VALUES (?1, ?2)",
+                    (format!("{role}{t}"), m.as_bytes()),
+                )
+                .unwrap();
             }
         }
         let ws = project(i);
         let mut root = vec![(9 << 3) | 2, ws.len() as u8];
         root.extend_from_slice(ws.as_bytes());
-        db.execute("INSERT INTO blobs VALUES ('root', ?1)", [&root]).unwrap();
+        db.execute("INSERT INTO blobs VALUES ('root', ?1)", [&root])
+            .unwrap();
         let meta = json!({"agentId":id,"latestRootBlobId":"root","name":text(i, 4),"mode":"default","createdAt":t0.timestamp_millis(),"lastUsedModel":"gpt-5"}).to_string();
         let hex: String = meta.bytes().map(|b| format!("{b:02x}")).collect();
-        db.execute("INSERT INTO meta VALUES ('0', ?1)", [hex]).unwrap();
-        db.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+        db.execute("INSERT INTO meta VALUES ('0', ?1)", [hex])
+            .unwrap();
+        db.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
     }
 }
 
@@ -182,8 +229,27 @@ fn opencode(home: &Path, s: &Sizes) {
             for (k, role) in ["user", "assistant"].iter().enumerate() {
                 let mid = format!("msg_{i:08}_{t:04}_{k}");
                 let at = t0.timestamp_millis() + (t * 60_000 + k * 30_000) as i64;
-                db.execute("INSERT INTO message VALUES (?1, ?2, ?3, ?3, ?4)", (&mid, &id, at, json!({"role":role,"modelID":"kimi-k2"}).to_string())).unwrap();
-                db.execute("INSERT INTO part VALUES (?1, ?2, ?3, ?4, ?4, ?5)", (format!("prt_{mid}"), &mid, &id, at, json!({"type":"text","text":text(i + t, 50)}).to_string())).unwrap();
+                db.execute(
+                    "INSERT INTO message VALUES (?1, ?2, ?3, ?3, ?4)",
+                    (
+                        &mid,
+                        &id,
+                        at,
+                        json!({"role":role,"modelID":"kimi-k2"}).to_string(),
+                    ),
+                )
+                .unwrap();
+                db.execute(
+                    "INSERT INTO part VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+                    (
+                        format!("prt_{mid}"),
+                        &mid,
+                        &id,
+                        at,
+                        json!({"type":"text","text":text(i + t, 50)}).to_string(),
+                    ),
+                )
+                .unwrap();
             }
         }
     }

@@ -94,10 +94,11 @@ impl Machine {
     /// `<bin>/<name>.log`, answers --version, then runs `body` (shell).
     pub fn fake_provider(&self, name: &str, body: &str) {
         let log = self.bin.join(format!("{name}.log"));
+        // One append per run (cwd, then the arguments, NUL-separated), so concurrent
+        // runs never interleave their records.
         let script = format!(
             "#!/bin/sh\nif [ \"$1\" = --version ]; then echo '{name} 9.9.9'; exit 0; fi\n\
-             printf '%s\\n' \"$PWD\" >> '{log}.cwd'\n\
-             for a in \"$@\"; do printf '%s\\0' \"$a\"; done >> '{log}'\nprintf '\\n' >> '{log}'\n{body}\n",
+             rec=$(printf '%s\\001' \"$PWD\" \"$@\")\nprintf '%s\\n' \"$rec\" >> '{log}'\n{body}\n",
             log = log.display()
         );
         let path = self.bin.join(name);
@@ -109,18 +110,14 @@ impl Machine {
     /// Each recorded run of a fake provider: (argv, cwd).
     pub fn runs(&self, name: &str) -> Vec<(Vec<String>, String)> {
         let log = self.bin.join(format!("{name}.log"));
-        let argv = std::fs::read_to_string(&log).unwrap_or_default();
-        let cwds = std::fs::read_to_string(format!("{}.cwd", log.display())).unwrap_or_default();
-        argv.lines()
-            .zip(cwds.lines())
-            .map(|(a, c)| {
-                (
-                    a.split('\0')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                    c.to_string(),
-                )
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let mut fields: Vec<String> = l.split('\u{1}').map(str::to_string).collect();
+                fields.pop(); // after the last separator
+                let cwd = fields.remove(0);
+                (fields, cwd)
             })
             .collect()
     }
@@ -1187,4 +1184,50 @@ fn stats_and_clean_expire_links_and_cache_entries_but_never_transcripts_unless_a
     );
     // The databases of Cursor and opencode hold other sessions: never deleted.
     assert!(m.home.join(".local/share/opencode/opencode.db").is_file());
+}
+
+#[test]
+fn long_first_records_do_not_hide_the_cwd_or_the_title() {
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    // A 40 KB file snapshot before the first prompt, and enough turns after it that only
+    // the head and tail would be read.
+    let big = json!({"type":"file-history-snapshot","messageId":"m0","snapshot":{"blob":"s".repeat(40_000)}});
+    let mut extra = vec![];
+    for i in 0..200 {
+        extra.push(json!({"cwd":cwd,"sessionId":CLAUDE_B,"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":format!("answer {i} {}", "x".repeat(300))}]},"timestamp":"2026-11-20T10:00:00Z"}));
+    }
+    let path = m.home.join(format!(".claude/projects/p/{CLAUDE_B}.jsonl"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let first = json!({"cwd":cwd,"sessionId":CLAUDE_B,"type":"user","message":{"role":"user","content":"Long first record"},"timestamp":"2026-11-20T09:00:00Z"});
+    let text = line(big) + &line(first) + &extra.into_iter().map(line).collect::<String>();
+    std::fs::write(&path, text).unwrap();
+    // Codex: a session_meta of 50 KB (its instructions) on one line.
+    let meta = json!({"timestamp":"2026-11-18T10:00:00Z","type":"session_meta","payload":{"id":CODEX_A,"timestamp":"2026-11-18T10:00:00Z","cwd":cwd,"cli_version":"0.46.0","base_instructions":{"text":"i".repeat(50_000)}}});
+    let mut rollout = line(meta);
+    for i in 0..200 {
+        rollout += &line(
+            json!({"timestamp":"2026-11-18T10:05:00Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":format!("{i} {}", "y".repeat(300))}]}}),
+        );
+    }
+    rollout += &line(
+        json!({"timestamp":"2026-11-18T10:06:00Z","type":"event_msg","payload":{"type":"user_message","message":"Late first prompt"}}),
+    );
+    m.write(
+        &format!(".codex/sessions/2026/11/18/rollout-2026-11-18T10-00-00-{CODEX_A}.jsonl"),
+        &rollout,
+    );
+    let list = m.list();
+    assert_eq!(list["warning_count"], 0, "{:#}", list["warnings"]);
+    let c = by_id(&list, CLAUDE_B);
+    assert_eq!(
+        (c["cwd"].as_str(), c["title"].as_str()),
+        (Some(cwd.as_str()), Some("Long first record"))
+    );
+    assert_eq!(c["updated"], "2026-11-20T10:00:00Z");
+    let x = by_id(&list, CODEX_A);
+    assert_eq!(
+        (x["cwd"].as_str(), x["title"].as_str()),
+        (Some(cwd.as_str()), Some("Late first prompt"))
+    );
 }

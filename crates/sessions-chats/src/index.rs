@@ -100,7 +100,7 @@ pub fn list(homes: &Homes, opts: &Options) -> (Listing, IndexStats) {
         cache: cache_path.clone(),
         ..Default::default()
     };
-    let old = match &cache_path {
+    let mut old = match &cache_path {
         Some(p) => match load(p) {
             Ok(c) => c,
             Err(exists) => {
@@ -111,6 +111,12 @@ pub fn list(homes: &Homes, opts: &Options) -> (Listing, IndexStats) {
         None => CacheFile::default(),
     };
 
+    let old_covered = old
+        .entries
+        .keys()
+        .filter(|p| sources_cover(&providers, homes, p))
+        .count();
+    let mut known = 0;
     // Which sources are current in the cache, which must be read.
     let mut entries: Vec<Option<Entry>> = Vec::with_capacity(sources.len());
     let mut stamps_of: Vec<Vec<Option<Stamp>>> = Vec::with_capacity(sources.len());
@@ -119,11 +125,9 @@ pub fn list(homes: &Homes, opts: &Options) -> (Listing, IndexStats) {
             .chain(s.companions().iter())
             .map(|p| stamp(p))
             .collect();
-        let hit = old
-            .entries
-            .get(&s.path)
-            .filter(|e| e.stamps == stamps)
-            .cloned();
+        let hit = old.entries.remove(&s.path);
+        known += usize::from(hit.is_some());
+        let hit = hit.filter(|e| e.stamps == stamps);
         entries.push(hit);
         stamps_of.push(stamps);
     }
@@ -136,11 +140,17 @@ pub fn list(homes: &Homes, opts: &Options) -> (Listing, IndexStats) {
     for (i, e) in fresh {
         entries[i] = Some(e);
     }
+    // What is left of the old cache: other providers' files (kept), and files of the
+    // providers listed now that are gone (dropped, which changes the cache).
+    old.entries
+        .retain(|path, _| !sources_cover(&providers, homes, path));
+    let gone = old_covered > known;
+    let write = cache_path.is_some() && (stats.read > 0 || stats.rebuilt || gone);
 
     let mut listing = Listing::default();
     let mut new_cache = CacheFile {
         version: VERSION,
-        entries: HashMap::with_capacity(sources.len()),
+        entries: std::mem::take(&mut old.entries),
     };
     for (s, e) in sources.iter().zip(entries) {
         let Some(e) = e else { continue };
@@ -150,22 +160,16 @@ pub fn list(homes: &Homes, opts: &Options) -> (Listing, IndexStats) {
                 message: w.clone(),
             });
         }
-        listing.sessions.extend(e.sessions.iter().cloned());
-        new_cache.entries.insert(s.path.clone(), e);
+        if write {
+            listing.sessions.extend(e.sessions.iter().cloned());
+            new_cache.entries.insert(s.path.clone(), e);
+        } else {
+            listing.sessions.extend(e.sessions);
+        }
     }
-    if let Some(p) = &cache_path {
-        let old_count = old.entries.len();
-        // Entries of providers not asked for this time are kept.
-        for (path, e) in old.entries {
-            if !sources_cover(&providers, homes, &path) {
-                new_cache.entries.entry(path).or_insert(e);
-            }
-        }
-        // Files gone since last time also change the cache.
-        if stats.read > 0 || stats.rebuilt || new_cache.entries.len() != old_count {
-            // A cache that cannot be written only costs speed next time.
-            let _ = save(p, &new_cache);
-        }
+    if let (true, Some(p)) = (write, &cache_path) {
+        // A cache that cannot be written only costs speed next time.
+        let _ = save(p, &new_cache);
     }
     providers::complete(&mut listing.sessions, homes);
     dedupe(&mut listing.sessions);

@@ -7,8 +7,8 @@ use std::path::Path;
 use serde_json::Value;
 
 /// Bytes read from the start and from the end of a transcript.
-pub const HEAD_BYTES: u64 = 64 * 1024;
-pub const TAIL_BYTES: u64 = 32 * 1024;
+pub const HEAD_BYTES: u64 = 16 * 1024;
+pub const TAIL_BYTES: u64 = 16 * 1024;
 
 /// The complete lines at both ends of a file.
 #[derive(Debug, Default)]
@@ -39,6 +39,19 @@ pub fn ends(path: &Path) -> io::Result<Ends> {
     }
     let mut head = vec![0; HEAD_BYTES as usize];
     file.read_exact(&mut head)?;
+    // The head holds at least the first whole line (a long first record, such as
+    // Codex's session_meta with its instructions, is read to its end).
+    while !head.contains(&b'\n') && (head.len() as u64) < size {
+        let mut more = vec![0; HEAD_BYTES as usize];
+        let n = file.read(&mut more)?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&more[..n]);
+    }
+    if head.len() as u64 + TAIL_BYTES >= size {
+        return whole(path);
+    }
     let cut = head.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     head.truncate(cut);
     file.seek(SeekFrom::Start(size - TAIL_BYTES))?;
@@ -53,6 +66,17 @@ pub fn ends(path: &Path) -> io::Result<Ends> {
         tail: String::from_utf8_lossy(&tail[start..]).into_owned(),
         whole: false,
         size,
+    })
+}
+
+/// The whole file as `Ends` (for a reader whose head lacked what it needs).
+pub fn whole(path: &Path) -> io::Result<Ends> {
+    let bytes = std::fs::read(path)?;
+    Ok(Ends {
+        size: bytes.len() as u64,
+        head: String::from_utf8_lossy(&bytes).into_owned(),
+        tail: String::new(),
+        whole: true,
     })
 }
 

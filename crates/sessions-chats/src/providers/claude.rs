@@ -38,6 +38,19 @@ struct Titles {
 
 pub fn read(path: &Path) -> Result<ChatSession, String> {
     let ends = read::ends(path).map_err(|e| format!("cannot read: {e}"))?;
+    // Long records (file snapshots, pasted text) can push the first prompt or the cwd
+    // past the head: then the whole transcript is read.
+    match read_ends(path, &ends) {
+        Ok(s) if ends.whole || (s.cwd.is_some() && s.title.is_some()) => Ok(s),
+        _ if !ends.whole => read_ends(
+            path,
+            &read::whole(path).map_err(|e| format!("cannot read: {e}"))?,
+        ),
+        other => other,
+    }
+}
+
+fn read_ends(path: &Path, ends: &read::Ends) -> Result<ChatSession, String> {
     if ends.head.trim().is_empty() {
         return Err("empty transcript".into());
     }

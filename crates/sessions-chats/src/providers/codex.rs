@@ -55,6 +55,19 @@ fn id_from_name(path: &Path) -> Option<String> {
 
 pub fn read(path: &Path, archived: bool) -> Result<ChatSession, String> {
     let ends = read::ends(path).map_err(|e| format!("cannot read: {e}"))?;
+    // Injected context can push the first prompt past the head: then read it all.
+    match read_ends(path, archived, &ends) {
+        Ok(s) if ends.whole || s.title.is_some() => Ok(s),
+        _ if !ends.whole => read_ends(
+            path,
+            archived,
+            &read::whole(path).map_err(|e| format!("cannot read: {e}"))?,
+        ),
+        other => other,
+    }
+}
+
+fn read_ends(path: &Path, archived: bool, ends: &read::Ends) -> Result<ChatSession, String> {
     if ends.head.trim().is_empty() {
         return Err("empty rollout".into());
     }
