@@ -9,6 +9,7 @@ use clap::Args;
 use sessions_core::{Error, Result, init, store::time};
 
 use crate::Ctx;
+use crate::output::WriteFailure;
 
 #[derive(Debug, Args)]
 #[command(
@@ -146,7 +147,11 @@ impl Demo {
             }
             outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
         }
-        ctx.out.flush();
+        // Shown as it happens. A reader that went away is not the demo's failure (the
+        // last flush in `main` ends quietly); a full disk is.
+        if let Err(WriteFailure::Failed(e)) = ctx.out.flush() {
+            return Err(e);
+        }
         Ok(outputs)
     }
 }

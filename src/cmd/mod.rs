@@ -1,4 +1,5 @@
-//! One module per area; each renders its results for people or, with `--json`, agents.
+//! One module per area. Each command builds a typed response and hands it to
+//! `Ctx::emit`, which renders it for people or, with `--json`, agents (`output.rs`).
 
 pub mod claims;
 pub mod collab;
