@@ -11,6 +11,7 @@ pub mod init;
 pub mod milestone;
 pub mod msg;
 pub mod report;
+pub mod schema;
 pub mod session;
 pub mod signal;
 pub mod state;
@@ -55,6 +56,7 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Consume(args) => signal::consume(ctx, args),
         Command::Watch(args) => watch::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
+        Command::Schema(args) => schema::run(ctx, args),
     }
 }
 
