@@ -74,6 +74,16 @@ impl Output {
         Ok(response.exit_code())
     }
 
+    /// Print one item of a stream (a `watch` event): one compact JSON line, or its text.
+    pub fn emit_line<R: Render + ?Sized>(&mut self, item: &R) -> Result<()> {
+        if self.json {
+            self.json_line(item)?;
+        } else {
+            item.text(self);
+        }
+        Ok(())
+    }
+
     /// Add a line of text.
     pub fn line(&mut self, text: impl AsRef<str>) {
         self.buffer.push_str(text.as_ref());

@@ -11,7 +11,7 @@ use crate::Ctx;
 use crate::cmd::report::{DirArg, status_files};
 use crate::cmd::session::parse_duration;
 use crate::cmd::split_list;
-use crate::output::{Output, WriteFailure, escape_untrusted};
+use crate::output::{Output, Render, WriteFailure, escape_untrusted};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -78,30 +78,25 @@ struct Printer<'a> {
     failure: Option<Error>,
 }
 
-impl Printer<'_> {
-    fn print(&mut self, event: &Event) -> Result<()> {
-        if self.out.is_json() {
-            self.out.json_line(event)?;
-        } else {
-            let time = event.time.get(11..19).unwrap_or(&event.time);
-            let kind = format!("{:<16}", event.kind);
-            let kind = match event.kind {
-                "signal" | "message" => self.out.bold(&kind),
-                "claim_expired" | "session_stale" | "session_gone" => self.out.yellow(&kind),
-                "health" if event.ok == Some(false) => self.out.red(&kind),
-                _ => kind,
-            };
-            let detail = escape_untrusted(&event.detail);
-            self.out
-                .line(format!("{} {kind} {detail}", self.out.dim(time)));
-        }
-        Ok(())
+/// One watch event as a text line, the parts other sessions wrote escaped.
+impl Render for Event {
+    fn text(&self, out: &mut Output) {
+        let time = self.time.get(11..19).unwrap_or(&self.time);
+        let kind = format!("{:<16}", self.kind);
+        let kind = match self.kind {
+            "signal" | "message" => out.bold(&kind),
+            "claim_expired" | "session_stale" | "session_gone" => out.yellow(&kind),
+            "health" if self.ok == Some(false) => out.red(&kind),
+            _ => kind,
+        };
+        let detail = escape_untrusted(&self.detail);
+        out.line(format!("{} {kind} {detail}", out.dim(time)));
     }
 }
 
 impl Sink for Printer<'_> {
     fn event(&mut self, event: &Event) -> bool {
-        if let Err(e) = self.print(event) {
+        if let Err(e) = self.out.emit_line(event) {
             self.failure = Some(e);
             return false;
         }
