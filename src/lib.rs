@@ -121,46 +121,8 @@ pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) ->
     };
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(e) => report(&mut ctx, &e),
+        Err(e) => ExitCode::from(ctx.out.fail(&e)),
     }
-}
-
-/// The `--json` document of a failed command (on stdout; the message also goes to stderr).
-#[derive(serde::Serialize, schemars::JsonSchema)]
-pub struct ErrorReport {
-    pub error: ErrorBody,
-}
-
-#[derive(serde::Serialize, schemars::JsonSchema)]
-pub struct ErrorBody {
-    /// A short stable name: io, parse, usage, no_hub, lock_timeout, already_claimed, ...
-    pub kind: &'static str,
-    pub message: String,
-    pub exit_code: u8,
-    /// Structured facts (path, line, holder, ...), depending on the kind.
-    pub details: serde_json::Value,
-}
-
-/// Print an error (and, with `--json`, a JSON error object on stdout); map it to its
-/// exit code, the one place where that happens.
-fn report(ctx: &mut Ctx, e: &Error) -> ExitCode {
-    let code = e.exit_code();
-    if ctx.out.is_json() {
-        let document = ErrorReport {
-            error: ErrorBody {
-                kind: e.kind(),
-                message: e.to_string(),
-                exit_code: code,
-                details: e.details(),
-            },
-        };
-        // Nothing more to do if stdout cannot take it: the message goes to stderr.
-        if ctx.out.json_document(&document).is_ok() {
-            let _ = ctx.out.flush();
-        }
-    }
-    output::stderr_line(&format!("sessions: {e}"));
-    ExitCode::from(code)
 }
 
 /// The path of a file relative to the hub, for messages.

@@ -154,6 +154,46 @@ impl Output {
     }
 }
 
+impl Output {
+    /// Report a failed command: with `--json` the error document on stdout (if stdout
+    /// can still take it), always the message on stderr. Returns the error's exit code,
+    /// which the error type alone decides.
+    pub fn fail(&mut self, e: &Error) -> u8 {
+        let code = e.exit_code();
+        if self.json {
+            let document = ErrorReport {
+                error: ErrorBody {
+                    kind: e.kind(),
+                    message: e.to_string(),
+                    exit_code: code,
+                    details: e.details(),
+                },
+            };
+            if self.json_document(&document).is_ok() {
+                let _ = self.flush();
+            }
+        }
+        stderr_line(&format!("sessions: {e}"));
+        code
+    }
+}
+
+/// The `--json` document of a failed command (on stdout; the message also goes to stderr).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct ErrorReport {
+    pub error: ErrorBody,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct ErrorBody {
+    /// A short stable name: io, parse, usage, no_hub, lock_timeout, already_claimed, ...
+    pub kind: &'static str,
+    pub message: String,
+    pub exit_code: u8,
+    /// Structured facts (path, line, holder, ...), depending on the kind.
+    pub details: serde_json::Value,
+}
+
 fn unserializable(e: serde_json::Error) -> Error {
     Error::Failed(format!("cannot serialize the output as JSON: {e}"))
 }

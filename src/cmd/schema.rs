@@ -41,7 +41,7 @@ pub fn contracts() -> Vec<Contract> {
     use sessions_core::views::snapshot;
     use sessions_core::work::{claims as core_claims, collab as core_collab, milestones};
     vec![
-        ("error", of::<crate::ErrorReport>),
+        ("error", of::<crate::output::ErrorReport>),
         ("init", of::<init::Initialized>),
         ("register", of::<registry::Registered>),
         ("heartbeat", of::<session::HeartbeatDone>),
