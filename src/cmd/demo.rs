@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use clap::Args;
+use sessions_core::store::error::exit;
 use sessions_core::{Error, Result, init, store::time};
 
 use crate::Ctx;
@@ -185,7 +186,7 @@ pub fn run(ctx: &mut Ctx, args: DemoArgs) -> Result<u8> {
     } else {
         remove_demo(&base, args.dir.is_some(), &demo.hub);
     }
-    result.map(|()| 0)
+    result.map(|()| exit::OK)
 }
 
 fn remove_demo(base: &Path, user_dir: bool, hub: &Path) {
