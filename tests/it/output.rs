@@ -487,3 +487,63 @@ fn sessions_schema_lists_the_commands_and_refuses_an_unknown_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("sessions schema"), "{}", stderr(&out));
 }
+
+#[test]
+fn warnings_go_to_stderr_in_text_and_into_the_json_document() {
+    let hub = TestHub::new();
+    let mut ids = Vec::new();
+    for title in ["First", "Second"] {
+        let made = hub.json(&["milestone", "create", title, "--step", "the only step"]);
+        let id = made["summary"]["id"].as_str().unwrap().to_string();
+        hub.ok(&["--as", "s1", "milestone", "claim", &id]);
+        ids.push(id);
+    }
+    // CURRENT_STATE.md cannot be written: completing a milestone still succeeds, and
+    // says what it could not do.
+    std::fs::remove_file(hub.path("CURRENT_STATE.md")).unwrap();
+    std::fs::create_dir(hub.path("CURRENT_STATE.md")).unwrap();
+    let warning = "CURRENT_STATE.md was not updated";
+
+    let text = hub.run(&[
+        "--as",
+        "s1",
+        "milestone",
+        "update",
+        &ids[0],
+        "1",
+        "completed",
+    ]);
+    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    assert!(
+        stderr(&text).contains(&format!("sessions: warning: {warning}")),
+        "{}",
+        stderr(&text)
+    );
+    assert!(!stdout(&text).contains(warning), "{}", stdout(&text));
+
+    let json = hub.run(&[
+        "--json",
+        "--as",
+        "s1",
+        "milestone",
+        "update",
+        &ids[1],
+        "1",
+        "completed",
+    ]);
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let warnings = doc["warnings"].as_array().expect("a warnings list");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().starts_with(warning)),
+        "{doc:#}"
+    );
+    assert!(!stderr(&json).contains(warning), "{}", stderr(&json));
+    assert_matches(
+        &schema_of(&hub, &["milestone", "update"]),
+        &doc,
+        "milestone update",
+    );
+}
