@@ -201,7 +201,7 @@ fn world(ctx: &Ctx, common: &Common) -> Result<World> {
         } else {
             index::default_cache_dir()
         },
-        progress: !ctx.json(),
+        progress: !ctx.out.is_json(),
     };
     let (listing, stats) = index::list(&Homes::from_env(), &opts);
     let lifetimes = Lifetimes {
@@ -249,9 +249,9 @@ impl World {
     }
 
     fn warn(&self, ctx: &mut Ctx) {
-        if !ctx.json() {
+        if !ctx.out.is_json() {
             for w in &self.listing.warnings {
-                eprintln!("warning: skipped {w}");
+                ctx.out.warn(&format!("skipped {w}"));
             }
         }
     }
@@ -368,8 +368,8 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
     if args.counts {
         shown = counted.iter().map(|s| w.row(s)).collect();
     }
-    if ctx.json() {
-        ctx.out.json(&serde_json::json!({
+    if ctx.out.is_json() {
+        ctx.out.json_document(&serde_json::json!({
             "sessions": shown,
             "total": total,
             "page": page,
@@ -378,7 +378,7 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
             "warnings": w.listing.warnings,
             "warning_count": w.listing.warnings.len(),
             "index": w.stats,
-        }));
+        }))?;
         return Ok(0);
     }
     w.warn(ctx);
@@ -458,12 +458,12 @@ fn show(ctx: &mut Ctx, args: ShowArgs) -> Result<u8> {
     let mut counted = s.clone();
     counted.messages = Some(turns.len() as u64);
     let last = &turns[turns.len().saturating_sub(args.turns)..];
-    if ctx.json() {
-        ctx.out.json(&serde_json::json!({
+    if ctx.out.is_json() {
+        ctx.out.json_document(&serde_json::json!({
             "session": w.row(&counted),
             "turns": last,
             "resume": run::shell_line(s.cwd.as_deref(), run::binary(s.provider), &run::resume_args(s.provider, &s.id)),
-        }));
+        }))?;
         return Ok(0);
     }
     let fmt_time = |t: Option<chrono::DateTime<chrono::Utc>>| {
@@ -560,10 +560,10 @@ pub fn resume(ctx: &mut Ctx, args: ResumeArgs) -> Result<u8> {
     };
     if args.print {
         let line = run::shell_line(Some(&cwd), name, &argv);
-        if ctx.json() {
+        if ctx.out.is_json() {
             let mut command = vec![name.to_string()];
             command.extend(argv);
-            ctx.out.json(&serde_json::json!({"provider": s.provider, "id": s.id, "cwd": cwd, "command": command, "shell": line, "new": expired}));
+            ctx.out.json_document(&serde_json::json!({"provider": s.provider, "id": s.id, "cwd": cwd, "command": command, "shell": line, "new": expired}))?;
         } else {
             ctx.out.line(line);
         }
@@ -575,7 +575,8 @@ pub fn resume(ctx: &mut Ctx, args: ResumeArgs) -> Result<u8> {
             s.provider, s.id
         );
     }
-    ctx.out.flush();
+    // Whatever was buffered goes out before this process is replaced.
+    let _ = ctx.out.flush();
     let err = run::exec_in(&bin, &argv, Path::new(&cwd));
     Err(Error::Failed(format!(
         "cannot run {}: {err}",
@@ -597,10 +598,10 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
     let concurrency = args.concurrency.unwrap_or(w.config.concurrency).max(1);
     let results = run::send_all(&sessions, prompt, concurrency, timeout);
     let failed = results.iter().filter(|r| !r.ok()).count();
-    if ctx.json() {
-        ctx.out.json(
+    if ctx.out.is_json() {
+        ctx.out.json_document(
             &serde_json::json!({"results": results, "sent": results.len(), "failed": failed}),
-        );
+        )?;
     } else {
         for r in &results {
             let head = format!("{} {}", r.provider, r.id);
@@ -703,13 +704,13 @@ fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
             }
         }
     }
-    if ctx.json() {
-        ctx.out.json(&serde_json::json!({
+    if ctx.out.is_json() {
+        ctx.out.json_document(&serde_json::json!({
             "dry_run": args.dry_run,
             "expired": old.iter().map(|s| serde_json::json!({"provider": s.provider, "id": s.id, "path": s.path})).collect::<Vec<_>>(),
             "links_removed": links.iter().map(|(h, p)| serde_json::json!({"hub_session": h, "provider_session": p})).collect::<Vec<_>>(),
             "transcripts_deleted": deleted,
-        }));
+        }))?;
     } else {
         let verb = if args.dry_run {
             "would forget"
@@ -738,9 +739,10 @@ fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
 fn stats(ctx: &mut Ctx, args: StatsArgs) -> Result<u8> {
     let w = world(ctx, &args.common)?;
     let st = chats::stats::compute(&w.listing.sessions, &w.lifetimes, w.now);
-    if ctx.json() {
-        ctx.out
-            .json(&serde_json::json!({"stats": st, "warning_count": w.listing.warnings.len()}));
+    if ctx.out.is_json() {
+        ctx.out.json_document(
+            &serde_json::json!({"stats": st, "warning_count": w.listing.warnings.len()}),
+        )?;
         return Ok(0);
     }
     w.warn(ctx);

@@ -8,5 +8,6 @@ mod claims;
 mod fake_model;
 mod foundation;
 mod messages;
+mod output;
 mod statusfiles;
 mod watch;
