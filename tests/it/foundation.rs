@@ -1,7 +1,7 @@
 //! Issue 2: storage, hub discovery, sessions and liveness, handshakes, CURRENT_STATE.md,
 //! quick-status, drop-ins.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -11,40 +11,6 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::*;
-
-/// Every file under `dir` with its bytes, for "nothing changed" checks.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let rel = path.strip_prefix(base).unwrap().display().to_string();
-            if rel.starts_with(".sessions") {
-                continue; // lock files are created on demand; they are not data
-            }
-            if entry.file_type().unwrap().is_dir() {
-                walk(base, &path, out);
-            } else {
-                out.insert(rel, std::fs::read(&path).unwrap_or_default());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
-/// Assert two trees are equal, naming the files that differ (not dumping bytes).
-fn assert_same_tree(before: &BTreeMap<String, Vec<u8>>, after: &BTreeMap<String, Vec<u8>>) {
-    let changed: Vec<&String> = before
-        .keys()
-        .chain(after.keys())
-        .filter(|k| before.get(*k) != after.get(*k))
-        .collect();
-    assert!(changed.is_empty(), "files changed: {changed:?}");
-}
 
 fn ids_of(view: &Value) -> Vec<String> {
     view["sessions"]
@@ -304,11 +270,21 @@ fn writer_killed_at_random_moments_never_leaves_a_torn_registry() {
         )
         .unwrap(),
     );
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rng = Rng::seeded(0x9e37_79b9_7f4a_7c15);
+    // Temp files of the registry a killed writer left behind: each one is a kill that
+    // landed mid-write (after the new registry's temp file was created, before the
+    // rename that publishes it).
+    let registry_temps = |hub: &TestHub| -> BTreeSet<String> {
+        std::fs::read_dir(&hub.root)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".REGISTRY.json.") && n.ends_with(".tmp"))
+            .collect()
+    };
+    let mut left_behind = BTreeSet::new();
+    let mut mid_write = 0;
     for round in 0..200 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
         let mut child = hub
             .command("sessions")
             .args([
@@ -322,9 +298,21 @@ fn writer_killed_at_random_moments_never_leaves_a_torn_registry() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_micros(seed % 6000));
+        if round % 2 == 0 {
+            // Half the kills aim at the write: the moment its temp file appears.
+            while registry_temps(&hub).len() == left_behind.len()
+                && child.try_wait().unwrap().is_none()
+            {}
+        } else {
+            std::thread::sleep(Duration::from_micros(rng.below(6000)));
+        }
         let _ = child.kill();
         let _ = child.wait();
+        let temps = registry_temps(&hub);
+        if temps.len() > left_behind.len() {
+            mid_write += 1;
+        }
+        left_behind = temps;
         let text = hub.read("REGISTRY.json");
         let reg: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("round {round}: torn registry: {e}"));
@@ -334,6 +322,11 @@ fn writer_killed_at_random_moments_never_leaves_a_torn_registry() {
             "round {round}: {n} entries"
         );
     }
+    assert!(
+        mid_write >= 40,
+        "only {mid_write} of 200 kills landed mid-write"
+    );
+    eprintln!("{mid_write} of 200 kills landed mid-write");
     // Temp files a killed writer leaves are hidden (dot files), never data.
     for entry in std::fs::read_dir(&hub.root).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -917,8 +910,12 @@ fn drop_in_binaries_take_the_original_positional_arguments() {
     assert_eq!(view["counts"]["registered"], 3);
     let out = run("session-find-help", &["documentation"]);
     assert!(stdout(&out).contains("s3"), "{}", stdout(&out));
-    let out = run("session-capability-match", &["Build a new dashboard UI"]);
-    assert!(out.status.code().is_some());
+    // Nobody here has a UI capability: the drop-in says what it looked for, and that
+    // nobody matches (exit 1).
+    hub.cli_bin("session-capability-match", ["Build a new dashboard UI"])
+        .fails(1)
+        .stdout_has("Looking for: dashboard, frontend")
+        .stdout_has("No session matches");
     let out = run("session-vote", &["only-one-arg"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("usage: session-vote"));
@@ -1376,14 +1373,7 @@ fn register_over_a_broken_heartbeat_fails_before_touching_the_registry() {
         "{}",
         stderr(&out)
     );
-    let after = tree(&hub.root);
-    let private = |t: &BTreeMap<String, Vec<u8>>| {
-        t.iter()
-            .filter(|(k, _)| !k.starts_with(".sessions"))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect::<BTreeMap<_, _>>()
-    };
-    assert_same_tree(&private(&before), &private(&after));
+    assert_same_tree(&before, &tree(&hub.root));
 }
 
 #[test]

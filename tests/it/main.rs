@@ -3,6 +3,7 @@
 mod support;
 
 mod claims;
+mod fencing;
 mod foundation;
 mod messages;
 mod statusfiles;

@@ -9,10 +9,11 @@
 pub const ENABLED: bool = cfg!(feature = "test-hooks");
 
 /// A test-only pause point. When `SESSIONS_TEST_PAUSE` is `<name>:<fifo>`, the process
-/// opens the FIFO for reading here and reads it to the end: the open blocks until the
-/// test opens the write end (so the test knows the process got here), and the read
-/// blocks until the test closes it (so the test decides when it goes on). Without the
-/// feature this does nothing, and the variable is never read.
+/// marks its arrival (`<fifo>.at.<pid>`, so the test sees it got here), waits for one
+/// byte from the FIFO (so the test decides when it goes on; many processes can wait
+/// on one FIFO and be let go together) and marks when it left (`<fifo>.left.<pid>`,
+/// microseconds since the epoch). Without the feature this does nothing, and the
+/// variable is never read.
 pub fn pause_point(name: &str) {
     #[cfg(feature = "test-hooks")]
     if let Ok(spec) = std::env::var("SESSIONS_TEST_PAUSE")
@@ -20,10 +21,13 @@ pub fn pause_point(name: &str) {
         && at == name
     {
         use std::io::Read;
-        let mut rest = Vec::new();
+        let pid = std::process::id();
+        let _ = std::fs::write(format!("{fifo}.at.{pid}"), b"");
         if let Ok(mut f) = std::fs::File::open(fifo) {
-            let _ = f.read_to_end(&mut rest);
+            let _ = f.read(&mut [0u8]);
         }
+        let micros = chrono::Utc::now().timestamp_micros();
+        let _ = std::fs::write(format!("{fifo}.left.{pid}"), micros.to_string());
     }
     #[cfg(not(feature = "test-hooks"))]
     let _ = name;
