@@ -122,9 +122,14 @@ fn thirty_two_racers_get_exactly_one_winner_every_round() {
             );
         }
         hub.ok(&["--as", winner, "release", "race"]);
+        // The start line held: every racer was waiting at it before the first left.
+        let (arrived, left) = line.take_times();
+        assert_eq!((arrived.len(), left.len()), (32, 32), "round {round}");
+        assert!(
+            arrived.iter().max() < left.iter().min(),
+            "round {round}: a racer set off before all had arrived"
+        );
         // The attempts overlapped: racers set off before the winner was done.
-        let left = line.take_left_times();
-        assert_eq!(left.len(), 32, "round {round}");
         overlaps.push(left.iter().filter(|t| **t < winner_end).count());
         spreads.push(left.iter().max().unwrap() - left.iter().min().unwrap());
     }
@@ -351,8 +356,12 @@ fn racing_takeovers_of_one_stale_claim_have_one_winner() {
             .iter()
             .find(|(out, _)| out.status.success())
             .map_or(0, |(_, end)| *end);
-        let left = line.take_left_times();
-        assert_eq!(left.len(), 12, "round {round}");
+        let (arrived, left) = line.take_times();
+        assert_eq!((arrived.len(), left.len()), (12, 12), "round {round}");
+        assert!(
+            arrived.iter().max() < left.iter().min(),
+            "round {round}: a taker set off before all had arrived"
+        );
         overlapping += left.iter().filter(|t| **t < winner_end).count();
         let codes: Vec<i32> = done
             .iter()

@@ -1151,3 +1151,37 @@ fn a_collaboration_request_that_cannot_be_posted_leaves_no_file() {
         "a request nobody was told about was left behind"
     );
 }
+
+/// The test-build-only bulk path checks each body like `msg send`: an empty body or a
+/// secret is refused with the file and line, and nothing of the file is posted after it.
+#[test]
+fn bodies_from_checks_every_body_like_msg_send() {
+    let hub = TestHub::new();
+    let list = hub.root.join("../bodies.jsonl");
+    for (bodies, needle) in [
+        (
+            "\"fine\"\n\"  \"\n\"never posted\"\n",
+            "bodies.jsonl:2: the message body is empty",
+        ),
+        (
+            "\"fine\"\n\"AWS_SECRET_ACCESS_KEY=abcd1234abcd1234abcd1234abcd1234abcd1234\"\n",
+            "secret",
+        ),
+    ] {
+        std::fs::write(&list, bodies).unwrap();
+        let before = hub.read("MESSAGES.md");
+        let out = hub
+            .cli(["msg", "send", "--to", "s2", "--bodies-from"])
+            .arg(&list)
+            .as_("s1")
+            .output();
+        assert_ne!(out.code(), Some(0), "{}", out.stderr());
+        assert!(out.stderr().contains(needle), "{}", out.stderr());
+        let after = hub.read("MESSAGES.md");
+        assert!(!after.contains("never posted"));
+        assert_eq!(
+            after.matches("fine").count(),
+            before.matches("fine").count() + 1
+        );
+    }
+}

@@ -696,18 +696,22 @@ impl PausePoint {
         self.release(1);
     }
 
-    /// When each process left the point (microseconds since the epoch), then forget the
-    /// markers (for the next round).
-    pub fn take_left_times(&self) -> Vec<i64> {
-        let times = self
-            .markers("left")
-            .iter()
-            .map(|p| std::fs::read_to_string(p).unwrap().trim().parse().unwrap())
-            .collect();
-        for p in self.markers("left").into_iter().chain(self.markers("at")) {
-            std::fs::remove_file(p).unwrap();
-        }
-        times
+    /// When each process arrived at the point and when each left it (microseconds
+    /// since the epoch), then forget them (for the next round).
+    pub fn take_times(&self) -> (Vec<i64>, Vec<i64>) {
+        let read = |kind: &str| -> Vec<i64> {
+            let markers = self.markers(kind);
+            let times = markers
+                .iter()
+                .map(|p| std::fs::read_to_string(p).unwrap().trim().parse().unwrap())
+                .collect();
+            for p in markers {
+                std::fs::remove_file(p).unwrap();
+            }
+            times
+        };
+        let left = read("left");
+        (read("at"), left)
     }
 }
 

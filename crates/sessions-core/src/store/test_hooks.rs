@@ -11,8 +11,8 @@ pub const ENABLED: bool = cfg!(feature = "test-hooks");
 /// A test-only pause point. When `SESSIONS_TEST_PAUSE` is `<name>:<fifo>`, the process
 /// marks its arrival (`<fifo>.at.<pid>`, so the test sees it got here), waits for one
 /// byte from the FIFO (so the test decides when it goes on; many processes can wait
-/// on one FIFO and be let go together) and marks when it left (`<fifo>.left.<pid>`,
-/// microseconds since the epoch). Without the feature this does nothing, and the
+/// on one FIFO and be let go together) and marks when it left (`<fifo>.left.<pid>`).
+/// Both markers hold the time, in microseconds since the epoch. Without the feature this does nothing, and the
 /// variable is never read.
 pub fn pause_point(name: &str) {
     #[cfg(feature = "test-hooks")]
@@ -22,12 +22,12 @@ pub fn pause_point(name: &str) {
     {
         use std::io::Read;
         let pid = std::process::id();
-        let _ = std::fs::write(format!("{fifo}.at.{pid}"), b"");
+        let micros = || chrono::Utc::now().timestamp_micros().to_string();
+        let _ = std::fs::write(format!("{fifo}.at.{pid}"), micros());
         if let Ok(mut f) = std::fs::File::open(fifo) {
             let _ = f.read(&mut [0u8]);
         }
-        let micros = chrono::Utc::now().timestamp_micros();
-        let _ = std::fs::write(format!("{fifo}.left.{pid}"), micros.to_string());
+        let _ = std::fs::write(format!("{fifo}.left.{pid}"), micros());
     }
     #[cfg(not(feature = "test-hooks"))]
     let _ = name;
