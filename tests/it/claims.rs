@@ -534,14 +534,12 @@ fn fencing_tokens_only_grow_even_when_the_counter_is_lost() {
         ".sessions/fence.json",
         &format!("{{\"last_token\": {}}}", u64::MAX),
     );
-    let out = hub.run(&["--as", "s", "claim", "top"]);
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    hub.cli(["--as", "s", "claim", "top"]).fails(4);
     std::fs::remove_file(hub.path(".sessions/fence.json")).unwrap();
     let mut lock = lock_json(&hub, "damaged");
     lock["token"] = Value::from(u64::MAX);
     hub.write("PRIORITIES/damaged.lock", &lock.to_string());
-    let out = hub.run(&["--as", "s", "claim", "top"]);
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    hub.cli(["--as", "s", "claim", "top"]).fails(4);
     assert!(!hub.path("PRIORITIES/top.lock").exists());
 }
 
@@ -572,9 +570,9 @@ fn claim_wait_takes_the_key_once_it_is_released() {
     assert!(stdout(&out).contains("token"));
     assert_eq!(lock_json(&hub, "shared")["session_id"], "second");
     // A wait that runs out answers "already claimed" with the holder.
-    let out = hub.run(&["--as", "third", "claim", "shared", "--wait", "200ms"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("second"));
+    hub.cli(["--as", "third", "claim", "shared", "--wait", "200ms"])
+        .fails(1)
+        .stderr_has("second");
 }
 
 #[test]
@@ -583,11 +581,10 @@ fn release_is_for_the_holder_or_forced_with_a_reason_on_the_board() {
     hub.ok(&["--as", "s1", "claim", "a"]);
     hub.ok(&["--as", "s1", "claim", "b"]);
     hub.ok(&["--as", "s2", "claim", "c"]);
-    let out = hub.run(&["--as", "s2", "release", "a"]);
-    assert_eq!(out.status.code(), Some(6));
-    assert!(stderr(&out).contains("held by s1"));
-    let out = hub.run(&["--as", "s2", "release", "a", "--force"]);
-    assert_eq!(out.status.code(), Some(2), "--force needs --reason");
+    hub.cli(["--as", "s2", "release", "a"])
+        .fails(6)
+        .stderr_has("held by s1");
+    hub.cli(["--as", "s2", "release", "a", "--force"]).fails(2);
     hub.ok(&[
         "--as",
         "s2",
@@ -608,8 +605,7 @@ fn release_is_for_the_holder_or_forced_with_a_reason_on_the_board() {
         .map(|c| c["key"].as_str().unwrap())
         .collect();
     assert_eq!(keys, ["c"]);
-    let out = hub.run(&["--as", "s1", "release", "zzz"]);
-    assert_eq!(out.status.code(), Some(1));
+    hub.cli(["--as", "s1", "release", "zzz"]).fails(1);
 }
 
 #[test]
@@ -668,9 +664,9 @@ fn lock_files_of_the_original_scripts_count_as_claims_with_the_default_lease() {
     );
     assert_eq!(old["takeover_possible"], true);
     // A fresh old-format claim holds: the loser is told who holds it.
-    let out = hub.run(&["--as", "me", "claim", "priority-2"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("session-4-deployment"));
+    hub.cli(["--as", "me", "claim", "priority-2"])
+        .fails(1)
+        .stderr_has("session-4-deployment");
     // The drop-in also reads old claims.
     let out = hub.run_bin("claim-priority", &["2", "me"]);
     assert_eq!(out.status.code(), Some(1));
@@ -971,8 +967,7 @@ fn save_progress_modes_and_full_commits_only_the_hub() {
 fn claim_keys_are_validated_and_help_has_examples() {
     let hub = TestHub::new();
     for bad in ["../x", "a/b", ".hidden", ""] {
-        let out = hub.run(&["--as", "s1", "claim", bad]);
-        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+        hub.cli(["--as", "s1", "claim", bad]).fails(2);
     }
     let mut seen = BTreeMap::new();
     for cmd in [
@@ -1010,12 +1005,12 @@ fn an_already_claimed_answer_names_the_holder_in_json() {
 fn absurd_lease_lengths_and_times_are_errors_not_panics() {
     let hub = TestHub::new();
     // A lease that ends past what a timestamp can hold: a usage error, no lock, no panic.
-    let out = hub.run(&["--as", "s1", "claim", "k", "--ttl", "99999999999d"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    hub.cli(["--as", "s1", "claim", "k", "--ttl", "99999999999d"])
+        .fails(2);
     assert!(!hub.path("PRIORITIES/k.lock").exists());
     hub.ok(&["--as", "s1", "claim", "k"]);
-    let out = hub.run(&["--as", "s1", "renew", "k", "--ttl", "99999999999d"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    hub.cli(["--as", "s1", "renew", "k", "--ttl", "99999999999d"])
+        .fails(2);
     // A hand-edited lease length in a lock file: the heartbeat still renews (default lease).
     let mut lock = lock_json(&hub, "k");
     lock["ttl_seconds"] = Value::from(u64::MAX);
@@ -1029,8 +1024,7 @@ fn absurd_lease_lengths_and_times_are_errors_not_panics() {
     );
     hub.ok(&["claims"]);
     hub.ok(&["ready"]);
-    let out = hub.run(&["--as", "s2", "claim", "odd"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    hub.cli(["--as", "s2", "claim", "odd"]).fails(1);
 }
 
 #[test]
@@ -1243,9 +1237,7 @@ fn a_damaged_lock_of_another_session_does_not_stop_save_progress_or_release_all(
         "the damaged lock was touched"
     );
     // Listing all claims still names the damaged file.
-    let out = hub.run(&["claims"]);
-    assert_eq!(out.status.code(), Some(4));
-    assert!(stderr(&out).contains("theirs.lock"), "{}", stderr(&out));
+    hub.cli(["claims"]).fails(4).stderr_has("theirs.lock");
 }
 
 #[test]

@@ -997,10 +997,8 @@ fn symlinked_files_and_nested_folders_leading_outside_are_refused() {
     std::fs::write(&secret, r#"{"sessions": {"intruder": {"id": "intruder"}}}"#).unwrap();
     std::fs::remove_file(hub.path("REGISTRY.json")).unwrap();
     std::os::unix::fs::symlink(&secret, hub.path("REGISTRY.json")).unwrap();
-    let out = hub.run(&["status"]);
-    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
-    let out = hub.run(&["--as", "s1", "register"]);
-    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    hub.cli(["status"]).fails(6);
+    hub.cli(["--as", "s1", "register"]).fails(6);
     assert_eq!(
         std::fs::read_to_string(&secret).unwrap(),
         r#"{"sessions": {"intruder": {"id": "intruder"}}}"#
@@ -1011,8 +1009,8 @@ fn symlinked_files_and_nested_folders_leading_outside_are_refused() {
     let votes = hub.path("HANDSHAKES/s1-identity/votes");
     std::fs::remove_dir_all(&votes).unwrap();
     std::os::unix::fs::symlink(outside.path(), &votes).unwrap();
-    let out = hub.run(&["--as", "s2", "handshake", "vote", "s1-identity", "agree"]);
-    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    hub.cli(["--as", "s2", "handshake", "vote", "s1-identity", "agree"])
+        .fails(6);
     assert_eq!(
         std::fs::read_dir(outside.path()).unwrap().count(),
         1,
@@ -1245,8 +1243,8 @@ fn prefixed_env_style_secrets_are_refused_too() {
         "SLACK_BOT_TOKEN",
     ] {
         let text = format!("run it with {name}={value}");
-        let out = hub.run(&["--as", "s1", "heartbeat", "--work", &text]);
-        assert_eq!(out.status.code(), Some(6), "{name}: {}", stderr(&out));
+        hub.cli(["--as", "s1", "heartbeat", "--work", &text])
+            .fails(6);
     }
     assert_same_tree(&before, &tree(&hub.root));
     // Ordinary text with those words still passes.
@@ -1265,8 +1263,7 @@ fn a_private_folder_symlinked_outside_the_hub_is_refused() {
     let outside = tempfile::tempdir().unwrap();
     std::fs::remove_dir_all(hub.path(".sessions")).unwrap();
     std::os::unix::fs::symlink(outside.path(), hub.path(".sessions")).unwrap();
-    let out = hub.run(&["--as", "s1", "register"]);
-    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    hub.cli(["--as", "s1", "register"]).fails(6);
     assert_eq!(
         std::fs::read_dir(outside.path()).unwrap().count(),
         0,
@@ -1401,8 +1398,8 @@ fn proposing_an_id_too_long_for_its_proposal_writes_nothing() {
     let hub = TestHub::new();
     let long = "a".repeat(125);
     let before = tree(&hub.root);
-    let out = hub.run(&["--as", &long, "handshake", "propose", &long]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    hub.cli(["--as", &long, "handshake", "propose", &long])
+        .fails(2);
     assert_same_tree(&before, &tree(&hub.root));
 }
 
@@ -1430,9 +1427,9 @@ fn prune_never_removes_a_live_heartbeat() {
     let hub = TestHub::new();
     hub.ok(&["--as", "s1", "register"]);
     for age in ["0", "1s", "4m"] {
-        let out = hub.run(&["prune", "--older-than", age]);
-        assert_eq!(out.status.code(), Some(2), "{age}: {}", stdout(&out));
-        assert!(stderr(&out).contains("live"), "{}", stderr(&out));
+        hub.cli(["prune", "--older-than", age])
+            .fails(2)
+            .stderr_has("live");
     }
     assert!(hub.path("HEARTBEATS/s1.json").exists());
     hub.ok(&["prune", "--older-than", "5m"]);
