@@ -6,5 +6,6 @@ mod claims;
 mod fencing;
 mod foundation;
 mod messages;
+mod output;
 mod statusfiles;
 mod watch;
