@@ -3,9 +3,11 @@
 mod support;
 
 mod claims;
+mod current_state;
 mod fencing;
 mod foundation;
 mod messages;
 mod output;
+mod sessions;
 mod statusfiles;
 mod watch;

@@ -729,3 +729,13 @@ pub fn wait_all_timed(children: Vec<Child>) -> Vec<(Output, i64)> {
         .collect();
     waiters.into_iter().map(|w| w.join().unwrap()).collect()
 }
+
+/// The `id`s of a `sessions` list in a JSON view.
+pub fn ids_of(view: &serde_json::Value) -> Vec<String> {
+    view["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
