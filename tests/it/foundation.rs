@@ -178,6 +178,8 @@ fn path_like_ids_are_refused_and_nothing_is_written() {
             vec!["--as", bad, "heartbeat"],
             vec!["--as", bad, "handshake", "propose", "ok-id"],
             vec!["--as", "ok-id", "handshake", "vote", bad, "agree"],
+            // A refused claim spends no fencing token (private state in .sessions/).
+            vec!["--as", "ok-id", "claim", bad],
         ] {
             let out = hub.run(&args);
             assert_eq!(
