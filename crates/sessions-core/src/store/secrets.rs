@@ -357,6 +357,9 @@ fn rule_regex(index: usize) -> &'static Regex {
 /// Lower-case like the regexes' `(?i)` folds ASCII letters (the Kelvin sign folds to `k`
 /// through to_lowercase, the long s to `s`), for the keyword pre-filter.
 fn folded(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     text.chars()
         .flat_map(char::to_lowercase)
         .map(|c| if c == 'ſ' { 's' } else { c })
