@@ -335,7 +335,7 @@ fn generic_assignment(caps: &Captures) -> bool {
     }
     if password {
         // Passwords are short and less random than keys, but never a single word.
-        entropy(value) >= 3.0 && value.bytes().any(|b| !b.is_ascii_alphabetic())
+        entropy(value) >= 2.5 && value.bytes().any(|b| !b.is_ascii_alphabetic())
     } else {
         entropy(value) >= 3.5 && random_looking(value)
     }
