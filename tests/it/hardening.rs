@@ -406,3 +406,23 @@ fn doctor_reports_secrets_already_in_the_hub_without_printing_them() {
     );
     assert!(!human.contains(&token[4..]));
 }
+
+#[test]
+fn a_zero_lease_length_in_a_lock_file_is_not_used_by_renew() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "claim", "k1", "--ttl", "10m"]);
+    let mut lock = hub.read_json("PRIORITIES/k1.lock");
+    lock["ttl_seconds"] = serde_json::json!(0);
+    hub.write(
+        "PRIORITIES/k1.lock",
+        &serde_json::to_string_pretty(&lock).unwrap(),
+    );
+    hub.ok(&["--as", "s1", "renew", "k1"]);
+    let lock = hub.read_json("PRIORITIES/k1.lock");
+    let claimed =
+        chrono::DateTime::parse_from_rfc3339(lock["claimed_at"].as_str().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(lock["expires_at"].as_str().unwrap()).unwrap();
+    // The hub's default lease (30m), not a lease that is over as it starts.
+    assert!(expires - claimed >= chrono::Duration::minutes(29), "{lock}");
+}
