@@ -1391,6 +1391,53 @@ pub fn healthcheck(files: &StatusFiles) -> Result<Health> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn edits_that_would_read_back_differently_are_refused() {
+        let set = |label: &str, marker, note: Option<&str>| Edit::Set {
+            section: "SERVICES".into(),
+            label: label.into(),
+            marker,
+            note: note.map(str::to_string),
+        };
+        for edit in [
+            set("✅ Auth", Marker::Fail, None),
+            set("fail Auth", Marker::Ok, None),
+            set("Auth", Marker::Fail, Some("- see the log")),
+        ] {
+            let err = edit_text("infra", SAMPLE, &edit, now()).unwrap_err();
+            assert!(
+                err.to_string().contains("would not read back"),
+                "{edit:?}: {err}"
+            );
+        }
+        // A NEXT SESSION value that would become a section header, or an action text
+        // that would end up as a second line, cannot: each edit is one line.
+        let out = edit_text(
+            "infra",
+            SAMPLE,
+            &Edit::Next("s3\n**SERVICES:**".into()),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            StatusDoc::parse(&out).sections.len(),
+            StatusDoc::parse(SAMPLE).sections.len()
+        );
+        let ok = edit_text(
+            "infra",
+            SAMPLE,
+            &set("Auth ✅", Marker::Fail, Some("x ✅ y")),
+            now(),
+        )
+        .unwrap();
+        let doc = StatusDoc::parse(&ok);
+        let item = doc.items.iter().find(|i| i.label == "Auth ✅").unwrap();
+        assert_eq!(
+            (item.marker, item.note.as_str()),
+            (Some(Marker::Fail), "x ✅ y")
+        );
+    }
+
     const SAMPLE: &str = "## INFRA STATUS - 2025-11-15 19:28:00 UTC\n\nSome free text.\n\n**SERVICES:**\n- API: ✅ running on :8080\n- Database: ⏳ migrating\n* **Cache**: fail evicting\n\n**DEPENDENCIES:**\n- Auth service: ❌ token endpoint down\n\n**ACTIONS REQUISES:**\n- [ ] Rotate the certificates\n- [x] Deploy v2\n\n**NEXT SESSION:** session-2-infra\n";
 
     fn now() -> Timestamp {

@@ -305,6 +305,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("sessions-fifo-{}", std::process::id()));
+        ensure_dir(&dir).unwrap();
+        let fifo = dir.join("MESSAGES.md");
+        let _ = fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Each of these blocked forever on a FIFO without a writer (or reader).
+        let err = read_text(&fifo).unwrap_err().to_string();
+        assert!(err.contains("FIFO"), "{err}");
+        let append = open_regular(&fifo, OpenOptions::new().append(true).create(true));
+        assert!(append.unwrap_err().to_string().contains("FIFO"));
+        let lock = FileLock::acquire(&fifo, Duration::from_secs(1)).unwrap_err();
+        assert!(lock.to_string().contains("FIFO"), "{lock}");
+        assert!(open_read(&dir).unwrap_err().to_string().contains("folder"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn create_exclusive_refuses_second_creator() {
         let dir = std::env::temp_dir().join(format!("sessions-storage-{}", std::process::id()));
         ensure_dir(&dir).unwrap();
