@@ -116,7 +116,7 @@ impl Demo {
             }
             Some(&"claim") => {
                 let key = step.args.get(1).copied().unwrap_or_default();
-                let ttl = flag("--ttl").and_then(|t| time::parse_duration(&t));
+                let ttl = flag("--ttl").and_then(|t| time::parse_duration(&t).ok());
                 let grant = claims::claim(&hub, key, who, ttl)?;
                 Ok(format!(
                     "Claimed {key} for {who}: token {}, expires {}",

@@ -9,11 +9,11 @@ use serde_json::Value;
 
 use crate::support::*;
 
-/// A hub whose claims can be taken over as soon as their lease ends (grace 0: test
+/// A hub whose claims can be taken over as soon as their lease ends (grace 1 ms: test
 /// builds only) with a milestone `pause` of two steps.
 fn hub_with_milestone() -> TestHub {
     let hub = TestHub::new();
-    hub.write("sessions.toml", "[claims]\ngrace = \"0s\"\n");
+    hub.write("sessions.toml", "[claims]\ngrace = \"1ms\"\n");
     hub.cli([
         "milestone",
         "create",

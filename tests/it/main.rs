@@ -6,6 +6,7 @@ mod claims;
 mod current_state;
 mod fencing;
 mod foundation;
+mod hardening;
 mod messages;
 mod output;
 mod sessions;
