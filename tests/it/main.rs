@@ -3,9 +3,12 @@
 mod support;
 
 mod claims;
+mod current_state;
+mod fencing;
 mod foundation;
 mod hardening;
 mod messages;
 mod output;
+mod sessions;
 mod statusfiles;
 mod watch;
