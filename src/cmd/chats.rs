@@ -276,7 +276,7 @@ pub fn run(ctx: &mut Ctx, command: ChatsCommand) -> Result<u8> {
 }
 
 fn since(text: &str, now: time::Timestamp) -> Result<time::Timestamp> {
-    if let Some(d) = time::parse_duration(text) {
+    if let Ok(d) = time::parse_duration(text) {
         return Ok(now - chrono::Duration::from_std(d).unwrap_or_default());
     }
     time::parse_str(text).ok_or_else(|| {
@@ -287,11 +287,7 @@ fn since(text: &str, now: time::Timestamp) -> Result<time::Timestamp> {
 }
 
 fn duration_arg(flag: &str, text: &str) -> Result<Duration> {
-    time::parse_duration(text).ok_or_else(|| {
-        Error::Usage(format!(
-            "{flag} {text:?}: use a duration such as 30s, 5m, 2h, 30d"
-        ))
-    })
+    time::parse_duration(text).map_err(|e| Error::Usage(format!("{flag} {text:?}: {e}")))
 }
 
 fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
