@@ -2,8 +2,11 @@
 
 mod support;
 
+mod chats;
+mod chats_real;
 mod claims;
 mod current_state;
+mod fake_model;
 mod fencing;
 mod foundation;
 mod hardening;
