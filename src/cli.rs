@@ -127,6 +127,13 @@ pub enum Command {
     Completions(cmd::completions::CompletionsArgs),
     /// Run a demo: a throw-away hub with several real session processes.
     Demo(cmd::demo::DemoArgs),
+    /// Agreements to the shared goal (ACTIVE/GOAL_AGREEMENTS/): agree, list.
+    #[command(subcommand)]
+    Goal(cmd::goal::GoalCommand),
+    /// The highest-priority free work for you (and with --claim, claim it).
+    Next(cmd::next::NextArgs),
+    /// Put links named like the original scripts (update-milestone, ...) on a folder.
+    InstallDropins(cmd::dropins::InstallDropinsArgs),
 }
 
 #[cfg(test)]

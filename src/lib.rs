@@ -1,6 +1,6 @@
 //! The `sessions` command line: argument parsing and rendering over `sessions-core`.
-//! The drop-in binaries in `src/bin/` translate the original scripts' arguments and
-//! call [`main_with`].
+//! The drop-ins ([`dropin`]) are this same binary under the original scripts' names: they
+//! translate the scripts' arguments and call [`main_with`].
 
 pub mod cli;
 pub mod cmd;
@@ -62,6 +62,19 @@ impl Ctx {
     pub fn json(&self) -> bool {
         self.global.json
     }
+}
+
+/// The binary's entry: started under a drop-in's name (`update-milestone`, a link made
+/// by `install-dropins`) or with one as its first argument, it is that drop-in;
+/// otherwise the `sessions` command line.
+pub fn main_entry(args: Vec<OsString>) -> ExitCode {
+    if let Some(dropin) = args.first().and_then(|a| dropin::find(a)) {
+        return dropin::run(dropin, &args[1..]);
+    }
+    if let Some(dropin) = args.get(1).and_then(|a| dropin::find(a)) {
+        return dropin::run(dropin, &args[2..]);
+    }
+    main_with(args)
 }
 
 /// Run the command line with `args` (the first one is the program name).

@@ -5,10 +5,13 @@ pub mod collab;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
+pub mod dropins;
+pub mod goal;
 pub mod handshake;
 pub mod init;
 pub mod milestone;
 pub mod msg;
+pub mod next;
 pub mod report;
 pub mod session;
 pub mod signal;
@@ -54,6 +57,9 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Consume(args) => signal::consume(ctx, args),
         Command::Watch(args) => watch::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
+        Command::Goal(command) => goal::run(ctx, command),
+        Command::Next(args) => next::run(ctx, args),
+        Command::InstallDropins(args) => dropins::run(ctx, args),
     }
 }
 

@@ -16,7 +16,13 @@ use crate::{store::ids, store::secrets, store::storage};
 /// Aliases, in order of preference, for fields the old scripts named differently.
 pub mod fields {
     pub const ID: &[&str] = &["session_id", "id"];
-    pub const HEARTBEAT_TIME: &[&str] = &["last_heartbeat", "timestamp", "updated_at", "last_save"];
+    pub const HEARTBEAT_TIME: &[&str] = &[
+        "last_heartbeat",
+        "timestamp",
+        "updated_at",
+        "last_save",
+        "time",
+    ];
     pub const WORK: &[&str] = &["current_work", "working_on", "task"];
     pub const CAPABILITIES: &[&str] = &[
         "capabilities",

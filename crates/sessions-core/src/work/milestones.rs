@@ -206,7 +206,22 @@ pub struct NewMilestone {
     pub steps: Vec<String>,
     pub why: Option<String>,
     pub by: Option<String>,
+    /// The ID to use instead of the title's slug (create-milestone.sh derived its own).
+    pub id: Option<String>,
+    /// The owner to record (default `available`; create-milestone.sh's third argument).
+    pub owner: Option<String>,
+    /// Fill what is not given with create-milestone.sh's placeholders: three TODO steps,
+    /// TODO context and next steps, so the old guide's `update-milestone X 1` works.
+    pub original_template: bool,
 }
+
+/// What create-milestone.sh wrote where nothing was given.
+const TODO_STEPS: [&str; 3] = ["TODO: First step", "TODO: Second step", "TODO: Third step"];
+const TODO_NEXT: [&str; 3] = [
+    "TODO: Fill in the context fields",
+    "TODO: Add detailed steps",
+    "TODO: Start from step 1",
+];
 
 fn check_priority(p: &str) -> Result<String> {
     let upper = p.trim().to_ascii_uppercase();
@@ -222,7 +237,7 @@ fn check_priority(p: &str) -> Result<String> {
 /// Create `MILESTONES/<slug of title>.json`. An existing milestone with that ID is an
 /// error, never overwritten.
 pub fn create(hub: &Hub, new: &NewMilestone) -> Result<Milestone> {
-    let id = ids::slugify(&new.title);
+    let id = new.id.clone().unwrap_or_else(|| ids::slugify(&new.title));
     if id.is_empty() {
         return Err(Error::Usage(format!(
             "the title {:?} gives an empty milestone ID: use letters or digits",
@@ -239,8 +254,13 @@ pub fn create(hub: &Hub, new: &NewMilestone) -> Result<Milestone> {
     }
     let priority = check_priority(new.priority.as_deref().unwrap_or("MEDIUM"))?;
     let now = time::format(time::now());
-    let steps: Vec<Value> = new
-        .steps
+    let todo_steps: Vec<String> = TODO_STEPS.map(String::from).to_vec();
+    let given_steps = if new.steps.is_empty() && new.original_template {
+        &todo_steps
+    } else {
+        &new.steps
+    };
+    let steps: Vec<Value> = given_steps
         .iter()
         .enumerate()
         .map(|(i, d)| json!({"step": i + 1, "description": d, "status": "pending", "notes": ""}))
@@ -249,7 +269,13 @@ pub fn create(hub: &Hub, new: &NewMilestone) -> Result<Milestone> {
     r.insert("milestone_id".into(), json!(id));
     r.insert("title".into(), json!(new.title.trim()));
     r.insert("priority".into(), json!(priority));
-    r.insert("owner".into(), json!("available"));
+    if let Some(owner) = &new.owner {
+        ids::validate("owner session ID", owner)?;
+    }
+    r.insert(
+        "owner".into(),
+        json!(new.owner.as_deref().unwrap_or("available")),
+    );
     r.insert("status".into(), json!("pending"));
     r.insert("progress".into(), json!(0));
     r.insert("created_at".into(), json!(now));
@@ -260,10 +286,29 @@ pub fn create(hub: &Hub, new: &NewMilestone) -> Result<Milestone> {
     let mut context = Record::new();
     if let Some(why) = &new.why {
         context.insert("why".into(), json!(why));
+    } else if new.original_template {
+        context.insert(
+            "why".into(),
+            json!("TODO: Explain why this milestone matters"),
+        );
+    }
+    if new.original_template {
+        context.insert("timeline".into(), json!("TODO: Estimated time"));
+        context.insert("related_files".into(), json!([]));
+        context.insert("dependencies".into(), json!([]));
+        context.insert(
+            "success_criteria".into(),
+            json!("TODO: What does success look like?"),
+        );
     }
     r.insert("context".into(), Value::Object(context));
     r.insert("steps".into(), Value::Array(steps));
-    r.insert("next_session_should".into(), json!([]));
+    let next: &[&str] = if new.original_template {
+        &TODO_NEXT
+    } else {
+        &[]
+    };
+    r.insert("next_session_should".into(), json!(next));
     r.insert("blockers".into(), json!([]));
     r.insert("handoff_notes".into(), json!(""));
     let dir = hub.dir(layout::MILESTONES)?;
