@@ -118,9 +118,28 @@ pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) ->
     };
     let result = cmd::run(&mut ctx, cli.command);
     ctx.out.flush();
+    warn_of_overwritten_claims(&ctx);
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => report(&mut ctx, &e),
+    }
+}
+
+/// Mixed fleets: tell a session whose claim an old script's lock replaced, on whatever
+/// command it runs next (on stderr, so `--json` output stays one document), and keep
+/// the milestone's owner in step with the lock.
+fn warn_of_overwritten_claims(ctx: &Ctx) {
+    let (Ok(Some(me)), Ok(hub)) = (ctx.me_if_given(), ctx.hub()) else {
+        return;
+    };
+    let Ok(replaced) = sessions_core::work::milestones::reconcile_overwritten(&hub) else {
+        return;
+    };
+    for o in replaced.iter().filter(|o| o.granted_to == me) {
+        eprintln!(
+            "sessions: warning: your claim {} (token {}) was overwritten: its lock now names {} (an old script wrote over it). Stop work on it and agree with {} who continues.",
+            o.key, o.granted_token, o.now_held_by, o.now_held_by
+        );
     }
 }
 

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::board::messages::{self, Post};
 use crate::sessions::registry::{self, Liveness, Registry};
+use crate::store::config::ORIGINAL_RULE;
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::record::{self, Record};
@@ -139,10 +140,32 @@ pub fn propose(hub: &Hub, by: &str, identity: &Identity) -> Result<ProposalStatu
             path.display()
         )));
     }
+    mirror_proposal(hub, &proposal, identity, &now)?;
     if by == identity.session_id {
         return vote(hub, &proposal, by, Vote::Agree, Some("Self-proposal"));
     }
     status(hub, &proposal)
+}
+
+/// The proposal in session-propose-identity.sh's place and shape, so the old scripts can
+/// vote on it; one they already wrote is left as it is.
+fn mirror_proposal(hub: &Hub, proposal: &str, identity: &Identity, now: &str) -> Result<()> {
+    let dir = hub.dir(LEGACY_PROPOSALS)?;
+    storage::ensure_dir(&dir)?;
+    let rec = json!({
+        "session_id": identity.session_id,
+        "name": identity.name.clone().unwrap_or_default(),
+        "role": identity.role.clone().unwrap_or_default(),
+        "specializations": identity.specializations.join(","),
+        "proposed_at": now,
+        "status": "pending",
+        "votes": { "agree": [], "question": [], "object": [] }
+    });
+    storage::create_exclusive(
+        &dir.join(format!("{proposal}.json")),
+        &storage::json_bytes(&rec),
+    )?;
+    Ok(())
 }
 
 /// Cast (or change) a vote. The vote is its own file; consensus is checked afterwards
@@ -173,6 +196,14 @@ pub fn vote(
     record::set_text(&mut rec, "timestamp", time::format(time::now()));
     storage::write_atomic(
         &dir.join(format!("{voter}.json")),
+        &storage::json_bytes(&rec),
+    )?;
+    // Where session-vote.sh and session-consensus-status.sh count votes (they grep for
+    // `"vote": "agree"` in `<voter>-votes-for-<proposal>.json`): one world for both.
+    let legacy_dir = hub.dir(LEGACY_VOTES)?;
+    storage::ensure_dir(&legacy_dir)?;
+    storage::write_atomic(
+        &legacy_dir.join(format!("{voter}-votes-for-{proposal}.json")),
         &storage::json_bytes(&rec),
     )?;
 
@@ -328,11 +359,13 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
         .unwrap_or(proposal.trim_end_matches("-identity"))
         .to_string();
     // Only the electorate's agreeing votes count, and the proposed session's own (a
-    // self-proposal is its agreeing vote); anyone's objection still blocks.
+    // self-proposal is its agreeing vote); anyone's objection still blocks. Under the
+    // original rule every agreeing vote counts, as session-vote.sh counted them.
+    let original = is_original_rule(hub);
     let agreeing = tally
         .agree
         .iter()
-        .filter(|v| electorate.contains(&v.voter) || v.voter == session_id)
+        .filter(|v| original || electorate.contains(&v.voter) || v.voter == session_id)
         .count();
     let recorded = record::text(&rec, &["status"]).unwrap_or("pending");
     let state = if recorded == "agreed" {
@@ -379,11 +412,23 @@ fn live_registered(hub: &Hub) -> Result<std::collections::BTreeSet<String>> {
 pub fn needed_votes(hub: &Hub, live: usize) -> usize {
     let rule = hub.config.consensus.rule.trim().to_ascii_lowercase();
     let needed = match rule.as_str() {
+        ORIGINAL_RULE => ORIGINAL_NEEDED,
         "all" | "unanimous" => live,
         "majority" | "" => live / 2 + 1,
         n => n.parse().unwrap_or(live / 2 + 1),
     };
     needed.max(1)
+}
+
+/// session-vote.sh's threshold: "7+ agree votes from 12 total sessions".
+pub const ORIGINAL_NEEDED: usize = 7;
+
+fn is_original_rule(hub: &Hub) -> bool {
+    hub.config
+        .consensus
+        .rule
+        .trim()
+        .eq_ignore_ascii_case(ORIGINAL_RULE)
 }
 
 /// Every proposal: the toolkit's and the original scripts'.

@@ -893,3 +893,26 @@ mod tests {
         );
     }
 }
+
+/// The claims an old script's lock replaced (see [`claims::overwritten`]), with each
+/// milestone's owner set to whoever its lock names now: the owner follows the lock, as
+/// claim-milestone.sh itself did, even when its write raced ours.
+pub fn reconcile_overwritten(hub: &Hub) -> Result<Vec<claims::Overwritten>> {
+    let replaced = claims::overwritten(hub)?;
+    for o in &replaced {
+        let Some(id) = o.key.strip_prefix("milestone-") else {
+            continue;
+        };
+        if !hub.path(&rel(id)).is_file() {
+            continue;
+        }
+        let owner_ok = read(hub, id).is_ok_and(|m| m.owner.as_deref() == Some(&o.now_held_by));
+        if !owner_ok {
+            modify(hub, id, |r| {
+                record::set_text(r, "owner", &o.now_held_by);
+                Ok(())
+            })?;
+        }
+    }
+    Ok(replaced)
+}
