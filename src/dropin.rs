@@ -328,7 +328,14 @@ pub fn run(dropin: &DropIn, args: &[OsString]) -> ExitCode {
                 argv.extend([OsString::from("--hub"), dir.into_os_string()]);
             }
             argv.extend(command.into_iter().map(OsString::from));
-            crate::main_with(argv)
+            // The originals knew one failure code, 1, also for bad arguments; the other
+            // codes (no hub, parse error, lock timeout, refused) say more and stay.
+            let code = crate::main_with(argv);
+            if code == ExitCode::from(sessions_core::store::error::exit::USAGE) {
+                ExitCode::from(1)
+            } else {
+                code
+            }
         }
         None => {
             eprintln!("usage: {}", dropin.usage);

@@ -3,6 +3,7 @@
 mod support;
 
 mod claims;
+mod dropins;
 mod foundation;
 mod messages;
 mod statusfiles;

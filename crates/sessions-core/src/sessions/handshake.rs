@@ -141,8 +141,36 @@ pub fn propose(hub: &Hub, by: &str, identity: &Identity) -> Result<ProposalStatu
         )));
     }
     mirror_proposal(hub, &proposal, identity, &now)?;
+    // On the board, as session-propose-identity.sh announced it.
+    let mut body = format!(
+        "{by} proposes {} as **{} - {}**.\n\n**Role:** {}\n**Specializations:** {}\n\nVote: `sessions handshake vote {proposal} agree|question|object` (or `session-vote.sh {proposal} agree <you>`)",
+        identity.session_id,
+        identity.session_id,
+        identity.name.as_deref().unwrap_or(""),
+        identity.role.as_deref().unwrap_or(""),
+        identity.specializations.join(", ")
+    );
+    body = body.trim_end().to_string();
+    messages::post(
+        hub,
+        &Post {
+            from: by.to_string(),
+            subject: Some(format!("🆔 IDENTITY PROPOSAL: {}", identity.session_id)),
+            body,
+            ..Post::default()
+        },
+    )?;
     if by == identity.session_id {
-        return vote(hub, &proposal, by, Vote::Agree, Some("Self-proposal"));
+        // The original names its self-vote `<id>-votes-for-<id>.json`: the same file.
+        let legacy_name = format!("{by}-votes-for-{by}.json");
+        return cast(
+            hub,
+            &proposal,
+            by,
+            Vote::Agree,
+            Some("Self-proposal"),
+            &legacy_name,
+        );
     }
     status(hub, &proposal)
 }
@@ -177,6 +205,19 @@ pub fn vote(
     vote: Vote,
     comment: Option<&str>,
 ) -> Result<ProposalStatus> {
+    let legacy_name = format!("{voter}-votes-for-{proposal}.json");
+    cast(hub, proposal, voter, vote, comment, &legacy_name)
+}
+
+/// [`vote`], with the name of the copy in `ACTIVE/CONSENSUS/votes/`.
+fn cast(
+    hub: &Hub,
+    proposal: &str,
+    voter: &str,
+    vote: Vote,
+    comment: Option<&str>,
+    legacy_name: &str,
+) -> Result<ProposalStatus> {
     ids::validate("proposal ID", proposal)?;
     ids::validate("voter ID", voter)?;
     if let Some(comment) = comment {
@@ -202,10 +243,7 @@ pub fn vote(
     // `"vote": "agree"` in `<voter>-votes-for-<proposal>.json`): one world for both.
     let legacy_dir = hub.dir(LEGACY_VOTES)?;
     storage::ensure_dir(&legacy_dir)?;
-    storage::write_atomic(
-        &legacy_dir.join(format!("{voter}-votes-for-{proposal}.json")),
-        &storage::json_bytes(&rec),
-    )?;
+    storage::write_atomic(&legacy_dir.join(legacy_name), &storage::json_bytes(&rec))?;
 
     let current = status(hub, proposal)?;
     if current.state == "agreed" && !current.legacy {
