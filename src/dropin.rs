@@ -319,7 +319,14 @@ pub fn run(dropin: &DropIn, args: &[OsString]) -> ExitCode {
     let hub_dir = hub_for_dropin(&cwd, std::env::var_os("HOME").map(PathBuf::from));
     let env = Env {
         session: std::env::var("SESSIONS_ID").ok().filter(|s| !s.is_empty()),
-        hub: hub_dir.as_deref().and_then(|d| Hub::open(d).ok()),
+        hub: {
+            let explicit = hub_dir.clone().or_else(|| {
+                std::env::var_os("SESSIONS_HUB")
+                    .filter(|h| !h.is_empty())
+                    .map(PathBuf::from)
+            });
+            Hub::discover(explicit.as_deref(), &cwd).ok()
+        },
     };
     match (dropin.translate)(&env, &args) {
         Some(command) => {

@@ -624,3 +624,344 @@ fn every_drop_in_exits_and_writes_like_the_original_script() {
         failures.join("\n")
     );
 }
+
+/// Every drop-in name the shims call, from the shims `init` writes.
+fn shim_names(hub: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(hub)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|n| n.strip_suffix(".sh").map(str::to_string))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn one_binary_answers_to_every_drop_in_name_and_as_first_argument() {
+    let hub = TestHub::new();
+    let names = shim_names(&hub.root);
+    // The seventeen originals' names, plus the guides' register-session, claim-priority
+    // and the healthcheck.
+    for original in std::fs::read_dir(originals_dir()).unwrap() {
+        let name = original.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".sh") {
+            assert!(names.contains(&stem.to_string()), "no drop-in for {name}");
+        }
+    }
+    assert_eq!(names.len(), 20, "{names:?}");
+    for name in &names {
+        // By its own name (a link) and as `sessions <name>`.
+        for out in [
+            hub.command(name).arg("--help").output().unwrap(),
+            hub.command("sessions")
+                .args([name.as_str(), "--help"])
+                .output()
+                .unwrap(),
+        ] {
+            assert!(out.status.success(), "{name}: {}", stderr(&out));
+            assert!(
+                stdout(&out).starts_with(&format!("usage: {name} ")),
+                "{name}: {}",
+                stdout(&out)
+            );
+        }
+    }
+    // One binary: no per-script programs in the package any more.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(!manifest.join("src/bin").exists());
+    let cargo = std::fs::read_to_string(manifest.join("Cargo.toml")).unwrap();
+    assert_eq!(cargo.matches("[[bin]]").count(), 1);
+}
+
+#[test]
+fn install_dropins_links_the_old_names_to_the_one_binary() {
+    let hub = TestHub::new();
+    let dir = tempfile::tempdir().unwrap();
+    let links = dir.path().join("bin");
+    let v = hub.json(&["install-dropins", links.to_str().unwrap()]);
+    assert_eq!(v["links"].as_array().unwrap().len(), 20, "{v}");
+    let exe = std::fs::canonicalize(bin("sessions")).unwrap();
+    assert_eq!(
+        std::fs::canonicalize(links.join("update-milestone")).unwrap(),
+        exe
+    );
+    // A link runs its drop-in.
+    let out = Command::new(links.join("session-broadcast"))
+        .args(["hello from a link", "normal", "s1"])
+        .env("SESSIONS_HUB", &hub.root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(hub.read("MESSAGES.md").contains("hello from a link"));
+    // Again: nothing to do. A file of ours in the way is left alone unless --force.
+    assert_eq!(
+        hub.run(&["install-dropins", links.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    std::fs::remove_file(links.join("quick-status")).unwrap();
+    std::fs::write(links.join("quick-status"), "#!/bin/sh\necho mine\n").unwrap();
+    let out = hub.run(&["install-dropins", links.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("quick-status"), "{}", stdout(&out));
+    assert_eq!(
+        std::fs::read_to_string(links.join("quick-status")).unwrap(),
+        "#!/bin/sh\necho mine\n"
+    );
+    let out = hub.run(&["install-dropins", "--force", links.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::canonicalize(links.join("quick-status")).unwrap(),
+        exe
+    );
+}
+
+/// The quick start builds only `sessions`; `sessions init` then writes shims that find
+/// it on PATH, else at the path it was started from, else say what to do.
+#[test]
+fn shims_work_with_only_sessions_built_and_say_what_to_do_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = dir.path().join("target/release");
+    std::fs::create_dir_all(&built).unwrap();
+    std::fs::copy(bin("sessions"), built.join("sessions")).unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let plain_path = "/usr/bin:/bin";
+    let run = |cmd: &str, args: &[&str]| -> Output {
+        Command::new(cmd)
+            .args(args)
+            .current_dir(&project)
+            .env("PATH", plain_path)
+            .env_remove("SESSIONS_HUB")
+            .env_remove("SESSIONS_ID")
+            .output()
+            .unwrap()
+    };
+    let out = run(built.join("sessions").to_str().unwrap(), &["init"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (shim, args) in [
+        ("./SESSIONS/create-milestone.sh", &["Ship It", "HIGH"][..]),
+        ("./SESSIONS/claim-milestone.sh", &["ship-it", "s1"]),
+        (
+            "./SESSIONS/update-milestone.sh",
+            &["ship-it", "1", "completed", "first step done"],
+        ),
+        (
+            "./SESSIONS/scripts/register-session.sh",
+            &["s2", "Helper", "Docs"],
+        ),
+        ("./SESSIONS/scripts/claim-priority.sh", &["7", "s2"]),
+    ] {
+        let out = run(shim, args);
+        assert!(
+            out.status.success(),
+            "{shim} {args:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("SESSIONS/MILESTONES/ship-it.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["steps"][0]["status"], "completed");
+    assert_eq!(m["steps"][0]["notes"], "first step done");
+    assert_eq!(
+        m["steps"][0]["completed_by"], "s1",
+        "the holder, as no session was named"
+    );
+    assert!(project.join("SESSIONS/PRIORITIES/priority-7.lock").exists());
+    // On PATH, PATH wins (a link named `sessions` elsewhere).
+    // Without the binary: a clear message and exit 127, nothing written.
+    std::fs::remove_file(built.join("sessions")).unwrap();
+    let out = run("./SESSIONS/quick-status.sh", &[]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(
+        stderr(&out).contains("'sessions' is not on PATH"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("cargo build --release"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn drop_ins_find_the_hub_where_the_originals_did() {
+    // $HOME/Development/SESSIONS, from anywhere.
+    let home = tempfile::tempdir().unwrap();
+    let hub = home.path().join("Development/SESSIONS");
+    copy_tree(&fixture_dir(), &hub);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |cwd: &Path, name: &str, args: &[&str]| -> Output {
+        Command::new(bin(name))
+            .args(args)
+            .current_dir(cwd)
+            .env("HOME", home.path())
+            .env_remove("SESSIONS_HUB")
+            .env_remove("SESSIONS_ID")
+            .output()
+            .unwrap()
+    };
+    let out = run(
+        elsewhere.path(),
+        "session-broadcast",
+        &["from far away", "normal", "s3"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        std::fs::read_to_string(hub.join("MESSAGES.md"))
+            .unwrap()
+            .contains("from far away")
+    );
+    assert!(!elsewhere.path().join("MESSAGES.md").exists());
+    // A hub folder with another name, used from inside (the board scripts' `./MESSAGES.md`).
+    let other = elsewhere.path().join("coordination");
+    copy_tree(&fixture_dir(), &other);
+    let out = run(
+        &other,
+        "session-broadcast",
+        &["in the other hub", "normal", "s3"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        std::fs::read_to_string(other.join("MESSAGES.md"))
+            .unwrap()
+            .contains("in the other hub")
+    );
+    assert!(
+        !std::fs::read_to_string(hub.join("MESSAGES.md"))
+            .unwrap()
+            .contains("in the other hub")
+    );
+    // No hub anywhere: the usual "no hub" answer (exit 3), nothing written.
+    let empty_home = tempfile::tempdir().unwrap();
+    let out = Command::new(bin("quick-status"))
+        .current_dir(elsewhere.path())
+        .env("HOME", empty_home.path())
+        .env_remove("SESSIONS_HUB")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+}
+
+#[test]
+fn a_heartbeat_in_the_hub_readme_form_counts() {
+    let hub = TestHub::new();
+    hub.ok(&["register", "your-session"]);
+    // The hub README's step 4: echo '{"id":"your-session","time":"'$(date -u)'"}'
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"echo '{"id":"your-session","time":"'"$(date -u)"'"}' > "$HUB/HEARTBEATS/your-session.json""#)
+        .env("HUB", &hub.root)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v = hub.json(&["sync"]);
+    let s = v["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "your-session")
+        .unwrap()
+        .clone();
+    assert_eq!(s["liveness"], "live", "{s}");
+}
+
+#[test]
+fn next_finds_the_best_free_work_and_claims_it_once() {
+    let hub = TestHub::new();
+    hub.ok(&[
+        "milestone",
+        "create",
+        "Low thing",
+        "--priority",
+        "LOW",
+        "--step",
+        "a",
+    ]);
+    hub.ok(&[
+        "milestone",
+        "create",
+        "Urgent thing",
+        "--priority",
+        "HIGH",
+        "--step",
+        "a",
+    ]);
+    let v = hub.json(&["--as", "s1", "next"]);
+    assert_eq!(v["ready"][0]["id"], "urgent-thing");
+    assert!(v["claimed"].is_null());
+    assert!(!hub.path("PRIORITIES/milestone-urgent-thing.lock").exists());
+    // Two sessions claim at once: each gets a different item.
+    let children: Vec<_> = ["s1", "s2"]
+        .iter()
+        .map(|id| {
+            hub.command("sessions")
+                .args(["--json", "--as", id, "next", "--claim"])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut got = Vec::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        got.push(v["claimed"]["item"]["id"].as_str().unwrap().to_string());
+    }
+    got.sort();
+    assert_eq!(got, ["low-thing", "urgent-thing"]);
+    // Holding work: nothing more is claimed. A third session finds nothing (exit 1).
+    let v = hub.json(&["--as", "s1", "next", "--claim"]);
+    assert_eq!(v["holding"].as_array().unwrap().len(), 1);
+    assert!(v["claimed"].is_null());
+    assert_eq!(
+        hub.json_status(&["--as", "s3", "next", "--claim"], 1)["claimed"],
+        Value::Null
+    );
+    // The drop-in: auto-consciousness [session] is `next --claim` for that session.
+    hub.ok(&["milestone", "create", "More work", "--step", "a"]);
+    let out = hub.run_bin("auto-consciousness", &["s3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        hub.read_json("PRIORITIES/milestone-more-work.lock")["session_id"],
+        "s3"
+    );
+}
+
+#[test]
+fn goal_agreements_are_the_original_files_and_show_in_goal_list() {
+    let hub = TestHub::fixture();
+    let out = hub.run_bin("session-agree-goal", &["session-1-dashboard", "aligned"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    hub.ok(&["--as", "session-2", "goal", "agree", "--goal", "ship v1"]);
+    let a = hub.read_json("ACTIVE/GOAL_AGREEMENTS/session-1-dashboard.json");
+    assert_eq!(a["agreed"], true);
+    assert_eq!(a["comment"], "aligned");
+    let v = hub.json(&["goal", "list"]);
+    assert_eq!(v["count"], 2);
+    let ids: Vec<&str> = v["agreements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["session_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"session-1-dashboard") && ids.contains(&"session-2"));
+    // Each agreement is on the board, from its session.
+    let msgs = hub.json(&["msg", "list", "--from", "session-2"]);
+    assert!(
+        msgs["messages"][0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("GOAL AGREEMENT")
+    );
+    // session-consensus-status shows proposals (the fixture's session-5-identity).
+    let out = hub.run_bin("session-consensus-status", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("session-5"), "{}", stdout(&out));
+}
