@@ -6,5 +6,6 @@ mod claims;
 mod dropins;
 mod foundation;
 mod messages;
+mod mixedfleet;
 mod statusfiles;
 mod watch;

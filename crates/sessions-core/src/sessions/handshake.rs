@@ -399,16 +399,30 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
     // Only the electorate's agreeing votes count, and the proposed session's own (a
     // self-proposal is its agreeing vote); anyone's objection still blocks. Under the
     // original rule every agreeing vote counts, as session-vote.sh counted them.
-    let original = is_original_rule(hub);
-    let agreeing = tally
-        .agree
-        .iter()
-        .filter(|v| original || electorate.contains(&v.voter) || v.voter == session_id)
-        .count();
+    // Under the original rule the count is session-vote.sh's own: the files named
+    // `*-votes-for-<proposal>.json` in ACTIVE/CONSENSUS/votes/ (where `sessions` mirrors
+    // every vote), so old and new sessions see the same numbers.
+    let original = if is_original_rule(hub) {
+        Some(original_counts(hub, proposal)?)
+    } else {
+        None
+    };
+    let agreeing = match &original {
+        Some((agree, _)) => *agree,
+        None => tally
+            .agree
+            .iter()
+            .filter(|v| electorate.contains(&v.voter) || v.voter == session_id)
+            .count(),
+    };
+    let objected = match &original {
+        Some((_, object)) => *object > 0,
+        None => !tally.object.is_empty(),
+    };
     let recorded = record::text(&rec, &["status"]).unwrap_or("pending");
     let state = if recorded == "agreed" {
         "agreed"
-    } else if hub.config.consensus.objection_blocks && !tally.object.is_empty() {
+    } else if hub.config.consensus.objection_blocks && objected {
         "objected"
     } else if agreeing >= needed {
         "agreed"
@@ -460,6 +474,28 @@ pub fn needed_votes(hub: &Hub, live: usize) -> usize {
 
 /// session-vote.sh's threshold: "7+ agree votes from 12 total sessions".
 pub const ORIGINAL_NEEDED: usize = 7;
+
+/// (agree, object) as session-vote.sh counts them for `proposal`.
+fn original_counts(hub: &Hub, proposal: &str) -> Result<(usize, usize)> {
+    let suffix = format!("-votes-for-{proposal}.json");
+    let (mut agree, mut object) = (0, 0);
+    for path in hub.list(LEGACY_VOTES, ".json")? {
+        let named = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(&suffix));
+        if !named {
+            continue;
+        }
+        if let Some(r) = storage::read_json_object(&path)? {
+            match record::text(&r, &["vote"]) {
+                Some("agree") => agree += 1,
+                Some("object") => object += 1,
+                _ => {}
+            }
+        }
+    }
+    Ok((agree, object))
+}
 
 fn is_original_rule(hub: &Hub) -> bool {
     hub.config
