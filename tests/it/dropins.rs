@@ -965,3 +965,72 @@ fn goal_agreements_are_the_original_files_and_show_in_goal_list() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("session-5"), "{}", stdout(&out));
 }
+
+/// The differences the README's migration section lists, each checked against the
+/// original: where the original exited 0 and damaged the file or someone's work, the
+/// drop-in refuses and changes nothing.
+#[test]
+fn the_deliberate_differences_are_the_ones_the_readme_lists() {
+    let m = "MILESTONES/deploy-dashboard.json";
+    // (setup claim by, args, the drop-in's exit)
+    let cases: &[(Option<&str>, &[&str], i32)] = &[
+        (None, &["deploy-dashboard", "1", "done", "", "session-9"], 1),
+        (
+            None,
+            &["deploy-dashboard", "99", "completed", "", "session-9"],
+            1,
+        ),
+        (
+            Some("session-2"),
+            &[
+                "deploy-dashboard",
+                "1",
+                "completed",
+                "mine now",
+                "session-9",
+            ],
+            6,
+        ),
+    ];
+    for (holder, args, code) in cases {
+        let (orig, ours) = (Side::new(), Side::new());
+        if let Some(h) = holder {
+            for side in [&orig, &ours] {
+                assert!(
+                    side.original("claim-milestone", &["deploy-dashboard", h])
+                        .status
+                        .success()
+                );
+            }
+        }
+        let before = ours.snapshot();
+        let o = orig.original("update-milestone", args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "the original said yes to {args:?}"
+        );
+        let n = ours.dropin("update-milestone", args, None);
+        assert_eq!(n.status.code(), Some(*code), "{args:?}: {}", stderr(&n));
+        assert!(
+            changed(&before, &ours.snapshot()).is_empty(),
+            "{args:?} changed files"
+        );
+        // What the original did instead: a status nobody knows, or another's step taken.
+        if args[2] == "done" {
+            assert_eq!(orig.json(m)["steps"][0]["status"], "done");
+        }
+    }
+    // No identity: the original signs as a real session; the drop-in does not.
+    let (orig, ours) = (Side::new(), Side::new());
+    orig.original("session-broadcast", &["hello"]);
+    ours.dropin("session-broadcast", &["hello"], None);
+    assert_eq!(
+        orig.messages().last().unwrap()["from"],
+        "session-5-orchestration"
+    );
+    assert_eq!(ours.messages().last().unwrap()["from"], "session-unknown");
+    // ... and with $SESSIONS_ID, that session.
+    ours.dropin("session-broadcast", &["hello again"], Some("session-3"));
+    assert_eq!(ours.messages().last().unwrap()["from"], "session-3");
+}
