@@ -875,25 +875,6 @@ pub fn backlog_items(text: &str) -> Vec<(usize, String, String)> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backlog_items_are_numbered_in_order_with_their_level() {
-        let text = "# S\n\n## 📋 BACKLOG (Next Up)\n\n### Build Phase 2 Droplets (🟩 MEDIUM)\n- ~~Dashboard~~ ✅ COMPLETE\n- Proxy Manager (#3)\n\n### Infrastructure (🟩 LOW)\n- Backups\n1. Urgent HIGH fix\n\n---\n\n## Other\n- not backlog\n";
-        let items = backlog_items(text);
-        assert_eq!(
-            items,
-            vec![
-                (2, "Proxy Manager (#3)".to_string(), "MEDIUM".to_string()),
-                (3, "Backups".to_string(), "LOW".to_string()),
-                (4, "Urgent HIGH fix".to_string(), "HIGH".to_string()),
-            ]
-        );
-    }
-}
-
 /// The claims an old script's lock replaced (see [`claims::overwritten`]), with each
 /// milestone's owner set to whoever its lock names now: the owner follows the lock, as
 /// claim-milestone.sh itself did, even when its write raced ours.
@@ -915,4 +896,23 @@ pub fn reconcile_overwritten(hub: &Hub) -> Result<Vec<claims::Overwritten>> {
         }
     }
     Ok(replaced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backlog_items_are_numbered_in_order_with_their_level() {
+        let text = "# S\n\n## 📋 BACKLOG (Next Up)\n\n### Build Phase 2 Droplets (🟩 MEDIUM)\n- ~~Dashboard~~ ✅ COMPLETE\n- Proxy Manager (#3)\n\n### Infrastructure (🟩 LOW)\n- Backups\n1. Urgent HIGH fix\n\n---\n\n## Other\n- not backlog\n";
+        let items = backlog_items(text);
+        assert_eq!(
+            items,
+            vec![
+                (2, "Proxy Manager (#3)".to_string(), "MEDIUM".to_string()),
+                (3, "Backups".to_string(), "LOW".to_string()),
+                (4, "Urgent HIGH fix".to_string(), "HIGH".to_string()),
+            ]
+        );
+    }
 }
