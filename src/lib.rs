@@ -71,7 +71,27 @@ pub fn main_entry(args: Vec<OsString>) -> ExitCode {
     if let Some(dropin) = args.first().and_then(|a| dropin::find(a)) {
         return dropin::run(dropin, &args[1..]);
     }
-    if let Some(dropin) = args.get(1).and_then(|a| dropin::find(a)) {
+    // `sessions dropin <name> ARGS` always means the drop-in (the shims use it);
+    // `sessions <name> ARGS` does when `name` is not also a command (`save-progress`,
+    // `quick-status` are: there the command, a superset, answers).
+    if args.get(1).is_some_and(|a| a == "dropin") {
+        return match args.get(2).and_then(|a| dropin::find(a)) {
+            Some(dropin) => dropin::run(dropin, &args[3..]),
+            None => {
+                let names: Vec<&str> = dropin::DROPINS.iter().map(|d| d.name).collect();
+                eprintln!(
+                    "usage: sessions dropin <name> [ARGS]; names: {}",
+                    names.join(", ")
+                );
+                ExitCode::from(sessions_core::store::error::exit::USAGE)
+            }
+        };
+    }
+    if let Some(dropin) = args.get(1).and_then(|a| dropin::find(a))
+        && <Cli as clap::CommandFactory>::command()
+            .find_subcommand(dropin.name)
+            .is_none()
+    {
         return dropin::run(dropin, &args[2..]);
     }
     main_with(args)

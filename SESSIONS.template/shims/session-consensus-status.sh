@@ -8,4 +8,4 @@ if [ ! -x "$bin" ]; then
     echo "Build it (cargo build --release) and add target/release to PATH, or: cargo install --path <checkout>" >&2
     exit 127
 fi
-SESSIONS_HUB=$hub exec "$bin" session-consensus-status "$@"
+SESSIONS_HUB=$hub exec "$bin" dropin session-consensus-status "$@"

@@ -650,14 +650,24 @@ fn one_binary_answers_to_every_drop_in_name_and_as_first_argument() {
     }
     assert_eq!(names.len(), 20, "{names:?}");
     for name in &names {
-        // By its own name (a link) and as `sessions <name>`.
-        for out in [
+        // By its own name (a link), as `sessions dropin <name>` (what the shims run) and,
+        // where the name is not also a command, as `sessions <name>`.
+        let mut runs = vec![
             hub.command(name).arg("--help").output().unwrap(),
             hub.command("sessions")
-                .args([name.as_str(), "--help"])
+                .args(["dropin", name.as_str(), "--help"])
                 .output()
                 .unwrap(),
-        ] {
+        ];
+        if !["save-progress", "quick-status"].contains(&name.as_str()) {
+            runs.push(
+                hub.command("sessions")
+                    .args([name.as_str(), "--help"])
+                    .output()
+                    .unwrap(),
+            );
+        }
+        for out in runs {
             assert!(out.status.success(), "{name}: {}", stderr(&out));
             assert!(
                 stdout(&out).starts_with(&format!("usage: {name} ")),
@@ -666,6 +676,33 @@ fn one_binary_answers_to_every_drop_in_name_and_as_first_argument() {
             );
         }
     }
+    // `sessions save-progress` is the command (its flags work); the drop-in's defaults
+    // are there through `dropin`: no identity is `session-unknown`, as in the original.
+    let out = hub
+        .command("sessions")
+        .args(["save-progress", "--help"])
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("--step"), "{}", stdout(&out));
+    let out = hub
+        .command("sessions")
+        .args(["dropin", "save-progress"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(hub.path("HEARTBEATS/session-unknown.json").exists());
+    let out = hub
+        .command("sessions")
+        .args(["dropin", "no-such-script"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("update-milestone"),
+        "{}",
+        stderr(&out)
+    );
     // One binary: no per-script programs in the package any more.
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     assert!(!manifest.join("src/bin").exists());
