@@ -14,6 +14,9 @@ Examples:
   sessions status                        the dashboard (add --json for agents)
   sessions match \"deploy the API to production\"
 
+The original scripts' names: sessions dropin update-milestone <id> <step> <status> ...
+(or a link named like the script: sessions install-dropins DIR).
+
 Environment: SESSIONS_HUB (the hub folder), SESSIONS_ID (who you are), NO_COLOR.
 Exit codes: 0 ok, 1 failure or a \"no\" answer (e.g. already claimed), 2 usage,
 3 no hub, 4 a hub file does not parse, 5 lock timeout, 6 refused (secret, stale token,
