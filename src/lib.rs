@@ -136,12 +136,32 @@ pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) ->
         global: cli.global,
         out: Output::new(),
     };
+    restore_undone_step_writes(&ctx);
     let result = cmd::run(&mut ctx, cli.command);
     ctx.out.flush();
     warn_of_overwritten_claims(&ctx);
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => report(&mut ctx, &e),
+    }
+}
+
+/// Mixed fleets: before any command looks at the hub, put back the recent step writes of
+/// `sessions` that an old script's whole-file rewrite of a milestone undid (said on stderr).
+fn restore_undone_step_writes(ctx: &Ctx) {
+    let Ok(hub) = ctx.hub() else {
+        return;
+    };
+    match sessions_core::work::milestones::restore_undone_step_writes(&hub) {
+        Ok(restored) => {
+            for r in restored {
+                eprintln!(
+                    "sessions: note: step {} of {} is {} again, as {} wrote it (an old script's rewrite of the file had undone it).",
+                    r.step, r.milestone, r.status, r.by
+                );
+            }
+        }
+        Err(e) => eprintln!("sessions: warning: could not check recent step writes: {e}"),
     }
 }
 

@@ -399,3 +399,137 @@ fn archive_loses_nothing_while_old_scripts_and_sessions_append() {
         missing.len()
     );
 }
+
+#[test]
+fn step_updates_by_sessions_survive_old_scripts_rewriting_the_milestone() {
+    let fleet = Fleet::new();
+    let steps: Vec<String> = (1..=6).map(|i| format!("step {i}")).collect();
+    let mut create = vec!["milestone", "create", "Shared Work"];
+    for s in &steps {
+        create.extend(["--step", s.as_str()]);
+    }
+    assert!(fleet.sessions(&create).status.success());
+    fleet.json(&["--as", "s-new", "milestone", "claim", "shared-work"]);
+    let rounds = 6;
+    // The old script rewrites the whole file (jq > tmp; mv) for steps 1-3, unlocked...
+    let old = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            r#"for i in $(seq 1 {rounds}); do for s in 1 2 3; do bash "$SCRIPT" shared-work $s in_progress "old $i" s-old >/dev/null; done; done"#
+        ))
+        .env("SCRIPT", script("update-milestone"))
+        .env("HOME", fleet.home.path())
+        .spawn()
+        .unwrap();
+    // ... while `sessions` updates steps 4-6.
+    let new = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            r#"for i in $(seq 1 {rounds}); do for s in 4 5 6; do "$BIN" --as s-new milestone update shared-work $s in_progress "new $i" 2>>"$LOG" || exit 1; done; done"#
+        ))
+        .env("BIN", bin("sessions"))
+        .env("SESSIONS_HUB", &fleet.hub)
+        .env("LOG", fleet.home.path().join("new.log"))
+        .spawn()
+        .unwrap();
+    assert!(wait_all(vec![old, new]).iter().all(|o| o.status.success()));
+    // The next command of any session puts back what an old rewrite undid.
+    let out = fleet.sessions(&["milestone", "status", "shared-work"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = fleet.read_json("MILESTONES/shared-work.json");
+    for s in 3..6 {
+        assert_eq!(m["steps"][s]["status"], "in_progress", "{m}");
+        assert_eq!(
+            m["steps"][s]["notes"],
+            format!("new {rounds}"),
+            "step {}: {m}",
+            s + 1
+        );
+    }
+    let restored =
+        std::fs::read_to_string(fleet.home.path().join("new.log")).unwrap() + &stderr(&out);
+    eprintln!(
+        "{} step writes restored after an old rewrite",
+        restored.matches("again, as").count()
+    );
+}
+
+#[test]
+fn a_deliberate_old_update_after_ours_is_not_undone() {
+    let fleet = Fleet::new();
+    assert!(
+        fleet
+            .sessions(&[
+                "milestone",
+                "create",
+                "Reopen",
+                "--step",
+                "a",
+                "--step",
+                "b"
+            ])
+            .status
+            .success()
+    );
+    fleet.json(&["--as", "s-new", "milestone", "claim", "reopen"]);
+    assert!(
+        fleet
+            .sessions(&[
+                "--as",
+                "s-new",
+                "milestone",
+                "update",
+                "reopen",
+                "1",
+                "completed",
+                "done"
+            ])
+            .status
+            .success()
+    );
+    // An old session reopens it on purpose: that is a later decision, kept.
+    let out = fleet
+        .old("update-milestone", &["reopen", "1", "pending", "", "s-old"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = fleet.sessions(&["milestone", "status", "reopen"]);
+    assert!(!stderr(&out).contains("again, as"), "{}", stderr(&out));
+    assert_eq!(
+        fleet.read_json("MILESTONES/reopen.json")["steps"][0]["status"],
+        "pending"
+    );
+    // A stale rewrite (the step exactly as it was before our write) is undone.
+    assert!(
+        fleet
+            .sessions(&[
+                "--as",
+                "s-new",
+                "milestone",
+                "update",
+                "reopen",
+                "2",
+                "in_progress",
+                "working"
+            ])
+            .status
+            .success()
+    );
+    let mut m = fleet.read_json("MILESTONES/reopen.json");
+    m["steps"][1] =
+        serde_json::json!({"step": 2, "description": "b", "status": "pending", "notes": ""});
+    std::fs::write(
+        fleet.hub.join("MILESTONES/reopen.json"),
+        serde_json::to_string_pretty(&m).unwrap(),
+    )
+    .unwrap();
+    let out = fleet.sessions(&["milestone", "status", "reopen"]);
+    assert!(
+        stderr(&out).contains("step 2 of reopen is in_progress again"),
+        "{}",
+        stderr(&out)
+    );
+    let m = fleet.read_json("MILESTONES/reopen.json");
+    assert_eq!(m["steps"][1]["status"], "in_progress");
+    assert_eq!(m["steps"][1]["notes"], "working");
+}

@@ -451,6 +451,7 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
     }
     let key = claims::milestone_key(id);
     let path = hub.path(&rel(id));
+    let mut before: Option<Value> = None;
     let (milestone, completed_now) = modify(hub, id, |r| {
         if !up.force {
             let claim = claims::check_fence(hub, &key, up.by, up.token)?;
@@ -496,6 +497,7 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
         let step = steps[index]
             .as_object_mut()
             .expect("steps_of checked objects");
+        before = Some(Value::Object(step.clone()));
         record::set_text(step, "status", up.status);
         if let Some(notes) = up.notes {
             record::set_text(step, "notes", notes);
@@ -537,6 +539,22 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
         Ok(completed_now)
     })?;
     let mut warnings = Vec::new();
+    if let Some(before) = before {
+        let write = StepWrite {
+            milestone: id.to_string(),
+            step: up.step,
+            status: up.status.to_string(),
+            notes: up.notes.map(str::to_string),
+            befores: vec![before],
+            by: up.by.to_string(),
+            at: time::format(time::now()),
+        };
+        if let Err(e) = remember_step_write(hub, &write) {
+            warnings.push(format!(
+                "the step write was not recorded for mixed-fleet checks: {e}"
+            ));
+        }
+    }
     let released = if completed_now {
         complete_side_effects(hub, &milestone, up.by, &mut warnings)
     } else {
@@ -873,6 +891,121 @@ pub fn backlog_items(text: &str) -> Vec<(usize, String, String)> {
         out.push((n, item.to_string(), level));
     }
     out
+}
+
+/// Where `sessions` remembers its latest write of each step for a while, so a rewrite by
+/// an old script that read the file just before it (update-milestone.sh's `jq ... > tmp;
+/// mv`) and so undid it can be noticed and the write applied again.
+const STEP_WRITES: &str = ".sessions/step-writes";
+
+/// How long a step write is watched for.
+const STEP_WRITE_WATCH: chrono::Duration = chrono::Duration::minutes(10);
+
+/// One step write by `sessions`, with what the step said before it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct StepWrite {
+    milestone: String,
+    step: u64,
+    status: String,
+    notes: Option<String>,
+    /// The whole step, field for field, before each of our recent writes to it: a
+    /// rewrite from a stale read puts one of these back exactly (a deliberate change by
+    /// update-milestone.sh leaves our `started_by`/`completed_by` and so never matches).
+    befores: Vec<Value>,
+    by: String,
+    at: String,
+}
+
+fn remember_step_write(hub: &Hub, w: &StepWrite) -> Result<()> {
+    let dir = hub.dir(STEP_WRITES)?;
+    storage::ensure_dir(&dir)?;
+    let path = dir.join(format!("{}--{}.json", w.milestone, w.step));
+    let mut w = w.clone();
+    // Earlier writes still watched: their "before" states are still ones a stale
+    // rewrite could bring back.
+    if let Some(prev) = storage::read_text(&path)?
+        .and_then(|t| serde_json::from_str::<StepWrite>(&t).ok())
+        .filter(|p| time::parse_str(&p.at).is_some_and(|at| time::now() - at <= STEP_WRITE_WATCH))
+    {
+        for b in prev.befores {
+            if !w.befores.contains(&b) {
+                w.befores.push(b);
+            }
+        }
+    }
+    storage::write_atomic(&path, &storage::json_bytes(&w))
+}
+
+/// A step write of `sessions` that an old script's rewrite undid, applied again.
+#[derive(Debug, Clone, Serialize)]
+pub struct Restored {
+    pub milestone: String,
+    pub step: u64,
+    pub status: String,
+    pub by: String,
+}
+
+/// Mixed fleets: re-apply every recent step write of `sessions` that a whole-file rewrite
+/// by an old script has undone (the step is back to exactly what it said before the
+/// write). A step changed to anything else since is someone's later decision: left alone.
+pub fn restore_undone_step_writes(hub: &Hub) -> Result<Vec<Restored>> {
+    let mut out = Vec::new();
+    let now = time::now();
+    for path in hub.list(STEP_WRITES, ".json")? {
+        let Some(text) = storage::read_text(&path)? else {
+            continue;
+        };
+        let Ok(w) = serde_json::from_str::<StepWrite>(&text) else {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            continue;
+        };
+        let old = time::parse_str(&w.at).is_none_or(|at| now - at > STEP_WRITE_WATCH);
+        let Ok(m) = read(hub, &w.milestone) else {
+            continue; // gone or unreadable: nothing to restore into now
+        };
+        let step_now = m
+            .record
+            .get("steps")
+            .and_then(Value::as_array)
+            .and_then(|steps| {
+                steps
+                    .iter()
+                    .find(|s| s.get("step").and_then(Value::as_u64) == Some(w.step))
+            })
+            .and_then(Value::as_object)
+            .cloned();
+        let Some(step_now) = step_now else {
+            continue;
+        };
+        let status = record::text(&step_now, &["status"]).map(str::to_string);
+        let notes = record::text(&step_now, &["notes"]).map(str::to_string);
+        let ours =
+            status.as_deref() == Some(w.status.as_str()) && (w.notes.is_none() || notes == w.notes);
+        let undone = w.befores.contains(&Value::Object(step_now));
+        if undone && !ours {
+            update_step(
+                hub,
+                &w.milestone,
+                &StepUpdate {
+                    step: w.step,
+                    status: &w.status,
+                    notes: w.notes.as_deref(),
+                    by: &w.by,
+                    token: None,
+                    force: true,
+                },
+            )?;
+            out.push(Restored {
+                milestone: w.milestone.clone(),
+                step: w.step,
+                status: w.status.clone(),
+                by: w.by.clone(),
+            });
+        } else if old || !ours {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(out)
 }
 
 /// The claims an old script's lock replaced (see [`claims::overwritten`]), with each
