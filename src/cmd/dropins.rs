@@ -4,11 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
+use sessions_core::store::error::exit;
 use sessions_core::{Error, Result};
 
 use crate::Ctx;
 use crate::dropin::DROPINS;
+use crate::output::{Output, Render};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -55,24 +58,48 @@ pub fn run(ctx: &mut Ctx, args: InstallDropinsArgs) -> Result<u8> {
         make_link(&exe, &link)?;
         made.push(link);
     }
-    if ctx.json() {
-        ctx.out
-            .json(&json!({ "binary": exe, "links": made, "left_alone": kept }));
-    } else {
-        ctx.out.line(format!(
+    ctx.emit(&Installed {
+        dir,
+        binary: exe,
+        links: made,
+        left_alone: kept,
+    })
+}
+
+/// `install-dropins`: the links there are now, and the files left alone.
+#[derive(Serialize, JsonSchema)]
+pub struct Installed {
+    #[serde(skip)]
+    pub dir: PathBuf,
+    pub binary: PathBuf,
+    pub links: Vec<PathBuf>,
+    /// Files with a drop-in's name that are not ours (kept without --force; exit 1).
+    pub left_alone: Vec<PathBuf>,
+}
+
+impl Render for Installed {
+    fn exit_code(&self) -> u8 {
+        if self.left_alone.is_empty() {
+            exit::OK
+        } else {
+            exit::FAILURE
+        }
+    }
+
+    fn text(&self, out: &mut Output) {
+        out.line(format!(
             "{} drop-in link(s) in {} → {}",
-            made.len(),
-            dir.display(),
-            exe.display()
+            self.links.len(),
+            self.dir.display(),
+            self.binary.display()
         ));
-        for k in &kept {
-            ctx.out.line(format!(
+        for k in &self.left_alone {
+            out.line(format!(
                 "  left alone (not ours; --force replaces it): {}",
                 k.display()
             ));
         }
     }
-    Ok(if kept.is_empty() { 0 } else { 1 })
 }
 
 #[cfg(unix)]

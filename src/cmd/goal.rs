@@ -1,11 +1,13 @@
 //! `sessions goal`: agreements to the shared goal (ACTIVE/GOAL_AGREEMENTS/).
 
 use clap::Subcommand;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 use sessions_core::Result;
-use sessions_core::work::goals;
+use sessions_core::work::goals::{self, Agreement};
 
 use crate::Ctx;
+use crate::output::{Output, Render, escape_untrusted as esc};
 
 #[derive(Debug, Subcommand)]
 pub enum GoalCommand {
@@ -30,39 +32,62 @@ pub fn run(ctx: &mut Ctx, command: GoalCommand) -> Result<u8> {
     match command {
         GoalCommand::Agree { goal, comment } => {
             let me = ctx.me()?;
-            let a = goals::agree(&hub, &me, goal.as_deref(), comment.as_deref())?;
-            let total = goals::list(&hub)?.len();
-            if ctx.json() {
-                ctx.out
-                    .json(&json!({ "agreement": a, "agreements": total }));
-            } else {
-                ctx.out.line(format!(
-                    "{me} agrees to {}: {} ({total} agreement(s) so far)",
-                    a.goal,
-                    crate::rel(&hub, &a.path).display()
-                ));
-            }
+            let agreement = goals::agree(&hub, &me, goal.as_deref(), comment.as_deref())?;
+            let agreements = goals::list(&hub)?.len();
+            ctx.emit(&GoalAgreed {
+                agreement,
+                agreements,
+            })
         }
         GoalCommand::List => {
-            let all = goals::list(&hub)?;
-            if ctx.json() {
-                ctx.out
-                    .json(&json!({ "agreements": all, "count": all.len() }));
-            } else if all.is_empty() {
-                ctx.out
-                    .line("No goal agreements yet: sessions --as <id> goal agree");
-            } else {
-                ctx.out.line(format!("{} session(s) agreed:", all.len()));
-                for a in &all {
-                    ctx.out.line(format!(
-                        "  {} ({}) {}",
-                        a.session_id,
-                        a.time.as_deref().unwrap_or("no time"),
-                        a.goal
-                    ));
-                }
-            }
+            let agreements = goals::list(&hub)?;
+            ctx.emit(&GoalList {
+                count: agreements.len(),
+                agreements,
+            })
         }
     }
-    Ok(0)
+}
+
+/// `goal agree`: the agreement written, and how many there are now.
+#[derive(Serialize, JsonSchema)]
+pub struct GoalAgreed {
+    pub agreement: Agreement,
+    pub agreements: usize,
+}
+
+impl Render for GoalAgreed {
+    fn text(&self, out: &mut Output) {
+        out.line(format!(
+            "{} agrees to {} ({} agreement(s) so far)",
+            esc(&self.agreement.session_id),
+            esc(&self.agreement.goal),
+            self.agreements
+        ));
+    }
+}
+
+/// `goal list`: every agreement, oldest first.
+#[derive(Serialize, JsonSchema)]
+pub struct GoalList {
+    pub agreements: Vec<Agreement>,
+    pub count: usize,
+}
+
+impl Render for GoalList {
+    fn text(&self, out: &mut Output) {
+        if self.agreements.is_empty() {
+            out.line("No goal agreements yet: sessions --as <id> goal agree");
+            return;
+        }
+        out.line(format!("{} session(s) agreed:", self.count));
+        for a in &self.agreements {
+            out.line(format!(
+                "  {} ({}) {}",
+                esc(&a.session_id),
+                esc(a.time.as_deref().unwrap_or("no time")),
+                esc(&a.goal)
+            ));
+        }
+    }
 }

@@ -1,12 +1,15 @@
 //! `sessions next [--claim]`: the safe auto-consciousness.sh.
 
 use clap::Args;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 use sessions_core::Result;
+use sessions_core::store::error::exit;
 use sessions_core::store::time;
-use sessions_core::work::next;
+use sessions_core::work::next::{self, Next};
 
 use crate::Ctx;
+use crate::output::{Output, Render, escape_untrusted as esc};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -25,65 +28,92 @@ pub struct NextArgs {
 pub fn run(ctx: &mut Ctx, args: NextArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let me = ctx.me()?;
-    let n = next::next(&hub, &me, time::now(), args.claim)?;
-    let found =
-        !n.holding.is_empty() || n.claimed.is_some() || (!args.claim && !n.ready.is_empty());
-    if ctx.json() {
-        ctx.out.json(&json!({
-            "session": n.session,
-            "current_priority": n.current_priority,
-            "health": n.health,
-            "holding": n.holding,
-            "ready": n.ready,
-            "claimed": n.claimed.as_ref().map(|(item, grant)| json!({"item": item, "claim": grant})),
-            "lost_races": n.lost_races,
-        }));
-        return Ok(if found { 0 } else { 1 });
+    let next = next::next(&hub, &me, time::now(), args.claim)?;
+    ctx.emit(&NextShown {
+        next,
+        claim: args.claim,
+    })
+}
+
+/// `next`: state, health, the free work and what was claimed.
+#[derive(Serialize, JsonSchema)]
+pub struct NextShown {
+    #[serde(flatten)]
+    pub next: Next,
+    #[serde(skip)]
+    pub claim: bool,
+}
+
+impl NextShown {
+    fn found(&self) -> bool {
+        let n = &self.next;
+        !n.holding.is_empty() || n.claimed.is_some() || (!self.claim && !n.ready.is_empty())
     }
-    ctx.out.line(format!(
-        "Current priority: {}",
-        n.current_priority
-            .as_deref()
-            .unwrap_or("(none in CURRENT_STATE.md)")
-    ));
-    ctx.out.line(format!(
-        "Health: {} live session(s), {} stale; {} claim(s){}",
-        n.health.live_sessions,
-        n.health.stale_sessions,
-        n.health.claims,
-        if n.health.claims_of_absent_holders.is_empty() {
-            String::new()
+}
+
+impl Render for NextShown {
+    fn exit_code(&self) -> u8 {
+        if self.found() {
+            exit::OK
         } else {
-            format!(
-                ", held by sessions that are not live: {}",
-                n.health.claims_of_absent_holders.join(", ")
-            )
+            exit::FAILURE
         }
-    ));
-    if !n.holding.is_empty() {
-        ctx.out.line(format!(
-            "You already hold {}: finish (or release) that first.",
-            n.holding.join(", ")
-        ));
-    } else if let Some((item, grant)) = &n.claimed {
-        ctx.out.line(format!(
-            "Claimed {} ({} {}, token {}): {}",
-            item.key, item.priority, item.kind, grant.token, item.title
-        ));
-    } else if let Some(best) = n.ready.first().filter(|_| !args.claim) {
-        ctx.out.line(format!(
-            "Next: {} ({} {}) {}  → sessions next --claim",
-            best.key, best.priority, best.kind, best.title
-        ));
-    } else {
-        ctx.out
-            .line("Nothing is free: every open item is claimed or blocked.");
     }
-    if !n.lost_races.is_empty() {
-        ctx.out.line(format!(
-            "Taken by others while we looked: {}",
-            n.lost_races.join(", ")
+
+    fn text(&self, out: &mut Output) {
+        let n = &self.next;
+        out.line(format!(
+            "Current priority: {}",
+            esc(n
+                .current_priority
+                .as_deref()
+                .unwrap_or("(none in CURRENT_STATE.md)"))
         ));
+        let absent = &n.health.claims_of_absent_holders;
+        out.line(format!(
+            "Health: {} live session(s), {} stale; {} claim(s){}",
+            n.health.live_sessions,
+            n.health.stale_sessions,
+            n.health.claims,
+            if absent.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", held by sessions that are not live: {}",
+                    esc(&absent.join(", "))
+                )
+            }
+        ));
+        if !n.holding.is_empty() {
+            out.line(format!(
+                "You already hold {}: finish (or release) that first.",
+                esc(&n.holding.join(", "))
+            ));
+        } else if let Some(c) = &n.claimed {
+            out.line(format!(
+                "Claimed {} ({} {}, token {}): {}",
+                esc(&c.item.key),
+                c.item.priority,
+                c.item.kind,
+                c.claim.token,
+                esc(&c.item.title)
+            ));
+        } else if let Some(best) = n.ready.first().filter(|_| !self.claim) {
+            out.line(format!(
+                "Next: {} ({} {}) {}  → sessions next --claim",
+                esc(&best.key),
+                best.priority,
+                best.kind,
+                esc(&best.title)
+            ));
+        } else {
+            out.line("Nothing is free: every open item is claimed or blocked.");
+        }
+        if !n.lost_races.is_empty() {
+            out.line(format!(
+                "Taken by others while we looked: {}",
+                esc(&n.lost_races.join(", "))
+            ));
+        }
     }
-    Ok(if found { 0 } else { 1 })
 }

@@ -7,5 +7,6 @@ mod dropins;
 mod foundation;
 mod messages;
 mod mixedfleet;
+mod output;
 mod statusfiles;
 mod watch;

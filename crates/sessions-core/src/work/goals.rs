@@ -21,6 +21,7 @@ pub const DEFAULT_GOAL: &str = "the shared goal (SHARED_GOAL.md)";
 
 /// One session's agreement.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Agreement {
     pub session_id: String,
     pub goal: String,

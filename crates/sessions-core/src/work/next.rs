@@ -16,6 +16,7 @@ use crate::work::current_state;
 use crate::work::milestones::{self, ReadyItem};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Health {
     pub live_sessions: usize,
     pub stale_sessions: usize,
@@ -24,7 +25,16 @@ pub struct Health {
     pub claims_of_absent_holders: Vec<String>,
 }
 
+/// The item `next --claim` took, with its claim.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ClaimedItem {
+    pub item: ReadyItem,
+    pub claim: Grant,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Next {
     pub session: String,
     pub current_priority: Option<String>,
@@ -34,7 +44,7 @@ pub struct Next {
     /// The free work, highest priority first.
     pub ready: Vec<ReadyItem>,
     /// What was claimed (with `claim`), and its grant.
-    pub claimed: Option<(ReadyItem, Grant)>,
+    pub claimed: Option<ClaimedItem>,
     /// Items another session took between our look and our claim.
     pub lost_races: Vec<String>,
 }
@@ -86,7 +96,10 @@ pub fn next(hub: &Hub, me: &str, now: Timestamp, claim: bool) -> Result<Next> {
         };
         match taken {
             Ok(grant) => {
-                out.claimed = Some((item.clone(), grant));
+                out.claimed = Some(ClaimedItem {
+                    item: item.clone(),
+                    claim: grant,
+                });
                 break;
             }
             Err(Error::AlreadyClaimed { .. }) | Err(Error::Refused(_)) => {
