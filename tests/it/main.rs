@@ -3,10 +3,14 @@
 mod support;
 
 mod claims;
+mod current_state;
 mod dropins;
+mod fencing;
 mod foundation;
+mod hardening;
 mod messages;
 mod mixedfleet;
 mod output;
+mod sessions;
 mod statusfiles;
 mod watch;

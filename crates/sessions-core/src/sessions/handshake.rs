@@ -378,7 +378,9 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
     let mut votes = BTreeMap::new();
     // Old votes first, so a vote cast through the toolkit replaces the same voter's.
     for path in hub.list(LEGACY_VOTES, ".json")? {
-        if let Some(r) = storage::read_json_object(&path)?
+        // An old script writes its vote with `cat >` (no temp file, no lock): a file
+        // caught half-written is not a vote yet, as for the original's own grep.
+        if let Ok(Some(r)) = storage::read_json_object(&path)
             && record::text(&r, &["proposal"]) == Some(proposal)
             && let Some(v) = cast_vote(&r)
         {
@@ -490,7 +492,8 @@ fn original_counts(hub: &Hub, proposal: &str) -> Result<(usize, usize)> {
         if !named {
             continue;
         }
-        if let Some(r) = storage::read_json_object(&path)? {
+        // Half-written by an old script's `cat >`: not counted yet (nor by its grep).
+        if let Ok(Some(r)) = storage::read_json_object(&path) {
             match record::text(&r, &["vote"]) {
                 Some("agree") => agree += 1,
                 Some("object") => object += 1,
