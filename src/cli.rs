@@ -14,6 +14,9 @@ Examples:
   sessions status                        the dashboard (add --json for agents)
   sessions match \"deploy the API to production\"
 
+The original scripts' names: sessions dropin update-milestone <id> <step> <status> ...
+(or a link named like the script: sessions install-dropins DIR).
+
 Environment: SESSIONS_HUB (the hub folder), SESSIONS_ID (who you are), NO_COLOR.
 Exit codes: 0 ok, 1 failure or a \"no\" answer (e.g. already claimed), 2 usage,
 3 no hub, 4 a hub file does not parse, 5 lock timeout, 6 refused (secret, stale token,
@@ -134,6 +137,13 @@ pub enum Command {
     Chats(cmd::chats::ChatsCommand),
     /// Resume a provider session (or a hub session's linked one) in its own folder.
     Resume(cmd::chats::ResumeArgs),
+    /// Agreements to the shared goal (ACTIVE/GOAL_AGREEMENTS/): agree, list.
+    #[command(subcommand)]
+    Goal(cmd::goal::GoalCommand),
+    /// The highest-priority free work for you (and with --claim, claim it).
+    Next(cmd::next::NextArgs),
+    /// Put links named like the original scripts (update-milestone, ...) on a folder.
+    InstallDropins(cmd::dropins::InstallDropinsArgs),
     /// The JSON Schema of a command's --json output (the contract for agents).
     Schema(cmd::schema::SchemaArgs),
 }

@@ -256,8 +256,17 @@ pub fn render_view(out: &Output, v: &ClaimView) -> String {
     } else {
         ""
     };
+    let overwritten = v
+        .overwritten_from
+        .as_ref()
+        .map(|from| {
+            out.red(&format!(
+                " · OVERWRITTEN: granted to {from}, replaced by an old script's lock"
+            ))
+        })
+        .unwrap_or_default();
     format!(
-        "🔒 {:<30} {} ({}) · {token} · {age} · {left}{takeover}",
+        "🔒 {:<30} {} ({}) · {token} · {age} · {left}{takeover}{overwritten}",
         v.claim.key,
         esc(&v.claim.holder),
         v.holder_liveness.as_str()

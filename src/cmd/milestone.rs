@@ -35,6 +35,16 @@ pub enum MilestoneCommand {
         /// Why this matters (context.why).
         #[arg(long)]
         why: Option<String>,
+        /// Use this ID instead of the one derived from the title.
+        #[arg(long)]
+        id: Option<String>,
+        /// Record this session as the owner (default: available).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Fill what is not given with create-milestone.sh's TODO placeholders (three
+        /// steps, context, next steps).
+        #[arg(long)]
+        original_template: bool,
     },
     /// Append a step to a milestone.
     #[command(
@@ -113,6 +123,9 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
             priority,
             steps,
             why,
+            id,
+            owner,
+            original_template,
         } => {
             let m = milestones::create(
                 &hub,
@@ -122,6 +135,9 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
                     steps,
                     why,
                     by: ctx.me_if_given()?,
+                    id,
+                    owner,
+                    original_template,
                 },
             )?;
             ctx.emit(&MilestoneDetail::new(m, Shown::Created))

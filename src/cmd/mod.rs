@@ -7,10 +7,13 @@ pub mod collab;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
+pub mod dropins;
+pub mod goal;
 pub mod handshake;
 pub mod init;
 pub mod milestone;
 pub mod msg;
+pub mod next;
 pub mod report;
 pub mod schema;
 pub mod session;
@@ -59,6 +62,9 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Demo(args) => demo::run(ctx, args),
         Command::Chats(command) => chats::run(ctx, command),
         Command::Resume(args) => chats::resume(ctx, args),
+        Command::Goal(command) => goal::run(ctx, command),
+        Command::Next(args) => next::run(ctx, args),
+        Command::InstallDropins(args) => dropins::run(ctx, args),
         Command::Schema(args) => schema::run(ctx, args),
     }
 }

@@ -9,7 +9,8 @@ use sessions_core::{Error, Result};
 
 use crate::Ctx;
 use crate::cmd::{
-    claims, collab, doctor, handshake, init, milestone, msg, report, session, signal, state,
+    claims, collab, doctor, dropins, goal, handshake, init, milestone, msg, next, report, session,
+    signal, state,
 };
 use crate::output::{Output, Render};
 
@@ -103,6 +104,10 @@ pub fn contracts() -> Vec<Contract> {
         ("signals", of::<signal::SignalList>),
         ("consume", of::<signal::Consumed>),
         ("doctor", of::<doctor::Checked>),
+        ("goal agree", of::<goal::GoalAgreed>),
+        ("goal list", of::<goal::GoalList>),
+        ("next", of::<next::NextShown>),
+        ("install-dropins", of::<dropins::Installed>),
     ]
 }
 

@@ -811,7 +811,16 @@ fn a_milestone_file_that_does_not_parse_is_never_overwritten() {
 #[test]
 fn milestone_lifecycle_create_block_handoff_and_drop_ins() {
     let hub = TestHub::new();
-    let out = hub.run_bin("create-milestone", &["Ship the API", "HIGH", "s1"]);
+    // (The create-milestone drop-in adds the original's three TODO steps: dropins.rs.)
+    let out = hub.run(&[
+        "--as",
+        "s1",
+        "milestone",
+        "create",
+        "Ship the API",
+        "--priority",
+        "HIGH",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     // Collisions are an error, not an overwrite.
     let again = hub.run(&["milestone", "create", "ship the api!"]);
@@ -1210,7 +1219,10 @@ fn drop_ins_take_an_empty_placeholder_argument_as_not_given() {
     assert!(out.status.success(), "{}", stderr(&out));
     let m = hub.read_json("MILESTONES/placeholder-priority.json");
     assert_eq!(m["priority"], "MEDIUM");
-    assert_eq!(m["created_by"], "s9");
+    assert_eq!(
+        m["owner"], "s9",
+        "the third argument is the owner, as in the original"
+    );
 }
 
 #[test]

@@ -705,10 +705,11 @@ fn broadcast_dropin_and_status_show_parsed_messages_and_my_unread_count() {
     let text = hub.ok(&["--as", "s1", "status"]);
     assert!(text.contains("2 unread for you"), "{text}");
 
+    // The original's usage exit (1); its free-form priority is shown as normal.
     let usage = hub.command("session-broadcast").output().unwrap();
-    assert_eq!(status_code(&usage), 2);
-    let bad = hub.run_bin("session-broadcast", &["x", "loud", "s1"]);
-    assert_eq!(status_code(&bad), 2);
+    assert_eq!(status_code(&usage), 1);
+    let free_form = hub.run_bin("session-broadcast", &["x", "loud", "s1"]);
+    assert_eq!(status_code(&free_form), 0);
 }
 
 #[test]

@@ -15,10 +15,22 @@ pub fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/fpai-hub")
 }
 
-/// Path of one of this package's binaries.
+/// Path of the `sessions` binary, or for a drop-in name (`update-milestone`), a link
+/// of that name to it (the one binary dispatches on the name it is started as), made
+/// once in a folder beside it, like `sessions install-dropins` does.
 pub fn bin(name: &str) -> PathBuf {
     let exe = Path::new(env!("CARGO_BIN_EXE_sessions"));
-    exe.with_file_name(name)
+    if name == "sessions" {
+        return exe.to_path_buf();
+    }
+    let dir = exe.with_file_name("it-dropin-links");
+    let link = dir.join(name);
+    if !link.exists() {
+        let _ = std::fs::create_dir_all(&dir);
+        // Several tests may make it at once: whoever loses finds it made.
+        let _ = std::os::unix::fs::symlink(exe, &link);
+    }
+    link
 }
 
 pub struct TestHub {

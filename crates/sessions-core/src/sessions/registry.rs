@@ -16,7 +16,13 @@ use crate::{store::ids, store::secrets, store::storage};
 /// Aliases, in order of preference, for fields the old scripts named differently.
 pub mod fields {
     pub const ID: &[&str] = &["session_id", "id"];
-    pub const HEARTBEAT_TIME: &[&str] = &["last_heartbeat", "timestamp", "updated_at", "last_save"];
+    pub const HEARTBEAT_TIME: &[&str] = &[
+        "last_heartbeat",
+        "timestamp",
+        "updated_at",
+        "last_save",
+        "time",
+    ];
     pub const WORK: &[&str] = &["current_work", "working_on", "task"];
     pub const CAPABILITIES: &[&str] = &[
         "capabilities",
@@ -363,6 +369,23 @@ pub fn heartbeat(hub: &Hub, id: &str, beat: &Beat) -> Result<PathBuf> {
         hb.insert("heartbeat_count".into(), json!(count + 1));
         Ok((hb, ()))
     })?;
+    // The original capability match reads REGISTRY.json's status: keep it in step, so
+    // a busy session is not offered as available (only for registered sessions).
+    if let Some(status) = &beat.status {
+        let registered = Registry::load(hub)?.get(id).is_some();
+        if registered {
+            update_registry(hub, |doc| {
+                if let Some(entry) = registry_sessions(doc)
+                    .get_mut(id)
+                    .and_then(Value::as_object_mut)
+                    && record::text(entry, &["status"]) != Some(status.as_str())
+                {
+                    record::set_text(entry, "status", status);
+                }
+                Ok(())
+            })?;
+        }
+    }
     // A heartbeat renews the leases of the claims this session holds (DESIGN §3.3).
     crate::work::claims::renew_held(hub, id)?;
     Ok(hub.path(&rel))

@@ -101,17 +101,22 @@ impl Default for Claims {
 #[serde(default)]
 pub struct Consensus {
     /// `majority` (more than half of the live registered sessions agree), `all`
-    /// (every live registered session agrees), or a number of agreeing votes.
+    /// (every live registered session agrees), a number of agreeing votes, or
+    /// `original` (the default: session-vote.sh's rule, 7 agreeing votes from anyone, so
+    /// old scripts and `sessions` call the same proposals agreed).
     #[serde(deserialize_with = "consensus_rule")]
     pub rule: String,
     /// When true (the default), a single objection blocks consensus.
     pub objection_blocks: bool,
 }
 
+/// The consensus rule of the original scripts (see [`Consensus::rule`]).
+pub const ORIGINAL_RULE: &str = "original";
+
 impl Default for Consensus {
     fn default() -> Self {
         Consensus {
-            rule: "majority".into(),
+            rule: ORIGINAL_RULE.into(),
             objection_blocks: true,
         }
     }
@@ -171,13 +176,13 @@ fn consensus_rule<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String
     };
     let known = matches!(
         rule.trim().to_ascii_lowercase().as_str(),
-        "majority" | "all" | "unanimous" | ""
+        "majority" | "all" | "unanimous" | "original" | ""
     );
     if known || rule.trim().parse::<u64>().is_ok() {
         Ok(rule)
     } else {
         Err(serde::de::Error::custom(format!(
-            "invalid consensus rule {rule:?}: use \"majority\", \"all\" or a number of votes"
+            "invalid consensus rule {rule:?}: use \"original\", \"majority\", \"all\" or a number of votes"
         )))
     }
 }

@@ -429,6 +429,12 @@ fn already_claimed(claim: &Claim) -> Error {
 /// of any number of racing claimers wins; the others get [`Error::AlreadyClaimed`]
 /// naming the holder. Claiming a key you already hold renews it.
 pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Result<Grant> {
+    let grant = claim_unrecorded(hub, key, holder, ttl)?;
+    record_grant(hub, key, &grant.holder, grant.token)?;
+    Ok(grant)
+}
+
+fn claim_unrecorded(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Result<Grant> {
     ids::validate("claim key", key)?;
     ids::validate("session ID", holder)?;
     let asked_ttl = ttl;
@@ -704,6 +710,7 @@ pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Re
         hub.check_secrets("the reason", reason)?;
     }
     remove(&path)?;
+    forget_grant(hub, key)?;
     let released = Released {
         key: key.to_string(),
         holder: current.holder.clone(),
@@ -779,6 +786,66 @@ pub fn check_fence(hub: &Hub, key: &str, holder: &str, token: Option<u64>) -> Re
     Ok(current)
 }
 
+/// Where `sessions` remembers the claims it granted (`<key>.json`: holder, token), so a
+/// lock an old script wrote over one of them (`cat >` after a check, no lock) is noticed.
+const GRANTS: &str = ".sessions/grants";
+
+fn record_grant(hub: &Hub, key: &str, holder: &str, token: u64) -> Result<()> {
+    let dir = hub.dir(GRANTS)?;
+    storage::ensure_dir(&dir)?;
+    let rec = json!({ "key": key, "holder": holder, "token": token });
+    storage::write_atomic(&dir.join(format!("{key}.json")), &storage::json_bytes(&rec))
+}
+
+fn forget_grant(hub: &Hub, key: &str) -> Result<()> {
+    remove(&hub.dir(GRANTS)?.join(format!("{key}.json")))
+}
+
+/// A claim `sessions` granted whose lock file now says something else: an old script
+/// wrote its own lock over it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overwritten {
+    pub key: String,
+    /// Who `sessions` had granted it to, and with which token.
+    pub granted_to: String,
+    pub granted_token: u64,
+    /// Who the lock file names now.
+    pub now_held_by: String,
+}
+
+/// Every granted claim whose lock was replaced under its holder. A grant whose lock is
+/// gone (removed by hand, as the old guides say) is forgotten: nothing to protect.
+pub fn overwritten(hub: &Hub) -> Result<Vec<Overwritten>> {
+    let mut out = Vec::new();
+    for path in hub.list(GRANTS, ".json")? {
+        let Some(grant) = storage::read_json_object(&path).ok().flatten() else {
+            continue;
+        };
+        let (Some(key), Some(holder), Some(token)) = (
+            record::text(&grant, &["key"]),
+            record::text(&grant, &["holder"]),
+            grant.get("token").and_then(Value::as_u64),
+        ) else {
+            continue;
+        };
+        match read(hub, key) {
+            Ok(None) => remove(&path)?,
+            Ok(Some(c)) if c.holder == holder && c.token == Some(token) => {}
+            // Renewed or taken over through `sessions` keeps a token: a newer token by
+            // `sessions` means the record is just behind (it is rewritten on the grant).
+            Ok(Some(c)) if c.token.is_some_and(|t| t >= token) => {}
+            Ok(Some(c)) => out.push(Overwritten {
+                key: key.to_string(),
+                granted_to: holder.to_string(),
+                granted_token: token,
+                now_held_by: c.holder,
+            }),
+            Err(_) => {} // a lock that does not parse is doctor's finding already
+        }
+    }
+    Ok(out)
+}
+
 /// A claim as `sessions claims` shows it.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -791,10 +858,14 @@ pub struct ClaimView {
     pub secs_left: Option<i64>,
     pub expired: bool,
     pub takeover_possible: bool,
+    /// The session `sessions` granted this claim to, when an old script's lock has
+    /// replaced it since.
+    pub overwritten_from: Option<String>,
 }
 
 /// Every claim with holder liveness, age and time left.
 pub fn views(hub: &Hub, now: Timestamp) -> Result<Vec<ClaimView>> {
+    let replaced = overwritten(hub)?;
     Ok(list(hub)?
         .into_iter()
         .map(|claim| {
@@ -810,6 +881,10 @@ pub fn views(hub: &Hub, now: Timestamp) -> Result<Vec<ClaimView>> {
                 secs_left: end.map(|e| (e - now).num_seconds()),
                 expired: end.is_some_and(|e| e < now),
                 takeover_possible: takeover_blocker(hub, &claim, now).is_none(),
+                overwritten_from: replaced
+                    .iter()
+                    .find(|o| o.key == claim.key)
+                    .map(|o| o.granted_to.clone()),
                 claim,
             }
         })
