@@ -88,6 +88,12 @@ pub enum Command {
     Release(cmd::claims::ReleaseArgs),
     /// Every claim with holder, liveness, token, age and time left.
     Claims(cmd::claims::ClaimsArgs),
+    /// Reserve paths or globs of the repository (a claim on files; edits by others are denied by hooks).
+    Reserve(cmd::reserve::ReserveArgs),
+    /// Every file reservation with holder, mode, token and time left.
+    Reservations(cmd::reserve::ReservationsArgs),
+    /// Release file reservations you hold (or --force with a reason for someone else's).
+    Unreserve(cmd::reserve::UnreserveArgs),
     /// Multi-step work: create, add-step, claim, update, block, unblock, handoff, status.
     #[command(subcommand)]
     Milestone(cmd::milestone::MilestoneCommand),

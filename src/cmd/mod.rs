@@ -10,6 +10,7 @@ pub mod init;
 pub mod milestone;
 pub mod msg;
 pub mod report;
+pub mod reserve;
 pub mod session;
 pub mod signal;
 pub mod state;
@@ -39,6 +40,9 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Renew(args) => claims::renew(ctx, args),
         Command::Release(args) => claims::release(ctx, args),
         Command::Claims(args) => claims::list(ctx, args),
+        Command::Reserve(args) => reserve::reserve(ctx, args),
+        Command::Reservations(args) => reserve::list(ctx, args),
+        Command::Unreserve(args) => reserve::unreserve(ctx, args),
         Command::Milestone(command) => milestone::run(ctx, command),
         Command::Ready(args) => milestone::ready(ctx, args),
         Command::SaveProgress(args) => milestone::save_progress(ctx, args),

@@ -5,5 +5,6 @@ mod support;
 mod claims;
 mod foundation;
 mod messages;
+mod reservations;
 mod statusfiles;
 mod watch;
