@@ -129,6 +129,15 @@ pub enum Command {
     Watch(cmd::watch::WatchArgs),
     /// Check every hub file the commands read; report problems with file, line and column.
     Doctor(cmd::doctor::DoctorArgs),
+    /// The hook handler agent CLIs run: provider JSON on stdin, the provider's answer out.
+    Hook(cmd::hooks::HookArgs),
+    /// Install, remove or check the hooks of Claude Code, Codex, Gemini CLI or Cursor.
+    #[command(subcommand)]
+    Hooks(cmd::hooks::HooksCommand),
+    /// The hub session this agent is (bound by the hooks; SESSIONS_ID overrides).
+    Whoami(cmd::hooks::WhoamiArgs),
+    /// The session-start brief: who you are, who is live, your claims, ready work, messages.
+    Prime(cmd::hooks::PrimeArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(cmd::completions::CompletionsArgs),
     /// Run a demo: a throw-away hub with several real session processes.

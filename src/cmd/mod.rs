@@ -6,6 +6,7 @@ pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod handshake;
+pub mod hooks;
 pub mod init;
 pub mod milestone;
 pub mod msg;
@@ -47,6 +48,10 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Ready(args) => milestone::ready(ctx, args),
         Command::SaveProgress(args) => milestone::save_progress(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Hook(args) => hooks::hook(ctx, args),
+        Command::Hooks(command) => hooks::run(ctx, command),
+        Command::Whoami(args) => hooks::whoami(ctx, args),
+        Command::Prime(args) => hooks::prime(ctx, args),
         Command::Completions(args) => completions::run(ctx, args),
         Command::Msg(command) => msg::run(ctx, command),
         Command::Inbox(args) => msg::inbox(ctx, args),
