@@ -4,6 +4,7 @@ mod support;
 
 mod claims;
 mod foundation;
+mod hooks;
 mod messages;
 mod reservations;
 mod statusfiles;

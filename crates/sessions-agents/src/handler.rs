@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sessions_core::board::messages;
+use sessions_core::board::messages::{self, shorten};
 use sessions_core::sessions::registry::{self, Beat};
 use sessions_core::store::{storage, time};
 use sessions_core::work::{claims, reservations};
@@ -264,16 +264,12 @@ fn deliver(
     let mut text = format!(
         "New messages for you ({me}) on the SESSIONS hub; reply with `sessions --as {me} msg send --to ID`:\n"
     );
-    for (i, e) in unread.iter().enumerate() {
-        let line = format!("- {}\n", brief::message_line(e));
-        let rest = unread.len() - i;
-        if text.chars().count() + line.chars().count() > MAX_CHARS - 60 {
-            text.push_str(&format!(
-                "… {rest} more (already marked read): `sessions --as {me} inbox`\n"
-            ));
-            break;
-        }
-        text.push_str(&line);
+    // Every message is listed (each is marked read once shown), with its body cut to a
+    // fair share of the brief's budget (never under 80 characters): a burst can make
+    // this longer than the brief, but nothing is marked read unseen.
+    let share = (MAX_CHARS / unread.len()).max(80);
+    for e in &unread {
+        text.push_str(&format!("- {}\n", shorten(&brief::message_line(e), share)));
     }
     Ok(Decision::Context(text))
 }

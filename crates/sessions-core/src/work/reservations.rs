@@ -221,10 +221,21 @@ pub fn normalize(hub: &Hub, cwd: &Path, input: &str) -> Result<String> {
 
 /// Whether some path matches both globs. `*` and `?` stay within one path segment,
 /// `**` spans any number of segments (zero included), so `src/**` overlaps
-/// `src/api/x.rs` and `src/*.rs` overlaps `src/**` whichever side asks.
+/// `src/api/x.rs` and `src/*.rs` overlaps `src/**` whichever side asks. A pattern also
+/// covers everything under what it names (`src/api` covers `src/api/x.rs`).
 pub fn overlaps(a: &str, b: &str) -> bool {
-    let a: Vec<&str> = a.split('/').filter(|s| !s.is_empty()).collect();
-    let b: Vec<&str> = b.split('/').filter(|s| !s.is_empty()).collect();
+    let split = |p: &str| -> Vec<String> {
+        let mut v: Vec<String> = p
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        v.push("**".into());
+        v
+    };
+    let (a, b) = (split(a), split(b));
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let b: Vec<&str> = b.iter().map(String::as_str).collect();
     intersect(&a, &b, |x: &&str| *x == "**", |x, y| segments_overlap(x, y))
 }
 
@@ -530,6 +541,7 @@ mod tests {
             ("src/a?.rs", "src/*b.rs"),
             ("src/**/mod.rs", "src/a/b/c/**"),
             ("src/**", "src"),
+            ("src/api", "src/api/x.rs"),
         ] {
             assert!(overlaps(a, b), "{a} vs {b}");
             assert!(overlaps(b, a), "{b} vs {a}");
