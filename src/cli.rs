@@ -138,6 +138,8 @@ pub enum Command {
     Whoami(cmd::hooks::WhoamiArgs),
     /// The session-start brief: who you are, who is live, your claims, ready work, messages.
     Prime(cmd::hooks::PrimeArgs),
+    /// Serve the hub to MCP clients on stdio (status, inbox, send, claim, reserve, ...).
+    Mcp(cmd::mcp::McpArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(cmd::completions::CompletionsArgs),
     /// Run a demo: a throw-away hub with several real session processes.

@@ -38,6 +38,11 @@ impl Output {
         self.line(text);
     }
 
+    /// Take what is buffered, to send it elsewhere (the MCP server's tool results).
+    pub fn take(&mut self) -> String {
+        std::mem::take(&mut self.buffer)
+    }
+
     /// Write what is buffered so far (for long-running commands). Returns false when
     /// stdout is closed, so streaming commands can stop quietly.
     pub fn flush(&mut self) -> bool {

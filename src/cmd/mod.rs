@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod handshake;
 pub mod hooks;
 pub mod init;
+pub mod mcp;
 pub mod milestone;
 pub mod msg;
 pub mod report;
@@ -52,6 +53,7 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Hooks(command) => hooks::run(ctx, command),
         Command::Whoami(args) => hooks::whoami(ctx, args),
         Command::Prime(args) => hooks::prime(ctx, args),
+        Command::Mcp(args) => mcp::run(ctx, args),
         Command::Completions(args) => completions::run(ctx, args),
         Command::Msg(command) => msg::run(ctx, command),
         Command::Inbox(args) => msg::inbox(ctx, args),

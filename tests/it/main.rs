@@ -5,6 +5,7 @@ mod support;
 mod claims;
 mod foundation;
 mod hooks;
+mod mcp;
 mod messages;
 mod reservations;
 mod statusfiles;

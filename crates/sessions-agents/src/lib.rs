@@ -6,4 +6,5 @@ pub mod brief;
 pub mod handler;
 pub mod identity;
 pub mod install;
+pub mod mcp;
 pub mod providers;
