@@ -127,13 +127,13 @@ pub fn run(ctx: &mut Ctx, command: HooksCommand) -> Result<u8> {
             let path = target_path(p, t.user)?;
             let exe = std::env::current_exe().map_err(|e| Error::io("sessions", e))?;
             let change = install::install(p, &path, &exe.to_string_lossy(), t.dry_run)?;
-            render_change(ctx, &change, "Installed");
+            render_change(ctx, &change, "Installed")?;
         }
         HooksCommand::Uninstall(t) => {
             let p = provider(&t.provider)?;
             let path = target_path(p, t.user)?;
             let change = install::uninstall(p, &path, t.dry_run)?;
-            render_change(ctx, &change, "Removed");
+            render_change(ctx, &change, "Removed")?;
         }
         HooksCommand::Status(a) => {
             let list: Vec<Provider> = match &a.provider {
@@ -144,8 +144,8 @@ pub fn run(ctx: &mut Ctx, command: HooksCommand) -> Result<u8> {
             for p in list {
                 out.push(install::status(p, &target_path(p, a.user)?)?);
             }
-            if ctx.json() {
-                ctx.out.json(&out);
+            if ctx.out.is_json() {
+                ctx.out.json_document(&out)?;
             } else {
                 for s in &out {
                     let state = if s.missing.is_empty() {
@@ -172,10 +172,10 @@ pub fn run(ctx: &mut Ctx, command: HooksCommand) -> Result<u8> {
     Ok(0)
 }
 
-fn render_change(ctx: &mut Ctx, change: &install::Change, verb: &str) {
-    if ctx.json() {
-        ctx.out.json(change);
-        return;
+fn render_change(ctx: &mut Ctx, change: &install::Change, verb: &str) -> Result<()> {
+    if ctx.out.is_json() {
+        ctx.out.json_document(change)?;
+        return Ok(());
     }
     if change.dry_run {
         ctx.out
@@ -201,6 +201,7 @@ fn render_change(ctx: &mut Ctx, change: &install::Change, verb: &str) {
     for note in &change.notes {
         ctx.out.line(format!("Note: {note}"));
     }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -217,9 +218,9 @@ pub struct WhoamiArgs {}
 pub fn whoami(ctx: &mut Ctx, _args: WhoamiArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     if let Some(id) = ctx.me_if_given()? {
-        if ctx.json() {
+        if ctx.out.is_json() {
             ctx.out
-                .json(&serde_json::json!({ "id": id, "source": "SESSIONS_ID" }));
+                .json_document(&serde_json::json!({ "id": id, "source": "SESSIONS_ID" }))?;
         } else {
             ctx.out.line(id);
         }
@@ -228,11 +229,11 @@ pub fn whoami(ctx: &mut Ctx, _args: WhoamiArgs) -> Result<u8> {
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     match identity::whoami(&hub, &cwd, &identity::env_sessions())? {
         Some(b) => {
-            if ctx.json() {
-                ctx.out.json(&serde_json::json!({
+            if ctx.out.is_json() {
+                ctx.out.json_document(&serde_json::json!({
                     "id": b.hub_id, "source": "binding", "provider": b.provider,
                     "provider_session": b.provider_session, "cwd": b.cwd,
-                }));
+                }))?;
             } else {
                 ctx.out.line(&b.hub_id);
             }
@@ -268,8 +269,8 @@ pub fn prime(ctx: &mut Ctx, _args: PrimeArgs) -> Result<u8> {
         None => Vec::new(),
     };
     let brief = brief::build(&hub, me.as_deref(), &unread)?;
-    if ctx.json() {
-        ctx.out.json(&brief);
+    if ctx.out.is_json() {
+        ctx.out.json_document(&brief)?;
     } else {
         ctx.out.line(&brief.text);
     }

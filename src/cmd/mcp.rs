@@ -52,8 +52,8 @@ impl HubServer {
         let cli = <Cli as clap::Parser>::try_parse_from(&line)
             .map_err(|e| McpError::invalid_params(e.to_string(), None))?;
         let mut ctx = Ctx {
+            out: Output::new(cli.global.json),
             global: cli.global,
-            out: Output::new(),
         };
         match crate::cmd::run(&mut ctx, cli.command) {
             Ok(_) => Ok(ctx.out.take()),

@@ -59,13 +59,13 @@ pub fn reserve(ctx: &mut Ctx, args: ReserveArgs) -> Result<u8> {
     };
     let grants =
         reservations::reserve(&hub, &me, &patterns, mode, args.ttl, args.reason.as_deref())?;
-    if ctx.json() {
+    if ctx.out.is_json() {
         let out: Vec<_> = grants
             .iter()
             .zip(&patterns)
             .map(|(g, p)| serde_json::json!({ "pattern": p, "mode": mode.as_str(), "grant": g }))
             .collect();
-        ctx.out.json(&out);
+        ctx.out.json_document(&out)?;
         return Ok(0);
     }
     for (g, p) in grants.iter().zip(&patterns) {
@@ -100,8 +100,8 @@ pub struct ReservationsArgs {}
 pub fn list(ctx: &mut Ctx, _args: ReservationsArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let all = reservations::list(&hub, time::now())?;
-    if ctx.json() {
-        ctx.out.json(&all);
+    if ctx.out.is_json() {
+        ctx.out.json_document(&all)?;
         return Ok(0);
     }
     if all.is_empty() {
@@ -141,8 +141,8 @@ pub fn unreserve(ctx: &mut Ctx, args: UnreserveArgs) -> Result<u8> {
     let patterns = normalized(&hub, &args.paths)?;
     let force = args.force.then_some(args.reason.as_deref().unwrap_or(""));
     let released = reservations::unreserve(&hub, &me, &patterns, force)?;
-    if ctx.json() {
-        ctx.out.json(&released);
+    if ctx.out.is_json() {
+        ctx.out.json_document(&released)?;
     } else if released.is_empty() {
         ctx.out.line(format!("{me} holds no reservations."));
     } else {

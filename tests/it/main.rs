@@ -7,6 +7,7 @@ mod foundation;
 mod hooks;
 mod mcp;
 mod messages;
+mod output;
 mod reservations;
 mod statusfiles;
 mod watch;
