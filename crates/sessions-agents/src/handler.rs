@@ -209,7 +209,7 @@ fn respond(
             Decision::Nothing
         }
     };
-    binding.updated_at = time::format(time::now());
+    binding.updated_at = identity::stamp();
     identity::save(hub, provider, &binding)?;
     Ok(decision)
 }

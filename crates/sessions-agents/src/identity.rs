@@ -40,6 +40,12 @@ pub struct Binding {
     pub last_delivery: Option<String>,
 }
 
+/// When a binding changed, to the millisecond: "the latest binding in this folder" must
+/// not tie between two sessions started in the same second.
+pub fn stamp() -> String {
+    time::now_precise().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// A provider session id as part of a file name: validated characters only.
 fn file_part(session: &str) -> String {
     let clean: String = session
@@ -168,7 +174,7 @@ pub fn resolve(
     {
         return Ok((b.clone(), false));
     }
-    let now = time::format(time::now());
+    let now = stamp();
     let reattach = || -> Result<Option<String>> {
         if !matches!(source, Some("clear" | "resume" | "compact")) {
             return Ok(None);
