@@ -4,6 +4,7 @@ mod support;
 
 mod claims;
 mod foundation;
+mod hardening;
 mod hooks;
 mod mcp;
 mod messages;

@@ -41,7 +41,7 @@ impl Settings {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let duration = |name: &str, default: u64| {
             var(name)
-                .and_then(|v| time::parse_duration(&v))
+                .and_then(|v| time::parse_duration(&v).ok())
                 .unwrap_or(Duration::from_secs(default))
         };
         Settings {
