@@ -41,7 +41,11 @@ impl Settings {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let duration = |name: &str, default: u64| {
             var(name)
-                .and_then(|v| time::parse_duration(&v).ok())
+                // `0s` means every time (the shared rule refuses zero for intervals).
+                .and_then(|v| match v.trim() {
+                    "0" | "0s" => Some(Duration::ZERO),
+                    other => time::parse_duration(other).ok(),
+                })
                 .unwrap_or(Duration::from_secs(default))
         };
         Settings {
