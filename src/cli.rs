@@ -92,6 +92,12 @@ pub enum Command {
     Release(cmd::claims::ReleaseArgs),
     /// Every claim with holder, liveness, token, age and time left.
     Claims(cmd::claims::ClaimsArgs),
+    /// Reserve paths or globs of the repository (a claim on files; edits by others are denied by hooks).
+    Reserve(cmd::reserve::ReserveArgs),
+    /// Every file reservation with holder, mode, token and time left.
+    Reservations(cmd::reserve::ReservationsArgs),
+    /// Release file reservations you hold (or --force with a reason for someone else's).
+    Unreserve(cmd::reserve::UnreserveArgs),
     /// Multi-step work: create, add-step, claim, update, block, unblock, handoff, status.
     #[command(subcommand)]
     Milestone(cmd::milestone::MilestoneCommand),
@@ -127,6 +133,17 @@ pub enum Command {
     Watch(cmd::watch::WatchArgs),
     /// Check every hub file the commands read; report problems with file, line and column.
     Doctor(cmd::doctor::DoctorArgs),
+    /// The hook handler agent CLIs run: provider JSON on stdin, the provider's answer out.
+    Hook(cmd::hooks::HookArgs),
+    /// Install, remove or check the hooks of Claude Code, Codex, Gemini CLI or Cursor.
+    #[command(subcommand)]
+    Hooks(cmd::hooks::HooksCommand),
+    /// The hub session this agent is (bound by the hooks; SESSIONS_ID overrides).
+    Whoami(cmd::hooks::WhoamiArgs),
+    /// The session-start brief: who you are, who is live, your claims, ready work, messages.
+    Prime(cmd::hooks::PrimeArgs),
+    /// Serve the hub to MCP clients on stdio (status, inbox, send, claim, reserve, ...).
+    Mcp(cmd::mcp::McpArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(cmd::completions::CompletionsArgs),
     /// Run a demo: a throw-away hub with several real session processes.

@@ -10,11 +10,14 @@ pub mod doctor;
 pub mod dropins;
 pub mod goal;
 pub mod handshake;
+pub mod hooks;
 pub mod init;
+pub mod mcp;
 pub mod milestone;
 pub mod msg;
 pub mod next;
 pub mod report;
+pub mod reserve;
 pub mod schema;
 pub mod session;
 pub mod signal;
@@ -45,10 +48,18 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Renew(args) => claims::renew(ctx, args),
         Command::Release(args) => claims::release(ctx, args),
         Command::Claims(args) => claims::list(ctx, args),
+        Command::Reserve(args) => reserve::reserve(ctx, args),
+        Command::Reservations(args) => reserve::list(ctx, args),
+        Command::Unreserve(args) => reserve::unreserve(ctx, args),
         Command::Milestone(command) => milestone::run(ctx, command),
         Command::Ready(args) => milestone::ready(ctx, args),
         Command::SaveProgress(args) => milestone::save_progress(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Hook(args) => hooks::hook(ctx, args),
+        Command::Hooks(command) => hooks::run(ctx, command),
+        Command::Whoami(args) => hooks::whoami(ctx, args),
+        Command::Prime(args) => hooks::prime(ctx, args),
+        Command::Mcp(args) => mcp::run(ctx, args),
         Command::Completions(args) => completions::run(ctx, args),
         Command::Msg(command) => msg::run(ctx, command),
         Command::Inbox(args) => msg::inbox(ctx, args),

@@ -429,12 +429,30 @@ fn already_claimed(claim: &Claim) -> Error {
 /// of any number of racing claimers wins; the others get [`Error::AlreadyClaimed`]
 /// naming the holder. Claiming a key you already hold renews it.
 pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Result<Grant> {
-    let grant = claim_unrecorded(hub, key, holder, ttl)?;
+    claim_with(hub, key, holder, ttl, &Record::new())
+}
+
+/// [`claim`], writing `extra` fields into a new lock file (a file reservation's pattern
+/// and mode); they survive renewals and are replaced on a takeover by the new ones.
+pub fn claim_with(
+    hub: &Hub,
+    key: &str,
+    holder: &str,
+    ttl: Option<Duration>,
+    extra: &Record,
+) -> Result<Grant> {
+    let grant = claim_unrecorded(hub, key, holder, ttl, extra)?;
     record_grant(hub, key, &grant.holder, grant.token)?;
     Ok(grant)
 }
 
-fn claim_unrecorded(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Result<Grant> {
+fn claim_unrecorded(
+    hub: &Hub,
+    key: &str,
+    holder: &str,
+    ttl: Option<Duration>,
+    extra: &Record,
+) -> Result<Grant> {
     ids::validate("claim key", key)?;
     ids::validate("session ID", holder)?;
     let asked_ttl = ttl;
@@ -453,7 +471,8 @@ fn claim_unrecorded(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -
                     continue; // someone linked it while we waited for the counter
                 };
                 let now = time::now();
-                let rec = new_record(key, holder, token, now, ttl)?;
+                let mut rec = new_record(key, holder, token, now, ttl)?;
+                rec.extend(extra.clone());
                 if storage::create_exclusive(&path, &storage::json_bytes(&rec))? {
                     return Ok(grant_of(
                         Claim::from_record(hub, key, path.clone(), rec),
@@ -471,7 +490,7 @@ fn claim_unrecorded(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -
                 if takeover_blocker(hub, &c, time::now()).is_some() {
                     return Err(already_claimed(&c));
                 }
-                if let Some(grant) = take_over(hub, key, holder, ttl)? {
+                if let Some(grant) = take_over(hub, key, holder, ttl, extra)? {
                     return Ok(grant);
                 }
             }
@@ -495,7 +514,13 @@ fn claim_unrecorded(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -
 /// Take over a stale claim: under the key's sidecar lock, re-read it, re-check that it
 /// can be taken over, and replace it atomically. `Ok(None)` when the file vanished
 /// meanwhile (the caller retries a fresh claim).
-fn take_over(hub: &Hub, key: &str, holder: &str, ttl: Duration) -> Result<Option<Grant>> {
+fn take_over(
+    hub: &Hub,
+    key: &str,
+    holder: &str,
+    ttl: Duration,
+    extra: &Record,
+) -> Result<Option<Grant>> {
     let rel = lock_rel(key);
     let path = hub.path(&rel);
     let guard = hub.lock(&rel)?;
@@ -512,6 +537,7 @@ fn take_over(hub: &Hub, key: &str, holder: &str, ttl: Duration) -> Result<Option
     }
     let token = next_token(hub)?;
     let mut rec = new_record(key, holder, token, now, ttl)?;
+    rec.extend(extra.clone());
     rec.insert(
         "taken_over_from".into(),
         json!({

@@ -6,3 +6,4 @@ pub mod current_state;
 pub mod goals;
 pub mod milestones;
 pub mod next;
+pub mod reservations;
