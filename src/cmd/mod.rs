@@ -16,6 +16,7 @@ pub mod session;
 pub mod signal;
 pub mod state;
 pub mod status;
+pub mod top;
 pub mod watch;
 
 use sessions_core::Result;
@@ -57,6 +58,7 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Watch(args) => watch::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
         Command::Schema(args) => schema::run(ctx, args),
+        Command::Top(args) => top::run(ctx, args),
     }
 }
 

@@ -7,4 +7,5 @@ mod foundation;
 mod messages;
 mod output;
 mod statusfiles;
+mod top;
 mod watch;
