@@ -92,6 +92,11 @@ impl Tmux {
     fn quit_and_check_terminal(&self) {
         self.send(&["q"]);
         self.wait_for("top to leave its screen", |s| !s.contains("q quit"));
+        self.check_terminal_is_cooked();
+    }
+
+    /// The terminal is in cooked mode again.
+    fn check_terminal_is_cooked(&self) {
         self.send(&[
             "stty -a | grep -o -- '-*icanon' | sed 's/^/MO''DE:/'",
             "Enter",
@@ -228,4 +233,38 @@ fn top_without_a_terminal_says_what_to_use_instead() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("needs a terminal"), "{err}");
+}
+
+#[test]
+fn top_restores_the_terminal_on_sigterm() {
+    let hub = TestHub::new();
+    let tmux = Tmux::start(&hub, 80, 24);
+    tmux.send(&["sessions top; echo \"EX\"\"IT:$?\"", "Enter"]);
+    tmux.wait_for("top's first frame", top_is_up);
+    let out = tmux
+        .cmd()
+        .args(["list-panes", "-t", "t", "-F", "#{pane_pid}"])
+        .output()
+        .expect("tmux list-panes");
+    let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+        .expect("the shell's children");
+    let top = children
+        .split_whitespace()
+        .next()
+        .expect("top runs under the shell");
+    let status = Command::new("kill")
+        .args(["-TERM", top])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let screen = tmux.wait_for("top to exit", |s| s.contains("EXIT:"));
+    assert!(screen.contains("EXIT:0"), "{screen}");
+    assert!(
+        !screen.contains("q quit"),
+        "top's screen was left behind:\n{screen}"
+    );
+    tmux.send(&["clear", "Enter"]);
+    tmux.wait_for("a clear screen", |s| !s.contains("EXIT:"));
+    tmux.check_terminal_is_cooked();
 }
