@@ -4,6 +4,7 @@ mod support;
 
 mod claims;
 mod foundation;
+mod glance;
 mod messages;
 mod output;
 mod statusfiles;

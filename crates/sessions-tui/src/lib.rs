@@ -6,7 +6,7 @@
 //! for the countdowns. The terminal is restored on `q`, on a panic (a panic hook) and on
 //! SIGTERM/SIGHUP/SIGINT.
 
-mod model;
+pub mod model;
 mod view;
 
 use std::io::Write;

@@ -1,23 +1,18 @@
-//! What one frame shows, read from the hub through the core's views (the same ones
-//! `sessions status`, `report show`, `healthcheck`, `collab list` and `ready` use).
+//! What one frame shows: the core's one-glance view (the same one `sessions status`
+//! prints), the work that is free and the board's tail with my unread messages.
 
 use std::collections::HashSet;
 
 use sessions_core::board::messages;
-use sessions_core::status::report::{self, Health, StatusFiles};
-use sessions_core::views::snapshot::Snapshot;
-use sessions_core::work::{collab, milestones};
+use sessions_core::views::glance::Glance;
+use sessions_core::work::milestones;
 use sessions_core::{Hub, Result, store::time};
 
 /// How many board messages the board pane keeps.
 pub const BOARD_TAIL: usize = 30;
 
 pub struct Model {
-    pub snapshot: Snapshot,
-    pub status: Vec<report::Summary>,
-    pub health: Option<Health>,
-    /// Collaboration requests still pending on me (on anyone, without `--as`).
-    pub requests: Vec<collab::Request>,
+    pub glance: Glance,
     pub ready: Vec<milestones::ReadyItem>,
     pub board: Vec<messages::Summary>,
     pub unread: HashSet<String>,
@@ -27,36 +22,13 @@ pub struct Model {
 
 impl Model {
     pub fn load(hub: &Hub, me: Option<&str>) -> Result<Model> {
-        let snapshot = Snapshot::load(hub, me)?;
-        let mut errors = Vec::new();
+        let glance = Glance::load(hub, me)?;
+        let mut errors = glance.unreadable.clone();
         let mut keep = |what: &str, r: Result<()>| {
             if let Err(e) = r {
                 errors.push(format!("{what}: {e}"));
             }
         };
-        let (mut status, mut health) = (Vec::new(), None);
-        // Unreadable status files are among the healthcheck's problems: not repeated.
-        keep(
-            "status files",
-            StatusFiles::for_hub(hub, None).and_then(|files| {
-                status = report::rollup(&files)?.0;
-                health = Some(report::healthcheck(&files)?);
-                Ok(())
-            }),
-        );
-        // Blocked and failing projects first.
-        status.sort_by_key(|s| (!s.blocked, s.fail == 0, s.project.clone()));
-        let mut requests = Vec::new();
-        keep(
-            "collaborations",
-            collab::list(hub).map(|all| {
-                requests = all
-                    .into_iter()
-                    .filter(|r| r.status == "pending")
-                    .filter(|r| me.is_none_or(|me| r.to_session == me))
-                    .collect();
-            }),
-        );
         let mut ready = Vec::new();
         keep(
             "ready work",
@@ -77,10 +49,7 @@ impl Model {
             );
         }
         Ok(Model {
-            snapshot,
-            status,
-            health,
-            requests,
+            glance,
             ready,
             board,
             unread,

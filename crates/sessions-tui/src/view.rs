@@ -175,7 +175,7 @@ pub fn draw(frame: &mut Frame, model: &Result<Model, String>, ui: &mut Ui) {
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, model: &Model, ui: &Ui) {
-    let c = &model.snapshot.sessions.counts;
+    let c = &model.glance.snapshot.sessions.counts;
     let me = ui
         .me
         .as_deref()
@@ -270,7 +270,7 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
     let now = time::now();
     match pane {
         Pane::Sessions => {
-            let mut sessions: Vec<_> = model.snapshot.sessions.sessions.iter().collect();
+            let mut sessions: Vec<_> = model.glance.snapshot.sessions.sessions.iter().collect();
             sessions.sort_by_key(|v| (v.availability_rank(), v.age_secs.unwrap_or(i64::MAX)));
             let rows = sessions
                 .into_iter()
@@ -280,7 +280,7 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
                         (Liveness::Live, false) => ("busy", Color::Yellow),
                         (Liveness::Stale, _) => ("stale", Color::Magenta),
                         (Liveness::Gone, _) => ("gone", Color::DarkGray),
-                        (Liveness::Unknown, _) => ("never", Color::DarkGray),
+                        (Liveness::Unknown, _) => (Liveness::Unknown.as_str(), Color::DarkGray),
                     };
                     let since = v
                         .age_secs
@@ -295,12 +295,16 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
                 })
                 .collect();
             (
-                format!(" Sessions ({}) ", model.snapshot.sessions.sessions.len()),
+                format!(
+                    " Sessions ({}) ",
+                    model.glance.snapshot.sessions.sessions.len()
+                ),
                 rows,
             )
         }
         Pane::Claims => {
             let rows = model
+                .glance
                 .snapshot
                 .claims
                 .iter()
@@ -330,10 +334,13 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
                     }
                 })
                 .collect();
-            (format!(" Claims ({}) ", model.snapshot.claims.len()), rows)
+            (
+                format!(" Claims ({}) ", model.glance.snapshot.claims.len()),
+                rows,
+            )
         }
         Pane::Work => {
-            let mut milestones: Vec<_> = model.snapshot.milestones.iter().collect();
+            let mut milestones: Vec<_> = model.glance.snapshot.milestones.iter().collect();
             milestones.sort_by_key(|m| (m.status != "blocked", m.priority_rank(), m.id.clone()));
             let mut rows: Vec<Row> = milestones
                 .into_iter()
@@ -377,19 +384,20 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
             (
                 format!(
                     " Work ({} open, {free} free) ",
-                    model.snapshot.milestones.len()
+                    model.glance.snapshot.milestones.len()
                 ),
                 rows,
             )
         }
         Pane::Status => {
-            let verdict = match &model.health {
+            let verdict = match &model.glance.health {
                 Some(h) if h.ok => "healthy".to_string(),
                 Some(h) => format!("{} problems", h.problems.len()),
                 None => "unknown".into(),
             };
             let rows = model
-                .status
+                .glance
+                .status_files
                 .iter()
                 .map(|st| {
                     let (label, color, detail) = if st.blocked {
@@ -420,7 +428,8 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
         }
         Pane::Requests => {
             let rows = model
-                .requests
+                .glance
+                .requests_waiting
                 .iter()
                 .map(|r| {
                     row(vec![
@@ -435,7 +444,10 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
                 .collect();
             let whose = if ui.me.is_some() { "on me" } else { "pending" };
             (
-                format!(" Requests {whose} ({}) ", model.requests.len()),
+                format!(
+                    " Requests {whose} ({}) ",
+                    model.glance.requests_waiting.len()
+                ),
                 rows,
             )
         }
@@ -457,7 +469,7 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
                         .as_deref()
                         .and_then(|t| t.get(11..16))
                         .unwrap_or("--:--");
-                    let text = m.subject.as_deref().unwrap_or(&m.preview);
+                    let text = sessions_core::views::glance::message_headline(m);
                     row(vec![
                         Span::styled(if is_unread { "• " } else { "  " }, style),
                         Span::raw(format!("{when} ")),
@@ -466,7 +478,7 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
                             s(m.from.as_deref().unwrap_or("?")),
                             s(&m.to.join(","))
                         )),
-                        Span::styled(s(text), style),
+                        Span::styled(s(&text), style),
                     ])
                 })
                 .collect();
