@@ -8,5 +8,6 @@ mod glance;
 mod messages;
 mod output;
 mod statusfiles;
+mod surprises;
 mod top;
 mod watch;
