@@ -144,7 +144,12 @@ fn shows_the_fixture(tmux: &Tmux, width: u16) {
     assert!(screen.contains("session-5-orchestration"), "{screen}");
     assert!(screen.contains("Deploy Dashboard"), "{screen}");
     assert!(screen.contains("priority-2"), "{screen}");
-    assert!(screen.contains("6 gone"), "{screen}");
+    // session-1-dashboard is registered but never sent a heartbeat.
+    assert!(screen.contains("5 gone · 1 never"), "{screen}");
+    if width >= 200 {
+        // Tall enough for every session.
+        assert!(screen.contains("never session-1-dashboard"), "{screen}");
+    }
     tmux.quit_and_check_terminal();
 }
 

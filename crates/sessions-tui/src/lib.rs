@@ -85,11 +85,13 @@ fn event_loop(
     let term_err = |e: std::io::Error| Error::io("the terminal", e);
     let mut ui = Ui::new(opts.me.clone(), opts.sanitize);
     let mut model = load(hub, opts);
+    // A key that arrived while a burst of file events settled.
+    let mut pending: Option<Msg> = None;
     loop {
         terminal
             .draw(|frame| view::draw(frame, &model, &mut ui))
             .map_err(term_err)?;
-        let msg = match rx.recv_timeout(TICK) {
+        let msg = match pending.take().map_or_else(|| rx.recv_timeout(TICK), Ok) {
             Ok(msg) => msg,
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
@@ -98,7 +100,7 @@ fn event_loop(
             Msg::Quit => return Ok(()),
             Msg::Redraw => {}
             Msg::HubChanged => {
-                settle(rx);
+                pending = settle(rx);
                 model = load(hub, opts);
                 terminal
                     .draw(|frame| view::draw(frame, &model, &mut ui))
@@ -122,17 +124,18 @@ fn event_loop(
 }
 
 /// Swallow the rest of a burst of file events (bounded, so a hub that never stops
-/// changing still redraws).
-fn settle(rx: &Receiver<Msg>) {
+/// changing still redraws). Anything else that arrives meanwhile (a key, quit) is
+/// returned, to be handled right after the reload.
+fn settle(rx: &Receiver<Msg>) -> Option<Msg> {
     let start = Instant::now();
     while start.elapsed() < SETTLE * 4 {
         match rx.recv_timeout(SETTLE) {
             Ok(Msg::HubChanged) => continue,
-            // A key or quit arriving mid-burst is not lost: it is handled by the next
-            // loop turn, which is reached right after this reload.
-            Ok(_) | Err(_) => break,
+            Ok(other) => return Some(other),
+            Err(_) => break,
         }
     }
+    None
 }
 
 fn load(hub: &Hub, opts: &Options) -> std::result::Result<Model, String> {

@@ -182,12 +182,13 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &Model, ui: &Ui) {
         .map(|m| format!(" · me: {}", (ui.sanitize)(m)))
         .unwrap_or_default();
     let text = format!(
-        "sessions top{me} · {} live ({} idle, {} busy) · {} stale · {} gone · {}",
+        "sessions top{me} · {} live ({} idle, {} busy) · {} stale · {} gone · {} never · {}",
         c.live,
         c.idle,
         c.busy,
         c.stale,
         c.gone,
+        c.never,
         time::now().format("%H:%M:%S")
     );
     frame.render_widget(
