@@ -11,7 +11,9 @@ B=$PWD/target/release/sessions
 W=$(mktemp -d)
 SOCK=sessions-bench-$$
 trap 'tmux -L "$SOCK" kill-server 2>/dev/null || true; rm -rf "$W"' EXIT
-target/release/examples/gen-hub "$W/hub" >/dev/null
+# GEN_ARGS="--sessions 50 --messages 100" for a small hub.
+# shellcheck disable=SC2086
+target/release/examples/gen-hub "$W/hub" ${GEN_ARGS:-} >/dev/null
 export SESSIONS_HUB=$W/hub
 : >"$W/frames"
 
@@ -38,8 +40,8 @@ p() { awk -v q="$1" '{a[NR]=$1} END {i=int(NR*q+0.999); if (i<1) i=1; print a[i]
 echo "change -> frame (ms, n=$N): p50 $(p 0.5)  p99 $(p 0.99)  max $(tail -n1 "$W/lat")"
 
 ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
-a=$(ticks); sleep 60; b=$(ticks)
+a=$(ticks); sleep "${IDLE_SECS:-60}"; b=$(ticks)
 hz=$(getconf CLK_TCK)
-echo "idle CPU over 60 s: $(( (b - a) * 1000 / hz )) ms"
+echo "idle CPU over ${IDLE_SECS:-60} s: $(( (b - a) * 1000 / hz )) ms"
 grep -E 'VmRSS|VmHWM' "/proc/$PID/status" | tr -s ' '
 tmux -L "$SOCK" send-keys -t b q
