@@ -128,6 +128,12 @@ pub enum Command {
     Completions(cmd::completions::CompletionsArgs),
     /// Run a demo: a throw-away hub with several real session processes.
     Demo(cmd::demo::DemoArgs),
+    /// The agents' own sessions (Claude Code, Codex, Gemini CLI, Cursor, opencode):
+    /// list, show, send, clean, stats.
+    #[command(subcommand)]
+    Chats(cmd::chats::ChatsCommand),
+    /// Resume a provider session (or a hub session's linked one) in its own folder.
+    Resume(cmd::chats::ResumeArgs),
     /// The JSON Schema of a command's --json output (the contract for agents).
     Schema(cmd::schema::SchemaArgs),
     /// A live dashboard: sessions, claims, work, status files, requests, board (q quits).

@@ -1,6 +1,7 @@
 //! One module per area. Each command builds a typed response and hands it to
 //! `Ctx::emit`, which renders it for people or, with `--json`, agents (`output.rs`).
 
+pub mod chats;
 pub mod claims;
 pub mod collab;
 pub mod completions;
@@ -57,6 +58,8 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Consume(args) => signal::consume(ctx, args),
         Command::Watch(args) => watch::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
+        Command::Chats(command) => chats::run(ctx, command),
+        Command::Resume(args) => chats::resume(ctx, args),
         Command::Schema(args) => schema::run(ctx, args),
         Command::Top(args) => top::run(ctx, args),
     }

@@ -2,12 +2,18 @@
 
 mod support;
 
+mod chats;
+mod chats_real;
 mod claims;
+mod current_state;
+mod fake_model;
+mod fencing;
 mod foundation;
 mod glance;
 mod hardening;
 mod messages;
 mod output;
+mod sessions;
 mod statusfiles;
 mod surprises;
 mod top;

@@ -195,6 +195,9 @@ pub struct Registration {
     pub specializations: Vec<String>,
     pub capabilities: Vec<String>,
     pub current_work: Option<String>,
+    /// The agent CLI running this session (`claude`, `codex`, …) and its own session id.
+    pub provider: Option<String>,
+    pub provider_session: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -250,6 +253,12 @@ pub fn register(hub: &Hub, reg: &Registration) -> Result<Registered> {
         }
         if !reg.capabilities.is_empty() {
             record::set_list(entry, "capabilities", &reg.capabilities);
+        }
+        if let Some(provider) = &reg.provider {
+            record::set_text(entry, "provider", provider);
+        }
+        if let Some(provider_session) = &reg.provider_session {
+            record::set_text(entry, "provider_session", provider_session);
         }
         entry.entry("registered_at").or_insert_with(|| json!(now));
         Ok(created)

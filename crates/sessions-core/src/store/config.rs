@@ -22,6 +22,39 @@ pub struct Config {
     #[serde(rename = "match")]
     pub matching: Matching,
     pub status: Status,
+    pub chats: Chats,
+}
+
+/// `[chats]`: the agents' own sessions (`sessions chats …`, `sessions resume`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Chats {
+    /// At most this many provider processes at once (`chats send`).
+    pub concurrency: usize,
+    /// How long a provider may take to answer `--version` before resume gives up.
+    #[serde(deserialize_with = "duration")]
+    pub check_timeout: Duration,
+    /// How long one `chats send` may run before its process group is killed.
+    #[serde(deserialize_with = "duration")]
+    pub send_timeout: Duration,
+    /// A session with activity this recent is active.
+    #[serde(deserialize_with = "duration")]
+    pub active: Duration,
+    /// A session without activity for this long is expired.
+    #[serde(deserialize_with = "duration")]
+    pub retention: Duration,
+}
+
+impl Default for Chats {
+    fn default() -> Self {
+        Chats {
+            concurrency: 3,
+            check_timeout: Duration::from_secs(5),
+            send_timeout: Duration::from_secs(10 * 60),
+            active: Duration::from_secs(15 * 60),
+            retention: Duration::from_secs(30 * 86_400),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -183,7 +216,13 @@ impl Config {
                 message: e.message().to_string(),
             }
         })?;
-        if config.claims.grace < Duration::from_secs(15) {
+        // Test builds may go lower, so a test can let a lease run out in real time.
+        let floor = if super::test_hooks::ENABLED {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(15)
+        };
+        if config.claims.grace < floor {
             return Err(Error::Parse {
                 path,
                 line: 1,

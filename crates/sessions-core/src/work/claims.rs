@@ -434,6 +434,7 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
     let asked_ttl = ttl;
     let ttl = ttl.unwrap_or(hub.config.claims.ttl);
     lease_expiry(time::now(), ttl)?; // before a token is spent on it
+    crate::store::test_hooks::pause_point("claim"); // racing tests start here together
     let path = hub.path(&lock_rel(key));
     hub.ensure_inside(&path)?;
     storage::ensure_dir(&hub.dir(layout::PRIORITIES)?)?;

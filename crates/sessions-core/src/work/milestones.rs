@@ -409,16 +409,32 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
     }
     let key = claims::milestone_key(id);
     let path = hub.path(&rel(id));
+    // The token this write is made under is fixed before the lock: the one presented,
+    // else the one of the caller's claim now. A writer delayed between here and the
+    // write (descheduled, stopped, a slow disk) then cannot slip in under a grant it
+    // never saw; the checks inside the lock compare it with the file and the claim.
+    let token = match up.token {
+        Some(t) => Some(t),
+        None if up.force => None,
+        None => claims::read(hub, &key)?
+            .filter(|c| c.holder == up.by)
+            .and_then(|c| c.token),
+    };
+    crate::store::test_hooks::pause_point("milestone-update");
     let (milestone, completed_now) = modify(hub, id, |r| {
         if !up.force {
-            let claim = claims::check_fence(hub, &key, up.by, up.token)?;
+            let fence = r.get("fence_token").and_then(Value::as_u64).unwrap_or(0);
+            // The milestone itself first: once it was written under a newer grant, an
+            // older token is refused whoever holds the claim now.
+            if let Some(t) = token
+                && t < fence
+            {
+                return Err(Error::Refused(format!(
+                    "stale fencing token {t}: milestone {id} was already written with token {fence}"
+                )));
+            }
+            let claim = claims::check_fence(hub, &key, up.by, token)?;
             if let Some(t) = claim.token {
-                let fence = r.get("fence_token").and_then(Value::as_u64).unwrap_or(0);
-                if t < fence {
-                    return Err(Error::Refused(format!(
-                        "stale fencing token {t}: milestone {id} was already written with token {fence}"
-                    )));
-                }
                 if t > fence {
                     // The first write under a new grant: its holder is the owner, also
                     // when it took the claim without `milestone claim` (a plain `claim
