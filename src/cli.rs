@@ -163,6 +163,8 @@ pub enum Command {
     InstallDropins(cmd::dropins::InstallDropinsArgs),
     /// The JSON Schema of a command's --json output (the contract for agents).
     Schema(cmd::schema::SchemaArgs),
+    /// A live dashboard: sessions, claims, work, status files, requests, board (q quits).
+    Top(cmd::top::TopArgs),
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod session;
 pub mod signal;
 pub mod state;
 pub mod status;
+pub mod top;
 pub mod watch;
 
 use sessions_core::Result;
@@ -77,6 +78,7 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Next(args) => next::run(ctx, args),
         Command::InstallDropins(args) => dropins::run(ctx, args),
         Command::Schema(args) => schema::run(ctx, args),
+        Command::Top(args) => top::run(ctx, args),
     }
 }
 

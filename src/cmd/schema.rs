@@ -39,7 +39,6 @@ pub fn contracts() -> Vec<Contract> {
     }
     use sessions_core::sessions::{matching, registry};
     use sessions_core::status::report as status_report;
-    use sessions_core::views::snapshot;
     use sessions_core::work::{claims as core_claims, collab as core_collab, milestones};
     vec![
         ("error", of::<crate::output::ErrorReport>),
@@ -58,7 +57,7 @@ pub fn contracts() -> Vec<Contract> {
         ("state show SECTION", of::<state::SectionText>),
         ("state priority", of::<state::PrioritySet>),
         ("state done", of::<state::CompletedRecorded>),
-        ("status", of::<snapshot::Snapshot>),
+        ("status", of::<sessions_core::views::glance::Glance>),
         ("claim", of::<core_claims::Grant>),
         ("renew", of::<claims::RenewedAll>),
         ("renew KEY", of::<claims::RenewedOne>),

@@ -328,7 +328,7 @@ fn record_agreement(hub: &Hub, proposal: &str, st: &ProposalStatus, voter: &str)
             priority: Some("normal".into()),
             reply_to: None,
             body: format!(
-                "Consensus reached on proposal {proposal}: {} is agreed ({} of {} needed agreeing votes: {}).",
+                "Consensus reached on proposal {proposal}: {} is agreed ({} agreeing votes, {} needed: {}).",
                 st.session_id,
                 voters.len(),
                 st.needed,

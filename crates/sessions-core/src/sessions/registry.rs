@@ -41,7 +41,8 @@ pub enum Liveness {
     Live,
     Stale,
     Gone,
-    /// No heartbeat file at all.
+    /// No heartbeat file at all: shown and serialized as `never` (never sent one).
+    #[serde(rename = "never")]
     Unknown,
 }
 
@@ -65,7 +66,7 @@ impl Liveness {
             Liveness::Live => "live",
             Liveness::Stale => "stale",
             Liveness::Gone => "gone",
-            Liveness::Unknown => "unknown",
+            Liveness::Unknown => "never",
         }
     }
 }
@@ -512,6 +513,8 @@ pub struct SyncCounts {
     pub busy: usize,
     pub stale: usize,
     pub gone: usize,
+    /// Registered sessions that never sent a heartbeat.
+    pub never: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -572,7 +575,8 @@ pub fn sync_view(
                 counts.busy += 1;
             }
             Liveness::Stale => counts.stale += 1,
-            Liveness::Gone | Liveness::Unknown => counts.gone += 1,
+            Liveness::Gone => counts.gone += 1,
+            Liveness::Unknown => counts.never += 1,
         }
     }
     SyncView { sessions, counts }
