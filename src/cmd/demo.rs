@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use clap::Args;
-use sessions_core::{Error, Result, init, store::time};
+use sessions_core::{Error, Result, init, store::storage, store::time};
 
 use crate::Ctx;
 
@@ -185,9 +185,9 @@ pub fn run(ctx: &mut Ctx, args: DemoArgs) -> Result<u8> {
 
 fn remove_demo(base: &Path, user_dir: bool, hub: &Path) {
     // Only ever delete what the demo created.
-    let _ = std::fs::remove_dir_all(hub);
+    let _ = storage::remove_tree(hub);
     if !user_dir {
-        let _ = std::fs::remove_dir(base);
+        let _ = storage::remove_empty_dir(base);
     }
 }
 

@@ -26,7 +26,7 @@ pub fn status_files(ctx: &Ctx, dir: Option<&Path>) -> Result<StatusFiles> {
             Ok(hub) => StatusFiles::for_hub(&hub, Some(d)),
             Err(Error::NoHub { .. }) => {
                 let mut files = StatusFiles::at(d);
-                files.allow_secrets = ctx.global.allow_secrets;
+                files.set_allow_secrets(ctx.global.allow_secrets);
                 Ok(files)
             }
             Err(e) => Err(e),
@@ -313,7 +313,7 @@ fn show_all(ctx: &mut Ctx, files: &StatusFiles) -> Result<u8> {
             .map(|(p, e)| serde_json::json!({ "file": p, "error": e }))
             .collect();
         ctx.out.json(&serde_json::json!({
-            "dir": files.dir,
+            "dir": files.dir(),
             "files": summaries,
             "errors": errors,
         }));
@@ -322,7 +322,7 @@ fn show_all(ctx: &mut Ctx, files: &StatusFiles) -> Result<u8> {
     if summaries.is_empty() && errors.is_empty() {
         ctx.out.line(format!(
             "No status files in {} (create one with `sessions report new <project>`).",
-            files.dir.display()
+            files.dir().display()
         ));
         return Ok(0);
     }
@@ -377,10 +377,10 @@ pub fn healthcheck(ctx: &mut Ctx, args: HealthcheckArgs) -> Result<u8> {
     let mut files = status_files(ctx, args.dir.dir.as_deref())?;
     // A folder named on purpose must exist: a typo would otherwise check nothing and
     // report healthy.
-    if args.dir.dir.is_some() && !files.dir.is_dir() {
+    if args.dir.dir.is_some() && !files.dir().is_dir() {
         return Err(Error::NotFound {
             what: "status folder",
-            name: files.dir.display().to_string(),
+            name: files.dir().display().to_string(),
         });
     }
     if let Some(s) = args.stale_after {

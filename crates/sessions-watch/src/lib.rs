@@ -291,7 +291,7 @@ impl Watch {
             t.root = true;
             return;
         }
-        let status_dir = &self.opts.files.dir;
+        let status_dir = self.opts.files.dir();
         if is_dir_of(path, status_dir) {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if signals::name_of(name).is_some() {
@@ -371,7 +371,7 @@ impl Watch {
             self.refresh_doc(&project, emit, &mut events);
         }
         if all || t.messages {
-            let path = self.opts.hub.path(layout::MESSAGES);
+            let path = self.opts.hub.display_path(layout::MESSAGES);
             for m in self.state.inbox.poll(&path) {
                 let for_me = self.opts.me.as_deref().is_none_or(|me| m.is_for(me));
                 if !emit || !for_me {
@@ -553,7 +553,7 @@ impl Watch {
         if !emit {
             return;
         }
-        let dir = hub.path(layout::PRIORITIES);
+        let dir = hub.display_path(layout::PRIORITIES);
         for (key, c) in &self.state.claims {
             let before = old.get(key);
             if before.is_some_and(|b| b.holder == c.holder && b.token == c.token) {
@@ -816,19 +816,21 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
     let root = opts.hub.root().to_path_buf();
     let root = std::fs::canonicalize(&root).unwrap_or(root);
     let mut opts = opts;
-    opts.files.dir = std::fs::canonicalize(&opts.files.dir).unwrap_or(opts.files.dir.clone());
+    let canonical_status =
+        std::fs::canonicalize(opts.files.dir()).unwrap_or(opts.files.dir().to_path_buf());
+    opts.files = opts.files.with_dir(&canonical_status);
     let parent = root.parent().map(Path::to_path_buf);
     if let Some(p) = &parent {
         watcher
             .watch(p, RecursiveMode::NonRecursive)
             .map_err(notify_err)?;
     }
-    let status_dir = opts.files.dir.clone();
+    let status_dir = opts.files.dir().to_path_buf();
     let mut armed = arm(&mut watcher, &root, &status_dir);
 
     let mut w = Watch {
         state: State {
-            inbox: Inbox::at_end(&opts.hub.path(layout::MESSAGES)),
+            inbox: Inbox::at_end(&opts.hub.display_path(layout::MESSAGES)),
             ..State::default()
         },
         root: root.clone(),

@@ -12,8 +12,8 @@
 //! segments of a board, concatenated, are the board.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -129,14 +129,7 @@ pub fn post_with_id(hub: &Hub, post: &Post, id: &str) -> Result<Posted> {
 pub fn append(hub: &Hub, rel: &str, bytes: &[u8]) -> Result<()> {
     let path = hub.file(rel)?;
     let _lock = hub.lock(rel)?;
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    file.write_all(bytes).map_err(|e| Error::io(&path, e))?;
-    file.sync_data().map_err(|e| Error::io(&path, e))?;
-    Ok(())
+    storage::append(&path, bytes)
 }
 
 // ---------------------------------------------------------------------------------
@@ -803,9 +796,7 @@ pub fn messages(segments: Vec<Segment>) -> Vec<Message> {
 const MAX_BOARD_BYTES: u64 = 512 * 1024 * 1024;
 
 fn board_path(hub: &Hub) -> Result<PathBuf> {
-    let path = hub.path(layout::MESSAGES);
-    hub.ensure_inside(&path)?;
-    Ok(path)
+    hub.file(layout::MESSAGES)
 }
 
 /// Take the board's lock for the moment of a read, so no half-appended block is seen.
@@ -1200,13 +1191,7 @@ pub fn mark_read(hub: &Hub, inbox: &Inbox) -> Result<usize> {
     } else if !newly.is_empty() {
         let mut lines = newly.join("\n");
         lines.push('\n');
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        file.write_all(lines.as_bytes())
-            .map_err(|e| Error::io(&path, e))?;
+        storage::append_unsynced(&path, lines.as_bytes())?;
     }
     let cursor = Cursor {
         session: me.clone(),
@@ -1361,8 +1346,7 @@ pub fn archive(hub: &Hub, before: Timestamp, dry_run: bool) -> Result<Archived> 
         if dry_run {
             continue;
         }
-        let target = hub.path(&name);
-        hub.ensure_inside(&target)?;
+        let target = hub.file(&name)?;
         let mut archive = storage::read_text(&target)?.unwrap_or_else(|| {
             format!(
                 "# 📬 SESSION MESSAGES — archive {month}\n\nBlocks moved here from MESSAGES.md by `sessions msg archive`.\n"

@@ -11,7 +11,7 @@ use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::record::{self, Record};
 use crate::store::time::{self, Timestamp};
-use crate::{store::ids, store::secrets, store::storage};
+use crate::{store::ids, store::storage};
 
 /// Aliases, in order of preference, for fields the old scripts named differently.
 pub mod fields {
@@ -354,7 +354,7 @@ pub fn heartbeat(hub: &Hub, id: &str, beat: &Beat) -> Result<PathBuf> {
     })?;
     // A heartbeat renews the leases of the claims this session holds (DESIGN §3.3).
     crate::work::claims::renew_held(hub, id)?;
-    Ok(hub.path(&rel))
+    hub.file(&rel)
 }
 
 /// Remove a session from the registry and delete its heartbeat. Other files it wrote
@@ -376,11 +376,7 @@ pub fn unregister(hub: &Hub, id: &str) -> Result<bool> {
 }
 
 fn remove_if_exists(path: &std::path::Path) -> Result<bool> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::io(path, e)),
-    }
+    storage::remove(path)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -605,15 +601,4 @@ pub fn find_help(view: &SyncView, capability: &str) -> Vec<SessionView> {
         ))
     });
     found
-}
-
-impl Hub {
-    /// Refuse secret-looking text unless the user passed `--allow-secrets`.
-    pub fn check_secrets(&self, what: &str, text: &str) -> Result<()> {
-        if self.allow_secrets {
-            Ok(())
-        } else {
-            secrets::check(what, text)
-        }
-    }
 }

@@ -37,10 +37,11 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::store::error::{Error, Result};
+use crate::store::folder::Folder;
 use crate::store::hub::Hub;
+use crate::store::ids;
 use crate::store::storage::{self, FileLock};
 use crate::store::time::{self, Timestamp};
-use crate::{store::ids, store::secrets};
 
 /// File names: `<project>-status.md`.
 pub const STATUS_SUFFIX: &str = "-status.md";
@@ -876,10 +877,9 @@ fn edit_user_text(edit: &Edit) -> String {
 /// `session-sync/`), with its locks and private state in `<dir>/.sessions/`.
 #[derive(Debug, Clone)]
 pub struct StatusFiles {
-    pub dir: PathBuf,
+    folder: Folder,
     /// Files whose timestamp is older than this are stale.
     pub stale_after: Duration,
-    pub allow_secrets: bool,
 }
 
 impl StatusFiles {
@@ -893,82 +893,86 @@ impl StatusFiles {
                 None => hub.root().to_path_buf(),
             },
         };
+        let mut folder = Folder::at(&dir);
+        folder.allow_secrets = hub.allow_secrets();
         Ok(StatusFiles {
-            dir,
+            folder,
             stale_after: hub.config.status.stale_after,
-            allow_secrets: hub.allow_secrets,
         })
     }
 
     /// A status folder outside any hub, with the default settings.
     pub fn at(dir: &Path) -> StatusFiles {
         StatusFiles {
-            dir: dir.to_path_buf(),
+            folder: Folder::at(dir),
             stale_after: crate::store::config::Status::default().stale_after,
-            allow_secrets: false,
         }
     }
 
+    /// The folder itself.
+    pub fn dir(&self) -> &Path {
+        self.folder.root()
+    }
+
+    /// The guarded folder every status file is reached through.
+    pub fn folder(&self) -> &Folder {
+        &self.folder
+    }
+
+    /// The same folder under another name for its root (the watcher's canonical one).
+    pub fn with_dir(&self, dir: &Path) -> StatusFiles {
+        let mut folder = Folder::at(dir);
+        folder.allow_secrets = self.folder.allow_secrets;
+        StatusFiles {
+            folder,
+            stale_after: self.stale_after,
+        }
+    }
+
+    /// `--allow-secrets`: skip the secret check for this command.
+    pub fn set_allow_secrets(&mut self, allow: bool) {
+        self.folder.allow_secrets = allow;
+    }
+
     /// `<dir>/<project>-status.md`, the project validated, refused when it is a
-    /// symlink leading outside the folder.
+    /// symlink leading outside the folder: reading it would show, and editing it copy,
+    /// a file from elsewhere.
     pub fn path(&self, project: &str) -> Result<PathBuf> {
         ids::validate("project", project)?;
-        let path = self.dir.join(format!("{project}{STATUS_SUFFIX}"));
-        self.ensure_inside(&path)?;
-        Ok(path)
+        self.folder.resolve(&format!("{project}{STATUS_SUFFIX}"))
     }
 
-    /// Refuse a file of the folder that is a symlink leading outside it (what
-    /// `Hub::file` does for the hub): reading it would show, and editing it copy, a
-    /// file from elsewhere; touching it would change a file elsewhere.
+    /// Refuse a file of the folder that is a symlink leading outside it.
     pub fn ensure_inside(&self, path: &Path) -> Result<()> {
-        let canonical = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
-        crate::store::hub::ensure_within(&self.dir, &canonical, path)
+        self.folder.ensure_inside(path)
     }
 
-    /// The toolkit's private state beside the status files.
-    pub fn private_dir(&self) -> PathBuf {
-        self.dir.join(crate::store::hub::layout::PRIVATE)
+    /// The toolkit's private state beside the status files, or a file inside it.
+    pub(crate) fn private(&self, rel: &str) -> Result<PathBuf> {
+        self.folder.private(rel)
     }
 
     /// The sidecar lock `name` in the folder's private `.sessions/locks/`, refusing one
     /// that leads outside the folder.
     pub(crate) fn lock(&self, name: &str) -> Result<FileLock> {
-        let path = self
-            .dir
-            .join(crate::store::hub::layout::LOCKS)
-            .join(format!("{name}.lock"));
-        self.ensure_inside(&path)?;
-        FileLock::acquire(&path, storage::DEFAULT_LOCK_TIMEOUT)
+        self.folder.lock(name)
     }
 
     fn check_secrets(&self, what: &str, text: &str) -> Result<()> {
-        if self.allow_secrets {
-            Ok(())
-        } else {
-            secrets::check(what, text)
-        }
+        self.folder.check_secrets(what, text)
     }
 
     /// Every `<project>-status.md`, sorted by name.
     pub fn list(&self) -> Result<Vec<(String, PathBuf)>> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(&self.dir, e)),
-        };
         let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&self.dir, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
+        for (name, path) in self.folder.entries("")? {
             if storage::is_temp_or_hidden(&name) {
                 continue;
             }
             if let Some(project) = name.strip_suffix(STATUS_SUFFIX)
                 && ids::validate("project", project).is_ok()
             {
-                out.push((project.to_string(), entry.path()));
+                out.push((project.to_string(), path));
             }
         }
         out.sort();
@@ -990,7 +994,7 @@ impl StatusFiles {
     /// Refuses to replace an existing file.
     pub fn create(&self, project: &str, template: &str) -> Result<PathBuf> {
         let path = self.path(project)?;
-        storage::ensure_dir(&self.dir)?;
+        storage::ensure_dir(self.dir())?;
         let text = template
             .replace("{{PROJECT}}", &project.to_uppercase())
             .replace("{{project}}", project)
@@ -1012,7 +1016,7 @@ impl StatusFiles {
     pub fn edit(&self, project: &str, edit: &Edit) -> Result<Edited> {
         let path = self.path(project)?;
         self.check_secrets("the status text", &edit_user_text(edit))?;
-        storage::ensure_dir(&self.dir)?;
+        storage::ensure_dir(self.dir())?;
         let file_name = format!("{project}{STATUS_SUFFIX}");
         let now = time::now();
         let (line, previous) = {
@@ -1038,11 +1042,8 @@ impl StatusFiles {
     /// `.<name>-updated`, the name validated.
     pub fn signal_path(&self, name: &str) -> Result<PathBuf> {
         ids::validate("signal name", name)?;
-        let path = self
-            .dir
-            .join(format!(".{name}{}", crate::status::signals::SIGNAL_SUFFIX));
-        self.ensure_inside(&path)?;
-        Ok(path)
+        self.folder
+            .resolve(&format!(".{name}{}", crate::status::signals::SIGNAL_SUFFIX))
     }
 
     /// Touch `.<name>-updated` (create it, or set its time to now).

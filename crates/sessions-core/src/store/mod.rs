@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod error;
+pub mod folder;
 pub mod hub;
 pub mod ids;
 pub mod record;

@@ -138,8 +138,7 @@ pub fn list(hub: &Hub) -> Result<Vec<Claim>> {
 /// The claim on `key`, if any.
 pub fn read(hub: &Hub, key: &str) -> Result<Option<Claim>> {
     ids::validate("claim key", key)?;
-    let path = hub.path(&lock_rel(key));
-    hub.ensure_inside(&path)?;
+    let path = hub.file(&lock_rel(key))?;
     let Some(text) = storage::read_text(&path)? else {
         return Ok(None);
     };
@@ -238,7 +237,7 @@ fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u
     if taken() {
         return Ok(None);
     }
-    let path = hub.path(FENCE);
+    let path = hub.file(FENCE)?;
     let boot = boot_id();
     let damaged = |e| {
         with_hint(
@@ -432,8 +431,7 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
     let asked_ttl = ttl;
     let ttl = ttl.unwrap_or(hub.config.claims.ttl);
     lease_expiry(time::now(), ttl)?; // before a token is spent on it
-    let path = hub.path(&lock_rel(key));
-    hub.ensure_inside(&path)?;
+    let path = hub.file(&lock_rel(key))?;
     storage::ensure_dir(&hub.dir(layout::PRIORITIES)?)?;
     let mut last_seen = None;
     // A few rounds: the claim can be released between our look and our link.
@@ -488,7 +486,7 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
 /// meanwhile (the caller retries a fresh claim).
 fn take_over(hub: &Hub, key: &str, holder: &str, ttl: Duration) -> Result<Option<Grant>> {
     let rel = lock_rel(key);
-    let path = hub.path(&rel);
+    let path = hub.file(&rel)?;
     let guard = hub.lock(&rel)?;
     let Some(old) = read(hub, key)? else {
         return Ok(None);
@@ -554,10 +552,11 @@ pub fn claim_wait(
     };
     // Waiters queue on a sidecar lock, so only the first in line polls the claim (and
     // can poll it often, which keeps the hand-over fast) while the others sleep.
-    let queue_path = hub
-        .path(layout::LOCKS)
-        .join(format!("{}%{key}.lock.wait", layout::PRIORITIES));
-    hub.ensure_inside(&queue_path)?;
+    let queue_path = hub.file(&format!(
+        "{}/{}%{key}.lock.wait",
+        layout::LOCKS,
+        layout::PRIORITIES
+    ))?;
     let queue = storage::FileLock::acquire(&queue_path, wait.saturating_sub(start.elapsed()));
     if queue.is_err() {
         return claim(hub, key, holder, ttl); // waited long enough: answer as of now
@@ -670,7 +669,7 @@ pub struct Released {
 pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Released> {
     ids::validate("claim key", key)?;
     let rel = lock_rel(key);
-    let path = hub.path(&rel);
+    let path = hub.file(&rel)?;
     let _guard = hub.lock(&rel)?;
     let current = match read(hub, key) {
         Ok(c) => c,
@@ -738,12 +737,7 @@ pub fn release_all(hub: &Hub, holder: &str) -> Result<Vec<Released>> {
 }
 
 fn remove(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(path, e)),
-    }
-    storage::sync_dir(path.parent().unwrap_or(Path::new(".")))
+    storage::remove(path).map(|_| ())
 }
 
 /// The fencing check of a guarded write: `holder` must hold `key`, and the token it

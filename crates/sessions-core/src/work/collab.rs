@@ -233,7 +233,7 @@ pub fn request(hub: &Hub, from: &str, to: &str, text: &str, urgency: &str) -> Re
     if let Err(e) = posted {
         // Nobody was told about the request (e.g. the board's lock timed out): take the
         // file back rather than leave a request its target never hears of.
-        let _ = std::fs::remove_file(dir.join(format!("{id}.json")));
+        let _ = storage::remove(&dir.join(format!("{id}.json")));
         return Err(e);
     }
     Ok(Request::from_record(&id, record))
@@ -256,7 +256,7 @@ pub fn transition(
     if let Some(note) = note {
         hub.check_secrets("the note", note)?;
     }
-    if !hub.path(&rel).is_file() {
+    if !hub.file(&rel)?.is_file() {
         return Err(not_found(id));
     }
     let (before, after, body) = hub.update_json(&rel, |current| {
@@ -407,8 +407,7 @@ fn check(req: &Request, by: &str, action: &Action) -> Result<()> {
 /// One request by ID.
 pub fn get(hub: &Hub, id: &str) -> Result<Request> {
     let rel = rel(id)?;
-    let path = hub.path(&rel);
-    hub.ensure_inside(&path)?;
+    let path = hub.file(&rel)?;
     match storage::read_json_object(&path)? {
         Some(rec) => Ok(Request::from_record(id, rec)),
         None => Err(not_found(id)),

@@ -134,8 +134,7 @@ pub fn list(hub: &Hub) -> Result<Vec<Milestone>> {
 /// One milestone by ID (its file name without `.json`).
 pub fn read(hub: &Hub, id: &str) -> Result<Milestone> {
     ids::validate("milestone ID", id)?;
-    let path = hub.path(&rel(id));
-    hub.ensure_inside(&path)?;
+    let path = hub.file(&rel(id))?;
     let record = storage::read_json_object(&path)?.ok_or_else(|| Error::NotFound {
         what: "milestone",
         name: format!("{id} (no {})", path.display()),
@@ -152,17 +151,17 @@ fn modify<T>(
 ) -> Result<(Milestone, T)> {
     ids::validate("milestone ID", id)?;
     let rel = rel(id);
-    let path = hub.path(&rel);
-    hub.ensure_inside(&path)?;
-    let _guard = hub.lock(&rel)?;
-    let mut record = storage::read_json_object(&path)?.ok_or_else(|| Error::NotFound {
-        what: "milestone",
-        name: format!("{id} (no {})", path.display()),
+    let path = hub.file(&rel)?;
+    let (record, out) = hub.update_json(&rel, |current| {
+        let mut record = current.ok_or_else(|| Error::NotFound {
+            what: "milestone",
+            name: format!("{id} (no {})", path.display()),
+        })?;
+        steps_of(&path, &mut record)?;
+        let out = f(&mut record)?;
+        record.insert("updated_at".into(), json!(time::format(time::now())));
+        Ok((record.clone(), (record, out)))
     })?;
-    steps_of(&path, &mut record)?;
-    let out = f(&mut record)?;
-    record.insert("updated_at".into(), json!(time::format(time::now())));
-    storage::write_atomic(&path, &storage::json_bytes(&record))?;
     Ok((Milestone::from_record(id, path, record), out))
 }
 
@@ -268,8 +267,7 @@ pub fn create(hub: &Hub, new: &NewMilestone) -> Result<Milestone> {
     r.insert("handoff_notes".into(), json!(""));
     let dir = hub.dir(layout::MILESTONES)?;
     storage::ensure_dir(&dir)?;
-    let path = hub.path(&rel(&id));
-    hub.ensure_inside(&path)?;
+    let path = hub.file(&rel(&id))?;
     if !storage::create_exclusive(&path, &storage::json_bytes(&r))? {
         return Err(Error::Failed(format!(
             "milestone {id} already exists ({}); choose another title, or work on it with `sessions milestone claim {id}`",
@@ -327,7 +325,7 @@ pub fn claim(hub: &Hub, id: &str, me: &str, ttl: Option<std::time::Duration>) ->
     let grant = claims::claim(hub, &key, me, ttl)?;
     let token = grant.token;
     let written = (|| {
-        let path = hub.path(&rel(id));
+        let path = hub.file(&rel(id))?;
         let mut r = storage::read_json_object(&path)?.ok_or_else(|| Error::NotFound {
             what: "milestone",
             name: id.to_string(),
@@ -405,7 +403,7 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
         hub.check_secrets("the step notes", notes)?;
     }
     let key = claims::milestone_key(id);
-    let path = hub.path(&rel(id));
+    let path = hub.display_path(&rel(id));
     let (milestone, completed_now) = modify(hub, id, |r| {
         if !up.force {
             let claim = claims::check_fence(hub, &key, up.by, up.token)?;
