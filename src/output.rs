@@ -104,3 +104,28 @@ pub fn milestone_progress(m: &sessions_core::work::milestones::Milestone) -> Str
         m.steps_total
     )
 }
+
+/// The files a view left out because they do not parse: one
+/// `sessions: warning: <path>:<line>:<col>: <message>` line each, on stderr (so JSON on
+/// stdout stays one document; JSON carries them as its `warnings` array).
+pub fn warn_problems(problems: &[sessions_core::store::scan::Problem]) {
+    for p in problems {
+        eprintln!("sessions: warning: {p}");
+    }
+}
+
+/// `value` (a JSON object) with a `warnings` array added when there are any.
+pub fn with_warnings(
+    mut value: serde_json::Value,
+    problems: &[sessions_core::store::scan::Problem],
+) -> serde_json::Value {
+    if !problems.is_empty()
+        && let Some(map) = value.as_object_mut()
+    {
+        map.insert(
+            "warnings".into(),
+            serde_json::to_value(problems).expect("problems serialize"),
+        );
+    }
+    value
+}

@@ -149,7 +149,10 @@ fn list(
     if (mine || to_me) && me.is_none() {
         ctx.me()?;
     }
-    let reqs: Vec<Request> = collab::list(hub)?
+    let found = collab::scan(hub)?;
+    crate::output::warn_problems(&found.problems);
+    let reqs: Vec<Request> = found
+        .items
         .into_iter()
         .filter(|r| match &me {
             None => true,
@@ -166,8 +169,10 @@ fn list(
         .filter(|r| !pending || r.status == "pending")
         .collect();
     if ctx.json() {
-        ctx.out
-            .json(&json!({ "count": reqs.len(), "requests": reqs }));
+        ctx.out.json(&crate::output::with_warnings(
+            json!({ "count": reqs.len(), "requests": reqs }),
+            &found.problems,
+        ));
         return Ok(0);
     }
     if reqs.is_empty() {

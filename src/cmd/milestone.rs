@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
-use sessions_core::sessions::registry::{self, Beat};
+use sessions_core::sessions::registry::Beat;
 use sessions_core::work::milestones::{self, Milestone, NewMilestone, StepUpdate};
+use sessions_core::work::presence;
 use sessions_core::{Error, Hub, Result, store::time};
 
 use crate::Ctx;
@@ -239,13 +240,19 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
             }
         }
         MilestoneCommand::Status { id: None, all } => {
-            let mut list: Vec<Milestone> = milestones::list(&hub)?
+            let found = milestones::scan(&hub)?;
+            crate::output::warn_problems(&found.problems);
+            let mut list: Vec<Milestone> = found
+                .items
                 .into_iter()
                 .filter(|m| all || m.is_open())
                 .collect();
             list.sort_by(|a, b| (a.priority_rank(), &a.id).cmp(&(b.priority_rank(), &b.id)));
             if ctx.json() {
-                ctx.out.json(&json!({ "milestones": list }));
+                ctx.out.json(&crate::output::with_warnings(
+                    json!({ "milestones": list }),
+                    &found.problems,
+                ));
             } else {
                 if list.is_empty() {
                     ctx.out.line("No open milestones.");
@@ -368,9 +375,14 @@ pub struct ReadyArgs {}
 
 pub fn ready(ctx: &mut Ctx, _args: ReadyArgs) -> Result<u8> {
     let hub = ctx.hub()?;
-    let items = milestones::ready(&hub, time::now())?;
+    let found = milestones::ready(&hub, time::now())?;
+    crate::output::warn_problems(&found.problems);
+    let items = found.items;
     if ctx.json() {
-        ctx.out.json(&json!({ "ready": items }));
+        ctx.out.json(&crate::output::with_warnings(
+            json!({ "ready": items }),
+            &found.problems,
+        ));
         return Ok(0);
     }
     if items.is_empty() {
@@ -475,7 +487,7 @@ pub fn save_progress(ctx: &mut Ctx, args: SaveProgressArgs) -> Result<u8> {
         None if mode == SaveMode::Quick => ask("What are you working on now? (enter to keep)"),
         None => None,
     };
-    registry::heartbeat(
+    presence::heartbeat(
         &hub,
         &me,
         &Beat {

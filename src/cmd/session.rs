@@ -4,7 +4,7 @@ use clap::Args;
 use sessions_core::sessions::registry::{
     self, Beat, Registration, Registry, SessionView, SyncView,
 };
-use sessions_core::{Error, Result, sessions::matching, store::time};
+use sessions_core::{Error, Result, sessions::matching, store::time, work::presence};
 
 use crate::Ctx;
 use crate::cmd::split_list;
@@ -34,7 +34,7 @@ pub struct RegisterArgs {
 pub fn register(ctx: &mut Ctx, args: RegisterArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let id = ctx.id_or_me(args.id.as_deref())?;
-    let done = registry::register(
+    let done = presence::register(
         &hub,
         &Registration {
             id,
@@ -77,7 +77,7 @@ pub struct HeartbeatArgs {
 pub fn heartbeat(ctx: &mut Ctx, args: HeartbeatArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let id = ctx.me()?;
-    let path = registry::heartbeat(
+    let path = presence::heartbeat(
         &hub,
         &id,
         &Beat {

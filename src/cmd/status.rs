@@ -18,6 +18,7 @@ pub fn run(ctx: &mut Ctx, _args: StatusArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let me = ctx.me_if_given()?;
     let snap = Snapshot::load(&hub, me.as_deref())?;
+    crate::output::warn_problems(&snap.warnings);
     if ctx.json() {
         ctx.out.json(&snap);
     } else {

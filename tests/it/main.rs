@@ -6,4 +6,5 @@ mod claims;
 mod foundation;
 mod messages;
 mod statusfiles;
+mod views;
 mod watch;

@@ -22,12 +22,13 @@ use std::time::Duration;
 
 use notify::RecursiveMode;
 use serde::Serialize;
-use sessions_core::sessions::registry::Liveness;
+use sessions_core::sessions::heartbeat;
+use sessions_core::sessions::liveness::{self, Liveness};
 use sessions_core::status::report::{Marker, STATUS_SUFFIX, StatusDoc, StatusFiles, normalize};
 use sessions_core::store::hub::layout;
 use sessions_core::{
-    Error, Hub, Result, status::report, status::signals, store::storage, store::time, work::claims,
-    work::milestones,
+    Error, Hub, Result, status::report, status::signals, store::scan, store::storage, store::time,
+    work::claims, work::milestones,
 };
 
 pub use inbox::Inbox;
@@ -527,27 +528,26 @@ impl Watch {
 
     fn refresh_claims(&mut self, emit: bool, events: &mut Vec<Event>) {
         let hub = &self.opts.hub;
+        let Ok(found) = claims::scan(hub) else {
+            return; // the folder cannot be read now; the next event re-reads it
+        };
         let mut now_claims = BTreeMap::new();
-        for path in hub.list(layout::PRIORITIES, ".lock").unwrap_or_default() {
-            let Ok(Some(text)) = storage::read_text(&path) else {
-                continue;
-            };
-            let Ok(record) = storage::parse_json_object(&path, &text) else {
-                continue; // being written by hand; the next event re-reads it
-            };
-            let key = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let c = claims::Claim::from_record(hub, &key, path, record);
+        for c in found.items {
             now_claims.insert(
-                key,
+                c.key,
                 ClaimState {
                     holder: c.holder,
                     token: c.token,
                     expires_at: c.expires_at,
                 },
             );
+        }
+        // A lock file caught mid-edit is not a released claim: keep what we knew.
+        for p in &found.problems {
+            let key = scan::stem(&p.path);
+            if let Some(c) = self.state.claims.get(&key) {
+                now_claims.insert(key, c.clone());
+            }
         }
         let old = std::mem::replace(&mut self.state.claims, now_claims);
         if !emit {
@@ -614,27 +614,25 @@ impl Watch {
 
     fn refresh_milestones(&mut self, emit: bool, events: &mut Vec<Event>) {
         let hub = &self.opts.hub;
+        let Ok(found) = milestones::scan(hub) else {
+            return;
+        };
         let mut now_ms = BTreeMap::new();
-        for path in hub.list(layout::MILESTONES, ".json").unwrap_or_default() {
-            let Ok(Some(text)) = storage::read_text(&path) else {
-                continue;
-            };
-            let Ok(record) = storage::parse_json_object(&path, &text) else {
-                continue;
-            };
-            let id = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let m = milestones::Milestone::from_record(&id, path, record);
+        for m in found.items {
             now_ms.insert(
-                id,
+                m.id,
                 MilestoneState {
                     title: m.title,
                     status: m.status,
                     progress: m.progress,
                 },
             );
+        }
+        for p in &found.problems {
+            let id = scan::stem(&p.path);
+            if let Some(m) = self.state.milestones.get(&id) {
+                now_ms.insert(id, m.clone());
+            }
         }
         let old = std::mem::replace(&mut self.state.milestones, now_ms);
         if !emit {
@@ -666,30 +664,18 @@ impl Watch {
     }
 
     fn refresh_heartbeats(&mut self, emit: bool, events: &mut Vec<Event>) {
-        let hub = &self.opts.hub;
-        let mut now_hb = BTreeMap::new();
-        for path in hub.list(layout::HEARTBEATS, ".json").unwrap_or_default() {
-            let Ok(Some(text)) = storage::read_text(&path) else {
-                continue;
-            };
-            let Ok(record) = storage::parse_json_object(&path, &text) else {
-                continue;
-            };
-            let stem = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let id = sessions_core::store::record::text(
-                &record,
-                sessions_core::sessions::registry::fields::ID,
-            )
-            .map(str::to_string)
-            .unwrap_or(stem);
-            let t = sessions_core::store::record::timestamp(
-                &record,
-                sessions_core::sessions::registry::fields::HEARTBEAT_TIME,
-            );
-            now_hb.insert(id, t);
+        let Ok(found) = heartbeat::scan_heartbeats(&self.opts.hub) else {
+            return;
+        };
+        // The one rule: of several files naming a session, the newest speaks for it.
+        let mut now_hb = liveness::last_seen_per_session(&found.items);
+        // A heartbeat caught mid-edit is not a session that left: keep what we knew of
+        // the session it was for (its file name names it).
+        for p in &found.problems {
+            let id = scan::stem(&p.path);
+            if let Some(t) = self.state.heartbeats.get(&id) {
+                now_hb.entry(id).or_insert(*t);
+            }
         }
         self.state.heartbeats = now_hb;
         self.liveness(emit, events);

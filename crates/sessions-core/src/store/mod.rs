@@ -6,6 +6,7 @@ pub mod folder;
 pub mod hub;
 pub mod ids;
 pub mod record;
+pub mod scan;
 pub mod secrets;
 pub mod storage;
 pub mod time;

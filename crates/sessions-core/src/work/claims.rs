@@ -23,10 +23,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::board::messages::{self, Post};
-use crate::sessions::registry::{self, Liveness};
+use crate::sessions::liveness::{self, Liveness};
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::record::{self, Record};
+use crate::store::scan::{self, Scan};
 use crate::store::time::{self, Timestamp};
 use crate::{store::ids, store::storage};
 
@@ -121,18 +122,21 @@ fn key_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Every claim in `PRIORITIES/`, sorted by key.
+/// Every claim in `PRIORITIES/`, sorted by key. A lock file that does not parse is an
+/// error naming it.
 pub fn list(hub: &Hub) -> Result<Vec<Claim>> {
-    let mut out = Vec::new();
-    for path in hub.list(layout::PRIORITIES, ".lock")? {
-        let Some(text) = storage::read_text(&path)? else {
-            continue; // released while we listed
-        };
-        let record = storage::parse_json_object(&path, &text)?;
-        let key = key_of(&path);
-        out.push(Claim::from_record(hub, &key, path, record));
-    }
-    Ok(out)
+    scan(hub)?.strict()
+}
+
+/// Every claim that parses, and a problem for each lock file that does not (a view
+/// shows the others; the watcher keeps what it knew of a file caught mid-edit).
+pub fn scan(hub: &Hub) -> Result<Scan<Claim>> {
+    Ok(
+        scan::json_records(hub, layout::PRIORITIES, ".lock")?.map(|(path, record)| {
+            let key = key_of(&path);
+            Claim::from_record(hub, &key, path, record)
+        }),
+    )
 }
 
 /// The claim on `key`, if any.
@@ -180,20 +184,11 @@ pub fn lease_end(hub: &Hub, claim: &Claim) -> Option<Timestamp> {
     })
 }
 
-/// How alive the holder of a claim is, from its heartbeat file alone.
+/// How alive the holder of a claim is, by the one liveness rule. A heartbeat reached
+/// through a symlink out of the hub is no heartbeat; a hub whose heartbeat folder
+/// cannot be read knows nothing of the holder.
 pub fn holder_liveness(hub: &Hub, holder: &str, now: Timestamp) -> Liveness {
-    if ids::validate("session ID", holder).is_err() {
-        return Liveness::Unknown;
-    }
-    // A heartbeat reached through a symlink out of the hub is no heartbeat.
-    let Ok(path) = hub.file(&format!("{}/{holder}.json", layout::HEARTBEATS)) else {
-        return Liveness::Unknown;
-    };
-    let seen = storage::read_json_object(&path)
-        .ok()
-        .flatten()
-        .and_then(|r| record::timestamp(&r, registry::fields::HEARTBEAT_TIME));
-    Liveness::of(hub, seen, now)
+    liveness::session_liveness(hub, holder, now).unwrap_or(Liveness::Unknown)
 }
 
 /// Why a claim cannot be taken over now, or `None` when it can.

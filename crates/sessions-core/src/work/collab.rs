@@ -25,6 +25,7 @@ use crate::board::messages::{self, Post};
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::record::{self, Record};
+use crate::store::scan::{self, Scan};
 use crate::store::time::{self, Timestamp};
 use crate::{store::ids, store::storage};
 
@@ -416,22 +417,20 @@ pub fn get(hub: &Hub, id: &str) -> Result<Request> {
 
 /// Every request, oldest first. A file that does not parse is an error naming it.
 pub fn list(hub: &Hub) -> Result<Vec<Request>> {
-    let mut out = Vec::new();
-    for path in hub.list(layout::COLLABORATIONS, ".json")? {
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if let Some(rec) = storage::read_json_object(&path)? {
-            out.push(Request::from_record(&stem, rec));
-        }
-    }
-    out.sort_by(|a, b| {
+    scan(hub)?.strict()
+}
+
+/// Every request that parses, oldest first, and a problem for each file that does not
+/// (an old script's request with an unescaped `"`, say).
+pub fn scan(hub: &Hub) -> Result<Scan<Request>> {
+    let mut found = scan::json_records(hub, layout::COLLABORATIONS, ".json")?
+        .map(|(path, rec)| Request::from_record(&scan::stem(&path), rec));
+    found.items.sort_by(|a, b| {
         a.created_at
             .cmp(&b.created_at)
             .then_with(|| a.request_id.cmp(&b.request_id))
     });
-    Ok(out)
+    Ok(found)
 }
 
 /// Response-time and completion statistics over a set of requests.

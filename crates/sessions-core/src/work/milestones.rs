@@ -17,6 +17,7 @@ use crate::board::messages::{self, Post};
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::record::{self, Record};
+use crate::store::scan::{self, Scan};
 use crate::store::time::{self, Timestamp};
 use crate::work::claims::{self, Grant, Released};
 use crate::{store::ids, store::storage, work::current_state};
@@ -117,18 +118,20 @@ fn stem(path: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-/// Every milestone in `MILESTONES/`, sorted by file name.
+/// Every milestone in `MILESTONES/`, sorted by file name. A file that does not parse
+/// is an error naming it.
 pub fn list(hub: &Hub) -> Result<Vec<Milestone>> {
-    let mut out = Vec::new();
-    for path in hub.list(layout::MILESTONES, ".json")? {
-        let Some(text) = storage::read_text(&path)? else {
-            continue;
-        };
-        let record = storage::parse_json_object(&path, &text)?;
-        let id = stem(&path);
-        out.push(Milestone::from_record(&id, path, record));
-    }
-    Ok(out)
+    scan(hub)?.strict()
+}
+
+/// Every milestone that parses, and a problem for each file that does not.
+pub fn scan(hub: &Hub) -> Result<Scan<Milestone>> {
+    Ok(
+        scan::json_records(hub, layout::MILESTONES, ".json")?.map(|(path, record)| {
+            let id = stem(&path);
+            Milestone::from_record(&id, path, record)
+        }),
+    )
 }
 
 /// One milestone by ID (its file name without `.json`).
@@ -719,13 +722,26 @@ pub struct ReadyItem {
 
 /// The work nobody holds, highest priority first: open milestones that are not blocked
 /// and not claimed, then the items of CURRENT_STATE.md's BACKLOG (`priority-<n>`) that
-/// are not claimed. A claim that can be taken over counts as free.
-pub fn ready(hub: &Hub, now: Timestamp) -> Result<Vec<ReadyItem>> {
-    let held: std::collections::HashMap<String, claims::Claim> = claims::list(hub)?
+/// are not claimed. A claim that can be taken over counts as free. A milestone or lock
+/// file that does not parse is left out with a problem naming it (an item whose lock is
+/// damaged is not offered as free).
+pub fn ready(hub: &Hub, now: Timestamp) -> Result<Scan<ReadyItem>> {
+    let claim_scan = claims::scan(hub)?;
+    let damaged: std::collections::HashSet<String> = claim_scan
+        .problems
+        .iter()
+        .map(|p| scan::stem(&p.path))
+        .collect();
+    let mut problems = claim_scan.problems;
+    let held: std::collections::HashMap<String, claims::Claim> = claim_scan
+        .items
         .into_iter()
         .map(|c| (c.key.clone(), c))
         .collect();
     let free = |key: &str| -> (bool, Option<String>) {
+        if damaged.contains(key) {
+            return (false, None);
+        }
         match held.get(key) {
             None => (true, None),
             Some(c) if claims::takeover_blocker(hub, c, now).is_none() => {
@@ -735,7 +751,9 @@ pub fn ready(hub: &Hub, now: Timestamp) -> Result<Vec<ReadyItem>> {
         }
     };
     let mut out = Vec::new();
-    for m in list(hub)? {
+    let milestones = scan(hub)?;
+    problems.extend(milestones.problems);
+    for m in milestones.items {
         if !m.is_open() || m.status == "blocked" {
             continue;
         }
@@ -777,7 +795,10 @@ pub fn ready(hub: &Hub, now: Timestamp) -> Result<Vec<ReadyItem>> {
         }
     }
     out.sort_by_key(|i| (priority_rank(&i.priority), i.kind != "milestone"));
-    Ok(out)
+    Ok(Scan {
+        items: out,
+        problems,
+    })
 }
 
 /// The open items of the BACKLOG section, numbered from 1 in document order: list items

@@ -4,3 +4,4 @@ pub mod claims;
 pub mod collab;
 pub mod current_state;
 pub mod milestones;
+pub mod presence;
