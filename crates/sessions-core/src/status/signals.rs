@@ -16,12 +16,11 @@ use std::time::SystemTime;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::status::report::{STATUS_SUFFIX, StatusFiles};
+pub use crate::status::folder::SIGNAL_SUFFIX;
+use crate::status::folder::{STATUS_SUFFIX, StatusFiles};
 use crate::store::error::{Error, Result};
 use crate::store::time::{self, Timestamp};
 use crate::{store::ids, store::storage};
-
-pub const SIGNAL_SUFFIX: &str = "-updated";
 
 /// A pending signal.
 #[derive(Debug, Clone, Serialize)]
@@ -55,10 +54,7 @@ fn timestamp_of(t: SystemTime) -> Timestamp {
 
 /// Touch `.<name>-updated`.
 pub fn touch(files: &StatusFiles, name: &str) -> Result<PathBuf> {
-    let path = files.signal_path(name)?;
-    storage::ensure_dir(files.dir())?;
-    storage::touch(&path)?;
-    Ok(path)
+    files.touch_signal(name)
 }
 
 /// Read one signal file's state; `None` when it is gone.
