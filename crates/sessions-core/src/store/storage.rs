@@ -108,7 +108,7 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
 /// Replace `target` by rename without any fsync: readers still never see a torn file,
 /// and a killed process loses nothing, but an OS crash may lose the write. Only for data
 /// whose loss is detected and recovered (the fencing counter inside its durable
-/// reservation, see `claims::next_token`).
+/// reservation, see `fence::next_token`).
 pub fn write_replace_unsynced(target: &Path, bytes: &[u8]) -> Result<()> {
     let temp = write_temp_with(target, bytes, false)?;
     std::fs::rename(&temp, target).map_err(|e| {

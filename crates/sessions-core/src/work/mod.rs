@@ -3,5 +3,6 @@
 pub mod claims;
 pub mod collab;
 pub mod current_state;
+pub mod fence;
 pub mod milestones;
 pub mod presence;
