@@ -78,16 +78,16 @@ impl Sink for Printer<'_> {
         if self.json {
             self.out.json_line(event);
         } else {
-            let time = event.time.get(11..19).unwrap_or(&event.time);
-            let kind = format!("{:<16}", event.kind);
-            let kind = match event.kind {
+            let time = event.time().get(11..19).unwrap_or(event.time());
+            let kind = format!("{:<16}", event.kind());
+            let kind = match event.kind() {
                 "signal" | "message" => self.out.bold(&kind),
                 "claim_expired" | "session_stale" | "session_gone" => self.out.yellow(&kind),
-                "health" if event.ok == Some(false) => self.out.red(&kind),
+                "health" if event.ok() == Some(false) => self.out.red(&kind),
                 _ => kind,
             };
             self.out
-                .line(format!("{} {kind} {}", self.out.dim(time), event.detail));
+                .line(format!("{} {kind} {}", self.out.dim(time), event.detail()));
         }
         self.out.flush()
     }
