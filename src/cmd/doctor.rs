@@ -1,9 +1,18 @@
 //! `sessions doctor`: find every file the commands would stumble on.
 
+use std::path::PathBuf;
+
 use clap::Args;
-use sessions_core::{Result, views::doctor};
+use schemars::JsonSchema;
+use serde::Serialize;
+use sessions_core::store::error::exit;
+use sessions_core::{
+    Result,
+    views::doctor::{self, Finding},
+};
 
 use crate::Ctx;
+use crate::output::{Output, Render, escape_untrusted as esc};
 
 #[derive(Debug, Args)]
 #[command(
@@ -20,36 +29,63 @@ pub fn run(ctx: &mut Ctx, args: DoctorArgs) -> Result<u8> {
     let findings = doctor::check(&hub)?;
     let fixed = if args.fix { doctor::fix(&findings)? } else { 0 };
     let remaining = findings.iter().filter(|f| !(args.fix && f.fixable)).count();
-    if ctx.json() {
-        ctx.out.json(&serde_json::json!({
-            "hub": hub.root(), "findings": findings, "fixed": fixed, "remaining": remaining
-        }));
-    } else {
-        for f in &findings {
+    ctx.emit(&Checked {
+        hub: hub.root().to_path_buf(),
+        findings,
+        fixed,
+        remaining,
+        fix: args.fix,
+    })
+}
+
+/// `doctor`: every problem found (exit 1 while any remains).
+#[derive(Serialize, JsonSchema)]
+pub struct Checked {
+    pub hub: PathBuf,
+    pub findings: Vec<Finding>,
+    /// How many --fix removed.
+    pub fixed: usize,
+    /// How many are left.
+    pub remaining: usize,
+    #[serde(skip)]
+    pub fix: bool,
+}
+
+impl Render for Checked {
+    fn text(&self, out: &mut Output) {
+        for f in &self.findings {
             let at = match (f.line, f.column) {
                 (Some(l), Some(c)) => format!(":{l}:{c}"),
                 _ => String::new(),
             };
-            let fix = if f.fixable && !args.fix {
+            let fix = if f.fixable && !self.fix {
                 " (sessions doctor --fix removes it)"
             } else {
                 ""
             };
-            ctx.out.line(format!(
+            let path = f.path.strip_prefix(&self.hub).unwrap_or(&f.path);
+            out.line(format!(
                 "{}{at}: {}{fix}",
-                crate::rel(&hub, &f.path).display(),
-                f.message
+                esc(&path.display().to_string()),
+                esc(&f.message)
             ));
         }
-        if findings.is_empty() {
-            ctx.out.line(format!(
-                "{}: every file reads cleanly.",
-                hub.root().display()
-            ));
+        if self.findings.is_empty() {
+            out.line(format!("{}: every file reads cleanly.", self.hub.display()));
         } else {
-            ctx.out
-                .line(format!("{} problem(s), {fixed} fixed.", findings.len()));
+            out.line(format!(
+                "{} problem(s), {} fixed.",
+                self.findings.len(),
+                self.fixed
+            ));
         }
     }
-    Ok(if remaining == 0 { 0 } else { 1 })
+
+    fn exit_code(&self) -> u8 {
+        if self.remaining == 0 {
+            exit::OK
+        } else {
+            exit::FAILURE
+        }
+    }
 }

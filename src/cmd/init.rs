@@ -1,9 +1,12 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use schemars::JsonSchema;
+use serde::Serialize;
 use sessions_core::{Result, init, store::hub::HUB_DIR_NAME};
 
 use crate::Ctx;
+use crate::output::{Output, Render};
 
 #[derive(Debug, Args)]
 #[command(
@@ -20,23 +23,34 @@ pub struct InitArgs {
 pub fn run(ctx: &mut Ctx, args: InitArgs) -> Result<u8> {
     let dir = args.dir.unwrap_or_else(|| PathBuf::from(HUB_DIR_NAME));
     let written = init::create(&dir, !args.no_shims)?;
-    if ctx.json() {
-        ctx.out
-            .json(&serde_json::json!({ "hub": dir, "files": written }));
-    } else {
-        ctx.out.line(format!(
+    ctx.emit(&Initialized {
+        hub: dir,
+        files: written,
+    })
+}
+
+/// `init`: the hub created and the files written.
+#[derive(Serialize, JsonSchema)]
+pub struct Initialized {
+    pub hub: PathBuf,
+    pub files: Vec<PathBuf>,
+}
+
+impl Render for Initialized {
+    fn text(&self, out: &mut Output) {
+        out.line(format!(
             "Created a hub in {} ({} files).",
-            dir.display(),
-            written.len()
+            self.hub.display(),
+            self.files.len()
         ));
-        ctx.out.line("Next:");
-        ctx.out.line(format!(
+        out.line("Next:");
+        out.line(format!(
             "  export SESSIONS_HUB={}  SESSIONS_ID=<your-session-id>",
-            std::fs::canonicalize(&dir).unwrap_or(dir).display()
+            std::fs::canonicalize(&self.hub)
+                .unwrap_or_else(|_| self.hub.clone())
+                .display()
         ));
-        ctx.out
-            .line("  sessions register --name \"<name>\" --role \"<role>\" --spec <a,b>");
-        ctx.out.line("  sessions status");
+        out.line("  sessions register --name \"<name>\" --role \"<role>\" --spec <a,b>");
+        out.line("  sessions status");
     }
-    Ok(0)
 }

@@ -5,6 +5,7 @@ mod support;
 mod claims;
 mod foundation;
 mod messages;
+mod output;
 mod statusfiles;
 mod views;
 mod watch;

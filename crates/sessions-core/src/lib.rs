@@ -50,7 +50,10 @@ mod tests {
                 todo.extend(deps.get(&name).cloned().unwrap_or_default());
             }
         }
-        assert!(seen.len() > 5, "the walk found the core's dependencies: {seen:?}");
+        assert!(
+            seen.len() > 5,
+            "the walk found the core's dependencies: {seen:?}"
+        );
         for banned in ["tokio", "notify", "mio"] {
             assert!(!seen.contains(banned), "sessions-core depends on {banned}");
         }

@@ -10,6 +10,7 @@ use crate::store::time;
 use crate::{store::ids, store::storage};
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Ack {
     pub message_id: String,
     pub session_id: String,

@@ -12,6 +12,7 @@ use crate::store::storage;
 use crate::store::time::{self, Timestamp};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Archived {
     pub moved: usize,
     pub kept_messages: usize,

@@ -21,6 +21,7 @@ use crate::{store::ids, store::storage};
 /// (a git merge or an archive rewrote the file) the whole board is parsed and the set
 /// of seen IDs (`<session>.seen`, one ID a line) decides what is new.
 #[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Cursor {
     pub session: String,
     pub offset: u64,
@@ -90,6 +91,7 @@ fn read_range(file: &mut File, path: &Path, from: u64, to: u64) -> Result<Vec<u8
 
 /// One inbox entry.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InboxEntry {
     #[serde(flatten)]
     pub message: Message,
@@ -98,6 +100,7 @@ pub struct InboxEntry {
 
 /// The result of reading an inbox.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Inbox {
     pub session: String,
     pub messages: Vec<InboxEntry>,

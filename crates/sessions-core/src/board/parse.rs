@@ -12,6 +12,7 @@ use crate::store::time::{self, Timestamp};
 
 /// Who wrote a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// Written by this toolkit: has `**ID:**` and `**Length:**`; the body is exact.
@@ -22,6 +23,7 @@ pub enum Format {
 
 /// One message parsed from the board.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Message {
     pub id: String,
     /// True when the block has no `**ID:**` line and the ID was derived from its bytes.
@@ -54,6 +56,7 @@ pub struct Message {
 
 /// A free-text section, kept as written.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TextSection {
     pub id: String,
     /// Its first heading, if any.
@@ -64,6 +67,7 @@ pub struct TextSection {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 // Most segments are messages: boxing them would only add an allocation each.
 #[allow(clippy::large_enum_variant)]
@@ -644,6 +648,7 @@ fn mentions(text: &str, me: &str) -> bool {
 
 /// A compact message for `sessions status`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Summary {
     pub id: String,
     pub from: Option<String>,

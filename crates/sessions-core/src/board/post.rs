@@ -28,6 +28,7 @@ pub struct Post {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Posted {
     pub id: String,
     pub time: String,

@@ -119,6 +119,7 @@ pub fn write(hub: &Hub, id: &str, beat: &Beat) -> Result<PathBuf> {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Pruned {
     pub id: String,
     pub last_seen: Option<String>,

@@ -12,6 +12,7 @@ use crate::store::time::Timestamp;
 
 /// How alive a session is, from the age of its heartbeat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Liveness {
     Live,

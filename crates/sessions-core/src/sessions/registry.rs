@@ -99,6 +99,7 @@ pub struct Registration {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Registered {
     pub id: String,
     /// False when the session was already registered (register is idempotent).
@@ -225,6 +226,7 @@ pub fn unregister(hub: &Hub, id: &str) -> Result<bool> {
 
 /// One session as the views show it: registry entry and heartbeat merged.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionView {
     pub id: String,
     pub registered: bool,
@@ -255,6 +257,7 @@ impl SessionView {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SyncCounts {
     pub total: usize,
     pub registered: usize,
@@ -266,6 +269,7 @@ pub struct SyncCounts {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SyncView {
     pub sessions: Vec<SessionView>,
     pub counts: SyncCounts,

@@ -40,6 +40,7 @@ use crate::store::time::{self, Timestamp};
 
 /// One of the four markers of the original files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Marker {
     /// ✅
@@ -146,6 +147,7 @@ fn find_marker(s: &str) -> Option<(usize, Marker, usize)> {
 
 /// What kind of group a section is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SectionKind {
     Items,
@@ -155,6 +157,7 @@ pub enum SectionKind {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Section {
     pub name: String,
     pub kind: SectionKind,
@@ -168,6 +171,7 @@ pub struct Section {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Item {
     pub section: String,
     pub label: String,
@@ -193,6 +197,7 @@ impl Item {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Action {
     pub text: String,
     pub done: bool,
@@ -206,6 +211,7 @@ pub struct Action {
 /// A parsed status document. Spans are byte ranges of whole lines without their line
 /// terminator.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StatusDoc {
     /// The project named in the header (None when there is no header).
     pub header_project: Option<String>,

@@ -31,6 +31,7 @@ pub enum Edit {
 
 /// What an edit did, for output.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Edited {
     pub project: String,
     pub file: PathBuf,

@@ -15,6 +15,7 @@ pub type Unreadable = Vec<(PathBuf, String)>;
 
 /// One line of the roll-up.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Summary {
     pub project: String,
     pub file: PathBuf,
@@ -84,6 +85,7 @@ pub fn rollup(files: &StatusFiles) -> Result<(Vec<Summary>, Unreadable)> {
 
 /// One thing the healthcheck found wrong.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Problem {
     pub project: String,
     pub file: PathBuf,
@@ -99,6 +101,7 @@ pub struct Problem {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Health {
     pub ok: bool,
     pub checked: usize,

@@ -24,6 +24,7 @@ use crate::{store::ids, store::storage};
 
 /// A pending signal.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Signal {
     pub name: String,
     pub path: PathBuf,

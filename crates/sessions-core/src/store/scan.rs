@@ -14,6 +14,7 @@ use crate::store::storage;
 
 /// A file a scan could not use: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Problem {
     pub path: PathBuf,
     pub line: usize,

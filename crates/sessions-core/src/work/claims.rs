@@ -38,6 +38,7 @@ pub use crate::work::fence::{FENCE, next_token};
 /// `{milestone_id|priority_id, session_id, claimed_at, type}`: they count as claims
 /// with the default lease from `claimed_at`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Claim {
     pub key: String,
     pub holder: String,
@@ -202,6 +203,7 @@ pub fn takeover_blocker(hub: &Hub, claim: &Claim, now: Timestamp) -> Option<Stri
 
 /// A claim granted (new, renewed because it was already ours, or taken over).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Grant {
     pub key: String,
     pub holder: String,
@@ -508,6 +510,7 @@ pub fn renew_held(hub: &Hub, holder: &str) -> Result<Vec<String>> {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Released {
     pub key: String,
     pub holder: String,
@@ -621,6 +624,7 @@ pub fn check_fence(hub: &Hub, key: &str, holder: &str, token: Option<u64>) -> Re
 
 /// A claim as `sessions claims` shows it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClaimView {
     #[serde(flatten)]
     pub claim: Claim,

@@ -76,6 +76,7 @@ pub fn allowed_moves(status: &str) -> &'static [&'static str] {
 
 /// A request, read tolerantly from its file.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Request {
     pub request_id: String,
     pub from_session: String,
@@ -435,6 +436,7 @@ pub fn scan(hub: &Hub) -> Result<Scan<Request>> {
 
 /// Response-time and completion statistics over a set of requests.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Stats {
     pub total: usize,
     pub by_status: BTreeMap<String, usize>,
@@ -447,6 +449,7 @@ pub struct Stats {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionStats {
     /// Requests this session made.
     pub sent: usize,
@@ -455,6 +458,7 @@ pub struct SessionStats {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Metrics {
     pub overall: Stats,
     pub per_session: BTreeMap<String, SessionStats>,
