@@ -213,7 +213,7 @@ pub struct RequestList {
     pub count: usize,
     pub requests: Vec<Request>,
     /// Files left out because they do not parse, each with path, line and column.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Problem>,
 }
 

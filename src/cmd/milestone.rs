@@ -334,7 +334,7 @@ impl Render for HandedOff {
 pub struct MilestoneList {
     pub milestones: Vec<Milestone>,
     /// Files left out because they do not parse, each with path, line and column.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Problem>,
 }
 
@@ -459,7 +459,7 @@ pub fn ready(ctx: &mut Ctx, _args: ReadyArgs) -> Result<u8> {
 pub struct ReadyList {
     pub ready: Vec<ReadyItem>,
     /// Files left out because they do not parse, each with path, line and column.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Problem>,
 }
 
@@ -651,7 +651,7 @@ pub struct Saved {
     /// Full mode: the commit made, or null when there was nothing to commit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git_commit: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 

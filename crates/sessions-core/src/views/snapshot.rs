@@ -38,7 +38,7 @@ pub struct Snapshot {
     /// Files left out because they do not parse (a claim or milestone being edited by
     /// hand, an old script's file). Heartbeats and the registry are never guessed
     /// around: one that does not parse fails the snapshot.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Problem>,
 }
 
