@@ -134,3 +134,51 @@ fn views_show_the_rest_and_name_each_file_that_does_not_parse() {
     let after: Vec<String> = bad_files.iter().map(|f| hub.read(f)).collect();
     assert_eq!(before, after, "a file that does not parse was rewritten");
 }
+
+/// One liveness rule (issue 8 §4): of several heartbeat files naming a session (the old
+/// scripts named them differently), the newest speaks for it, for the sync view and for
+/// a claim takeover alike; the takeover used to read only `<holder>.json`.
+#[test]
+fn the_claim_takeover_and_sync_agree_on_who_is_alive() {
+    let hub = TestHub::new();
+    let at = |minutes_ago: i64| {
+        (chrono::Utc::now() - chrono::Duration::minutes(minutes_ago))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let beat = |minutes_ago: i64| {
+        serde_json::json!({"session_id": "s1", "last_heartbeat": at(minutes_ago)}).to_string()
+    };
+    // s1's own file is days old; an old script's file for s1 is fresh.
+    hub.write("HEARTBEATS/s1.json", &beat(3 * 24 * 60));
+    hub.write("HEARTBEATS/session-1763229251.json", &beat(1));
+    // Its claim's lease ran out long ago.
+    hub.write(
+        "PRIORITIES/k.lock",
+        &serde_json::json!({
+            "priority_id": "k", "session_id": "s1", "type": "priority",
+            "claimed_at": at(2 * 24 * 60), "expires_at": at(24 * 60), "token": 1
+        })
+        .to_string(),
+    );
+    let sync = hub.json(&["sync"]);
+    let s1 = sync["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "s1")
+        .unwrap_or_else(|| panic!("no s1 in {sync}"));
+    assert_eq!(s1["liveness"], "live", "{sync}");
+    let out = hub.run(&["--as", "s2", "claim", "k"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("held by s1"), "{}", stderr(&out));
+    assert_eq!(hub.read_json("PRIORITIES/k.lock")["session_id"], "s1");
+
+    // Once every file of s1 is old, both agree it is gone and the claim can be taken.
+    hub.write("HEARTBEATS/session-1763229251.json", &beat(3 * 24 * 60));
+    let v = hub.json(&["--as", "s2", "claim", "k"]);
+    assert_eq!(
+        hub.read_json("PRIORITIES/k.lock")["session_id"],
+        "s2",
+        "{v}"
+    );
+}

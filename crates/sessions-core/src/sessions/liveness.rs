@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::sessions::fields;
 use crate::sessions::heartbeat::{self, Heartbeat};
 use crate::store::error::Result;
-use crate::store::hub::Hub;
+use crate::store::hub::{Hub, layout};
 use crate::store::time::Timestamp;
+use crate::store::{record, storage};
 
 /// How alive a session is, from the age of its heartbeat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -70,6 +72,17 @@ pub fn last_seen_per_session(heartbeats: &[Heartbeat]) -> BTreeMap<String, Optio
 /// How alive session `id` is now. Heartbeats that do not parse are passed over (the
 /// others may still speak for it); a broken folder reads as no heartbeat.
 pub fn session_liveness(hub: &Hub, id: &str, now: Timestamp) -> Result<Liveness> {
+    // The session's own file, when it names this session and is live, decides alone:
+    // the newest of its files can only be as live. This keeps a claim check on a live
+    // holder to one read; only a holder that looks gone costs a scan of the folder.
+    if let Ok(path) = hub.file(&format!("{}/{id}.json", layout::HEARTBEATS))
+        && let Ok(Some(record)) = storage::read_json_object(&path)
+        && record::text(&record, fields::ID).is_none_or(|named| named == id)
+        && Liveness::of(hub, record::timestamp(&record, fields::HEARTBEAT_TIME), now)
+            == Liveness::Live
+    {
+        return Ok(Liveness::Live);
+    }
     let scan = heartbeat::scan_heartbeats(hub)?;
     let seen = newest_per_session(&scan.items)
         .get(id)
