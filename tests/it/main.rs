@@ -4,6 +4,7 @@ mod support;
 
 mod claims;
 mod foundation;
+mod hardening;
 mod messages;
 mod output;
 mod statusfiles;

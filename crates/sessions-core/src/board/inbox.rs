@@ -127,7 +127,7 @@ pub fn inbox(hub: &Hub, me: &str, unread_only: bool) -> Result<Inbox> {
     let path = board_path(hub)?;
     let cursor = load_cursor(hub, me)?;
     let lock = read_lock(hub)?;
-    let mut file = match File::open(&path) {
+    let mut file = match storage::open_read(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Inbox {

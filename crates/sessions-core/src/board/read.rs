@@ -1,7 +1,6 @@
 //! Reading the board: bounded reads under the lock, finding, filtering, threads, recent.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
@@ -41,7 +40,7 @@ fn read_board_at(path: &Path, limit: u64) -> Result<String> {
 }
 
 pub(crate) fn read_board_bytes(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let mut file = match File::open(path) {
+    let mut file = match storage::open_read(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(path, e)),
@@ -168,7 +167,7 @@ pub fn recent(hub: &Hub, n: usize) -> Result<Vec<Summary>> {
     const TAIL_BYTES: u64 = 128 * 1024;
     let path = board_path(hub)?;
     let lock = read_lock(hub)?;
-    let mut file = match File::open(&path) {
+    let mut file = match storage::open_read(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(&path, e)),

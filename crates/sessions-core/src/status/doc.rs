@@ -39,7 +39,7 @@ use crate::store::error::{Error, Result};
 use crate::store::time::{self, Timestamp};
 
 /// One of the four markers of the original files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Marker {
@@ -260,7 +260,7 @@ pub fn normalize(s: &str) -> String {
     out
 }
 
-fn section_kind(name: &str) -> SectionKind {
+pub(crate) fn section_kind(name: &str) -> SectionKind {
     let n = normalize(name);
     if n.contains("ACTION") || n == "TODO" || n.contains("TO DO") {
         SectionKind::Actions

@@ -171,6 +171,7 @@ impl StatusFiles {
             let doc = StatusDoc::parse(&text);
             let (patches, line, previous) = edit::plan(project, &text, &doc, edit, now)?;
             let next = edit::apply(&text, patches);
+            edit::check_reads_back(&doc, &next, edit)?;
             storage::write_atomic(&path, next.as_bytes())?;
             (line, previous)
         };

@@ -134,7 +134,7 @@ pub fn recover(files: &StatusFiles) -> Result<Vec<String>> {
             continue;
         };
         let Some(name) = name_of(&base) else { continue };
-        let Ok(file) = fs::File::open(&held) else {
+        let Ok(file) = storage::open_read(&held) else {
             continue;
         };
         if file.try_lock().is_err() {
@@ -186,7 +186,7 @@ pub fn take(files: &StatusFiles, name: &str) -> Result<Option<Taken>> {
     if !storage::take(&path, &held)? {
         return Ok(None);
     }
-    let lock = fs::File::open(&held).ok().filter(|f| f.lock().is_ok());
+    let lock = storage::open_read(&held).ok().filter(|f| f.lock().is_ok());
     Ok(Some(Taken {
         signal,
         held,
