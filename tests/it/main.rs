@@ -22,4 +22,5 @@ mod sessions;
 mod statusfiles;
 mod surprises;
 mod top;
+mod views;
 mod watch;

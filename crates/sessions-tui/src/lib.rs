@@ -187,9 +187,9 @@ fn bench_probe(opts: &Options) {
 fn watch_hub(hub: &Hub, tx: Sender<Msg>) -> Result<Vec<notify::RecommendedWatcher>> {
     let mut dirs = vec![hub.root().to_path_buf()];
     if let Ok(files) = StatusFiles::for_hub(hub, None)
-        && !files.dir.starts_with(hub.root())
+        && !files.dir().starts_with(hub.root())
     {
-        dirs.push(files.dir.clone());
+        dirs.push(files.dir().to_path_buf());
     }
     let mut watchers = Vec::new();
     for dir in dirs {
