@@ -9,7 +9,6 @@
 pub mod model;
 mod view;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
@@ -172,13 +171,8 @@ fn bench_probe(opts: &Options) {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = writeln!(f, "{nanos} change");
-    }
+    // Best effort: a benchmark log must never disturb the dashboard.
+    let _ = sessions_core::store::storage::append_unsynced(path, format!("{nanos} change\n").as_bytes());
 }
 
 /// Watch the hub (and the status folder when it lives elsewhere). The toolkit's private
