@@ -172,7 +172,10 @@ fn bench_probe(opts: &Options) {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     // Best effort: a benchmark log must never disturb the dashboard.
-    let _ = sessions_core::store::storage::append_unsynced(path, format!("{nanos} change\n").as_bytes());
+    let _ = sessions_core::store::storage::append_unsynced(
+        path,
+        format!("{nanos} change\n").as_bytes(),
+    );
 }
 
 /// Watch the hub (and the status folder when it lives elsewhere). The toolkit's private
