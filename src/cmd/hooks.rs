@@ -5,6 +5,8 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use schemars::JsonSchema;
+use serde::Serialize;
 use sessions_agents::handler::{self, Settings};
 use sessions_agents::install::{self, Scope};
 use sessions_agents::providers::{self, Provider};
@@ -12,6 +14,7 @@ use sessions_agents::{brief, identity};
 use sessions_core::{Error, Result};
 
 use crate::Ctx;
+use crate::output::{Output, Render};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -218,28 +221,45 @@ pub struct WhoamiArgs {}
 pub fn whoami(ctx: &mut Ctx, _args: WhoamiArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     if let Some(id) = ctx.me_if_given()? {
-        if ctx.out.is_json() {
-            ctx.out
-                .json_document(&serde_json::json!({ "id": id, "source": "SESSIONS_ID" }))?;
-        } else {
-            ctx.out.line(id);
-        }
-        return Ok(0);
+        return ctx.emit(&Identity {
+            id,
+            source: "SESSIONS_ID",
+            provider: None,
+            provider_session: None,
+            cwd: None,
+        });
     }
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     match identity::whoami(&hub, &cwd, &identity::env_sessions())? {
-        Some(b) => {
-            if ctx.out.is_json() {
-                ctx.out.json_document(&serde_json::json!({
-                    "id": b.hub_id, "source": "binding", "provider": b.provider,
-                    "provider_session": b.provider_session, "cwd": b.cwd,
-                }))?;
-            } else {
-                ctx.out.line(&b.hub_id);
-            }
-            Ok(0)
-        }
+        Some(b) => ctx.emit(&Identity {
+            id: b.hub_id,
+            source: "binding",
+            provider: Some(b.provider),
+            provider_session: Some(b.provider_session),
+            cwd: Some(b.cwd),
+        }),
         None => Err(identity::unknown()),
+    }
+}
+
+/// `whoami`: the hub session this agent is, and how that was decided.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Identity {
+    pub id: String,
+    /// `SESSIONS_ID` (from --as or the environment) or `binding` (made by the hooks).
+    pub source: &'static str,
+    /// With a binding: the agent CLI, its own session id and the folder it was bound in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_session: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+}
+
+impl Render for Identity {
+    fn text(&self, out: &mut Output) {
+        out.line(&self.id);
     }
 }
 

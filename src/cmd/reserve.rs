@@ -3,11 +3,15 @@
 use std::time::Duration;
 
 use clap::Args;
-use sessions_core::work::reservations::{self, Mode};
+use schemars::JsonSchema;
+use serde::Serialize;
+use sessions_core::work::claims::{Grant, Released};
+use sessions_core::work::reservations::{self, Mode, Reservation};
 use sessions_core::{Error, Result, store::time};
 
 use crate::Ctx;
 use crate::cmd::session::parse_duration;
+use crate::output::{Output, Render};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -59,35 +63,67 @@ pub fn reserve(ctx: &mut Ctx, args: ReserveArgs) -> Result<u8> {
     };
     let grants =
         reservations::reserve(&hub, &me, &patterns, mode, args.ttl, args.reason.as_deref())?;
-    if ctx.out.is_json() {
-        let out: Vec<_> = grants
-            .iter()
-            .zip(&patterns)
-            .map(|(g, p)| serde_json::json!({ "pattern": p, "mode": mode.as_str(), "grant": g }))
-            .collect();
-        ctx.out.json_document(&out)?;
-        return Ok(0);
-    }
-    for (g, p) in grants.iter().zip(&patterns) {
-        for w in &g.warnings {
-            eprintln!("sessions: warning: {w}");
+    let granted = grants
+        .into_iter()
+        .zip(patterns)
+        .map(|(grant, pattern)| Reserved {
+            pattern,
+            mode,
+            grant,
+        })
+        .collect();
+    ctx.emit(&ReserveDone {
+        holder: me,
+        granted,
+    })
+}
+
+/// One path reserved: the pattern as stored, its mode and the claim granted for it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Reserved {
+    pub pattern: String,
+    pub mode: Mode,
+    pub grant: Grant,
+}
+
+/// `reserve`: one entry per path, in the order given.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct ReserveDone {
+    #[serde(skip)]
+    holder: String,
+    granted: Vec<Reserved>,
+}
+
+impl Render for ReserveDone {
+    fn text(&self, out: &mut Output) {
+        for r in &self.granted {
+            let g = &r.grant;
+            let verb = if g.already_held {
+                "Renewed"
+            } else if g.took_over_from.is_some() {
+                "Took over"
+            } else {
+                "Reserved"
+            };
+            out.line(format!(
+                "{verb} {} ({}) for {}: {}, token {}, expires {}",
+                r.pattern,
+                r.mode.as_str(),
+                self.holder,
+                g.key,
+                g.token,
+                g.expires_at
+            ));
         }
-        let verb = if g.already_held {
-            "Renewed"
-        } else if g.took_over_from.is_some() {
-            "Took over"
-        } else {
-            "Reserved"
-        };
-        ctx.out.line(format!(
-            "{verb} {p} ({}) for {me}: {}, token {}, expires {}",
-            mode.as_str(),
-            g.key,
-            g.token,
-            g.expires_at
-        ));
     }
-    Ok(0)
+
+    fn warnings(&self) -> Vec<String> {
+        self.granted
+            .iter()
+            .flat_map(|r| r.grant.warnings.iter().cloned())
+            .collect()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -100,19 +136,24 @@ pub struct ReservationsArgs {}
 pub fn list(ctx: &mut Ctx, _args: ReservationsArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let all = reservations::list(&hub, time::now())?;
-    if ctx.out.is_json() {
-        ctx.out.json_document(&all)?;
-        return Ok(0);
+    ctx.emit(&ReservationList(all))
+}
+
+/// `reservations`: every reservation, expired ones included (`active: false`).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct ReservationList(pub Vec<Reservation>);
+
+impl Render for ReservationList {
+    fn text(&self, out: &mut Output) {
+        if self.0.is_empty() {
+            out.line("No reservations.");
+        }
+        for r in &self.0 {
+            let state = if r.active { "" } else { " [expired]" };
+            out.line(format!("{}  {}{state}", r.holder, r.describe()));
+        }
     }
-    if all.is_empty() {
-        ctx.out.line("No reservations.");
-    }
-    for r in &all {
-        let state = if r.active { "" } else { " [expired]" };
-        ctx.out
-            .line(format!("{}  {}{state}", r.holder, r.describe()));
-    }
-    Ok(0)
 }
 
 #[derive(Debug, Args)]
@@ -141,15 +182,28 @@ pub fn unreserve(ctx: &mut Ctx, args: UnreserveArgs) -> Result<u8> {
     let patterns = normalized(&hub, &args.paths)?;
     let force = args.force.then_some(args.reason.as_deref().unwrap_or(""));
     let released = reservations::unreserve(&hub, &me, &patterns, force)?;
-    if ctx.out.is_json() {
-        ctx.out.json_document(&released)?;
-    } else if released.is_empty() {
-        ctx.out.line(format!("{me} holds no reservations."));
-    } else {
-        for r in &released {
-            ctx.out
-                .line(format!("Released {} (held by {})", r.key, r.holder));
+    ctx.emit(&Unreserved {
+        holder: me,
+        released,
+    })
+}
+
+/// `unreserve`: the reservations released.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Unreserved {
+    #[serde(skip)]
+    holder: String,
+    released: Vec<Released>,
+}
+
+impl Render for Unreserved {
+    fn text(&self, out: &mut Output) {
+        if self.released.is_empty() {
+            out.line(format!("{} holds no reservations.", self.holder));
+        }
+        for r in &self.released {
+            out.line(format!("Released {} (held by {})", r.key, r.holder));
         }
     }
-    Ok(0)
 }

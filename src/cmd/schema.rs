@@ -9,8 +9,8 @@ use sessions_core::{Error, Result};
 
 use crate::Ctx;
 use crate::cmd::{
-    claims, collab, doctor, dropins, goal, handshake, init, milestone, msg, next, report, session,
-    signal, state,
+    claims, collab, doctor, dropins, goal, handshake, hooks, init, milestone, msg, next, report,
+    reserve, session, signal, state,
 };
 use crate::output::{Output, Render};
 
@@ -107,6 +107,10 @@ pub fn contracts() -> Vec<Contract> {
         ("goal list", of::<goal::GoalList>),
         ("next", of::<next::NextShown>),
         ("install-dropins", of::<dropins::Installed>),
+        ("reserve", of::<reserve::ReserveDone>),
+        ("reservations", of::<reserve::ReservationList>),
+        ("unreserve", of::<reserve::Unreserved>),
+        ("whoami", of::<hooks::Identity>),
     ]
 }
 

@@ -271,6 +271,9 @@ pub fn render_session(out: &mut Output, s: &SessionView) {
     if let Some(status) = &s.status {
         details.push(format!("status: {}", esc(status)));
     }
+    if let (Some(provider), Some(id)) = (&s.provider, &s.provider_session) {
+        details.push(format!("{} {}", esc(provider), esc(id)));
+    }
     if !details.is_empty() {
         out.line(format!("      {}", details.join(" | ")));
     }

@@ -428,6 +428,10 @@ fn every_json_document_matches_the_schema_sessions_schema_prints() {
         (&["doctor"], vec!["doctor"]),
         (&["match"], vec!["match", "deploy the API"]),
         (&["heartbeat"], vec!["--as", "s2", "heartbeat"]),
+        (&["reserve"], vec!["--as", "s2", "reserve", "src/api/**"]),
+        (&["reservations"], vec!["reservations"]),
+        (&["unreserve"], vec!["--as", "s2", "unreserve"]),
+        (&["whoami"], vec!["--as", "s2", "whoami"]),
     ];
     for (command, args) in cases {
         let schema = schema_of(&hub, command);

@@ -33,6 +33,60 @@ fn init_then_register_shows_in_status() {
 }
 
 #[test]
+fn sync_and_status_show_the_linked_provider_session() {
+    let hub = TestHub::new();
+    let linked = "3f2a9c1e-0d4b-4e6f-9a7b-2c8d1e5f6a70";
+    hub.ok(&[
+        "--as",
+        "s1",
+        "register",
+        "--role",
+        "Builder",
+        "--provider",
+        "claude-code",
+        "--provider-session",
+        linked,
+    ]);
+    hub.ok(&["--as", "s2", "register", "--role", "Reviewer"]);
+    let sync = hub.json(&["sync"]);
+    let by_id = |doc: &Value, id: &str| -> Value {
+        doc["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} missing from {doc}"))
+    };
+    let s1 = by_id(&sync, "s1");
+    assert_eq!(s1["provider"], "claude", "the provider name is normalised");
+    assert_eq!(s1["provider_session"], linked);
+    assert_eq!(s1["role"], "Builder", "existing fields stay");
+    let s2 = by_id(&sync, "s2");
+    assert!(s2["provider"].is_null() && s2["provider_session"].is_null());
+    let status = hub.json(&["status"]);
+    assert_eq!(by_id(&status["sessions"], "s1")["provider_session"], linked);
+
+    let shown = format!("claude {linked}");
+    for text in [hub.ok(&["sync"]), hub.ok(&["status"])] {
+        let line = text
+            .lines()
+            .skip_while(|l| !l.contains("s1"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no detail line under s1:\n{text}"));
+        assert!(
+            line.contains("role: Builder") && line.contains(&shown),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("claude").count(),
+            1,
+            "only s1 is linked:\n{text}"
+        );
+    }
+}
+
+#[test]
 fn register_rewrite_keeps_every_unknown_registry_field() {
     let hub = TestHub::fixture();
     let before = hub.read_json("REGISTRY.json");

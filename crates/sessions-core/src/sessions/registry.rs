@@ -250,6 +250,10 @@ pub struct SessionView {
     pub last_seen: Option<String>,
     pub age_secs: Option<i64>,
     pub agreed: Option<bool>,
+    /// The agent CLI this session runs in (claude, codex, ...), from its registry entry.
+    pub provider: Option<String>,
+    /// That provider's own session id, the one `sessions resume` reopens.
+    pub provider_session: Option<String>,
 }
 
 impl SessionView {
@@ -375,6 +379,8 @@ fn view_of(
         last_seen: last_seen.map(time::format),
         age_secs: last_seen.map(|t| (now - t).num_seconds()),
         agreed: entry.and_then(|e| record::boolean(e, "agreed")),
+        provider: from_entry(&["provider"]).map(str::to_string),
+        provider_session: from_entry(&["provider_session"]).map(str::to_string),
     }
 }
 

@@ -35,6 +35,7 @@ const SET_LOCK: &str = "PRIORITIES/files";
 const TOKENS: &str = ".sessions/reservations";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Nobody else may hold an overlapping reservation.
@@ -58,6 +59,7 @@ impl Mode {
 
 /// One reservation as `sessions reservations` shows it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Reservation {
     pub key: String,
     pub pattern: String,
