@@ -526,7 +526,7 @@ pub fn save_progress(ctx: &mut Ctx, args: SaveProgressArgs) -> Result<u8> {
 
     if mode == SaveMode::Full {
         let message = format!("save-progress: {me} at {}", time::format(time::now()));
-        let committed = sessions_core::git::commit_hub(&hub, &message)?;
+        let committed = sessions_git::commit::commit_hub(&hub, &message)?;
         report.insert("git_commit".into(), json!(committed));
     }
 

@@ -5,6 +5,7 @@ pub mod collab;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
+pub mod git;
 pub mod handshake;
 pub mod init;
 pub mod milestone;
@@ -54,6 +55,8 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Consume(args) => signal::consume(ctx, args),
         Command::Watch(args) => watch::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
+        Command::Git(command) => git::run(ctx, command),
+        Command::MergeDriver(args) => git::merge_driver(ctx, args),
     }
 }
 

@@ -1,0 +1,212 @@
+//! `sessions git setup|sync` and the hidden `sessions merge-driver` git runs.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use sessions_core::{Error, Result, store::time};
+use sessions_git::{drivers, setup, sync};
+
+use crate::Ctx;
+
+#[derive(Debug, Subcommand)]
+pub enum GitCommand {
+    /// Make this repository merge hub files by meaning: the hub's committed
+    /// .gitattributes and this clone's merge drivers (idempotent).
+    #[command(
+        after_help = "Example:\n  sessions git setup            # once per clone\n  sessions git setup --check    # exit 1 and list what is missing"
+    )]
+    Setup(SetupArgs),
+    /// Commit the hub's changes only, fetch, merge with the drivers, push (retrying when
+    /// another clone pushed first). Never commits outside the hub, `.sessions/`, or what
+    /// you staged; never leaves the repository mid-merge. Exit 1 when a claim of this
+    /// clone was lost to another clone's session.
+    #[command(
+        after_help = "Example:\n  sessions git sync\n  sessions git sync --dry-run --json\n\nHeartbeats whose only change is their time are committed once the committed copy\nis older than --heartbeats-every (default: half the liveness window), so history\ndoes not drown while other machines still see sessions live."
+    )]
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Change nothing; list what is missing (exit 1 if anything is).
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Show what would be committed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Commit a heartbeat whose only change is its time once the committed one is this old (e.g. 2m, 0s).
+    #[arg(long, value_name = "DURATION")]
+    pub heartbeats_every: Option<String>,
+    /// The commit message of the hub commit.
+    #[arg(long, short)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example (git runs it; `sessions git setup` configures it):\n  sessions merge-driver board %O %A %B %P"
+)]
+pub struct MergeDriverArgs {
+    /// The file kind: board, registry, heartbeat, milestone, collab, current-state, status, lock.
+    pub kind: String,
+    /// The common ancestor's version (%O).
+    pub base: PathBuf,
+    /// Our version (%A); the result is written here.
+    pub ours: PathBuf,
+    /// Their version (%B).
+    pub theirs: PathBuf,
+    /// The file's path in the repository (%P), for messages.
+    pub path: Option<String>,
+}
+
+pub fn run(ctx: &mut Ctx, command: GitCommand) -> Result<u8> {
+    match command {
+        GitCommand::Setup(args) => run_setup(ctx, args),
+        GitCommand::Sync(args) => run_sync(ctx, args),
+    }
+}
+
+fn run_setup(ctx: &mut Ctx, args: SetupArgs) -> Result<u8> {
+    let hub = ctx.hub()?;
+    if args.check {
+        let Some(missing) = setup::check(&hub)? else {
+            return Err(Error::Usage(format!(
+                "{} is not inside a git repository",
+                hub.root().display()
+            )));
+        };
+        if ctx.json() {
+            ctx.out.json(&serde_json::json!({"ok": missing.changes.is_empty(), "missing": missing.changes, "repo": missing.repo}));
+        } else if missing.changes.is_empty() {
+            ctx.out
+                .line("git setup: every merge driver is configured in this clone.");
+        } else {
+            for m in &missing.changes {
+                ctx.out.line(format!("missing: {m}"));
+            }
+            ctx.out.line("run `sessions git setup` to add them.");
+        }
+        return Ok(u8::from(!missing.changes.is_empty()));
+    }
+    let exe = std::env::current_exe().map_err(|e| Error::io("sessions", e))?;
+    let done = setup::setup(&hub, &exe)?;
+    if ctx.json() {
+        ctx.out.json(&done);
+    } else if done.changes.is_empty() {
+        ctx.out.line("git setup: already set up; nothing changed.");
+    } else {
+        for c in &done.changes {
+            ctx.out.line(c.clone());
+        }
+        ctx.out
+            .line("Next: `sessions git sync` commits and shares the hub.");
+    }
+    Ok(0)
+}
+
+fn run_sync(ctx: &mut Ctx, args: SyncArgs) -> Result<u8> {
+    let hub = ctx.hub()?;
+    let mut opts = sync::Options::for_hub(&hub);
+    opts.dry_run = args.dry_run;
+    if let Some(every) = &args.heartbeats_every {
+        opts.heartbeat_every = time::parse_duration(every).ok_or_else(|| {
+            Error::Usage(format!(
+                "invalid --heartbeats-every {every:?}: use e.g. 90s, 5m"
+            ))
+        })?;
+    }
+    if let Some(m) = args.message {
+        opts.message = m;
+    }
+    let report = sync::sync(&hub, &opts)?;
+    if ctx.json() {
+        ctx.out.json(&report);
+    } else {
+        let what = if report.dry_run {
+            "would commit"
+        } else {
+            "committed"
+        };
+        ctx.out
+            .line(format!("{what} {} hub file(s)", report.committed.len()));
+        for f in &report.committed {
+            ctx.out.line(format!("  {f}"));
+        }
+        if !report.held_back.is_empty() {
+            ctx.out.line(format!(
+                "held back {} time-only heartbeat change(s)",
+                report.held_back.len()
+            ));
+        }
+        if !report.dry_run {
+            ctx.out.line(format!(
+                "{}{}",
+                if report.merged { "merged, " } else { "" },
+                if report.pushed {
+                    format!(
+                        "pushed to {} ({} attempt(s))",
+                        report.remote.clone().unwrap_or_default(),
+                        report.attempts
+                    )
+                } else if report.remote.is_none() {
+                    "no remote: nothing pushed".to_string()
+                } else {
+                    "up to date".to_string()
+                }
+            ));
+        }
+        for l in &report.lost_claims {
+            ctx.out
+                .line(format!("lost claim {} to {}", l.key, l.winner));
+        }
+    }
+    Ok(u8::from(!report.lost_claims.is_empty()))
+}
+
+/// What git runs for a hub file: merge %O %A %B into %A; exit 0 clean, 1 conflict.
+pub fn merge_driver(_ctx: &mut Ctx, args: MergeDriverArgs) -> Result<u8> {
+    let kind = drivers::Kind::from_name(&args.kind).ok_or_else(|| {
+        Error::Usage(format!(
+            "unknown file kind {:?}: use one of {}",
+            args.kind,
+            drivers::Kind::ALL.map(|k| k.name()).join(", ")
+        ))
+    })?;
+    let read = |p: &PathBuf| std::fs::read(p).map_err(|e| Error::io(p, e));
+    let path = args
+        .path
+        .clone()
+        .unwrap_or_else(|| args.ours.display().to_string());
+    let (base, ours, theirs) = (read(&args.base)?, read(&args.ours)?, read(&args.theirs)?);
+    let (Ok(base), Ok(ours_text), Ok(theirs_text)) = (
+        String::from_utf8(base),
+        String::from_utf8(ours.clone()),
+        String::from_utf8(theirs.clone()),
+    ) else {
+        // Not text: both sides byte for byte between the markers.
+        let mut out = format!("<<<<<<< ours ({path})\n").into_bytes();
+        out.extend_from_slice(&ours);
+        out.extend_from_slice(b"\n=======\n");
+        out.extend_from_slice(&theirs);
+        out.extend_from_slice(format!("\n>>>>>>> theirs ({path})\n").as_bytes());
+        sessions_core::store::storage::write_atomic(&args.ours, &out)?;
+        eprintln!(
+            "sessions merge-driver: {path}: a side is not UTF-8 text; both sides are kept between conflict markers"
+        );
+        return Ok(1);
+    };
+    let (ours, theirs) = (ours_text, theirs_text);
+    let merged = drivers::merge(kind, &base, &ours, &theirs, &path);
+    sessions_core::store::storage::write_atomic(&args.ours, merged.text().as_bytes())?;
+    match merged {
+        drivers::Merged::Clean(_) => Ok(0),
+        drivers::Merged::Conflict { reason, .. } => {
+            eprintln!("sessions merge-driver: {reason}");
+            Ok(1)
+        }
+    }
+}
