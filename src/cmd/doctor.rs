@@ -20,9 +20,16 @@ pub fn run(ctx: &mut Ctx, args: DoctorArgs) -> Result<u8> {
     let findings = doctor::check(&hub)?;
     let fixed = if args.fix { doctor::fix(&findings)? } else { 0 };
     let remaining = findings.iter().filter(|f| !(args.fix && f.fixable)).count();
+    // A clone that silently merges hub files as text is the classic failure: say so.
+    let git_setup = sessions_git::setup::check(&hub)
+        .ok()
+        .flatten()
+        .filter(|s| !s.changes.is_empty())
+        .map(|s| sessions_git::setup::advice(&s));
     if ctx.json() {
         ctx.out.json(&serde_json::json!({
-            "hub": hub.root(), "findings": findings, "fixed": fixed, "remaining": remaining
+            "hub": hub.root(), "findings": findings, "fixed": fixed, "remaining": remaining,
+            "warnings": git_setup.iter().collect::<Vec<_>>()
         }));
     } else {
         for f in &findings {
@@ -40,6 +47,9 @@ pub fn run(ctx: &mut Ctx, args: DoctorArgs) -> Result<u8> {
                 crate::rel(&hub, &f.path).display(),
                 f.message
             ));
+        }
+        if let Some(w) = &git_setup {
+            ctx.out.line(format!("warning: {w}"));
         }
         if findings.is_empty() {
             ctx.out.line(format!(

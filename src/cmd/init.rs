@@ -15,14 +15,29 @@ pub struct InitArgs {
     /// Do not add the shims for the old script names (quick-status.sh, ...).
     #[arg(long)]
     pub no_shims: bool,
+    /// Inside a git repository: also run `sessions git setup` (merge drivers).
+    #[arg(long)]
+    pub git_setup: bool,
 }
 
 pub fn run(ctx: &mut Ctx, args: InitArgs) -> Result<u8> {
     let dir = args.dir.unwrap_or_else(|| PathBuf::from(HUB_DIR_NAME));
     let written = init::create(&dir, !args.no_shims)?;
+    // Inside a git repository: offer (or, with --git-setup, run) the merge drivers.
+    let hub = sessions_core::Hub::open(&dir)?;
+    let in_git = sessions_git::commit::Repo::of(&hub)?.is_some();
+    let git_setup = match (in_git, args.git_setup) {
+        (true, true) => {
+            let exe =
+                std::env::current_exe().map_err(|e| sessions_core::Error::io("sessions", e))?;
+            Some(sessions_git::setup::setup(&hub, &exe)?)
+        }
+        _ => None,
+    };
     if ctx.json() {
-        ctx.out
-            .json(&serde_json::json!({ "hub": dir, "files": written }));
+        ctx.out.json(&serde_json::json!({
+            "hub": dir, "files": written, "in_git": in_git, "git_setup": git_setup
+        }));
     } else {
         ctx.out.line(format!(
             "Created a hub in {} ({} files).",
@@ -32,11 +47,20 @@ pub fn run(ctx: &mut Ctx, args: InitArgs) -> Result<u8> {
         ctx.out.line("Next:");
         ctx.out.line(format!(
             "  export SESSIONS_HUB={}  SESSIONS_ID=<your-session-id>",
-            std::fs::canonicalize(&dir).unwrap_or(dir).display()
+            std::fs::canonicalize(&dir).unwrap_or(dir.clone()).display()
         ));
         ctx.out
             .line("  sessions register --name \"<name>\" --role \"<role>\" --spec <a,b>");
         ctx.out.line("  sessions status");
+        if git_setup.is_some() {
+            ctx.out
+                .line("Git merge drivers are set up: `sessions git sync` shares the hub.");
+        } else if in_git {
+            ctx.out.line(format!(
+                "This hub is in a git repository: to merge it by meaning across clones, run\n  sessions --hub {} git setup",
+                dir.display()
+            ));
+        }
     }
     Ok(0)
 }

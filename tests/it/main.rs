@@ -4,6 +4,7 @@ mod support;
 
 mod claims;
 mod foundation;
+mod git;
 mod messages;
 mod statusfiles;
 mod watch;

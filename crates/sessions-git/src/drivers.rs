@@ -1042,6 +1042,9 @@ fn merge_status(base: &str, ours: &str, theirs: &str) -> Merge {
                     .map(|i| i.span.end)
             });
         match at {
+            Some(at) if newer_text[..at].ends_with('\n') => {
+                edits.push((at, at, format!("{line}\n")))
+            }
             Some(at) => edits.push((at, at, format!("\n{line}"))),
             None => edits.push((
                 newer_text.len(),
