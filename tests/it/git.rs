@@ -681,7 +681,7 @@ fn git_sync_leaves_staged_and_unstaged_code_alone_and_dry_run_changes_nothing() 
         "{status}"
     );
     assert!(!status.contains("SESSIONS/MESSAGES.md"), "{status}");
-    assert_eq!(net.git(0, &["diff", "--cached"]).contains("staged()"), true);
+    assert!(net.git(0, &["diff", "--cached"]).contains("staged()"));
     let pushed = net.git(0, &["log", "--name-only", "--format=", "origin/main"]);
     assert!(!pushed.contains("new.rs"));
     assert!(
@@ -771,7 +771,7 @@ fn two_clones_claim_the_same_keys_100_times_one_holder_loser_told_and_refused() 
     }
     // Told on the board too.
     let board = std::fs::read_to_string(net.hub(0).join("MESSAGES.md")).unwrap();
-    assert_eq!(board.matches("lost claim key-").count() >= total, true);
+    assert!(board.matches("lost claim key-").count() >= total);
     assert_eq!(net.hub_files(0), net.hub_files(1));
     assert_eq!(winners.len(), total);
 }

@@ -407,11 +407,8 @@ fn newer(a: &Value, b: &Value) -> Option<Value> {
 
 /// A deterministic pick between two values: the greater serialization.
 fn max_by_text(a: &Value, b: &Value) -> Value {
-    if a.to_string() >= b.to_string() {
-        a.clone()
-    } else {
-        b.clone()
-    }
+    let (sa, sb) = (a.to_string(), b.to_string());
+    if sa >= sb { a.clone() } else { b.clone() }
 }
 
 fn merge_objects(
