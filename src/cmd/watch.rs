@@ -64,6 +64,10 @@ pub struct WatchArgs {
     /// How often time-based events (claim expiry, stale sessions) are checked.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub tick: Duration,
+    /// Keep the hub in step with its git remote: `sessions git sync` at this interval
+    /// (merged changes then show up as events).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub git_sync: Option<Duration>,
     #[command(flatten)]
     pub dir: DirArg,
 }
@@ -113,6 +117,9 @@ pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
             "--debounce and --tick must be more than 0".into(),
         ));
     }
+    if let Some(every) = args.git_sync {
+        start_git_sync(&hub, every)?;
+    }
     let opts = Options {
         hub,
         files,
@@ -138,4 +145,32 @@ pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
         Stopped::Signal | Stopped::Closed | Stopped::Once(true) => Ok(0),
         Stopped::Once(false) => Ok(1),
     }
+}
+
+/// `--git-sync EVERY`: a background thread running the same sync as `sessions git sync`;
+/// its problems go to stderr (stdout is the event stream).
+fn start_git_sync(hub: &sessions_core::Hub, every: Duration) -> Result<()> {
+    if every.is_zero() {
+        return Err(Error::Usage("--git-sync must be more than 0".into()));
+    }
+    sessions_git::commit::Repo::require(hub)?;
+    let hub = hub.clone();
+    let opts = sessions_git::sync::Options::for_hub(&hub);
+    std::thread::spawn(move || {
+        loop {
+            match sessions_git::sync::sync(&hub, &opts) {
+                Ok(r) => {
+                    for l in &r.lost_claims {
+                        eprintln!(
+                            "sessions watch: git sync: lost claim {} to {}",
+                            l.key, l.winner
+                        );
+                    }
+                }
+                Err(e) => eprintln!("sessions watch: git sync: {e}"),
+            }
+            std::thread::sleep(every);
+        }
+    });
+    Ok(())
 }

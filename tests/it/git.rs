@@ -1123,3 +1123,42 @@ fn stress_three_clones_random_rounds_converge_with_nothing_lost() {
         assert!(v["session_id"].is_string(), "{path}");
     }
 }
+
+#[test]
+fn watch_git_sync_brings_another_clones_message_as_an_event() {
+    let net = Net::new(2, true);
+    let mut cmd = Command::new(bin("sessions"));
+    cmd.current_dir(&net.clones[0]).args([
+        "--json",
+        "--as",
+        "s0",
+        "watch",
+        "--once",
+        "--kind",
+        "message",
+        "--git-sync",
+        "300ms",
+    ]);
+    git_env(&mut cmd, &net.home());
+    cmd.env("SESSIONS_HUB", net.hub(0))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let watcher = cmd.spawn().unwrap();
+    net.ok(
+        1,
+        &["--as", "s1", "msg", "send", "--to", "s0", "over the wire"],
+    );
+    net.sync(1, &[]);
+    let out = watcher.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("over the wire") || stdout(&out).contains("s1"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        std::fs::read_to_string(net.hub(0).join("MESSAGES.md"))
+            .unwrap()
+            .contains("over the wire")
+    );
+}
