@@ -122,6 +122,12 @@ fn run_sync(ctx: &mut Ctx, args: SyncArgs) -> Result<u8> {
     if let Some(m) = args.message {
         opts.message = m;
     }
+    // A clone without the drivers would merge hub files as text: set them up first
+    // (this clone's config only, and the hub's .gitattributes).
+    if !opts.dry_run && setup::check(&hub)?.is_some_and(|s| !s.changes.is_empty()) {
+        let exe = std::env::current_exe().map_err(|e| Error::io("sessions", e))?;
+        setup::setup(&hub, &exe)?;
+    }
     let report = sync::sync(&hub, &opts)?;
     if ctx.json() {
         ctx.out.json(&report);

@@ -608,6 +608,30 @@ fn fresh_clone_without_setup_still_merges_the_board() {
         "{}",
         stdout(&doctor)
     );
+    // `git sync` in such a clone sets the drivers up before it merges anything.
+    net.sync(1, &[]);
+    assert_eq!(net.json(1, &["git", "setup", "--check"])["ok"], true);
+}
+
+#[test]
+fn released_on_one_clone_renewed_on_the_other_merges_keeping_the_lease() {
+    // Deleted on one side, changed on the other: git runs no driver; sync keeps the
+    // changed file instead of stopping.
+    let net = Net::new(2, true);
+    net.ok(0, &["--as", "s0", "claim", "k"]);
+    net.sync(0, &[]);
+    net.sync(1, &[]);
+    net.ok(0, &["--as", "s0", "release", "k"]);
+    net.ok(1, &["--as", "s0", "renew", "k", "--ttl", "2h"]);
+    net.sync(0, &[]);
+    let r = net.sync(1, &[]);
+    assert_eq!(r["merged"], true, "{r}");
+    net.sync(0, &[]);
+    for i in 0..2 {
+        net.assert_no_conflicts(i);
+    }
+    assert_eq!(net.hub_files(0), net.hub_files(1));
+    assert!(net.hub(0).join("PRIORITIES/k.lock").exists());
 }
 
 #[test]

@@ -289,6 +289,19 @@ fn merge_commits(repo: &Repo, ours: &str, theirs: &str, label: &str) -> Result<S
                 .skip_while(|l| !l.is_empty())
                 .filter(|l| l.starts_with("CONFLICT"))
                 .collect();
+            // Deleted on one side (a released claim, a pruned heartbeat), changed on the
+            // other: git runs no driver for that. For hub files the changed version is
+            // kept (it is what merge-tree left in the tree): nothing is lost, and a kept
+            // lease still expires.
+            let only_hub_modify_delete = !messages.is_empty()
+                && messages
+                    .iter()
+                    .all(|m| m.starts_with("CONFLICT (modify/delete)"))
+                && files.iter().all(|f| repo.hub_path_of(f).is_some());
+            if only_hub_modify_delete {
+                let tree = text.lines().next().unwrap_or_default();
+                return repo.git_ok(&["commit-tree", tree, "-p", ours, "-p", theirs, "-m", &format!("sessions: merge {label} (kept hub files changed on one side, deleted on the other: {})", files.join(", "))]);
+            }
             Err(Error::Failed(format!(
                 "the merge with {label} has conflicts the drivers could not resolve in: {}\n  {}\n  nothing was changed: the repository is as it was before the sync; resolve these files by hand (or run `sessions git setup` if drivers are missing) and sync again",
                 files.join(", "),
