@@ -949,6 +949,13 @@ fn stress_three_clones_random_rounds_converge_with_nothing_lost() {
         .collect();
     let mut step_state: Vec<HashMap<(String, u64), u8>> = vec![HashMap::new(); 3];
     for round in 0..rounds {
+        if round % 25 == 24 {
+            eprintln!(
+                "stress: round {} at {:.1}s",
+                round + 1,
+                started.elapsed().as_secs_f64()
+            );
+        }
         std::thread::scope(|scope| {
             for ((i, log), steps) in logs.iter_mut().enumerate().zip(step_state.iter_mut()) {
                 scope.spawn(move || {
