@@ -217,6 +217,36 @@ fn segment_text<'a>(text: &'a str, seg: &Segment) -> &'a str {
 }
 
 fn merge_board(base: &str, ours: &str, theirs: &str) -> Merge {
+    // The board is append-only: most of it is the same in all three. That shared
+    // prefix stays as it is (up to a block separator, so the tails parse as blocks);
+    // only the tails are parsed and merged.
+    let common = common_prefix(base.as_bytes(), ours.as_bytes())
+        .min(common_prefix(base.as_bytes(), theirs.as_bytes()));
+    let cut = base[..common].rfind("\n---\n").map_or(0, |i| i + 1);
+    if cut > 0 {
+        let tail = merge_board_tails(&base[cut..], &ours[cut..], &theirs[cut..])?;
+        return Ok(match tail {
+            Outcome::Clean(t) => Outcome::Clean(format!("{}{t}", &base[..cut])),
+            other => other,
+        });
+    }
+    merge_board_tails(base, ours, theirs)
+}
+
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let chunk = 4096;
+    let mut at = 0;
+    while at + chunk <= a.len().min(b.len()) && a[at..at + chunk] == b[at..at + chunk] {
+        at += chunk;
+    }
+    at + a[at..]
+        .iter()
+        .zip(&b[at..])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+fn merge_board_tails(base: &str, ours: &str, theirs: &str) -> Merge {
     let parsed = [base, ours, theirs].map(messages::parse);
     // Conflict markers outside a toolkit message's exact body are a damaged board.
     for (text, segs) in [ours, theirs].iter().zip(&parsed[1..]) {
