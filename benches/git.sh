@@ -48,12 +48,15 @@ H=$B/board/SESSIONS
 "$T/examples/gen-board" "$H" 100000 >/dev/null
 cp "$H/MESSAGES.md" "$B/O"
 "$T/examples/gen-board" "$H" 10 >/dev/null; cp "$H/MESSAGES.md" "$B/A"
-cp "$B/O" "$H/MESSAGES.md"; "$T/examples/gen-board" "$H" 10 >/dev/null; cp "$H/MESSAGES.md" "$B/Bt"
+cp "$B/O" "$H/MESSAGES.md"
+for i in 1 2 3 4 5 6 7 8 9 10; do "$S" --hub "$H" --as b msg send --to all "theirs $i" >/dev/null; done
+cp "$H/MESSAGES.md" "$B/Bt"
 ls -l "$B/O" | awk '{print "board: " $5 " bytes"}'
 : > "$B/driver.txt"; : > "$B/cat.txt"
 for i in $(seq "$RUNS"); do
   cp "$B/A" "$B/A.work"
   t0=$(ms); "$S" merge-driver board "$B/O" "$B/A.work" "$B/Bt" MESSAGES.md; t1=$(ms)
+  [ "$(grep -c '^\*\*ID:\*\*' "$B/A.work")" = 100020 ] || { echo "driver lost a message" >&2; exit 1; }
   echo $((t1 - t0)) >> "$B/driver.txt"
   t0=$(ms); cat "$B/O" "$B/A" "$B/Bt" > "$B/cat.out"; t1=$(ms)
   echo $((t1 - t0)) >> "$B/cat.txt"

@@ -189,9 +189,9 @@ pub fn merge_driver(_ctx: &mut Ctx, args: MergeDriverArgs) -> Result<u8> {
         .unwrap_or_else(|| args.ours.display().to_string());
     let (base, ours, theirs) = (read(&args.base)?, read(&args.ours)?, read(&args.theirs)?);
     let (Ok(base), Ok(ours_text), Ok(theirs_text)) = (
-        String::from_utf8(base),
-        String::from_utf8(ours.clone()),
-        String::from_utf8(theirs.clone()),
+        std::str::from_utf8(&base),
+        std::str::from_utf8(&ours),
+        std::str::from_utf8(&theirs),
     ) else {
         // Not text: both sides byte for byte between the markers.
         let mut out = format!("<<<<<<< ours ({path})\n").into_bytes();
@@ -199,15 +199,16 @@ pub fn merge_driver(_ctx: &mut Ctx, args: MergeDriverArgs) -> Result<u8> {
         out.extend_from_slice(b"\n=======\n");
         out.extend_from_slice(&theirs);
         out.extend_from_slice(format!("\n>>>>>>> theirs ({path})\n").as_bytes());
-        sessions_core::store::storage::write_atomic(&args.ours, &out)?;
+        std::fs::write(&args.ours, &out).map_err(|e| Error::io(&args.ours, e))?;
         eprintln!(
             "sessions merge-driver: {path}: a side is not UTF-8 text; both sides are kept between conflict markers"
         );
         return Ok(1);
     };
     let (ours, theirs) = (ours_text, theirs_text);
+    // %A is git's own temporary file: a plain write (git reads it back at once).
     let merged = drivers::merge(kind, &base, &ours, &theirs, &path);
-    sessions_core::store::storage::write_atomic(&args.ours, merged.text().as_bytes())?;
+    std::fs::write(&args.ours, merged.text().as_bytes()).map_err(|e| Error::io(&args.ours, e))?;
     match merged {
         drivers::Merged::Clean(_) => Ok(0),
         drivers::Merged::Conflict { reason, .. } => {
