@@ -44,7 +44,8 @@ pub struct GlobalArgs {
     /// Act as this session.
     #[arg(long = "as", global = true, env = "SESSIONS_ID", value_name = "ID")]
     pub as_id: Option<String>,
-    /// Print one JSON document (for agents and scripts).
+    /// Print JSON for agents and scripts: one document (`sessions schema COMMAND` gives
+    /// its JSON Schema); `watch` prints one JSON object per line.
     #[arg(long, global = true)]
     pub json: bool,
     /// Write text even if it looks like a secret (API key, token, private key).
@@ -134,6 +135,8 @@ pub enum Command {
     /// The merge driver git runs for hub files (configured by `sessions git setup`).
     #[command(hide = true)]
     MergeDriver(cmd::git::MergeDriverArgs),
+    /// The JSON Schema of a command's --json output (the contract for agents).
+    Schema(cmd::schema::SchemaArgs),
 }
 
 #[cfg(test)]

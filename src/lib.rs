@@ -11,10 +11,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use sessions_core::store::error::exit;
 use sessions_core::{Error, Hub, Result, store::ids};
 
 use crate::cli::{Cli, GlobalArgs};
-use crate::output::Output;
+use crate::output::{Output, Render, WriteFailure};
 
 /// What every command gets: the global flags and the output.
 pub struct Ctx {
@@ -59,8 +60,9 @@ impl Ctx {
         }
     }
 
-    pub fn json(&self) -> bool {
-        self.global.json
+    /// Print a command's response (text or JSON) and return its exit code.
+    pub fn emit<R: Render + ?Sized>(&mut self, response: &R) -> Result<u8> {
+        self.out.emit(response)
     }
 }
 
@@ -75,12 +77,19 @@ pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) ->
     let (mut cli, matches) = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                sessions_core::store::error::exit::USAGE
-            } else {
-                0
-            });
+            let printed = e.print();
+            if e.use_stderr() {
+                return ExitCode::from(exit::USAGE);
+            }
+            // --help and --version print on stdout: a full disk is an error there too.
+            return match printed {
+                Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+                    let err = Error::io("standard output", err);
+                    output::stderr_line(&format!("sessions: {err}"));
+                    ExitCode::from(err.exit_code())
+                }
+                _ => ExitCode::from(exit::OK),
+            };
         }
     };
     // `export SESSIONS_HUB= SESSIONS_ID=` is how a shell unsets them: empty is unset
@@ -99,35 +108,21 @@ pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) ->
     if from_env("as_id") && cli.global.as_id.as_ref().is_some_and(String::is_empty) {
         cli.global.as_id = None;
     }
+    let json = cli.global.json;
     let mut ctx = Ctx {
         global: cli.global,
-        out: Output::new(),
+        out: Output::new(json),
     };
     let result = cmd::run(&mut ctx, cli.command);
-    ctx.out.flush();
+    let result = match (result, ctx.out.flush()) {
+        (result, Ok(()) | Err(WriteFailure::Closed)) => result,
+        (Ok(_), Err(WriteFailure::Failed(e))) => Err(e),
+        (Err(e), Err(WriteFailure::Failed(_))) => Err(e),
+    };
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(e) => report(&mut ctx, &e),
+        Err(e) => ExitCode::from(ctx.out.fail(&e)),
     }
-}
-
-/// Print an error (and, with `--json`, a JSON error object on stdout); map it to its
-/// exit code, the one place where that happens.
-fn report(ctx: &mut Ctx, e: &Error) -> ExitCode {
-    let code = e.exit_code();
-    if ctx.json() {
-        ctx.out.json(&serde_json::json!({
-            "error": {
-                "kind": e.kind(),
-                "message": e.to_string(),
-                "exit_code": code,
-                "details": e.details(),
-            }
-        }));
-        ctx.out.flush();
-    }
-    eprintln!("sessions: {e}");
-    ExitCode::from(code)
 }
 
 /// The path of a file relative to the hub, for messages.

@@ -1,23 +1,87 @@
-//! Everything a command prints goes through [`Output`]: text for people (colour only
-//! on a terminal, honouring NO_COLOR), one JSON document for agents with `--json`.
-//! A closed pipe (`sessions status | head`) is not an error.
+//! Everything a command prints goes through [`Output`]: each command builds a typed
+//! response (a [`Render`]) and [`Output::emit`] prints it, as text for people (colour
+//! only on a terminal, honouring NO_COLOR, untrusted text escaped) or, with `--json`,
+//! as one JSON document for agents (exact, serialized from the same value). Warnings go
+//! through here too. A closed pipe (`sessions status | head`) is a quiet exit; any
+//! other write error (a full disk) is an error with its exit code.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
+use sessions_core::{Error, Result};
+
+/// A command's answer: serialized as its `--json` document, drawn by [`Render::text`]
+/// for people. The JSON Schema of the same type is what `sessions schema` prints.
+pub trait Render: Serialize {
+    /// The human rendering. Text that comes from other sessions goes through
+    /// [`escape_untrusted`].
+    fn text(&self, out: &mut Output);
+
+    /// The exit code of a successful run: `exit::FAILURE` for a "no" answer.
+    fn exit_code(&self) -> u8 {
+        sessions_core::store::error::exit::OK
+    }
+
+    /// Warnings: printed on stderr with text output; a response that has any carries
+    /// them in its JSON document too (a `warnings` field).
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// What stdout could not take.
+pub enum WriteFailure {
+    /// The reader went away (`| head`): stop quietly.
+    Closed,
+    /// Anything else (disk full, I/O error): an error for the user.
+    Failed(Error),
+}
 
 pub struct Output {
     buffer: String,
     color: bool,
+    json: bool,
 }
 
 impl Output {
-    pub fn new() -> Output {
+    pub fn new(json: bool) -> Output {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         Output {
             buffer: String::new(),
             color,
+            json,
         }
+    }
+
+    /// Whether this run prints JSON (`--json`).
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Print a command's response, as JSON or as text; the one place where that choice
+    /// is made. Returns the response's exit code.
+    pub fn emit<R: Render + ?Sized>(&mut self, response: &R) -> Result<u8> {
+        if self.json {
+            self.json_document(response)?;
+        } else {
+            for w in response.warnings() {
+                self.warn(&w);
+            }
+            response.text(self);
+        }
+        Ok(response.exit_code())
+    }
+
+    /// Print one item of a stream (a `watch` event): one compact JSON line, or its text.
+    pub fn emit_line<R: Render + ?Sized>(&mut self, item: &R) -> Result<()> {
+        if self.json {
+            self.json_line(item)?;
+        } else {
+            item.text(self);
+        }
+        Ok(())
     }
 
     /// Add a line of text.
@@ -27,31 +91,42 @@ impl Output {
     }
 
     /// Print `value` as pretty JSON.
-    pub fn json(&mut self, value: &impl Serialize) {
-        let text = serde_json::to_string_pretty(value).expect("output values serialize");
+    pub fn json_document(&mut self, value: &(impl Serialize + ?Sized)) -> Result<()> {
+        let text = serde_json::to_string_pretty(value).map_err(unserializable)?;
         self.line(text);
+        Ok(())
     }
 
     /// Print `value` as one compact JSON line (for streams of events).
-    pub fn json_line(&mut self, value: &impl Serialize) {
-        let text = serde_json::to_string(value).expect("output values serialize");
+    pub fn json_line(&mut self, value: &(impl Serialize + ?Sized)) -> Result<()> {
+        let text = serde_json::to_string(value).map_err(unserializable)?;
         self.line(text);
+        Ok(())
     }
 
-    /// Write what is buffered so far (for long-running commands). Returns false when
-    /// stdout is closed, so streaming commands can stop quietly.
-    pub fn flush(&mut self) -> bool {
+    /// A warning, on stderr (now, so it comes before the output it is about).
+    pub fn warn(&mut self, text: &str) {
+        stderr_line(&format!("sessions: warning: {text}"));
+    }
+
+    /// A note for people on stderr (`sessions watch: ...`, a file that could not be read).
+    pub fn note(&mut self, text: &str) {
+        stderr_line(text);
+    }
+
+    /// Write what is buffered so far (streaming commands call this per event; `main`
+    /// once at the end).
+    pub fn flush(&mut self) -> std::result::Result<(), WriteFailure> {
         let mut stdout = std::io::stdout().lock();
-        let ok = match stdout
+        let written = stdout
             .write_all(self.buffer.as_bytes())
-            .and_then(|()| stdout.flush())
-        {
-            Ok(()) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => false,
-            Err(_) => false,
-        };
+            .and_then(|()| stdout.flush());
         self.buffer.clear();
-        ok
+        match written {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(WriteFailure::Closed),
+            Err(e) => Err(WriteFailure::Failed(Error::io("standard output", e))),
+        }
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -79,9 +154,100 @@ impl Output {
     }
 }
 
-impl Default for Output {
-    fn default() -> Self {
-        Output::new()
+impl Output {
+    /// Report a failed command: with `--json` the error document on stdout (if stdout
+    /// can still take it), always the message on stderr. Returns the error's exit code,
+    /// which the error type alone decides.
+    pub fn fail(&mut self, e: &Error) -> u8 {
+        let code = e.exit_code();
+        if self.json {
+            let document = ErrorReport {
+                error: ErrorBody {
+                    kind: e.kind(),
+                    message: e.to_string(),
+                    exit_code: code,
+                    details: e.details(),
+                },
+            };
+            if self.json_document(&document).is_ok() {
+                let _ = self.flush();
+            }
+        }
+        stderr_line(&format!("sessions: {e}"));
+        code
+    }
+}
+
+/// The `--json` document of a failed command (on stdout; the message also goes to stderr).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct ErrorReport {
+    pub error: ErrorBody,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct ErrorBody {
+    /// A short stable name: io, parse, usage, no_hub, lock_timeout, already_claimed, ...
+    pub kind: &'static str,
+    pub message: String,
+    pub exit_code: u8,
+    /// Structured facts (path, line, holder, ...), depending on the kind.
+    pub details: serde_json::Value,
+}
+
+fn unserializable(e: serde_json::Error) -> Error {
+    Error::Failed(format!("cannot serialize the output as JSON: {e}"))
+}
+
+/// One line on stderr. If stderr itself is gone there is nobody left to tell, and a
+/// panic (what `eprintln!` does) must not reach the user.
+pub fn stderr_line(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{text}");
+}
+
+/// Text from other sessions (subjects, bodies, names, current work, labels) made safe
+/// for a terminal: control characters (C0 but tab, DEL, C1) and bidirectional
+/// overrides/isolates are shown as escapes (`\x1b`, `\r`, `\u{202e}`), so a subject
+/// cannot redraw a line or reorder what a person reads. Line breaks are kept only where
+/// a renderer prints multi-line text itself ([`escape_untrusted_lines`]). JSON output
+/// is never escaped.
+pub fn escape_untrusted(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !needs_escape(c) {
+            escaped.push(c);
+            continue;
+        }
+        let _ = match c {
+            '\n' => write!(escaped, "\\n"),
+            '\r' => write!(escaped, "\\r"),
+            c if (c as u32) < 0x80 => write!(escaped, "\\x{:02x}", c as u32),
+            c => write!(escaped, "\\u{{{:x}}}", c as u32),
+        };
+    }
+    Cow::Owned(escaped)
+}
+
+/// [`escape_untrusted`] for a multi-line text (a message body): each line escaped,
+/// the line breaks kept.
+pub fn escape_untrusted_lines(text: &str) -> String {
+    text.split('\n')
+        .map(escape_untrusted)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn needs_escape(c: char) -> bool {
+    match c {
+        '\t' => false,
+        c if c.is_control() => true, // C0, DEL, C1
+        // LRM, RLM, ALM; embeddings and overrides; isolates; line/paragraph separators.
+        '\u{200e}' | '\u{200f}' | '\u{061c}' => true,
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}' => true,
+        _ => false,
     }
 }
 
@@ -103,4 +269,26 @@ pub fn milestone_progress(m: &sessions_core::work::milestones::Milestone) -> Str
         m.steps_done,
         m.steps_total
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_untrusted;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_shown_escaped() {
+        assert_eq!(
+            escape_untrusted("a\x1b[2K\rb\u{202e}c\u{2066}d\u{85}e\x7f"),
+            "a\\x1b[2K\\rb\\u{202e}c\\u{2066}d\\u{85}e\\x7f"
+        );
+        assert_eq!(escape_untrusted("two\nlines"), "two\\nlines");
+        assert_eq!(
+            escape_untrusted("tab\tand ünïcode ✅"),
+            "tab\tand ünïcode ✅"
+        );
+        assert!(matches!(
+            escape_untrusted("plain"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 }

@@ -3,11 +3,14 @@
 use std::time::Duration;
 
 use clap::Args;
-use sessions_core::work::claims::{self, ClaimView, Grant};
+use schemars::JsonSchema;
+use serde::Serialize;
+use sessions_core::work::claims::{self, Claim, ClaimView, Grant, Released};
 use sessions_core::{Result, store::time};
 
 use crate::Ctx;
 use crate::cmd::session::parse_duration;
+use crate::output::{Output, Render, escape_untrusted as esc};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -40,35 +43,34 @@ pub fn claim(ctx: &mut Ctx, args: ClaimArgs) -> Result<u8> {
         Some(wait) => claims::claim_wait(&hub, &args.key, &me, args.ttl, wait)?,
         None => claims::claim(&hub, &args.key, &me, args.ttl)?,
     };
-    render_grant(ctx, &grant);
-    Ok(0)
+    ctx.emit(&grant)
 }
 
-pub fn render_grant(ctx: &mut Ctx, grant: &Grant) {
-    for w in &grant.warnings {
-        eprintln!("sessions: warning: {w}");
-    }
-    if ctx.json() {
-        ctx.out.json(grant);
-        return;
-    }
-    let verb = if grant.already_held {
-        "Renewed (already yours)"
-    } else if grant.took_over_from.is_some() {
-        "Took over"
-    } else {
-        "Claimed"
-    };
-    ctx.out.line(format!(
-        "{verb} {} for {}: token {}, expires {}",
-        grant.key, grant.holder, grant.token, grant.expires_at
-    ));
-    if let Some(old) = &grant.took_over_from {
-        ctx.out.line(format!(
-            "  previous holder {} (token {}) had let its lease end; recorded on the board",
-            old.holder,
-            old.token.map_or("none".to_string(), |t| t.to_string())
+/// `claim` (and `milestone claim`): the grant, with its warnings.
+impl Render for Grant {
+    fn text(&self, out: &mut Output) {
+        let verb = if self.already_held {
+            "Renewed (already yours)"
+        } else if self.took_over_from.is_some() {
+            "Took over"
+        } else {
+            "Claimed"
+        };
+        out.line(format!(
+            "{verb} {} for {}: token {}, expires {}",
+            self.key, self.holder, self.token, self.expires_at
         ));
+        if let Some(old) = &self.took_over_from {
+            out.line(format!(
+                "  previous holder {} (token {}) had let its lease end; recorded on the board",
+                esc(&old.holder),
+                old.token.map_or("none".to_string(), |t| t.to_string())
+            ));
+        }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 }
 
@@ -91,30 +93,46 @@ pub fn renew(ctx: &mut Ctx, args: RenewArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let me = ctx.me()?;
     match args.key {
-        Some(key) => {
-            let claim = claims::renew(&hub, &key, &me, args.ttl)?;
-            if ctx.json() {
-                ctx.out.json(&claim);
-            } else {
-                ctx.out.line(format!(
-                    "Renewed {key}: token {}, expires {}",
-                    claim.token.map_or("none".into(), |t| t.to_string()),
-                    claim.expires_at.as_deref().unwrap_or("?")
-                ));
-            }
-        }
+        Some(key) => ctx.emit(&RenewedOne(claims::renew(&hub, &key, &me, args.ttl)?)),
         None => {
             let renewed = claims::renew_held(&hub, &me)?;
-            if ctx.json() {
-                ctx.out.json(&serde_json::json!({ "renewed": renewed }));
-            } else if renewed.is_empty() {
-                ctx.out.line(format!("{me} holds no claims."));
-            } else {
-                ctx.out.line(format!("Renewed {}", renewed.join(", ")));
-            }
+            ctx.emit(&RenewedAll { renewed, me })
         }
     }
-    Ok(0)
+}
+
+/// `renew KEY`: the renewed claim.
+#[derive(Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct RenewedOne(pub Claim);
+
+impl Render for RenewedOne {
+    fn text(&self, out: &mut Output) {
+        out.line(format!(
+            "Renewed {}: token {}, expires {}",
+            self.0.key,
+            self.0.token.map_or("none".into(), |t| t.to_string()),
+            self.0.expires_at.as_deref().unwrap_or("?")
+        ));
+    }
+}
+
+/// `renew` without a key: the keys renewed.
+#[derive(Serialize, JsonSchema)]
+pub struct RenewedAll {
+    pub renewed: Vec<String>,
+    #[serde(skip)]
+    pub me: String,
+}
+
+impl Render for RenewedAll {
+    fn text(&self, out: &mut Output) {
+        if self.renewed.is_empty() {
+            out.line(format!("{} holds no claims.", self.me));
+        } else {
+            out.line(format!("Renewed {}", self.renewed.join(", ")));
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -151,21 +169,31 @@ pub fn release(ctx: &mut Ctx, args: ReleaseArgs) -> Result<u8> {
         let reason = args.force.then_some(args.reason.as_deref()).flatten();
         vec![claims::release(&hub, &key, &me, reason)?]
     };
-    if ctx.json() {
-        ctx.out.json(&serde_json::json!({ "released": released }));
-    } else if released.is_empty() {
-        ctx.out.line(format!("{me} held no claims."));
-    } else {
-        for r in &released {
+    ctx.emit(&ReleasedClaims { released, me })
+}
+
+/// `release`: the claims released.
+#[derive(Serialize, JsonSchema)]
+pub struct ReleasedClaims {
+    pub released: Vec<Released>,
+    #[serde(skip)]
+    pub me: String,
+}
+
+impl Render for ReleasedClaims {
+    fn text(&self, out: &mut Output) {
+        if self.released.is_empty() {
+            out.line(format!("{} held no claims.", self.me));
+        }
+        for r in &self.released {
             let forced = if r.forced {
-                format!(" (forced; held by {})", r.holder)
+                format!(" (forced; held by {})", esc(&r.holder))
             } else {
                 String::new()
             };
-            ctx.out.line(format!("Released {}{forced}", r.key));
+            out.line(format!("Released {}{forced}", r.key));
         }
     }
-    Ok(0)
 }
 
 #[derive(Debug, Args)]
@@ -186,24 +214,34 @@ pub fn list(ctx: &mut Ctx, args: ClaimsArgs) -> Result<u8> {
         .into_iter()
         .filter(|v| args.holder.as_ref().is_none_or(|h| *h == v.claim.holder))
         .collect();
-    if ctx.json() {
-        ctx.out
-            .json(&serde_json::json!({ "generated_at": time::format(now), "claims": views }));
-        return Ok(0);
-    }
-    if views.is_empty() {
-        ctx.out.line("Nothing claimed.");
-    }
-    for v in &views {
-        ctx.out.line(render_view(ctx, v));
-    }
-    Ok(0)
+    ctx.emit(&ClaimList {
+        generated_at: time::format(now),
+        claims: views,
+    })
 }
 
-pub fn render_view(ctx: &Ctx, v: &ClaimView) -> String {
+/// `claims`: every claim with its holder's liveness.
+#[derive(Serialize, JsonSchema)]
+pub struct ClaimList {
+    pub generated_at: String,
+    pub claims: Vec<ClaimView>,
+}
+
+impl Render for ClaimList {
+    fn text(&self, out: &mut Output) {
+        if self.claims.is_empty() {
+            out.line("Nothing claimed.");
+        }
+        for v in &self.claims {
+            out.line(render_view(out, v));
+        }
+    }
+}
+
+pub fn render_view(out: &Output, v: &ClaimView) -> String {
     let left = match v.secs_left {
         Some(s) if s >= 0 => format!("{} left", time::human_age(s)),
-        Some(s) => ctx.out.red(&format!("expired {} ago", time::human_age(-s))),
+        Some(s) => out.red(&format!("expired {} ago", time::human_age(-s))),
         None => "no expiry".into(),
     };
     let age = v
@@ -221,7 +259,7 @@ pub fn render_view(ctx: &Ctx, v: &ClaimView) -> String {
     format!(
         "🔒 {:<30} {} ({}) · {token} · {age} · {left}{takeover}",
         v.claim.key,
-        v.claim.holder,
+        esc(&v.claim.holder),
         v.holder_liveness.as_str()
     )
 }

@@ -1,11 +1,13 @@
 //! Collaboration requests: `collab request|accept|decline|start|complete|handoff|list|show|metrics`.
 
 use clap::Subcommand;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 use sessions_core::Result;
-use sessions_core::work::collab::{self, Action, Request, Stats};
+use sessions_core::work::collab::{self, Action, Metrics, Request, Stats};
 
 use crate::Ctx;
+use crate::output::{Output, Render, escape_untrusted as esc};
 
 #[derive(Debug, Subcommand)]
 pub enum CollabCommand {
@@ -92,15 +94,7 @@ pub fn run(ctx: &mut Ctx, command: CollabCommand) -> Result<u8> {
         } => {
             let me = ctx.me()?;
             let req = collab::request(&hub, &me, &target, &request, &urgency)?;
-            if ctx.json() {
-                ctx.out.json(&req);
-            } else {
-                ctx.out.line(format!(
-                    "🤝 {} asked {} ({}): {}",
-                    req.from_session, req.to_session, req.urgency, req.request_id
-                ));
-            }
-            return Ok(0);
+            return ctx.emit(&Requested(req));
         }
         CollabCommand::Accept { id, note } => (id, Action::Accept, note),
         CollabCommand::Decline { id, note } => (id, Action::Decline, note),
@@ -114,27 +108,65 @@ pub fn run(ctx: &mut Ctx, command: CollabCommand) -> Result<u8> {
             all,
         } => return list(ctx, &hub, mine, to_me, pending, all),
         CollabCommand::Show { id } => {
-            let req = collab::get(&hub, &id)?;
-            if ctx.json() {
-                ctx.out.json(&req);
-            } else {
-                render(ctx, &req, true);
-            }
-            return Ok(0);
+            return ctx.emit(&RequestShown(collab::get(&hub, &id)?));
         }
         CollabCommand::Metrics => return metrics(ctx, &hub),
     };
     let me = ctx.me()?;
     let req = collab::transition(&hub, &id, &me, &action, note.as_deref())?;
-    if ctx.json() {
-        ctx.out.json(&req);
-    } else {
-        ctx.out.line(format!(
-            "🤝 {} is now {} (by {me})",
-            req.request_id, req.status
+    ctx.emit(&Moved {
+        request: req,
+        by: me,
+    })
+}
+
+/// `collab request`: the request as filed.
+#[derive(Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Requested(pub Request);
+
+impl Render for Requested {
+    fn text(&self, out: &mut Output) {
+        let req = &self.0;
+        out.line(format!(
+            "🤝 {} asked {} ({}): {}",
+            req.from_session,
+            esc(&req.to_session),
+            esc(&req.urgency),
+            req.request_id
         ));
     }
-    Ok(0)
+}
+
+/// `collab show`: one request with its history.
+#[derive(Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct RequestShown(pub Request);
+
+impl Render for RequestShown {
+    fn text(&self, out: &mut Output) {
+        render(out, &self.0, true);
+    }
+}
+
+/// `collab accept|decline|start|complete|handoff`: the request after the move.
+#[derive(Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Moved {
+    pub request: Request,
+    #[serde(skip)]
+    pub by: String,
+}
+
+impl Render for Moved {
+    fn text(&self, out: &mut Output) {
+        out.line(format!(
+            "🤝 {} is now {} (by {})",
+            esc(&self.request.request_id),
+            esc(&self.request.status),
+            self.by
+        ));
+    }
 }
 
 fn list(
@@ -165,18 +197,28 @@ fn list(
         })
         .filter(|r| !pending || r.status == "pending")
         .collect();
-    if ctx.json() {
-        ctx.out
-            .json(&json!({ "count": reqs.len(), "requests": reqs }));
-        return Ok(0);
+    ctx.emit(&RequestList {
+        count: reqs.len(),
+        requests: reqs,
+    })
+}
+
+/// `collab list`.
+#[derive(Serialize, JsonSchema)]
+pub struct RequestList {
+    pub count: usize,
+    pub requests: Vec<Request>,
+}
+
+impl Render for RequestList {
+    fn text(&self, out: &mut Output) {
+        if self.requests.is_empty() {
+            out.line("No collaboration requests.");
+        }
+        for r in &self.requests {
+            render(out, r, false);
+        }
     }
-    if reqs.is_empty() {
-        ctx.out.line("No collaboration requests.");
-    }
-    for r in &reqs {
-        render(ctx, r, false);
-    }
-    Ok(0)
 }
 
 fn icon(status: &str) -> &'static str {
@@ -190,32 +232,34 @@ fn icon(status: &str) -> &'static str {
     }
 }
 
-fn render(ctx: &mut Ctx, r: &Request, history: bool) {
-    ctx.out.line(format!(
+fn render(out: &mut Output, r: &Request, history: bool) {
+    out.line(format!(
         "{} {} {} → {} [{}] {}",
         icon(&r.status),
-        ctx.out.bold(&r.request_id),
-        r.from_session,
-        r.to_session,
-        r.urgency,
-        r.status
+        out.bold(&esc(&r.request_id)),
+        esc(&r.from_session),
+        esc(&r.to_session),
+        esc(&r.urgency),
+        esc(&r.status)
     ));
-    ctx.out
-        .line(format!("   {}", r.request.lines().next().unwrap_or("")));
+    out.line(format!(
+        "   {}",
+        esc(r.request.lines().next().unwrap_or(""))
+    ));
     if history {
-        ctx.out.line(format!(
+        out.line(format!(
             "   created {} · updated {}",
-            r.created_at.as_deref().unwrap_or("?"),
-            r.updated_at.as_deref().unwrap_or("?")
+            esc(r.created_at.as_deref().unwrap_or("?")),
+            esc(r.updated_at.as_deref().unwrap_or("?"))
         ));
         for h in &r.history {
-            let get = |k: &str| h.get(k).and_then(|v| v.as_str()).unwrap_or("");
+            let get = |k: &str| esc(h.get(k).and_then(|v| v.as_str()).unwrap_or("")).into_owned();
             let note = if get("note").is_empty() {
                 String::new()
             } else {
                 format!(": {}", get("note"))
             };
-            ctx.out.line(format!(
+            out.line(format!(
                 "   {} {} by {} → {}{note}",
                 get("at"),
                 get("action"),
@@ -224,7 +268,7 @@ fn render(ctx: &mut Ctx, r: &Request, history: bool) {
             ));
         }
         let moves = collab::allowed_moves(&r.status);
-        ctx.out.line(format!(
+        out.line(format!(
             "   next: {}",
             if moves.is_empty() {
                 "none (final)".to_string()
@@ -264,20 +308,19 @@ fn stats_line(s: &Stats) -> String {
 }
 
 fn metrics(ctx: &mut Ctx, hub: &sessions_core::Hub) -> Result<u8> {
-    let m = collab::metrics(&collab::list(hub)?);
-    if ctx.json() {
-        ctx.out.json(&m);
-        return Ok(0);
-    }
-    ctx.out.line(ctx.out.bold("📊 COLLABORATION METRICS"));
-    ctx.out
-        .line(format!("  overall: {}", stats_line(&m.overall)));
-    for (session, s) in &m.per_session {
-        ctx.out.line(format!("  {session}: sent {}", s.sent));
-        if s.received.total > 0 {
-            ctx.out
-                .line(format!("     received {}", stats_line(&s.received)));
+    ctx.emit(&collab::metrics(&collab::list(hub)?))
+}
+
+/// `collab metrics`.
+impl Render for Metrics {
+    fn text(&self, out: &mut Output) {
+        out.line(out.bold("📊 COLLABORATION METRICS"));
+        out.line(format!("  overall: {}", stats_line(&self.overall)));
+        for (session, s) in &self.per_session {
+            out.line(format!("  {}: sent {}", esc(session), s.sent));
+            if s.received.total > 0 {
+                out.line(format!("     received {}", stats_line(&s.received)));
+            }
         }
     }
-    Ok(0)
 }

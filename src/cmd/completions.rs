@@ -3,6 +3,7 @@
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 use sessions_core::Result;
+use sessions_core::store::error::exit;
 
 use crate::Ctx;
 use crate::cli::Cli;
@@ -19,5 +20,5 @@ pub fn run(ctx: &mut Ctx, args: CompletionsArgs) -> Result<u8> {
     let mut buffer = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "sessions", &mut buffer);
     ctx.out.line(String::from_utf8_lossy(&buffer).trim_end());
-    Ok(0)
+    Ok(exit::OK)
 }

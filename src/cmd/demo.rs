@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use clap::Args;
+use sessions_core::store::error::exit;
 use sessions_core::{Error, Result, init, store::time};
 
 use crate::Ctx;
+use crate::output::WriteFailure;
 
 #[derive(Debug, Args)]
 #[command(
@@ -146,7 +148,11 @@ impl Demo {
             }
             outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
         }
-        ctx.out.flush();
+        // Shown as it happens. A reader that went away is not the demo's failure (the
+        // last flush in `main` ends quietly); a full disk is.
+        if let Err(WriteFailure::Failed(e)) = ctx.out.flush() {
+            return Err(e);
+        }
         Ok(outputs)
     }
 }
@@ -180,7 +186,7 @@ pub fn run(ctx: &mut Ctx, args: DemoArgs) -> Result<u8> {
     } else {
         remove_demo(&base, args.dir.is_some(), &demo.hub);
     }
-    result.map(|()| 0)
+    result.map(|()| exit::OK)
 }
 
 fn remove_demo(base: &Path, user_dir: bool, hub: &Path) {

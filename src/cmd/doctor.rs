@@ -1,9 +1,18 @@
 //! `sessions doctor`: find every file the commands would stumble on.
 
+use std::path::PathBuf;
+
 use clap::Args;
-use sessions_core::{Result, views::doctor};
+use schemars::JsonSchema;
+use serde::Serialize;
+use sessions_core::store::error::exit;
+use sessions_core::{
+    Result,
+    views::doctor::{self, Finding},
+};
 
 use crate::Ctx;
+use crate::output::{Output, Render, escape_untrusted as esc};
 
 #[derive(Debug, Args)]
 #[command(
@@ -26,40 +35,71 @@ pub fn run(ctx: &mut Ctx, args: DoctorArgs) -> Result<u8> {
         .flatten()
         .filter(|s| !s.changes.is_empty())
         .map(|s| sessions_git::setup::advice(&s));
-    if ctx.json() {
-        ctx.out.json(&serde_json::json!({
-            "hub": hub.root(), "findings": findings, "fixed": fixed, "remaining": remaining,
-            "warnings": git_setup.iter().collect::<Vec<_>>()
-        }));
-    } else {
-        for f in &findings {
+    ctx.emit(&Checked {
+        hub: hub.root().to_path_buf(),
+        findings,
+        fixed,
+        remaining,
+        fix: args.fix,
+        git_setup,
+    })
+}
+
+/// `doctor`: every problem found (exit 1 while any remains).
+#[derive(Serialize, JsonSchema)]
+pub struct Checked {
+    pub hub: PathBuf,
+    pub findings: Vec<Finding>,
+    /// How many --fix removed.
+    pub fixed: usize,
+    /// How many are left.
+    pub remaining: usize,
+    #[serde(skip)]
+    pub fix: bool,
+    /// This clone lacks the hub's git merge drivers (a warning).
+    #[serde(skip)]
+    pub git_setup: Option<String>,
+}
+
+impl Render for Checked {
+    fn text(&self, out: &mut Output) {
+        for f in &self.findings {
             let at = match (f.line, f.column) {
                 (Some(l), Some(c)) => format!(":{l}:{c}"),
                 _ => String::new(),
             };
-            let fix = if f.fixable && !args.fix {
+            let fix = if f.fixable && !self.fix {
                 " (sessions doctor --fix removes it)"
             } else {
                 ""
             };
-            ctx.out.line(format!(
+            let path = f.path.strip_prefix(&self.hub).unwrap_or(&f.path);
+            out.line(format!(
                 "{}{at}: {}{fix}",
-                crate::rel(&hub, &f.path).display(),
-                f.message
+                esc(&path.display().to_string()),
+                esc(&f.message)
             ));
         }
-        if let Some(w) = &git_setup {
-            ctx.out.line(format!("warning: {w}"));
-        }
-        if findings.is_empty() {
-            ctx.out.line(format!(
-                "{}: every file reads cleanly.",
-                hub.root().display()
-            ));
+        if self.findings.is_empty() {
+            out.line(format!("{}: every file reads cleanly.", self.hub.display()));
         } else {
-            ctx.out
-                .line(format!("{} problem(s), {fixed} fixed.", findings.len()));
+            out.line(format!(
+                "{} problem(s), {} fixed.",
+                self.findings.len(),
+                self.fixed
+            ));
         }
     }
-    Ok(if remaining == 0 { 0 } else { 1 })
+
+    fn warnings(&self) -> Vec<String> {
+        self.git_setup.iter().cloned().collect()
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.remaining == 0 {
+            exit::OK
+        } else {
+            exit::FAILURE
+        }
+    }
 }

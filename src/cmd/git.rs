@@ -3,10 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use schemars::JsonSchema;
+use serde::Serialize;
+use sessions_core::store::error::exit;
 use sessions_core::{Error, Result, store::time};
 use sessions_git::{drivers, setup, sync};
 
 use crate::Ctx;
+use crate::output::{Output, Render, escape_untrusted as esc};
 
 #[derive(Debug, Subcommand)]
 pub enum GitCommand {
@@ -72,40 +76,58 @@ pub fn run(ctx: &mut Ctx, command: GitCommand) -> Result<u8> {
 
 fn run_setup(ctx: &mut Ctx, args: SetupArgs) -> Result<u8> {
     let hub = ctx.hub()?;
-    if args.check {
-        let Some(missing) = setup::check(&hub)? else {
-            return Err(Error::Usage(format!(
+    let setup = if args.check {
+        setup::check(&hub)?.ok_or_else(|| {
+            Error::Usage(format!(
                 "{} is not inside a git repository",
                 hub.root().display()
-            )));
-        };
-        if ctx.json() {
-            ctx.out.json(&serde_json::json!({"ok": missing.changes.is_empty(), "missing": missing.changes, "repo": missing.repo}));
-        } else if missing.changes.is_empty() {
-            ctx.out
-                .line("git setup: every merge driver is configured in this clone.");
-        } else {
-            for m in &missing.changes {
-                ctx.out.line(format!("missing: {m}"));
-            }
-            ctx.out.line("run `sessions git setup` to add them.");
-        }
-        return Ok(u8::from(!missing.changes.is_empty()));
-    }
-    let exe = std::env::current_exe().map_err(|e| Error::io("sessions", e))?;
-    let done = setup::setup(&hub, &exe)?;
-    if ctx.json() {
-        ctx.out.json(&done);
-    } else if done.changes.is_empty() {
-        ctx.out.line("git setup: already set up; nothing changed.");
+            ))
+        })?
     } else {
-        for c in &done.changes {
-            ctx.out.line(c.clone());
+        let exe = std::env::current_exe().map_err(|e| Error::io("sessions", e))?;
+        setup::setup(&hub, &exe)?
+    };
+    ctx.emit(&SetupDone {
+        ok: !args.check || setup.changes.is_empty(),
+        setup,
+        check: args.check,
+    })
+}
+
+/// `git setup`: what was written, or with --check what is missing (exit 1 if anything).
+#[derive(Serialize, JsonSchema)]
+pub struct SetupDone {
+    /// With --check: nothing is missing.
+    pub ok: bool,
+    #[serde(flatten)]
+    pub setup: setup::Setup,
+    #[serde(skip)]
+    pub check: bool,
+}
+
+impl Render for SetupDone {
+    fn text(&self, out: &mut Output) {
+        match (self.check, self.setup.changes.is_empty()) {
+            (true, true) => out.line("git setup: every merge driver is configured in this clone."),
+            (true, false) => {
+                for m in &self.setup.changes {
+                    out.line(format!("missing: {m}"));
+                }
+                out.line("run `sessions git setup` to add them.");
+            }
+            (false, true) => out.line("git setup: already set up; nothing changed."),
+            (false, false) => {
+                for c in &self.setup.changes {
+                    out.line(c.clone());
+                }
+                out.line("Next: `sessions git sync` commits and shares the hub.");
+            }
         }
-        ctx.out
-            .line("Next: `sessions git sync` commits and shares the hub.");
     }
-    Ok(0)
+
+    fn exit_code(&self) -> u8 {
+        if self.ok { exit::OK } else { exit::FAILURE }
+    }
 }
 
 fn run_sync(ctx: &mut Ctx, args: SyncArgs) -> Result<u8> {
@@ -128,49 +150,56 @@ fn run_sync(ctx: &mut Ctx, args: SyncArgs) -> Result<u8> {
         let exe = std::env::current_exe().map_err(|e| Error::io("sessions", e))?;
         setup::setup(&hub, &exe)?;
     }
-    let report = sync::sync(&hub, &opts)?;
-    if ctx.json() {
-        ctx.out.json(&report);
-    } else {
-        let what = if report.dry_run {
+    ctx.emit(&sync::sync(&hub, &opts)?)
+}
+
+/// `git sync`: exit 1 when a claim of this clone was lost to another clone's session.
+impl Render for sync::Report {
+    fn text(&self, out: &mut Output) {
+        let what = if self.dry_run {
             "would commit"
         } else {
             "committed"
         };
-        ctx.out
-            .line(format!("{what} {} hub file(s)", report.committed.len()));
-        for f in &report.committed {
-            ctx.out.line(format!("  {f}"));
+        out.line(format!("{what} {} hub file(s)", self.committed.len()));
+        for f in &self.committed {
+            out.line(format!("  {f}"));
         }
-        if !report.held_back.is_empty() {
-            ctx.out.line(format!(
+        if !self.held_back.is_empty() {
+            out.line(format!(
                 "held back {} time-only heartbeat change(s)",
-                report.held_back.len()
+                self.held_back.len()
             ));
         }
-        if !report.dry_run {
-            ctx.out.line(format!(
+        if !self.dry_run {
+            out.line(format!(
                 "{}{}",
-                if report.merged { "merged, " } else { "" },
-                if report.pushed {
+                if self.merged { "merged, " } else { "" },
+                if self.pushed {
                     format!(
                         "pushed to {} ({} attempt(s))",
-                        report.remote.clone().unwrap_or_default(),
-                        report.attempts
+                        self.remote.clone().unwrap_or_default(),
+                        self.attempts
                     )
-                } else if report.remote.is_none() {
+                } else if self.remote.is_none() {
                     "no remote: nothing pushed".to_string()
                 } else {
-                    "up to date".to_string()
+                    "in step with the remote".to_string()
                 }
             ));
         }
-        for l in &report.lost_claims {
-            ctx.out
-                .line(format!("lost claim {} to {}", l.key, l.winner));
+        for l in &self.lost_claims {
+            out.line(format!("lost claim {} to {}", esc(&l.key), esc(&l.winner)));
         }
     }
-    Ok(u8::from(!report.lost_claims.is_empty()))
+
+    fn exit_code(&self) -> u8 {
+        if self.lost_claims.is_empty() {
+            exit::OK
+        } else {
+            exit::FAILURE
+        }
+    }
 }
 
 /// What git runs for a hub file: merge %O %A %B into %A; exit 0 clean, 1 conflict.

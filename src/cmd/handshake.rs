@@ -1,11 +1,14 @@
 //! ID negotiation: propose an identity, vote, see the tally.
 
 use clap::Subcommand;
+use schemars::JsonSchema;
+use serde::Serialize;
 use sessions_core::Result;
 use sessions_core::sessions::handshake::{self, Identity, ProposalStatus, Vote};
 
 use crate::Ctx;
 use crate::cmd::split_list;
+use crate::output::{Output, Render, escape_untrusted as esc};
 
 #[derive(Debug, Subcommand)]
 pub enum HandshakeCommand {
@@ -63,7 +66,7 @@ pub fn run(ctx: &mut Ctx, command: HandshakeCommand) -> Result<u8> {
                     specializations: split_list(&specs),
                 },
             )?;
-            show(ctx, &[st]);
+            ctx.emit(&Proposals::One(Box::new(st)))
         }
         HandshakeCommand::Vote {
             proposal,
@@ -73,59 +76,73 @@ pub fn run(ctx: &mut Ctx, command: HandshakeCommand) -> Result<u8> {
             let voter = ctx.me()?;
             let vote: Vote = vote.parse()?;
             let st = handshake::vote(&hub, &proposal, &voter, vote, comment.as_deref())?;
-            show(ctx, &[st]);
+            ctx.emit(&Proposals::One(Box::new(st)))
         }
         HandshakeCommand::Status { proposal } => {
-            let all = match proposal {
+            let mut all = match proposal {
                 Some(p) => vec![handshake::status(&hub, &p)?],
                 None => handshake::list(&hub)?,
             };
-            show(ctx, &all);
+            // One proposal prints as itself, any other number as a list (as always).
+            if all.len() == 1 {
+                ctx.emit(&Proposals::One(Box::new(all.remove(0))))
+            } else {
+                ctx.emit(&Proposals::Many { proposals: all })
+            }
         }
     }
-    Ok(0)
 }
 
-fn show(ctx: &mut Ctx, proposals: &[ProposalStatus]) {
-    if ctx.json() {
-        if let [one] = proposals {
-            ctx.out.json(one);
-        } else {
-            ctx.out.json(&serde_json::json!({ "proposals": proposals }));
+/// `handshake propose|vote|status`: one proposal's state, or (status of all, when
+/// there are not exactly one) `{"proposals": [...]}`.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Proposals {
+    One(Box<ProposalStatus>),
+    Many { proposals: Vec<ProposalStatus> },
+}
+
+impl Render for Proposals {
+    fn text(&self, out: &mut Output) {
+        match self {
+            Proposals::One(p) => show(out, std::slice::from_ref(p.as_ref())),
+            Proposals::Many { proposals } => show(out, proposals),
         }
-        return;
     }
+}
+
+fn show(out: &mut Output, proposals: &[ProposalStatus]) {
     if proposals.is_empty() {
-        ctx.out.line("No identity proposals.");
+        out.line("No identity proposals.");
     }
     for p in proposals {
         let state = match p.state.as_str() {
-            "agreed" => ctx.out.green("✅ agreed"),
-            "objected" => ctx.out.red("⛔ objected"),
-            _ => ctx.out.yellow("⏳ pending"),
+            "agreed" => out.green("✅ agreed"),
+            "objected" => out.red("⛔ objected"),
+            _ => out.yellow("⏳ pending"),
         };
         let legacy = if p.legacy {
             " (from ACTIVE/CONSENSUS)"
         } else {
             ""
         };
-        ctx.out.line(format!(
+        out.line(format!(
             "🆔 {} → {}  {state}{legacy}",
-            p.proposal,
-            ctx.out.bold(&p.session_id)
+            esc(&p.proposal),
+            out.bold(&esc(&p.session_id))
         ));
         if let Some(name) = &p.name {
-            ctx.out.line(format!("   name: {name}"));
+            out.line(format!("   name: {}", esc(name)));
         }
         if let Some(role) = &p.role {
-            ctx.out.line(format!("   role: {role}"));
+            out.line(format!("   role: {}", esc(role)));
         }
         let counted = if p.counted < p.tally.agree.len() {
             format!(" ({} from live registered sessions)", p.counted)
         } else {
             String::new()
         };
-        ctx.out.line(format!(
+        out.line(format!(
             "   votes: {} agree{counted}, {} question, {} object; {} agreeing needed ({} live sessions)",
             p.tally.agree.len(),
             p.tally.question.len(),
@@ -137,10 +154,10 @@ fn show(ctx: &mut Ctx, proposals: &[ProposalStatus]) {
             let comment = v
                 .comment
                 .as_deref()
-                .map(|c| format!(": {c}"))
+                .map(|c| format!(": {}", esc(c)))
                 .unwrap_or_default();
             let vote = format!("{:?}", v.vote).to_lowercase();
-            ctx.out.line(format!("     {vote} {}{comment}", v.voter));
+            out.line(format!("     {vote} {}{comment}", esc(&v.voter)));
         }
     }
 }

@@ -1,9 +1,12 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use schemars::JsonSchema;
+use serde::Serialize;
 use sessions_core::{Result, init, store::hub::HUB_DIR_NAME};
 
 use crate::Ctx;
+use crate::output::{Output, Render};
 
 #[derive(Debug, Args)]
 #[command(
@@ -30,37 +33,53 @@ pub fn run(ctx: &mut Ctx, args: InitArgs) -> Result<u8> {
         (true, true) => {
             let exe =
                 std::env::current_exe().map_err(|e| sessions_core::Error::io("sessions", e))?;
-            Some(sessions_git::setup::setup(&hub, &exe)?)
+            Some(sessions_git::setup::setup(&hub, &exe)?.changes)
         }
         _ => None,
     };
-    if ctx.json() {
-        ctx.out.json(&serde_json::json!({
-            "hub": dir, "files": written, "in_git": in_git, "git_setup": git_setup
-        }));
-    } else {
-        ctx.out.line(format!(
+    ctx.emit(&Initialized {
+        hub: dir,
+        files: written,
+        in_git,
+        git_setup,
+    })
+}
+
+/// `init`: the hub created and the files written.
+#[derive(Serialize, JsonSchema)]
+pub struct Initialized {
+    pub hub: PathBuf,
+    pub files: Vec<PathBuf>,
+    /// The hub is inside a git repository (`sessions git setup` shares it).
+    pub in_git: bool,
+    /// With --git-setup: what `git setup` wrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_setup: Option<Vec<String>>,
+}
+
+impl Render for Initialized {
+    fn text(&self, out: &mut Output) {
+        out.line(format!(
             "Created a hub in {} ({} files).",
-            dir.display(),
-            written.len()
+            self.hub.display(),
+            self.files.len()
         ));
-        ctx.out.line("Next:");
-        ctx.out.line(format!(
+        out.line("Next:");
+        out.line(format!(
             "  export SESSIONS_HUB={}  SESSIONS_ID=<your-session-id>",
-            std::fs::canonicalize(&dir).unwrap_or(dir.clone()).display()
+            std::fs::canonicalize(&self.hub)
+                .unwrap_or_else(|_| self.hub.clone())
+                .display()
         ));
-        ctx.out
-            .line("  sessions register --name \"<name>\" --role \"<role>\" --spec <a,b>");
-        ctx.out.line("  sessions status");
-        if git_setup.is_some() {
-            ctx.out
-                .line("Git merge drivers are set up: `sessions git sync` shares the hub.");
-        } else if in_git {
-            ctx.out.line(format!(
+        out.line("  sessions register --name \"<name>\" --role \"<role>\" --spec <a,b>");
+        out.line("  sessions status");
+        if self.git_setup.is_some() {
+            out.line("Git merge drivers are set up: `sessions git sync` shares the hub.");
+        } else if self.in_git {
+            out.line(format!(
                 "This hub is in a git repository: to merge it by meaning across clones, run\n  sessions --hub {} git setup",
-                dir.display()
+                self.hub.display()
             ));
         }
     }
-    Ok(0)
 }

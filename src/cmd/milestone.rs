@@ -5,15 +5,18 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 use sessions_core::sessions::registry::{self, Beat};
-use sessions_core::work::milestones::{self, Milestone, NewMilestone, StepUpdate};
-use sessions_core::{Error, Hub, Result, store::time};
+use sessions_core::work::claims::Claim;
+use sessions_core::work::milestones::{
+    self, Claimed, HandedOff, Milestone, NewMilestone, ReadyItem, StepUpdate, Updated,
+};
+use sessions_core::{Error, Result, store::time};
 
 use crate::Ctx;
-use crate::cmd::claims::render_grant;
 use crate::cmd::session::parse_duration;
-use crate::output::{milestone_progress, progress_bar};
+use crate::output::{Output, Render, escape_untrusted as esc, milestone_progress, progress_bar};
 
 #[derive(Debug, Subcommand)]
 pub enum MilestoneCommand {
@@ -121,47 +124,18 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
                     by: ctx.me_if_given()?,
                 },
             )?;
-            if ctx.json() {
-                ctx.out.json(&detail(&m));
-            } else {
-                ctx.out.line(format!(
-                    "Created milestone {} ({} steps): {}",
-                    m.id,
-                    m.steps_total,
-                    m.path.display()
-                ));
-                ctx.out
-                    .line(format!("Claim it with: sessions milestone claim {}", m.id));
-            }
+            ctx.emit(&MilestoneDetail::new(m, Shown::Created))
         }
         MilestoneCommand::AddStep { id, description } => {
-            let (m, n) = milestones::add_step(&hub, &id, &description)?;
-            if ctx.json() {
-                ctx.out.json(&json!({ "step": n, "milestone": detail(&m) }));
-            } else {
-                ctx.out.line(format!("Added step {n} to {}.", m.id));
-            }
+            let (m, step) = milestones::add_step(&hub, &id, &description)?;
+            ctx.emit(&StepAdded {
+                step,
+                milestone: MilestoneDetail::new(m, Shown::Short(String::new())),
+            })
         }
         MilestoneCommand::Claim { id, ttl } => {
             let me = ctx.me()?;
-            let claimed = milestones::claim(&hub, &id, &me, ttl)?;
-            if ctx.json() {
-                ctx.out.json(&claimed);
-                return Ok(0);
-            }
-            render_grant(ctx, &claimed.claim);
-            let m = &claimed.milestone;
-            ctx.out
-                .line(format!("{} {}", m.title, milestone_progress(m)));
-            if let Some(notes) = &claimed.handoff_notes {
-                ctx.out.line(format!("Handoff notes: {notes}"));
-            }
-            if !claimed.next_session_should.is_empty() {
-                ctx.out.line("Next session should:");
-                for s in &claimed.next_session_should {
-                    ctx.out.line(format!("  - {s}"));
-                }
-            }
+            ctx.emit(&milestones::claim(&hub, &id, &me, ttl)?)
         }
         MilestoneCommand::Update {
             id,
@@ -184,34 +158,18 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
                     force,
                 },
             )?;
-            for w in &up.warnings {
-                eprintln!("sessions: warning: {w}");
-            }
-            if ctx.json() {
-                ctx.out.json(&up);
-            } else {
-                let m = &up.milestone;
-                ctx.out.line(format!(
-                    "Step {step} of {} is {status}. {}",
-                    m.id,
-                    milestone_progress(m)
-                ));
-                if up.completed_now {
-                    ctx.out.line(format!(
-                        "🎉 Milestone {} completed: claim released, recorded in CURRENT_STATE.md and on the board.",
-                        m.id
-                    ));
-                }
-            }
+            ctx.emit(&up)
         }
         MilestoneCommand::Block { id, reason } => {
             let me = ctx.me()?;
             let m = milestones::block(&hub, &id, &reason, &me)?;
-            print_short(ctx, &m, &format!("Blocked {}: {reason}", m.id));
+            let text = format!("Blocked {}: {reason}", m.id);
+            ctx.emit(&MilestoneDetail::new(m, Shown::Short(text)))
         }
         MilestoneCommand::Unblock { id } => {
             let m = milestones::unblock(&hub, &id)?;
-            print_short(ctx, &m, &format!("Unblocked {} ({}).", m.id, m.status));
+            let text = format!("Unblocked {} ({}).", m.id, m.status);
+            ctx.emit(&MilestoneDetail::new(m, Shown::Short(text)))
         }
         MilestoneCommand::Handoff {
             id,
@@ -220,23 +178,17 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
             force,
         } => {
             let me = ctx.me()?;
-            let done = milestones::handoff(&hub, &id, &notes, &next, &me, force)?;
-            if ctx.json() {
-                ctx.out.json(&done);
-            } else {
-                ctx.out.line(format!(
-                    "Handed off {} at {}%; the claim is released and the notes are kept for the next session.",
-                    done.milestone.id, done.milestone.progress
-                ));
-            }
+            ctx.emit(&milestones::handoff(&hub, &id, &notes, &next, &me, force)?)
         }
         MilestoneCommand::Status { id: Some(id), .. } => {
             let m = milestones::read(&hub, &id)?;
-            if ctx.json() {
-                ctx.out.json(&detail(&m));
-            } else {
-                render_detail(ctx, &hub, &m);
-            }
+            let key = sessions_core::work::claims::milestone_key(&m.id);
+            // The claim only adds a line for people; a damaged lock is `doctor`'s to report.
+            let claim = sessions_core::work::claims::read(&hub, &key)
+                .ok()
+                .flatten()
+                .map(Box::new);
+            ctx.emit(&MilestoneDetail::new(m, Shown::Detail { claim }))
         }
         MilestoneCommand::Status { id: None, all } => {
             let mut list: Vec<Milestone> = milestones::list(&hub)?
@@ -244,32 +196,147 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
                 .filter(|m| all || m.is_open())
                 .collect();
             list.sort_by(|a, b| (a.priority_rank(), &a.id).cmp(&(b.priority_rank(), &b.id)));
-            if ctx.json() {
-                ctx.out.json(&json!({ "milestones": list }));
-            } else {
-                if list.is_empty() {
-                    ctx.out.line("No open milestones.");
-                }
-                for m in &list {
-                    render_line(ctx, m);
-                }
+            ctx.emit(&MilestoneList { milestones: list })
+        }
+    }
+}
+
+/// One milestone: the summary plus the whole file (`create`, `block`, `unblock`,
+/// `status ID`).
+#[derive(Serialize, JsonSchema)]
+pub struct MilestoneDetail {
+    pub summary: Milestone,
+    pub path: std::path::PathBuf,
+    /// The milestone file as it is.
+    pub milestone: sessions_core::store::record::Record,
+    #[serde(skip)]
+    shown: Shown,
+}
+
+/// What the text of a [`MilestoneDetail`] says.
+enum Shown {
+    Created,
+    Short(String),
+    Detail { claim: Option<Box<Claim>> },
+}
+
+impl MilestoneDetail {
+    fn new(m: Milestone, shown: Shown) -> MilestoneDetail {
+        MilestoneDetail {
+            path: m.path.clone(),
+            milestone: m.record.clone(),
+            summary: m,
+            shown,
+        }
+    }
+}
+
+impl Render for MilestoneDetail {
+    fn text(&self, out: &mut Output) {
+        let m = &self.summary;
+        match &self.shown {
+            Shown::Created => {
+                out.line(format!(
+                    "Created milestone {} ({} steps): {}",
+                    m.id,
+                    m.steps_total,
+                    m.path.display()
+                ));
+                out.line(format!("Claim it with: sessions milestone claim {}", m.id));
+            }
+            Shown::Short(text) => out.line(esc(text)),
+            Shown::Detail { claim } => render_detail(out, m, claim.as_deref()),
+        }
+    }
+}
+
+/// `milestone add-step`: the new step's number and the milestone.
+#[derive(Serialize, JsonSchema)]
+pub struct StepAdded {
+    pub step: u64,
+    pub milestone: MilestoneDetail,
+}
+
+impl Render for StepAdded {
+    fn text(&self, out: &mut Output) {
+        out.line(format!(
+            "Added step {} to {}.",
+            self.step, self.milestone.summary.id
+        ));
+    }
+}
+
+/// `milestone claim`: the grant, the milestone and what the last holder left.
+impl Render for Claimed {
+    fn text(&self, out: &mut Output) {
+        self.claim.text(out);
+        let m = &self.milestone;
+        out.line(format!("{} {}", esc(&m.title), milestone_progress(m)));
+        if let Some(notes) = &self.handoff_notes {
+            out.line(format!("Handoff notes: {}", esc(notes)));
+        }
+        if !self.next_session_should.is_empty() {
+            out.line("Next session should:");
+            for s in &self.next_session_should {
+                out.line(format!("  - {}", esc(s)));
             }
         }
     }
-    Ok(0)
-}
 
-fn print_short(ctx: &mut Ctx, m: &Milestone, text: &str) {
-    if ctx.json() {
-        ctx.out.json(&detail(m));
-    } else {
-        ctx.out.line(text);
+    fn warnings(&self) -> Vec<String> {
+        self.claim.warnings.clone()
     }
 }
 
-/// The JSON of one milestone: the summary plus the whole file.
-fn detail(m: &Milestone) -> serde_json::Value {
-    json!({ "summary": m, "path": m.path, "milestone": m.record })
+/// `milestone update`.
+impl Render for Updated {
+    fn text(&self, out: &mut Output) {
+        let m = &self.milestone;
+        out.line(format!(
+            "Step {} of {} is {}. {}",
+            self.step,
+            m.id,
+            self.status,
+            milestone_progress(m)
+        ));
+        if self.completed_now {
+            out.line(format!(
+                "🎉 Milestone {} completed: claim released, recorded in CURRENT_STATE.md and on the board.",
+                m.id
+            ));
+        }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+}
+
+/// `milestone handoff`.
+impl Render for HandedOff {
+    fn text(&self, out: &mut Output) {
+        out.line(format!(
+            "Handed off {} at {}%; the claim is released and the notes are kept for the next session.",
+            self.milestone.id, self.milestone.progress
+        ));
+    }
+}
+
+/// `milestone status` without an ID: the open (or --all) milestones.
+#[derive(Serialize, JsonSchema)]
+pub struct MilestoneList {
+    pub milestones: Vec<Milestone>,
+}
+
+impl Render for MilestoneList {
+    fn text(&self, out: &mut Output) {
+        if self.milestones.is_empty() {
+            out.line("No open milestones.");
+        }
+        for m in &self.milestones {
+            render_line(out, m);
+        }
+    }
 }
 
 fn status_icon(status: &str) -> &'static str {
@@ -282,38 +349,36 @@ fn status_icon(status: &str) -> &'static str {
     }
 }
 
-fn render_line(ctx: &mut Ctx, m: &Milestone) {
-    ctx.out.line(format!(
+fn render_line(out: &mut Output, m: &Milestone) {
+    out.line(format!(
         "{} {:<6} {:<32} {} {}/{} · {} · {}",
         status_icon(&m.status),
-        m.priority,
+        esc(&m.priority),
         m.id,
         progress_bar(m.progress, 20),
         m.steps_done,
         m.steps_total,
-        m.owner.as_deref().unwrap_or("available"),
-        m.status
+        esc(m.owner.as_deref().unwrap_or("available")),
+        esc(&m.status)
     ));
 }
 
-fn render_detail(ctx: &mut Ctx, hub: &Hub, m: &Milestone) {
-    ctx.out
-        .line(ctx.out.bold(&format!("{} ({})", m.title, m.id)));
-    ctx.out.line(format!(
+fn render_detail(out: &mut Output, m: &Milestone, claim: Option<&Claim>) {
+    out.line(out.bold(&format!("{} ({})", esc(&m.title), m.id)));
+    out.line(format!(
         "{} {} · priority {} · owner {} · {}",
         status_icon(&m.status),
-        m.status,
-        m.priority,
-        m.owner.as_deref().unwrap_or("available"),
+        esc(&m.status),
+        esc(&m.priority),
+        esc(m.owner.as_deref().unwrap_or("available")),
         progress_bar(m.progress, 20)
     ));
-    let key = sessions_core::work::claims::milestone_key(&m.id);
-    if let Ok(Some(c)) = sessions_core::work::claims::read(hub, &key) {
-        ctx.out.line(format!(
+    if let Some(c) = claim {
+        out.line(format!(
             "🔒 claimed by {} (token {}, expires {})",
-            c.holder,
+            esc(&c.holder),
             c.token.map_or("none".into(), |t| t.to_string()),
-            c.expires_at.as_deref().unwrap_or("?")
+            esc(c.expires_at.as_deref().unwrap_or("?"))
         ));
     }
     for step in m
@@ -323,35 +388,35 @@ fn render_detail(ctx: &mut Ctx, hub: &Hub, m: &Milestone) {
         .into_iter()
         .flatten()
     {
-        let text = |k: &str| step.get(k).and_then(|v| v.as_str()).unwrap_or("");
+        let text = |k: &str| esc(step.get(k).and_then(|v| v.as_str()).unwrap_or("")).into_owned();
         let n = step.get("step").map(|v| v.to_string()).unwrap_or_default();
-        let by = match (text("completed_by"), text("started_by")) {
+        let by = match (text("completed_by").as_str(), text("started_by").as_str()) {
             ("", "") => String::new(),
             ("", s) => format!(" (started by {s})"),
             (c, _) => format!(" (by {c})"),
         };
-        ctx.out.line(format!(
-            "  {} {n}. {}{by}",
-            status_icon(text("status")),
+        out.line(format!(
+            "  {} {}. {}{by}",
+            status_icon(&text("status")),
+            esc(&n),
             text("description")
         ));
         if !text("notes").is_empty() {
-            ctx.out
-                .line(format!("       {}", ctx.out.dim(text("notes"))));
+            out.line(format!("       {}", out.dim(&text("notes"))));
         }
     }
     let blockers = sessions_core::store::record::list(&m.record, &["blockers"]);
     if !blockers.is_empty() {
-        ctx.out.line(format!("Blockers: {}", blockers.join("; ")));
+        out.line(format!("Blockers: {}", esc(&blockers.join("; "))));
     }
     if let Some(notes) = m.handoff_notes() {
-        ctx.out.line(format!("Handoff notes: {notes}"));
+        out.line(format!("Handoff notes: {}", esc(notes)));
     }
     let next = m.next_session_should();
     if !next.is_empty() {
-        ctx.out.line("Next session should:");
+        out.line("Next session should:");
         for s in next {
-            ctx.out.line(format!("  - {s}"));
+            out.line(format!("  - {}", esc(&s)));
         }
     }
 }
@@ -368,36 +433,44 @@ pub struct ReadyArgs {}
 
 pub fn ready(ctx: &mut Ctx, _args: ReadyArgs) -> Result<u8> {
     let hub = ctx.hub()?;
-    let items = milestones::ready(&hub, time::now())?;
-    if ctx.json() {
-        ctx.out.json(&json!({ "ready": items }));
-        return Ok(0);
+    let ready = milestones::ready(&hub, time::now())?;
+    ctx.emit(&ReadyList { ready })
+}
+
+/// `ready`: the work nobody holds, highest priority first.
+#[derive(Serialize, JsonSchema)]
+pub struct ReadyList {
+    pub ready: Vec<ReadyItem>,
+}
+
+impl Render for ReadyList {
+    fn text(&self, out: &mut Output) {
+        if self.ready.is_empty() {
+            out.line("Nothing is free: every open item is claimed or blocked.");
+        }
+        for i in &self.ready {
+            let progress = i
+                .progress
+                .map(|p| format!(" {}", progress_bar(p, 10)))
+                .unwrap_or_default();
+            let stale = i
+                .stale_claim_by
+                .as_ref()
+                .map(|h| format!(" (stale claim by {}: can be taken over)", esc(h)))
+                .unwrap_or_default();
+            let next = if i.kind == "milestone" {
+                format!("sessions milestone claim {}", i.id)
+            } else {
+                format!("sessions claim {}", i.key)
+            };
+            out.line(format!(
+                "{:<6} {:<9} {}{progress}  → {next}{stale}",
+                esc(&i.priority),
+                i.kind,
+                esc(&i.title)
+            ));
+        }
     }
-    if items.is_empty() {
-        ctx.out
-            .line("Nothing is free: every open item is claimed or blocked.");
-    }
-    for i in &items {
-        let progress = i
-            .progress
-            .map(|p| format!(" {}", progress_bar(p, 10)))
-            .unwrap_or_default();
-        let stale = i
-            .stale_claim_by
-            .as_ref()
-            .map(|h| format!(" (stale claim by {h}: can be taken over)"))
-            .unwrap_or_default();
-        let next = if i.kind == "milestone" {
-            format!("sessions milestone claim {}", i.id)
-        } else {
-            format!("sessions claim {}", i.key)
-        };
-        ctx.out.line(format!(
-            "{:<6} {:<9} {}{progress}  → {next}{stale}",
-            i.priority, i.kind, i.title
-        ));
-    }
-    Ok(0)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -438,8 +511,10 @@ fn ask(question: &str) -> Option<String> {
     if !std::io::stdin().is_terminal() {
         return None;
     }
-    eprint!("{question} ");
-    let _ = std::io::stderr().flush();
+    // A prompt on a terminal; if stderr is gone the question simply is not shown.
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "{question} ");
+    let _ = stderr.flush();
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).ok()?;
     Some(line.trim().to_string()).filter(|l| !l.is_empty())
@@ -466,9 +541,14 @@ pub fn save_progress(ctx: &mut Ctx, args: SaveProgressArgs) -> Result<u8> {
     if let Some(notes) = &args.notes {
         hub.check_secrets("the step notes", notes)?; // before the heartbeat is written
     }
-    let mut report = serde_json::Map::new();
-    report.insert("session".into(), json!(me));
-    report.insert("mode".into(), json!(format!("{mode:?}").to_lowercase()));
+    let mut report = Saved {
+        session: me.clone(),
+        mode: format!("{mode:?}").to_lowercase(),
+        heartbeat: false,
+        milestones: None,
+        git_commit: None,
+        warnings: Vec::new(),
+    };
 
     let work = match args.work {
         Some(w) => Some(w),
@@ -483,7 +563,7 @@ pub fn save_progress(ctx: &mut Ctx, args: SaveProgressArgs) -> Result<u8> {
             ..Beat::default()
         },
     )?;
-    report.insert("heartbeat".into(), json!(true));
+    report.heartbeat = true;
 
     if matches!(mode, SaveMode::Milestone | SaveMode::Full) {
         let mut saved = Vec::new();
@@ -510,56 +590,83 @@ pub fn save_progress(ctx: &mut Ctx, args: SaveProgressArgs) -> Result<u8> {
                             force: false,
                         },
                     )?;
-                    for w in &up.warnings {
-                        eprintln!("sessions: warning: {w}");
-                    }
+                    report.warnings.extend(up.warnings);
                     up.milestone
                 }
                 None => milestones::touch(&hub, id, &me)?,
             };
-            saved.push(
-                json!({ "id": m.id, "progress": m.progress, "status": m.status, "step": step }),
-            );
+            saved.push(SavedMilestone {
+                id: m.id,
+                progress: m.progress,
+                status: m.status,
+                step,
+            });
         }
-        report.insert("milestones".into(), json!(saved));
+        report.milestones = Some(saved);
     }
 
     if mode == SaveMode::Full {
         let message = format!("save-progress: {me} at {}", time::format(time::now()));
         let committed = sessions_git::commit::commit_hub(&hub, &message)?;
-        report.insert("git_commit".into(), json!(committed));
+        report.git_commit = Some(committed);
     }
 
-    if ctx.json() {
-        ctx.out.json(&report);
-    } else {
-        ctx.out.line(format!(
-            "💾 Saved ({}) for {me}:",
-            report["mode"].as_str().unwrap_or("")
-        ));
-        ctx.out.line("  ♥ heartbeat refreshed (claims renewed)");
-        if let Some(list) = report.get("milestones").and_then(|v| v.as_array()) {
+    ctx.emit(&report)
+}
+
+/// `save-progress`: what was saved.
+#[derive(Serialize, JsonSchema)]
+pub struct Saved {
+    pub session: String,
+    /// quick, milestone or full (auto resolved).
+    pub mode: String,
+    pub heartbeat: bool,
+    /// Milestone and full modes: the milestones held, as saved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub milestones: Option<Vec<SavedMilestone>>,
+    /// Full mode: the commit made, or null when there was nothing to commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct SavedMilestone {
+    pub id: String,
+    pub progress: u8,
+    pub status: String,
+    /// The step completed, if any.
+    pub step: Option<u64>,
+}
+
+impl Render for Saved {
+    fn text(&self, out: &mut Output) {
+        out.line(format!("💾 Saved ({}) for {}:", self.mode, self.session));
+        out.line("  ♥ heartbeat refreshed (claims renewed)");
+        if let Some(list) = &self.milestones {
             if list.is_empty() {
-                ctx.out.line("  no milestone held");
+                out.line("  no milestone held");
             }
             for m in list {
-                ctx.out.line(format!(
+                out.line(format!(
                     "  🎯 {} at {}% ({})",
-                    m["id"].as_str().unwrap_or(""),
-                    m["progress"],
-                    m["status"].as_str().unwrap_or("")
+                    m.id,
+                    m.progress,
+                    esc(&m.status)
                 ));
             }
         }
-        match report.get("git_commit") {
-            Some(serde_json::Value::String(c)) => {
-                ctx.out.line(format!("  📦 committed the hub: {c}"))
+        match &self.git_commit {
+            Some(Some(c)) => out.line(format!("  📦 committed the hub: {c}")),
+            Some(None) => {
+                out.line("  📦 nothing to commit (or the hub is not in a git repository)")
             }
-            Some(_) => ctx
-                .out
-                .line("  📦 nothing to commit (or the hub is not in a git repository)"),
             None => {}
         }
     }
-    Ok(0)
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
 }

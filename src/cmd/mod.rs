@@ -1,4 +1,5 @@
-//! One module per area; each renders its results for people or, with `--json`, agents.
+//! One module per area. Each command builds a typed response and hands it to
+//! `Ctx::emit`, which renders it for people or, with `--json`, agents (`output.rs`).
 
 pub mod claims;
 pub mod collab;
@@ -11,6 +12,7 @@ pub mod init;
 pub mod milestone;
 pub mod msg;
 pub mod report;
+pub mod schema;
 pub mod session;
 pub mod signal;
 pub mod state;
@@ -57,6 +59,7 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Demo(args) => demo::run(ctx, args),
         Command::Git(command) => git::run(ctx, command),
         Command::MergeDriver(args) => git::merge_driver(ctx, args),
+        Command::Schema(args) => schema::run(ctx, args),
     }
 }
 

@@ -3,12 +3,16 @@
 use std::io::{IsTerminal, Read};
 
 use clap::{Args, Subcommand};
-use serde_json::json;
-use sessions_core::board::messages::{self, Filter, InboxEntry, Message, Post};
+use schemars::JsonSchema;
+use serde::Serialize;
+use sessions_core::board::messages::{
+    self, Ack, Archived, Filter, Inbox, InboxEntry, Message, Post, Segment, TextSection,
+};
 use sessions_core::{Error, Result, store::time};
 
 use crate::Ctx;
 use crate::cmd::split_list;
+use crate::output::{Output, Render, escape_untrusted as esc, escape_untrusted_lines};
 
 #[derive(Debug, Subcommand)]
 pub enum MsgCommand {
@@ -216,58 +220,84 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
                 .map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
             ids.push(messages::post(&hub, &post)?.id);
         }
-        if ctx.json() {
-            ctx.out.json(&json!({ "ids": ids }));
-        } else {
-            ctx.out.line(format!("Posted {} messages.", ids.len()));
-        }
-        return Ok(0);
+        return ctx.emit(&PostedMany { ids });
     }
     post.body = read_body(args.body)?;
     if post.body.trim().is_empty() {
         return Err(Error::Usage("the message body is empty".into()));
     }
     let posted = messages::post(&hub, &post)?;
-    if ctx.json() {
-        ctx.out.json(&json!({
-            "id": posted.id,
-            "time": posted.time,
-            "from": post.from,
-            "to": if post.to.is_empty() { vec!["all".to_string()] } else { post.to.clone() },
-            "priority": post.priority,
-            "subject": post.subject,
-            "reply_to": post.reply_to,
-        }));
-    } else {
-        let to = if post.to.is_empty() {
-            "all".to_string()
+    ctx.emit(&Sent {
+        id: posted.id,
+        time: posted.time,
+        from: post.from,
+        to: if post.to.is_empty() {
+            vec!["all".to_string()]
         } else {
-            post.to.join(", ")
-        };
-        ctx.out
-            .line(format!("📨 {} → {to}: {}", post.from, posted.id));
+            post.to
+        },
+        priority: post.priority,
+        subject: post.subject,
+        reply_to: post.reply_to,
+    })
+}
+
+/// `msg send --bodies-from FILE`: the IDs posted, in order.
+#[derive(Serialize, JsonSchema)]
+pub struct PostedMany {
+    pub ids: Vec<String>,
+}
+
+impl Render for PostedMany {
+    fn text(&self, out: &mut Output) {
+        out.line(format!("Posted {} messages.", self.ids.len()));
     }
-    Ok(0)
+}
+
+/// `msg send`: the message as posted.
+#[derive(Serialize, JsonSchema)]
+pub struct Sent {
+    pub id: String,
+    pub time: String,
+    pub from: String,
+    /// The recipients; `["all"]` for a broadcast.
+    pub to: Vec<String>,
+    pub priority: Option<String>,
+    pub subject: Option<String>,
+    pub reply_to: Option<String>,
+}
+
+impl Render for Sent {
+    fn text(&self, out: &mut Output) {
+        out.line(format!(
+            "📨 {} → {}: {}",
+            self.from,
+            self.to.join(", "),
+            self.id
+        ));
+    }
 }
 
 fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let text = messages::read_board(&hub)?;
     let segments = messages::parse(&text);
-    if args.with_text && ctx.json() {
-        ctx.out.json(&json!({ "segments": segments }));
-        return Ok(0);
+    // What is listed depends on who reads: agents get every message by default (people
+    // the last 30), and `--json --with-text` the board's segments as they are.
+    let for_agents = ctx.out.is_json();
+    if args.with_text && for_agents {
+        return ctx.emit(&MessageList::Segments { segments });
     }
     let sections = segments
         .iter()
-        .filter(|s| matches!(s, messages::Segment::Text(_)))
+        .filter(|s| matches!(s, Segment::Text(_)))
         .count();
-    let texts: Vec<messages::TextSection> = if args.with_text {
+    let texts: Vec<TextSection> = if args.with_text {
         segments
             .iter()
             .filter_map(|s| match s {
-                messages::Segment::Text(t) => Some(t.clone()),
-                messages::Segment::Message(_) => None,
+                Segment::Text(t) => Some(t.clone()),
+                Segment::Message(_) => None,
             })
             .collect()
     } else {
@@ -282,49 +312,93 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
         thread: args.thread,
     };
     let mut found = filter.apply(&all)?;
-    let limit = args.limit.unwrap_or(if ctx.json() { 0 } else { 30 });
+    let limit = args.limit.unwrap_or(if for_agents { 0 } else { 30 });
     let total = found.len();
     if limit > 0 && found.len() > limit {
         found.drain(..found.len() - limit);
     }
-    if ctx.json() {
-        ctx.out.json(&json!({
-            "count": total,
-            "shown": found.len(),
-            "text_sections": sections,
-            "messages": found,
-        }));
-        return Ok(0);
-    }
-    if found.is_empty() {
-        ctx.out.line("No messages match.");
-    }
-    if total > found.len() {
-        ctx.out.line(ctx.out.dim(&format!(
-            "… {} earlier messages (use --limit 0 for all)",
-            total - found.len()
-        )));
-    }
-    for m in &found {
-        line(ctx, m, None);
-    }
-    for t in &texts {
-        if !t.text.trim().trim_matches('-').trim().is_empty() {
-            ctx.out.line(format!(
-                "📝 {}  {}",
-                t.id,
-                t.title.as_deref().unwrap_or("(free text)")
-            ));
-        }
-    }
-    Ok(0)
+    ctx.emit(&MessageList::Messages {
+        count: total,
+        shown: found.len(),
+        text_sections: sections,
+        messages: found,
+        texts,
+    })
 }
 
-fn priority_tag(ctx: &Ctx, p: &str) -> String {
+/// `msg list`: the matching messages; with `--json --with-text`, the board's segments
+/// (messages and free text, in order, unfiltered: kept as it always was).
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MessageList {
+    Segments {
+        segments: Vec<Segment>,
+    },
+    Messages {
+        /// How many messages match.
+        count: usize,
+        /// How many are listed (the last ones, after --limit).
+        shown: usize,
+        /// How many free-text sections the board has.
+        text_sections: usize,
+        messages: Vec<Message>,
+        #[serde(skip)]
+        texts: Vec<TextSection>,
+    },
+}
+
+impl Render for MessageList {
+    fn text(&self, out: &mut Output) {
+        let (total, messages, texts) = match self {
+            MessageList::Segments { segments } => {
+                for s in segments {
+                    match s {
+                        Segment::Message(m) => line(out, m, None),
+                        Segment::Text(t) => text_line(out, t),
+                    }
+                }
+                return;
+            }
+            MessageList::Messages {
+                count,
+                messages,
+                texts,
+                ..
+            } => (*count, messages, texts),
+        };
+        if messages.is_empty() {
+            out.line("No messages match.");
+        }
+        if total > messages.len() {
+            out.line(out.dim(&format!(
+                "… {} earlier messages (use --limit 0 for all)",
+                total - messages.len()
+            )));
+        }
+        for m in messages {
+            line(out, m, None);
+        }
+        for t in texts {
+            text_line(out, t);
+        }
+    }
+}
+
+fn text_line(out: &mut Output, t: &TextSection) {
+    if !t.text.trim().trim_matches('-').trim().is_empty() {
+        out.line(format!(
+            "📝 {}  {}",
+            esc(&t.id),
+            esc(t.title.as_deref().unwrap_or("(free text)"))
+        ));
+    }
+}
+
+fn priority_tag(out: &Output, p: &str) -> String {
     match p {
-        "urgent" => ctx.out.red("[urgent]"),
-        "high" => ctx.out.yellow("[high]"),
-        "low" => ctx.out.dim("[low]"),
+        "urgent" => out.red("[urgent]"),
+        "high" => out.yellow("[high]"),
+        "low" => out.dim("[low]"),
         _ => String::new(),
     }
 }
@@ -338,21 +412,21 @@ fn when(m: &Message) -> String {
 }
 
 /// One message as a list line (plus a preview line).
-fn line(ctx: &mut Ctx, m: &Message, unread: Option<bool>) {
+fn line(out: &mut Output, m: &Message, unread: Option<bool>) {
     let mark = match unread {
-        Some(true) => ctx.out.bold("● "),
+        Some(true) => out.bold("● "),
         Some(false) => "  ".into(),
         None => String::new(),
     };
-    let title = m.subject.clone().unwrap_or_else(|| m.preview(70));
-    ctx.out.line(format!(
-        "{mark}{} {:<16} {} → {} {}{}",
-        ctx.out.dim(&m.id),
+    let title = esc(&m.subject.clone().unwrap_or_else(|| m.preview(70))).into_owned();
+    let tag = priority_tag(out, &m.priority);
+    out.line(format!(
+        "{mark}{} {:<16} {} → {} {tag}{}",
+        out.dim(&esc(&m.id)),
         when(m),
-        m.from.as_deref().unwrap_or("?"),
-        m.to.join(", "),
-        priority_tag(ctx, &m.priority),
-        if priority_tag(ctx, &m.priority).is_empty() {
+        esc(m.from.as_deref().unwrap_or("?")),
+        esc(&m.to.join(", ")),
+        if tag.is_empty() {
             title
         } else {
             format!(" {title}")
@@ -361,10 +435,10 @@ fn line(ctx: &mut Ctx, m: &Message, unread: Option<bool>) {
     if m.subject.is_some() {
         let preview = m.preview(90);
         if !preview.is_empty() {
-            ctx.out.line(format!(
+            out.line(format!(
                 "{}    {}",
                 if unread.is_some() { "  " } else { "" },
-                ctx.out.dim(&preview)
+                out.dim(&esc(&preview))
             ));
         }
     }
@@ -375,127 +449,170 @@ fn show(ctx: &mut Ctx, id: &str) -> Result<u8> {
     let all = messages::load(&hub)?;
     let m = messages::find(&all, id)?;
     let acks = messages::acks(&hub, &m.id)?;
-    let replies: Vec<&str> = all
+    let replies: Vec<String> = all
         .iter()
         .filter(|r| r.reply_to.as_deref() == Some(m.id.as_str()))
-        .map(|r| r.id.as_str())
+        .map(|r| r.id.clone())
         .collect();
-    if ctx.json() {
-        let mut v = serde_json::to_value(m).expect("messages serialize");
-        v["acks"] = json!(acks);
-        v["replies"] = json!(replies);
-        ctx.out.json(&v);
-        return Ok(0);
-    }
-    full(ctx, m);
-    if acks.is_empty() {
-        ctx.out.line(ctx.out.dim("   not acknowledged yet"));
-    } else {
-        for a in &acks {
+    ctx.emit(&Shown {
+        message: m.clone(),
+        acks,
+        replies,
+    })
+}
+
+/// `msg show`: one message with its acknowledgements and the IDs of its replies.
+#[derive(Serialize, JsonSchema)]
+pub struct Shown {
+    #[serde(flatten)]
+    pub message: Message,
+    pub acks: Vec<Ack>,
+    pub replies: Vec<String>,
+}
+
+impl Render for Shown {
+    fn text(&self, out: &mut Output) {
+        full(out, &self.message);
+        if self.acks.is_empty() {
+            out.line(out.dim("   not acknowledged yet"));
+        }
+        for a in &self.acks {
             let note = a
                 .note
                 .as_deref()
-                .map(|n| format!(": {n}"))
+                .map(|n| format!(": {}", esc(n)))
                 .unwrap_or_default();
-            ctx.out.line(format!(
+            out.line(format!(
                 "   ✅ acknowledged by {} at {}{note}",
-                a.session_id, a.acked_at
+                esc(&a.session_id),
+                esc(&a.acked_at)
             ));
         }
+        if !self.replies.is_empty() {
+            out.line(format!("   replies: {}", esc(&self.replies.join(", "))));
+        }
     }
-    if !replies.is_empty() {
-        ctx.out.line(format!("   replies: {}", replies.join(", ")));
-    }
-    Ok(0)
 }
 
-fn full(ctx: &mut Ctx, m: &Message) {
-    ctx.out.line(format!(
+/// A whole message as `msg show` and `msg thread` print it.
+fn full(out: &mut Output, m: &Message) {
+    out.line(format!(
         "📨 {} {}",
-        ctx.out.bold(m.subject.as_deref().unwrap_or("(no subject)")),
-        priority_tag(ctx, &m.priority)
+        out.bold(&esc(m.subject.as_deref().unwrap_or("(no subject)"))),
+        priority_tag(out, &m.priority)
     ));
-    ctx.out.line(format!(
+    out.line(format!(
         "   ID:   {}{}",
-        m.id,
+        esc(&m.id),
         if m.id_derived {
             " (derived: the block has no ID line)"
         } else {
             ""
         }
     ));
-    ctx.out
-        .line(format!("   From: {}", m.from.as_deref().unwrap_or("?")));
-    ctx.out.line(format!("   To:   {}", m.to.join(", ")));
+    out.line(format!(
+        "   From: {}",
+        esc(m.from.as_deref().unwrap_or("?"))
+    ));
+    out.line(format!("   To:   {}", esc(&m.to.join(", "))));
     let time = match (&m.time, &m.time_raw) {
         (Some(t), _) => t.clone(),
         (None, Some(raw)) => format!("{raw} (not a time)"),
         (None, None) => "-".into(),
     };
-    ctx.out.line(format!("   Time: {time}"));
+    out.line(format!("   Time: {}", esc(&time)));
     if let Some(r) = &m.reply_to {
-        ctx.out.line(format!("   Reply-To: {r}"));
+        out.line(format!("   Reply-To: {}", esc(r)));
     }
     for (k, v) in &m.fields {
-        ctx.out.line(format!("   {k}: {v}"));
+        out.line(format!("   {}: {}", esc(k), esc(v)));
     }
-    ctx.out.line("");
-    ctx.out.line(&m.body);
-    ctx.out.line("");
+    out.line("");
+    out.line(escape_untrusted_lines(&m.body));
+    out.line("");
 }
 
 fn thread(ctx: &mut Ctx, id: &str) -> Result<u8> {
     let hub = ctx.hub()?;
     let all = messages::load(&hub)?;
     let members = messages::thread(&all, id)?;
-    if ctx.json() {
-        ctx.out.json(&json!({
-            "root": members.first().map(|m| m.id.clone()),
-            "messages": members,
-        }));
-        return Ok(0);
+    ctx.emit(&Thread {
+        root: members.first().map(|m| m.id.clone()),
+        messages: members,
+    })
+}
+
+/// `msg thread`: the conversation, root first.
+#[derive(Serialize, JsonSchema)]
+pub struct Thread {
+    pub root: Option<String>,
+    pub messages: Vec<Message>,
+}
+
+impl Render for Thread {
+    fn text(&self, out: &mut Output) {
+        for m in &self.messages {
+            full(out, m);
+        }
     }
-    for m in &members {
-        full(ctx, m);
-    }
-    Ok(0)
 }
 
 fn ack(ctx: &mut Ctx, id: &str, note: Option<&str>) -> Result<u8> {
     let hub = ctx.hub()?;
     let me = ctx.me()?;
     let (ack, new) = messages::ack(&hub, id, &me, note)?;
-    if ctx.json() {
-        ctx.out.json(&json!({ "ack": ack, "new": new }));
-    } else if new {
-        ctx.out
-            .line(format!("✅ {me} acknowledged {}", ack.message_id));
-    } else {
-        ctx.out.line(format!(
-            "{me} had already acknowledged {} at {}",
-            ack.message_id, ack.acked_at
-        ));
+    ctx.emit(&Acked { ack, new })
+}
+
+/// `msg ack`: the acknowledgement, and whether this call made it.
+#[derive(Serialize, JsonSchema)]
+pub struct Acked {
+    pub ack: Ack,
+    pub new: bool,
+}
+
+impl Render for Acked {
+    fn text(&self, out: &mut Output) {
+        let (me, id) = (&self.ack.session_id, esc(&self.ack.message_id));
+        if self.new {
+            out.line(format!("✅ {me} acknowledged {id}"));
+        } else {
+            out.line(format!(
+                "{me} had already acknowledged {id} at {}",
+                self.ack.acked_at
+            ));
+        }
     }
-    Ok(0)
 }
 
 fn archive(ctx: &mut Ctx, before: &str, dry_run: bool) -> Result<u8> {
     let hub = ctx.hub()?;
     let before = parse_when(before)?;
-    let done = messages::archive(&hub, before, dry_run)?;
-    if ctx.json() {
-        ctx.out.json(&done);
-        return Ok(0);
+    let archived = messages::archive(&hub, before, dry_run)?;
+    ctx.emit(&ArchiveReport { archived, dry_run })
+}
+
+/// `msg archive`: what moved (or would) where.
+#[derive(Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct ArchiveReport {
+    pub archived: Archived,
+    #[serde(skip)]
+    pub dry_run: bool,
+}
+
+impl Render for ArchiveReport {
+    fn text(&self, out: &mut Output) {
+        let done = &self.archived;
+        let verb = if self.dry_run { "Would move" } else { "Moved" };
+        out.line(format!(
+            "{verb} {} messages dated before {}; {} stay on MESSAGES.md.",
+            done.moved, done.before, done.kept_messages
+        ));
+        for (file, n) in &done.files {
+            out.line(format!("  {file}: {n}"));
+        }
     }
-    let verb = if dry_run { "Would move" } else { "Moved" };
-    ctx.out.line(format!(
-        "{verb} {} messages dated before {}; {} stay on MESSAGES.md.",
-        done.moved, done.before, done.kept_messages
-    ));
-    for (file, n) in &done.files {
-        ctx.out.line(format!("  {file}: {n}"));
-    }
-    Ok(0)
 }
 
 pub fn inbox(ctx: &mut Ctx, args: InboxArgs) -> Result<u8> {
@@ -512,31 +629,46 @@ pub fn inbox(ctx: &mut Ctx, args: InboxArgs) -> Result<u8> {
     {
         inbox.messages.drain(..inbox.messages.len() - limit);
     }
-    if ctx.json() {
-        let mut v = serde_json::to_value(&inbox).expect("inbox serializes");
-        v["marked_read"] = json!(marked);
-        ctx.out.json(&v);
-        return Ok(0);
+    ctx.emit(&InboxShown {
+        inbox,
+        marked_read: marked,
+        unread_only: args.unread,
+    })
+}
+
+/// `inbox`: messages addressed to me, and how many were marked read.
+#[derive(Serialize, JsonSchema)]
+pub struct InboxShown {
+    #[serde(flatten)]
+    pub inbox: Inbox,
+    /// With --mark-read: how many messages were marked read.
+    pub marked_read: Option<usize>,
+    #[serde(skip)]
+    pub unread_only: bool,
+}
+
+impl Render for InboxShown {
+    fn text(&self, out: &mut Output) {
+        let inbox = &self.inbox;
+        let me = &inbox.session;
+        if self.unread_only {
+            out.line(format!("📬 Inbox of {me}: {} unread", inbox.unread));
+        } else {
+            out.line(format!(
+                "📬 Inbox of {me}: {} message{}, {} unread",
+                inbox.messages.len(),
+                if inbox.messages.len() == 1 { "" } else { "s" },
+                inbox.unread
+            ));
+        }
+        for InboxEntry { message, unread } in &inbox.messages {
+            line(out, message, Some(*unread));
+        }
+        if let Some(n) = self.marked_read {
+            out.line(format!(
+                "Marked {n} message{} read.",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
     }
-    if args.unread {
-        ctx.out
-            .line(format!("📬 Inbox of {me}: {} unread", inbox.unread));
-    } else {
-        ctx.out.line(format!(
-            "📬 Inbox of {me}: {} message{}, {} unread",
-            inbox.messages.len(),
-            if inbox.messages.len() == 1 { "" } else { "s" },
-            inbox.unread
-        ));
-    }
-    for InboxEntry { message, unread } in &inbox.messages {
-        line(ctx, message, Some(*unread));
-    }
-    if let Some(n) = marked {
-        ctx.out.line(format!(
-            "Marked {n} message{} read.",
-            if n == 1 { "" } else { "s" }
-        ));
-    }
-    Ok(0)
 }

@@ -4,10 +4,16 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use sessions_core::status::report::{self, Edit, Marker, StatusFiles, Summary};
+use schemars::JsonSchema;
+use serde::Serialize;
+use sessions_core::status::report::{
+    self, Edit, Edited, Health, Marker, StatusDoc, StatusFiles, Summary, Unreadable,
+};
+use sessions_core::store::error::exit;
 use sessions_core::{Error, Result, init, store::time};
 
 use crate::Ctx;
+use crate::output::{Output, Render, escape_untrusted as esc};
 
 /// `--dir`: the folder of status files and signals.
 #[derive(Debug, Clone, Args)]
@@ -141,34 +147,19 @@ pub fn run(ctx: &mut Ctx, command: ReportCommand) -> Result<u8> {
                             .join(", ")
                     ))
                 })?;
-            let path = files.create(&project, text)?;
-            if ctx.json() {
-                ctx.out.json(&serde_json::json!({
-                    "project": project, "file": path, "template": template
-                }));
-            } else {
-                ctx.out.line(format!(
-                    "Created {} from the {template} template.",
-                    path.display()
-                ));
-            }
-            Ok(0)
+            let file = files.create(&project, text)?;
+            ctx.emit(&Created {
+                project,
+                file,
+                template,
+            })
         }
-        ReportCommand::Templates => {
-            let templates = init::status_templates();
-            if ctx.json() {
-                let list: Vec<_> = templates
-                    .iter()
-                    .map(|(n, t)| serde_json::json!({ "name": n, "text": t }))
-                    .collect();
-                ctx.out.json(&serde_json::json!({ "templates": list }));
-            } else {
-                for (name, _) in templates {
-                    ctx.out.line(name);
-                }
-            }
-            Ok(0)
-        }
+        ReportCommand::Templates => ctx.emit(&Templates {
+            templates: init::status_templates()
+                .iter()
+                .map(|(name, text)| Template { name, text })
+                .collect(),
+        }),
         ReportCommand::Set {
             project,
             section,
@@ -213,118 +204,232 @@ pub fn run(ctx: &mut Ctx, command: ReportCommand) -> Result<u8> {
         ReportCommand::Failing { dir } => {
             let files = status_files(ctx, dir.dir.as_deref())?;
             let (summaries, errors) = report::rollup(&files)?;
-            let failing: Vec<&Summary> = summaries.iter().filter(|s| s.fail > 0).collect();
-            // A file it cannot read may hold a ❌ too: name it rather than hide it.
-            for (path, e) in &errors {
-                eprintln!("sessions: cannot read {}: {e}", path.display());
-            }
-            if ctx.json() {
-                let list: Vec<_> = failing
-                    .iter()
-                    .map(|s| serde_json::json!({ "project": s.project, "file": s.file, "failing": s.failing }))
-                    .collect();
-                let errors: Vec<_> = errors
-                    .iter()
-                    .map(|(p, e)| serde_json::json!({ "file": p, "error": e }))
-                    .collect();
-                ctx.out
-                    .json(&serde_json::json!({ "failing": list, "errors": errors }));
-            } else {
-                for s in &failing {
-                    ctx.out
-                        .line(format!("{}\t{}", s.file.display(), s.failing.join(", ")));
-                }
-            }
-            Ok(if failing.is_empty() { 1 } else { 0 })
+            let failing = summaries
+                .into_iter()
+                .filter(|s| s.fail > 0)
+                .map(|s| FailingFile {
+                    project: s.project,
+                    file: s.file,
+                    failing: s.failing,
+                })
+                .collect();
+            ctx.emit(&Failing {
+                failing,
+                errors: unreadable(errors),
+            })
         }
+    }
+}
+
+/// `report new`.
+#[derive(Serialize, JsonSchema)]
+pub struct Created {
+    pub project: String,
+    pub file: PathBuf,
+    pub template: String,
+}
+
+impl Render for Created {
+    fn text(&self, out: &mut Output) {
+        out.line(format!(
+            "Created {} from the {} template.",
+            self.file.display(),
+            self.template
+        ));
+    }
+}
+
+/// `report templates`.
+#[derive(Serialize, JsonSchema)]
+pub struct Templates {
+    pub templates: Vec<Template>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct Template {
+    pub name: &'static str,
+    pub text: &'static str,
+}
+
+impl Render for Templates {
+    fn text(&self, out: &mut Output) {
+        for t in &self.templates {
+            out.line(t.name);
+        }
+    }
+}
+
+/// A status file that could not be read (it is named, not hidden: it may hold a ❌).
+#[derive(Serialize, JsonSchema)]
+pub struct UnreadableFile {
+    pub file: PathBuf,
+    pub error: String,
+}
+
+fn unreadable(errors: Unreadable) -> Vec<UnreadableFile> {
+    errors
+        .into_iter()
+        .map(|(file, error)| UnreadableFile { file, error })
+        .collect()
+}
+
+/// `report failing`: the files with a ❌ (exit 1 when none has one).
+#[derive(Serialize, JsonSchema)]
+pub struct Failing {
+    pub failing: Vec<FailingFile>,
+    pub errors: Vec<UnreadableFile>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct FailingFile {
+    pub project: String,
+    pub file: PathBuf,
+    /// The labels marked ❌.
+    pub failing: Vec<String>,
+}
+
+impl Render for Failing {
+    fn text(&self, out: &mut Output) {
+        for s in &self.failing {
+            out.line(format!(
+                "{}\t{}",
+                s.file.display(),
+                esc(&s.failing.join(", "))
+            ));
+        }
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.failing.is_empty() {
+            exit::FAILURE
+        } else {
+            exit::OK
+        }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.errors
+            .iter()
+            .map(|e| format!("cannot read {}: {}", e.file.display(), e.error))
+            .collect()
     }
 }
 
 fn edit_and_print(ctx: &mut Ctx, dir: Option<&Path>, project: &str, edit: &Edit) -> Result<u8> {
     let files = status_files(ctx, dir)?;
-    let done = files.edit(project, edit)?;
-    if ctx.json() {
-        ctx.out.json(&done);
-    } else {
-        ctx.out
-            .line(format!("{}: {}", done.file.display(), done.line.trim()));
+    ctx.emit(&files.edit(project, edit)?)
+}
+
+/// `report set|action|next`: the line as written.
+impl Render for Edited {
+    fn text(&self, out: &mut Output) {
+        out.line(format!(
+            "{}: {}",
+            self.file.display(),
+            esc(self.line.trim())
+        ));
     }
-    Ok(0)
 }
 
 fn show_one(ctx: &mut Ctx, files: &StatusFiles, project: &str) -> Result<u8> {
     let (path, _, doc) = files.load(project)?;
     let summary = Summary::of(project, &path, &doc, time::now());
-    if ctx.json() {
-        ctx.out.json(&serde_json::json!({
-            "project": project,
-            "file": path,
-            "summary": summary,
-            "document": doc,
-        }));
-        return Ok(0);
-    }
-    ctx.out.line(ctx.out.bold(&format!(
-        "{} STATUS - {}",
-        doc.header_project
-            .clone()
-            .unwrap_or_else(|| project.to_uppercase()),
-        doc.updated_at.as_deref().unwrap_or("(no timestamp)")
-    )));
-    let mut section = None;
-    for item in &doc.items {
-        if section != Some(&item.section) {
-            section = Some(&item.section);
-            ctx.out.line(format!("{}:", item.section));
+    ctx.emit(&StatusShown {
+        project: project.to_string(),
+        file: path,
+        summary,
+        document: doc,
+    })
+}
+
+/// `report show PROJECT`: one status document, parsed, with its summary.
+#[derive(Serialize, JsonSchema)]
+pub struct StatusShown {
+    pub project: String,
+    pub file: PathBuf,
+    pub summary: Summary,
+    pub document: StatusDoc,
+}
+
+impl Render for StatusShown {
+    fn text(&self, out: &mut Output) {
+        let (doc, summary) = (&self.document, &self.summary);
+        out.line(out.bold(&format!(
+            "{} STATUS - {}",
+            esc(&doc
+                .header_project
+                .clone()
+                .unwrap_or_else(|| self.project.to_uppercase())),
+            esc(doc.updated_at.as_deref().unwrap_or("(no timestamp)"))
+        )));
+        let mut section = None;
+        for item in &doc.items {
+            if section != Some(&item.section) {
+                section = Some(&item.section);
+                out.line(format!("{}:", esc(&item.section)));
+            }
+            let marker = item.marker.map_or("  ", Marker::emoji);
+            let note = if item.note.is_empty() {
+                String::new()
+            } else {
+                format!("  {}", out.dim(&esc(&item.note)))
+            };
+            out.line(format!("  {marker} {}{note}", esc(&item.label)));
         }
-        let marker = item.marker.map_or("  ", Marker::emoji);
-        let note = if item.note.is_empty() {
-            String::new()
-        } else {
-            format!("  {}", ctx.out.dim(&item.note))
-        };
-        ctx.out.line(format!("  {marker} {}{note}", item.label));
-    }
-    if !doc.actions.is_empty() {
-        ctx.out.line("ACTIONS:");
-        for a in &doc.actions {
-            ctx.out
-                .line(format!("  [{}] {}", if a.done { "x" } else { " " }, a.text));
+        if !doc.actions.is_empty() {
+            out.line("ACTIONS:");
+            for a in &doc.actions {
+                out.line(format!(
+                    "  [{}] {}",
+                    if a.done { "x" } else { " " },
+                    esc(&a.text)
+                ));
+            }
+        }
+        out.line(format!(
+            "NEXT SESSION: {}",
+            esc(doc.next().unwrap_or("(not set)"))
+        ));
+        if summary.blocked {
+            out.line(out.red(&format!(
+                "BLOCKED by: {}",
+                esc(&summary.blocked_by.join(", "))
+            )));
         }
     }
-    ctx.out.line(format!(
-        "NEXT SESSION: {}",
-        doc.next().unwrap_or("(not set)")
-    ));
-    if summary.blocked {
-        ctx.out.line(
-            ctx.out
-                .red(&format!("BLOCKED by: {}", summary.blocked_by.join(", "))),
-        );
-    }
-    Ok(0)
 }
 
 fn show_all(ctx: &mut Ctx, files: &StatusFiles) -> Result<u8> {
     let (summaries, errors) = report::rollup(files)?;
-    if ctx.json() {
-        let errors: Vec<_> = errors
-            .iter()
-            .map(|(p, e)| serde_json::json!({ "file": p, "error": e }))
-            .collect();
-        ctx.out.json(&serde_json::json!({
-            "dir": files.dir,
-            "files": summaries,
-            "errors": errors,
-        }));
-        return Ok(0);
+    ctx.emit(&StatusRollup {
+        dir: files.dir.clone(),
+        files: summaries,
+        errors: unreadable(errors),
+    })
+}
+
+/// `report show`: every status file's summary.
+#[derive(Serialize, JsonSchema)]
+pub struct StatusRollup {
+    pub dir: PathBuf,
+    pub files: Vec<Summary>,
+    pub errors: Vec<UnreadableFile>,
+}
+
+impl Render for StatusRollup {
+    fn text(&self, out: &mut Output) {
+        render_rollup(out, self);
     }
+}
+
+fn render_rollup(out: &mut Output, rollup: &StatusRollup) {
+    let (summaries, errors) = (&rollup.files, &rollup.errors);
     if summaries.is_empty() && errors.is_empty() {
-        ctx.out.line(format!(
+        out.line(format!(
             "No status files in {} (create one with `sessions report new <project>`).",
-            files.dir.display()
+            rollup.dir.display()
         ));
-        return Ok(0);
+        return;
     }
     let width = summaries
         .iter()
@@ -332,18 +437,18 @@ fn show_all(ctx: &mut Ctx, files: &StatusFiles) -> Result<u8> {
         .max()
         .unwrap_or(7)
         .max(7);
-    ctx.out.line(format!(
+    out.line(format!(
         "{:<width$}  ✅  ❌  ⏳  🔄  ACTIONS  AGE      NEXT SESSION",
         "PROJECT"
     ));
-    for s in &summaries {
+    for s in summaries {
         let age = s.age_secs.map_or("?".to_string(), time::human_age);
         let blocked = if s.blocked {
-            format!("  {}", ctx.out.red("BLOCKED"))
+            format!("  {}", out.red("BLOCKED"))
         } else {
             String::new()
         };
-        ctx.out.line(format!(
+        out.line(format!(
             "{:<width$}  {:>2}  {:>2}  {:>2}  {:>2}  {:>7}  {:<7}  {}{blocked}",
             s.project,
             s.ok,
@@ -352,13 +457,12 @@ fn show_all(ctx: &mut Ctx, files: &StatusFiles) -> Result<u8> {
             s.sync,
             s.open_actions,
             age,
-            s.next_session.as_deref().unwrap_or("-"),
+            esc(s.next_session.as_deref().unwrap_or("-")),
         ));
     }
-    for (path, e) in &errors {
-        ctx.out.line(format!("{}: {e}", path.display()));
+    for e in errors {
+        out.line(format!("{}: {}", e.file.display(), e.error));
     }
-    Ok(0)
 }
 
 #[derive(Debug, Args)]
@@ -386,30 +490,35 @@ pub fn healthcheck(ctx: &mut Ctx, args: HealthcheckArgs) -> Result<u8> {
     if let Some(s) = args.stale_after {
         files.stale_after = s;
     }
-    let health = report::healthcheck(&files)?;
-    if ctx.json() {
-        ctx.out.json(&health);
-    } else {
-        render_health(ctx, &health);
-    }
-    Ok(if health.ok { 0 } else { 1 })
+    ctx.emit(&report::healthcheck(&files)?)
 }
 
-pub fn render_health(ctx: &mut Ctx, health: &report::Health) {
-    if health.ok {
-        ctx.out.line(ctx.out.green(&format!(
-            "✅ healthy: {} status file(s) checked",
-            health.checked
+/// `healthcheck` (exit 1 when anything is wrong).
+impl Render for Health {
+    fn text(&self, out: &mut Output) {
+        if self.ok {
+            out.line(out.green(&format!(
+                "✅ healthy: {} status file(s) checked",
+                self.checked
+            )));
+            return;
+        }
+        out.line(out.red(&format!(
+            "❌ {} problem(s) in {} status file(s)",
+            self.problems.len(),
+            self.checked
         )));
-        return;
+        for p in &self.problems {
+            out.line(format!(
+                "  {} [{}] {}",
+                esc(&p.project),
+                p.kind,
+                esc(&p.message)
+            ));
+        }
     }
-    ctx.out.line(ctx.out.red(&format!(
-        "❌ {} problem(s) in {} status file(s)",
-        health.problems.len(),
-        health.checked
-    )));
-    for p in &health.problems {
-        ctx.out
-            .line(format!("  {} [{}] {}", p.project, p.kind, p.message));
+
+    fn exit_code(&self) -> u8 {
+        if self.ok { exit::OK } else { exit::FAILURE }
     }
 }

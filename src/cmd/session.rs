@@ -1,13 +1,20 @@
 //! Sessions and liveness: register, heartbeat, unregister, prune, sync, find-help, match.
 
+use std::path::PathBuf;
+
 use clap::Args;
+use schemars::JsonSchema;
+use serde::Serialize;
+use sessions_core::sessions::matching::{self, MatchResult};
 use sessions_core::sessions::registry::{
-    self, Beat, Registration, Registry, SessionView, SyncView,
+    self, Beat, Pruned, Registered, Registration, Registry, SessionView, SyncView,
 };
-use sessions_core::{Error, Result, sessions::matching, store::time};
+use sessions_core::store::error::exit;
+use sessions_core::{Error, Result, store::time};
 
 use crate::Ctx;
 use crate::cmd::split_list;
+use crate::output::{Output, Render, escape_untrusted as esc};
 
 #[derive(Debug, Args)]
 #[command(
@@ -45,20 +52,24 @@ pub fn register(ctx: &mut Ctx, args: RegisterArgs) -> Result<u8> {
             current_work: args.work,
         },
     )?;
-    if ctx.json() {
-        ctx.out.json(&done);
-    } else if done.created {
-        ctx.out.line(format!(
-            "Registered {} (heartbeat and hello written).",
-            done.id
-        ));
-    } else {
-        ctx.out.line(format!(
-            "{} was already registered; entry and heartbeat refreshed.",
-            done.id
-        ));
+    ctx.emit(&done)
+}
+
+/// `register`.
+impl Render for Registered {
+    fn text(&self, out: &mut Output) {
+        if self.created {
+            out.line(format!(
+                "Registered {} (heartbeat and hello written).",
+                self.id
+            ));
+        } else {
+            out.line(format!(
+                "{} was already registered; entry and heartbeat refreshed.",
+                self.id
+            ));
+        }
     }
-    Ok(0)
 }
 
 #[derive(Debug, Args)]
@@ -86,15 +97,25 @@ pub fn heartbeat(ctx: &mut Ctx, args: HeartbeatArgs) -> Result<u8> {
             ..Beat::default()
         },
     )?;
-    if ctx.json() {
-        ctx.out.json(
-            &serde_json::json!({ "id": id, "heartbeat": path, "time": time::format(time::now()) }),
-        );
-    } else {
-        ctx.out
-            .line(format!("♥ {id} at {}", time::format(time::now())));
+    ctx.emit(&HeartbeatDone {
+        id,
+        heartbeat: path,
+        time: time::format(time::now()),
+    })
+}
+
+/// `heartbeat`: who, the file written, when.
+#[derive(Serialize, JsonSchema)]
+pub struct HeartbeatDone {
+    pub id: String,
+    pub heartbeat: PathBuf,
+    pub time: String,
+}
+
+impl Render for HeartbeatDone {
+    fn text(&self, out: &mut Output) {
+        out.line(format!("♥ {} at {}", self.id, self.time));
     }
-    Ok(0)
 }
 
 #[derive(Debug, Args)]
@@ -108,13 +129,20 @@ pub fn unregister(ctx: &mut Ctx, args: UnregisterArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let id = ctx.id_or_me(args.id.as_deref())?;
     let was_registered = registry::unregister(&hub, &id)?;
-    if ctx.json() {
-        ctx.out
-            .json(&serde_json::json!({ "id": id, "was_registered": was_registered }));
-    } else {
-        ctx.out.line(format!("Unregistered {id}."));
+    ctx.emit(&Unregistered { id, was_registered })
+}
+
+/// `unregister`.
+#[derive(Serialize, JsonSchema)]
+pub struct Unregistered {
+    pub id: String,
+    pub was_registered: bool,
+}
+
+impl Render for Unregistered {
+    fn text(&self, out: &mut Output) {
+        out.line(format!("Unregistered {}.", self.id));
     }
-    Ok(0)
 }
 
 #[derive(Debug, Args)]
@@ -136,28 +164,38 @@ pub fn prune(ctx: &mut Ctx, args: PruneArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let older_than = args.older_than.unwrap_or(hub.config.liveness.gone);
     let pruned = registry::prune(&hub, older_than, args.dry_run)?;
-    if ctx.json() {
-        ctx.out
-            .json(&serde_json::json!({ "dry_run": args.dry_run, "pruned": pruned }));
-    } else {
-        let verb = if args.dry_run {
+    ctx.emit(&PruneReport {
+        dry_run: args.dry_run,
+        pruned,
+    })
+}
+
+/// `prune`: the heartbeats removed (or that would be).
+#[derive(Serialize, JsonSchema)]
+pub struct PruneReport {
+    pub dry_run: bool,
+    pub pruned: Vec<Pruned>,
+}
+
+impl Render for PruneReport {
+    fn text(&self, out: &mut Output) {
+        let verb = if self.dry_run {
             "Would remove"
         } else {
             "Removed"
         };
-        for p in &pruned {
-            ctx.out.line(format!(
+        for p in &self.pruned {
+            out.line(format!(
                 "{verb} heartbeat of {} (last seen {})",
-                p.id,
-                p.last_seen.as_deref().unwrap_or("never")
+                esc(&p.id),
+                esc(p.last_seen.as_deref().unwrap_or("never"))
             ));
         }
-        ctx.out.line(format!(
+        out.line(format!(
             "{verb} {} heartbeat(s); registry entries kept.",
-            pruned.len()
+            self.pruned.len()
         ));
     }
-    Ok(0)
 }
 
 /// Load the registry and heartbeats and build the session-sync view.
@@ -175,29 +213,31 @@ pub struct SyncArgs {}
 
 pub fn sync(ctx: &mut Ctx, _args: SyncArgs) -> Result<u8> {
     let (_, view) = load_view(ctx)?;
-    if ctx.json() {
-        ctx.out.json(&view);
-        return Ok(0);
+    ctx.emit(&view)
+}
+
+/// `sync`: every session with its liveness.
+impl Render for SyncView {
+    fn text(&self, out: &mut Output) {
+        out.line(out.bold("SESSIONS"));
+        for s in &self.sessions {
+            render_session(out, s);
+        }
+        let c = &self.counts;
+        out.line(format!(
+            "{} sessions: {} live ({} idle, {} busy), {} stale, {} gone",
+            c.total, c.live, c.idle, c.busy, c.stale, c.gone
+        ));
     }
-    ctx.out.line(ctx.out.bold("SESSIONS"));
-    for s in &view.sessions {
-        render_session(ctx, s);
-    }
-    let c = &view.counts;
-    ctx.out.line(format!(
-        "{} sessions: {} live ({} idle, {} busy), {} stale, {} gone",
-        c.total, c.live, c.idle, c.busy, c.stale, c.gone
-    ));
-    Ok(0)
 }
 
 /// The one rendering of a session line, shared by sync, find-help, match and status.
-pub fn render_session(ctx: &mut Ctx, s: &SessionView) {
+pub fn render_session(out: &mut Output, s: &SessionView) {
     let mark = match s.liveness {
-        registry::Liveness::Live => ctx.out.green("● live "),
-        registry::Liveness::Stale => ctx.out.yellow("◐ stale"),
-        registry::Liveness::Gone => ctx.out.red("○ gone "),
-        registry::Liveness::Unknown => ctx.out.dim("○ never"),
+        registry::Liveness::Live => out.green("● live "),
+        registry::Liveness::Stale => out.yellow("◐ stale"),
+        registry::Liveness::Gone => out.red("○ gone "),
+        registry::Liveness::Unknown => out.dim("○ never"),
     };
     let seen = s
         .age_secs
@@ -208,23 +248,23 @@ pub fn render_session(ctx: &mut Ctx, s: &SessionView) {
     } else {
         " (not registered)"
     };
-    ctx.out.line(format!(
+    out.line(format!(
         "  {mark} {}{unregistered}  {}",
-        ctx.out.bold(&s.id),
-        ctx.out.dim(&seen)
+        out.bold(&esc(&s.id)),
+        out.dim(&seen)
     ));
     let mut details = Vec::new();
     if let Some(role) = &s.role {
-        details.push(format!("role: {role}"));
+        details.push(format!("role: {}", esc(role)));
     }
     if let Some(status) = &s.status {
-        details.push(format!("status: {status}"));
+        details.push(format!("status: {}", esc(status)));
     }
     if !details.is_empty() {
-        ctx.out.line(format!("      {}", details.join(" | ")));
+        out.line(format!("      {}", details.join(" | ")));
     }
     if let Some(work) = &s.current_work {
-        ctx.out.line(format!("      working on: {work}"));
+        out.line(format!("      working on: {}", esc(work)));
     }
 }
 
@@ -244,35 +284,54 @@ pub fn find_help(ctx: &mut Ctx, args: FindHelpArgs) -> Result<u8> {
     }
     let (_, view) = load_view(ctx)?;
     let found = registry::find_help(&view, &args.capability);
-    if ctx.json() {
-        ctx.out
-            .json(&serde_json::json!({ "capability": args.capability, "sessions": found }));
-    } else if found.is_empty() {
-        ctx.out
-            .line(format!("No session offers {:?}.", args.capability));
-    } else {
-        ctx.out.line(format!(
+    ctx.emit(&HelpFound {
+        capability: args.capability,
+        sessions: found,
+    })
+}
+
+/// `find-help`: the sessions offering a capability (exit 1 when none does).
+#[derive(Serialize, JsonSchema)]
+pub struct HelpFound {
+    pub capability: String,
+    pub sessions: Vec<SessionView>,
+}
+
+impl Render for HelpFound {
+    fn text(&self, out: &mut Output) {
+        let Some(first) = self.sessions.first() else {
+            out.line(format!("No session offers {:?}.", self.capability));
+            return;
+        };
+        out.line(format!(
             "Sessions offering {:?} (most available first):",
-            args.capability
+            self.capability
         ));
-        for s in &found {
-            render_session(ctx, s);
+        for s in &self.sessions {
+            render_session(out, s);
             let offers: Vec<&String> = s.specializations.iter().chain(&s.capabilities).collect();
-            ctx.out.line(format!(
+            out.line(format!(
                 "      offers: {}",
-                offers
+                esc(&offers
                     .iter()
                     .map(|s| s.as_str())
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "))
             ));
         }
-        ctx.out.line(format!(
+        out.line(format!(
             "Next: sessions collab request {} \"<what you need>\"",
-            found[0].id
+            esc(&first.id)
         ));
     }
-    Ok(if found.is_empty() { 1 } else { 0 })
+
+    fn exit_code(&self) -> u8 {
+        if self.sessions.is_empty() {
+            exit::FAILURE
+        } else {
+            exit::OK
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -290,36 +349,45 @@ pub fn matching(ctx: &mut Ctx, args: MatchArgs) -> Result<u8> {
         ));
     }
     let (hub, view) = load_view(ctx)?;
-    let result = matching::rank(&hub.config, &view, &task);
-    if ctx.json() {
-        ctx.out.json(&result);
-    } else {
-        ctx.out.line(format!("Task: {task}"));
-        ctx.out.line(format!(
+    ctx.emit(&matching::rank(&hub.config, &view, &task))
+}
+
+/// `match`: sessions ranked for a task (exit 1 when none matches).
+impl Render for MatchResult {
+    fn text(&self, out: &mut Output) {
+        out.line(format!("Task: {}", self.task));
+        out.line(format!(
             "Looking for: {}",
-            if result.wanted.is_empty() {
+            if self.wanted.is_empty() {
                 "(no known keywords; matching task words)".into()
             } else {
-                result.wanted.join(", ")
+                self.wanted.join(", ")
             }
         ));
-        if result.candidates.is_empty() {
-            ctx.out.line(
+        if self.candidates.is_empty() {
+            out.line(
                 "No session matches; try `sessions find-help <capability>` or broadcast a request.",
             );
         }
-        for (rank, c) in result.candidates.iter().enumerate() {
-            ctx.out.line(format!(
+        for (rank, c) in self.candidates.iter().enumerate() {
+            out.line(format!(
                 "{}. relevance {} ({})",
                 rank + 1,
                 c.relevance,
-                c.matched.join(", ")
+                esc(&c.matched.join(", "))
             ));
-            render_session(ctx, &c.session);
+            render_session(out, &c.session);
         }
-        if let Some(next) = &result.next {
-            ctx.out.line(format!("Next: {next}"));
+        if let Some(next) = &self.next {
+            out.line(format!("Next: {}", esc(next)));
         }
     }
-    Ok(if result.candidates.is_empty() { 1 } else { 0 })
+
+    fn exit_code(&self) -> u8 {
+        if self.candidates.is_empty() {
+            exit::FAILURE
+        } else {
+            exit::OK
+        }
+    }
 }

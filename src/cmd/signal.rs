@@ -1,10 +1,17 @@
 //! Touch signals: `signal` (touch), `signals` (list, or follow per session), `consume`.
 
+use std::path::PathBuf;
+
 use clap::Args;
-use sessions_core::{Result, status::signals, store::time};
+use schemars::JsonSchema;
+use serde::Serialize;
+use sessions_core::status::signals::{self, Signal};
+use sessions_core::store::error::exit;
+use sessions_core::{Result, store::time};
 
 use crate::Ctx;
 use crate::cmd::report::{DirArg, status_files};
+use crate::output::{Output, Render, escape_untrusted as esc};
 
 #[derive(Debug, Args)]
 #[command(
@@ -24,14 +31,21 @@ pub fn signal(ctx: &mut Ctx, args: SignalArgs) -> Result<u8> {
     for name in &args.names {
         touched.push(signals::touch(&files, name)?);
     }
-    if ctx.json() {
-        ctx.out.json(&serde_json::json!({ "touched": touched }));
-    } else {
-        for path in &touched {
-            ctx.out.line(format!("touched {}", path.display()));
+    ctx.emit(&Touched { touched })
+}
+
+/// `signal`: the signal files touched.
+#[derive(Serialize, JsonSchema)]
+pub struct Touched {
+    pub touched: Vec<PathBuf>,
+}
+
+impl Render for Touched {
+    fn text(&self, out: &mut Output) {
+        for path in &self.touched {
+            out.line(format!("touched {}", path.display()));
         }
     }
-    Ok(0)
 }
 
 #[derive(Debug, Args)]
@@ -58,27 +72,41 @@ pub fn list(ctx: &mut Ctx, args: SignalsArgs) -> Result<u8> {
     } else {
         signals::list(&files)?
     };
-    if ctx.json() {
-        ctx.out.json(&serde_json::json!({ "signals": list }));
-    } else if list.is_empty() {
-        ctx.out.line(if args.new {
-            "No new signals."
-        } else {
-            "No pending signals."
-        });
-    } else {
-        for s in &list {
-            ctx.out.line(format!(
+    ctx.emit(&SignalList {
+        signals: list,
+        only_new: args.new,
+    })
+}
+
+/// `signals`: pending (or, with --new, unseen) signals.
+#[derive(Serialize, JsonSchema)]
+pub struct SignalList {
+    pub signals: Vec<Signal>,
+    #[serde(skip)]
+    pub only_new: bool,
+}
+
+impl Render for SignalList {
+    fn text(&self, out: &mut Output) {
+        if self.signals.is_empty() {
+            out.line(if self.only_new {
+                "No new signals."
+            } else {
+                "No pending signals."
+            });
+        }
+        for s in &self.signals {
+            out.line(format!(
                 "{:<24} {:>8} ago  {}",
-                s.name,
+                esc(&s.name),
                 time::human_age(s.age_secs),
                 s.status_file
                     .as_ref()
-                    .map_or(String::new(), |p| p.display().to_string())
+                    .map_or(String::new(), |p| esc(&p.display().to_string())
+                        .into_owned())
             ));
         }
     }
-    Ok(0)
 }
 
 #[derive(Debug, Args)]
@@ -95,29 +123,56 @@ pub fn consume(ctx: &mut Ctx, args: ConsumeArgs) -> Result<u8> {
     let files = status_files(ctx, args.dir.dir.as_deref())?;
     files.signal_path(&args.name)?;
     let status_file = files.path(&args.name)?;
-    match signals::consume(&files, &args.name)? {
-        Some(signal) => {
-            if ctx.json() {
-                ctx.out.json(&serde_json::json!({
-                    "consumed": true,
-                    "signal": signal,
-                    "status_file": status_file,
-                    "status_file_exists": status_file.is_file(),
-                }));
-            } else {
-                ctx.out.line(status_file.display().to_string());
+    let consumed = match signals::consume(&files, &args.name)? {
+        Some(signal) => Consumed::Taken {
+            consumed: true,
+            signal,
+            status_file_exists: status_file.is_file(),
+            status_file,
+        },
+        None => Consumed::NotPending {
+            consumed: false,
+            name: args.name,
+            status_file,
+        },
+    };
+    ctx.emit(&consumed)
+}
+
+/// `consume`: the signal taken and its status file (exit 1 when it was not pending).
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Consumed {
+    Taken {
+        /// Always true here.
+        consumed: bool,
+        signal: Signal,
+        status_file: PathBuf,
+        status_file_exists: bool,
+    },
+    NotPending {
+        /// Always false here.
+        consumed: bool,
+        name: String,
+        status_file: PathBuf,
+    },
+}
+
+impl Render for Consumed {
+    fn text(&self, out: &mut Output) {
+        match self {
+            // Only the path on stdout: `f=$(sessions consume infra) && cat "$f"`.
+            Consumed::Taken { status_file, .. } => out.line(status_file.display().to_string()),
+            Consumed::NotPending { name, .. } => {
+                out.note(&format!("sessions: no pending signal {name:?}"))
             }
-            Ok(0)
         }
-        None => {
-            if ctx.json() {
-                ctx.out.json(&serde_json::json!({
-                    "consumed": false, "name": args.name, "status_file": status_file
-                }));
-            } else {
-                eprintln!("sessions: no pending signal {:?}", args.name);
-            }
-            Ok(1)
+    }
+
+    fn exit_code(&self) -> u8 {
+        match self {
+            Consumed::Taken { .. } => exit::OK,
+            Consumed::NotPending { .. } => exit::FAILURE,
         }
     }
 }

@@ -6,7 +6,7 @@ use sessions_core::{Result, store::time, work::current_state};
 
 use crate::Ctx;
 use crate::cmd::session::render_session;
-use crate::output::milestone_progress;
+use crate::output::{Output, Render, escape_untrusted as esc, milestone_progress};
 
 #[derive(Debug, Args)]
 #[command(
@@ -17,30 +17,31 @@ pub struct StatusArgs {}
 pub fn run(ctx: &mut Ctx, _args: StatusArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let me = ctx.me_if_given()?;
-    let snap = Snapshot::load(&hub, me.as_deref())?;
-    if ctx.json() {
-        ctx.out.json(&snap);
-    } else {
-        render(ctx, &snap);
+    ctx.emit(&Snapshot::load(&hub, me.as_deref())?)
+}
+
+fn heading(out: &mut Output, title: &str) {
+    out.line("");
+    out.line(out.bold(title));
+}
+
+/// `status`: the dashboard.
+impl Render for Snapshot {
+    fn text(&self, out: &mut Output) {
+        render(out, self);
     }
-    Ok(0)
 }
 
-fn heading(ctx: &mut Ctx, title: &str) {
-    ctx.out.line("");
-    ctx.out.line(ctx.out.bold(title));
-}
-
-pub fn render(ctx: &mut Ctx, snap: &Snapshot) {
+fn render(out: &mut Output, snap: &Snapshot) {
     let c = &snap.sessions.counts;
-    ctx.out.line(format!(
+    out.line(format!(
         "{} {}",
-        ctx.out.bold("🧠 MULTI-SESSION STATUS"),
-        ctx.out.dim(&snap.hub)
+        out.bold("🧠 MULTI-SESSION STATUS"),
+        out.dim(&snap.hub)
     ));
 
     heading(
-        ctx,
+        out,
         &format!(
             "📡 LIVE SESSIONS ({} live, {} idle, {} busy)",
             c.live, c.idle, c.busy
@@ -53,14 +54,14 @@ pub fn render(ctx: &mut Ctx, snap: &Snapshot) {
         .filter(|s| s.liveness == sessions_core::sessions::registry::Liveness::Live)
         .collect();
     if live.is_empty() {
-        ctx.out.line("  none live");
+        out.line("  none live");
     }
     for s in live {
-        render_session(ctx, s);
+        render_session(out, s);
     }
 
     heading(
-        ctx,
+        out,
         &format!(
             "📋 SESSIONS ({} registered of {}; {} stale, {} gone)",
             c.registered, c.total, c.stale, c.gone
@@ -80,18 +81,18 @@ pub fn render(ctx: &mut Ctx, snap: &Snapshot) {
             .age_secs
             .map(|a| format!("{} ago", time::human_age(a)))
             .unwrap_or_else(|| "never".into());
-        ctx.out.line(format!(
+        out.line(format!(
             "  {:<28} {:<7} {:>10}  {}{agreed}{unregistered}",
-            s.id,
+            esc(&s.id),
             s.liveness.as_str(),
             seen,
-            s.role.as_deref().unwrap_or("-")
+            esc(s.role.as_deref().unwrap_or("-"))
         ));
     }
 
-    heading(ctx, &format!("🔒 CLAIMS ({})", snap.claims.len()));
+    heading(out, &format!("🔒 CLAIMS ({})", snap.claims.len()));
     if snap.claims.is_empty() {
-        ctx.out.line("  nothing claimed");
+        out.line("  nothing claimed");
     }
     let now = time::now();
     for c in &snap.claims {
@@ -112,20 +113,20 @@ pub fn render(ctx: &mut Ctx, snap: &Snapshot) {
             .token
             .map(|t| format!(" token {t}"))
             .unwrap_or_default();
-        ctx.out.line(format!(
+        out.line(format!(
             "  🔒 {:<32} {} ({}) {left}{token}",
             c.claim.key,
-            c.claim.holder,
+            esc(&c.claim.holder),
             c.holder_liveness.as_str()
         ));
     }
 
     heading(
-        ctx,
+        out,
         &format!("🎯 OPEN MILESTONES ({})", snap.milestones.len()),
     );
     if snap.milestones.is_empty() {
-        ctx.out.line("  none open");
+        out.line("  none open");
     }
     for m in &snap.milestones {
         let icon = match m.status.as_str() {
@@ -140,31 +141,28 @@ pub fn render(ctx: &mut Ctx, snap: &Snapshot) {
             "LOW" => "🟢",
             _ => "⚪",
         };
-        ctx.out
-            .line(format!("  {icon} {prio} {} ({})", m.title, m.id));
-        ctx.out.line(format!(
+        out.line(format!("  {icon} {prio} {} ({})", esc(&m.title), m.id));
+        out.line(format!(
             "     {} | owner: {} | {}",
             milestone_progress(m),
-            m.owner.as_deref().unwrap_or("available"),
+            esc(m.owner.as_deref().unwrap_or("available")),
             m.status
         ));
     }
 
-    heading(ctx, "🎯 CURRENT PRIORITY");
+    heading(out, "🎯 CURRENT PRIORITY");
     match &snap.current_priority {
-        Some(p) => ctx
-            .out
-            .line(format!("  {}", current_state::priority_headline(p))),
-        None => ctx.out.line("  none set (sessions state priority \"...\")"),
+        Some(p) => out.line(format!("  {}", esc(&current_state::priority_headline(p)))),
+        None => out.line("  none set (sessions state priority \"...\")"),
     }
 
     let unread = snap
         .unread_messages
         .map(|n| format!(" ({n} unread for you: sessions inbox --unread)"))
         .unwrap_or_default();
-    heading(ctx, &format!("📬 LATEST MESSAGES{unread}"));
+    heading(out, &format!("📬 LATEST MESSAGES{unread}"));
     if snap.recent_messages.is_empty() {
-        ctx.out.line("  the board is empty");
+        out.line("  the board is empty");
     }
     for m in &snap.recent_messages {
         let when = m.time.as_deref().map_or("-", |t| t.get(..16).unwrap_or(t));
@@ -172,12 +170,12 @@ pub fn render(ctx: &mut Ctx, snap: &Snapshot) {
             "normal" => String::new(),
             p => format!("[{p}] "),
         };
-        ctx.out.line(format!(
+        out.line(format!(
             "  {} {} → {} {priority}{}",
-            when.replace('T', " "),
-            m.from.as_deref().unwrap_or("?"),
-            m.to.join(", "),
-            m.subject.as_deref().unwrap_or(&m.preview)
+            esc(&when.replace('T', " ")),
+            esc(m.from.as_deref().unwrap_or("?")),
+            esc(&m.to.join(", ")),
+            esc(m.subject.as_deref().unwrap_or(&m.preview))
         ));
     }
 }

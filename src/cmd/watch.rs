@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use sessions_core::store::error::exit;
 use sessions_core::{Error, Result};
 use sessions_watch::{Event, Options, Sink, Stopped};
 
@@ -10,7 +11,7 @@ use crate::Ctx;
 use crate::cmd::report::{DirArg, status_files};
 use crate::cmd::session::parse_duration;
 use crate::cmd::split_list;
-use crate::output::Output;
+use crate::output::{Output, Render, WriteFailure, escape_untrusted};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -27,7 +28,8 @@ milestone, session_appeared, session_stale, session_gone, health (`claim` and
 (the kind), SESSIONS_EVENT_JSON (the whole event) and SESSIONS_<FIELD> for each field
 (SESSIONS_SIGNAL, SESSIONS_FILE, SESSIONS_PROJECT, SESSIONS_LABEL, SESSIONS_FROM,
 SESSIONS_TO, SESSIONS_MESSAGE_ID, SESSIONS_KEY, SESSIONS_HOLDER, SESSIONS_SESSION, ...).
-The command's output goes to stderr; stdout is the event stream.")]
+The command's output goes to stderr; stdout is the event stream: one line per event,
+and with --json one JSON object per line (JSON Lines), not one document.")]
 pub struct WatchArgs {
     /// Only these event kinds (comma-separated or repeated).
     #[arg(long = "kind", value_name = "KIND")]
@@ -72,32 +74,48 @@ pub struct WatchArgs {
     pub dir: DirArg,
 }
 
+/// Prints each event as it comes (a JSON line, or a text line with the untrusted parts
+/// escaped) and stops the watch when stdout cannot take more: quietly when the reader
+/// went away, with the error otherwise.
 struct Printer<'a> {
     out: &'a mut Output,
-    json: bool,
+    failure: Option<Error>,
+}
+
+/// One watch event as a text line, the parts other sessions wrote escaped.
+impl Render for Event {
+    fn text(&self, out: &mut Output) {
+        let time = self.time.get(11..19).unwrap_or(&self.time);
+        let kind = format!("{:<16}", self.kind);
+        let kind = match self.kind {
+            "signal" | "message" => out.bold(&kind),
+            "claim_expired" | "session_stale" | "session_gone" => out.yellow(&kind),
+            "health" if self.ok == Some(false) => out.red(&kind),
+            _ => kind,
+        };
+        let detail = escape_untrusted(&self.detail);
+        out.line(format!("{} {kind} {detail}", out.dim(time)));
+    }
 }
 
 impl Sink for Printer<'_> {
     fn event(&mut self, event: &Event) -> bool {
-        if self.json {
-            self.out.json_line(event);
-        } else {
-            let time = event.time.get(11..19).unwrap_or(&event.time);
-            let kind = format!("{:<16}", event.kind);
-            let kind = match event.kind {
-                "signal" | "message" => self.out.bold(&kind),
-                "claim_expired" | "session_stale" | "session_gone" => self.out.yellow(&kind),
-                "health" if event.ok == Some(false) => self.out.red(&kind),
-                _ => kind,
-            };
-            self.out
-                .line(format!("{} {kind} {}", self.out.dim(time), event.detail));
+        if let Err(e) = self.out.emit_line(event) {
+            self.failure = Some(e);
+            return false;
         }
-        self.out.flush()
+        match self.out.flush() {
+            Ok(()) => true,
+            Err(WriteFailure::Closed) => false,
+            Err(WriteFailure::Failed(e)) => {
+                self.failure = Some(e);
+                false
+            }
+        }
     }
 
     fn note(&mut self, text: &str) {
-        eprintln!("sessions watch: {text}");
+        self.out.note(&format!("sessions watch: {text}"));
     }
 }
 
@@ -136,14 +154,17 @@ pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
         pending: args.pending,
         follow: args.follow,
     };
-    let json = ctx.json();
     let mut printer = Printer {
         out: &mut ctx.out,
-        json,
+        failure: None,
     };
-    match sessions_watch::run(opts, &mut printer)? {
-        Stopped::Signal | Stopped::Closed | Stopped::Once(true) => Ok(0),
-        Stopped::Once(false) => Ok(1),
+    let stopped = sessions_watch::run(opts, &mut printer)?;
+    if let Some(e) = printer.failure {
+        return Err(e);
+    }
+    match stopped {
+        Stopped::Signal | Stopped::Closed | Stopped::Once(true) => Ok(exit::OK),
+        Stopped::Once(false) => Ok(exit::FAILURE),
     }
 }
 

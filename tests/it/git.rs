@@ -604,9 +604,9 @@ fn fresh_clone_without_setup_still_merges_the_board() {
     assert!(stdout(&out).contains("merge.sessions-board.driver"));
     let doctor = net.run(1, &["doctor"]);
     assert!(
-        stdout(&doctor).contains("sessions git setup"),
+        stderr(&doctor).contains("sessions git setup"),
         "{}",
-        stdout(&doctor)
+        stderr(&doctor)
     );
     // `git sync` in such a clone sets the drivers up before it merges anything.
     net.sync(1, &[]);
@@ -651,7 +651,8 @@ fn setup_is_idempotent_and_check_passes_after_it() {
     assert!(first.contains("/SESSIONS/MESSAGES.md merge=sessions-board"));
     let check = net.json(1, &["git", "setup", "--check"]);
     assert_eq!(check["ok"], true, "{check}");
-    assert!(!stdout(&net.run(1, &["doctor"])).contains("sessions git setup"));
+    let doctor = net.run(1, &["doctor"]);
+    assert!(!stderr(&doctor).contains("git setup") && !stdout(&doctor).contains("git setup"));
     // `init` inside a git repository offers it.
     let dir = tempfile::tempdir().unwrap();
     net.git_at(dir.path(), &["init", "-q"]);

@@ -6,5 +6,6 @@ mod claims;
 mod foundation;
 mod git;
 mod messages;
+mod output;
 mod statusfiles;
 mod watch;

@@ -59,6 +59,7 @@ fn driver_command(exe: &Path, kind: Kind) -> String {
 
 /// What setup did or would do.
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Setup {
     pub repo: PathBuf,
     pub hub: String,

@@ -54,6 +54,7 @@ impl Options {
 
 /// A claim this clone granted that the merge gave to another session.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LostClaim {
     pub key: String,
     /// The session of this clone that held it.
@@ -65,6 +66,7 @@ pub struct LostClaim {
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Report {
     pub repo: PathBuf,
     pub branch: String,

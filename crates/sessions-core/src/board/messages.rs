@@ -46,6 +46,7 @@ pub struct Post {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Posted {
     pub id: String,
     pub time: String,
@@ -144,6 +145,7 @@ pub fn append(hub: &Hub, rel: &str, bytes: &[u8]) -> Result<()> {
 
 /// Who wrote a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// Written by this toolkit: has `**ID:**` and `**Length:**`; the body is exact.
@@ -154,6 +156,7 @@ pub enum Format {
 
 /// One message parsed from the board.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Message {
     pub id: String,
     /// True when the block has no `**ID:**` line and the ID was derived from its bytes.
@@ -186,6 +189,7 @@ pub struct Message {
 
 /// A free-text section, kept as written.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TextSection {
     pub id: String,
     /// Its first heading, if any.
@@ -196,6 +200,7 @@ pub struct TextSection {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 // Most segments are messages: boxing them would only add an allocation each.
 #[allow(clippy::large_enum_variant)]
@@ -776,6 +781,7 @@ fn mentions(text: &str, me: &str) -> bool {
 
 /// A compact message for `sessions status`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Summary {
     pub id: String,
     pub from: Option<String>,
@@ -991,6 +997,7 @@ pub fn recent(hub: &Hub, n: usize) -> Result<Vec<Summary>> {
 /// (a git merge or an archive rewrote the file) the whole board is parsed and the set
 /// of seen IDs (`<session>.seen`, one ID a line) decides what is new.
 #[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Cursor {
     pub session: String,
     pub offset: u64,
@@ -1060,6 +1067,7 @@ fn read_range(file: &mut File, path: &Path, from: u64, to: u64) -> Result<Vec<u8
 
 /// One inbox entry.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InboxEntry {
     #[serde(flatten)]
     pub message: Message,
@@ -1068,6 +1076,7 @@ pub struct InboxEntry {
 
 /// The result of reading an inbox.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Inbox {
     pub session: String,
     pub messages: Vec<InboxEntry>,
@@ -1240,6 +1249,7 @@ pub fn unread_count(hub: &Hub, me: &str) -> Result<usize> {
 // Acknowledgements
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Ack {
     pub message_id: String,
     pub session_id: String,
@@ -1296,6 +1306,7 @@ pub fn acks(hub: &Hub, id: &str) -> Result<Vec<Ack>> {
 // Archive
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Archived {
     pub moved: usize,
     pub kept_messages: usize,

@@ -21,6 +21,7 @@ const LEGACY_PROPOSALS: &str = "ACTIVE/CONSENSUS/proposals";
 const LEGACY_VOTES: &str = "ACTIVE/CONSENSUS/votes";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Vote {
     Agree,
@@ -43,6 +44,7 @@ impl std::str::FromStr for Vote {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CastVote {
     pub voter: String,
     pub vote: Vote,
@@ -51,6 +53,7 @@ pub struct CastVote {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Tally {
     pub agree: Vec<CastVote>,
     pub question: Vec<CastVote>,
@@ -58,6 +61,7 @@ pub struct Tally {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProposalStatus {
     pub proposal: String,
     pub session_id: String,

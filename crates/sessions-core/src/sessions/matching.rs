@@ -65,6 +65,7 @@ const DEFAULT_TABLE: &[(&str, &[&str])] = &[
 ];
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Candidate {
     #[serde(flatten)]
     pub session: SessionView,
@@ -74,6 +75,7 @@ pub struct Candidate {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MatchResult {
     pub task: String,
     pub wanted: Vec<String>,

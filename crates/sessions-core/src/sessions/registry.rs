@@ -29,6 +29,7 @@ pub mod fields {
 
 /// How alive a session is, from the age of its heartbeat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Liveness {
     Live,
@@ -196,6 +197,7 @@ pub struct Registration {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Registered {
     pub id: String,
     /// False when the session was already registered (register is idempotent).
@@ -384,6 +386,7 @@ fn remove_if_exists(path: &std::path::Path) -> Result<bool> {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Pruned {
     pub id: String,
     pub last_seen: Option<String>,
@@ -437,6 +440,7 @@ pub fn prune(hub: &Hub, older_than: std::time::Duration, dry_run: bool) -> Resul
 
 /// One session as the views show it: registry entry and heartbeat merged.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionView {
     pub id: String,
     pub registered: bool,
@@ -467,6 +471,7 @@ impl SessionView {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SyncCounts {
     pub total: usize,
     pub registered: usize,
@@ -478,6 +483,7 @@ pub struct SyncCounts {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SyncView {
     pub sessions: Vec<SessionView>,
     pub counts: SyncCounts,

@@ -47,6 +47,7 @@ pub const STATUS_SUFFIX: &str = "-status.md";
 
 /// One of the four markers of the original files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Marker {
     /// ✅
@@ -153,6 +154,7 @@ fn find_marker(s: &str) -> Option<(usize, Marker, usize)> {
 
 /// What kind of group a section is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SectionKind {
     Items,
@@ -162,6 +164,7 @@ pub enum SectionKind {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Section {
     pub name: String,
     pub kind: SectionKind,
@@ -175,6 +178,7 @@ pub struct Section {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Item {
     pub section: String,
     pub label: String,
@@ -200,6 +204,7 @@ impl Item {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Action {
     pub text: String,
     pub done: bool,
@@ -213,6 +218,7 @@ pub struct Action {
 /// A parsed status document. Spans are byte ranges of whole lines without their line
 /// terminator.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StatusDoc {
     /// The project named in the header (None when there is no header).
     pub header_project: Option<String>,
@@ -592,6 +598,7 @@ pub enum Edit {
 
 /// What an edit did, for output.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Edited {
     pub project: String,
     pub file: PathBuf,
@@ -1053,6 +1060,7 @@ impl StatusFiles {
 
 /// One line of the roll-up.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Summary {
     pub project: String,
     pub file: PathBuf,
@@ -1122,6 +1130,7 @@ pub fn rollup(files: &StatusFiles) -> Result<(Vec<Summary>, Unreadable)> {
 
 /// One thing the healthcheck found wrong.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Problem {
     pub project: String,
     pub file: PathBuf,
@@ -1137,6 +1146,7 @@ pub struct Problem {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Health {
     pub ok: bool,
     pub checked: usize,

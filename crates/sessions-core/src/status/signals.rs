@@ -25,6 +25,7 @@ pub const SIGNAL_SUFFIX: &str = "-updated";
 
 /// A pending signal.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Signal {
     pub name: String,
     pub path: PathBuf,

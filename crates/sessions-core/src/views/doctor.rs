@@ -12,6 +12,7 @@ use crate::store::hub::{Hub, layout};
 use crate::store::storage;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Finding {
     pub path: PathBuf,
     pub line: Option<usize>,

@@ -12,6 +12,7 @@ use crate::work::milestones::{self, Milestone};
 use crate::{board::messages, store::storage, work::current_state};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClaimStatus {
     #[serde(flatten)]
     pub claim: Claim,
@@ -20,6 +21,7 @@ pub struct ClaimStatus {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Snapshot {
     pub hub: String,
     pub generated_at: String,

@@ -37,6 +37,7 @@ pub const FENCE: &str = ".sessions/fence.json";
 /// `{milestone_id|priority_id, session_id, claimed_at, type}`: they count as claims
 /// with the default lease from `claimed_at`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Claim {
     pub key: String,
     pub holder: String,
@@ -417,6 +418,7 @@ fn highest_token_on_disk(hub: &Hub) -> u64 {
 
 /// A claim granted (new, renewed because it was already ours, or taken over).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Grant {
     pub key: String,
     pub holder: String,
@@ -723,6 +725,7 @@ pub fn renew_held(hub: &Hub, holder: &str) -> Result<Vec<String>> {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Released {
     pub key: String,
     pub holder: String,
@@ -841,6 +844,7 @@ pub fn check_fence(hub: &Hub, key: &str, holder: &str, token: Option<u64>) -> Re
 
 /// A claim as `sessions claims` shows it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClaimView {
     #[serde(flatten)]
     pub claim: Claim,

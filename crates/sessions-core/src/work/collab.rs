@@ -75,6 +75,7 @@ pub fn allowed_moves(status: &str) -> &'static [&'static str] {
 
 /// A request, read tolerantly from its file.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Request {
     pub request_id: String,
     pub from_session: String,
@@ -437,6 +438,7 @@ pub fn list(hub: &Hub) -> Result<Vec<Request>> {
 
 /// Response-time and completion statistics over a set of requests.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Stats {
     pub total: usize,
     pub by_status: BTreeMap<String, usize>,
@@ -449,6 +451,7 @@ pub struct Stats {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionStats {
     /// Requests this session made.
     pub sent: usize,
@@ -457,6 +460,7 @@ pub struct SessionStats {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Metrics {
     pub overall: Stats,
     pub per_session: BTreeMap<String, SessionStats>,

@@ -9,6 +9,7 @@ use crate::{store::storage, store::time};
 
 /// A `## ` section: byte offsets into the file.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Section {
     /// The heading text after `## `, as written (emoji and all).
     pub title: String,

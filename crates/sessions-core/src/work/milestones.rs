@@ -28,6 +28,7 @@ pub const PRIORITIES: &[&str] = &["HIGH", "MEDIUM", "LOW"];
 
 /// A milestone file, read tolerantly; the whole record is kept for rewrites.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Milestone {
     /// The file name without `.json`.
     pub id: String,
@@ -305,6 +306,7 @@ pub fn add_step(hub: &Hub, id: &str, description: &str) -> Result<(Milestone, u6
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Claimed {
     pub milestone: Milestone,
     pub claim: Grant,
@@ -379,6 +381,7 @@ pub struct StepUpdate<'a> {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Updated {
     pub milestone: Milestone,
     pub step: u64,
@@ -605,6 +608,7 @@ pub fn unblock(hub: &Hub, id: &str) -> Result<Milestone> {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HandedOff {
     pub milestone: Milestone,
     pub released: Option<Released>,
@@ -704,6 +708,7 @@ pub fn held_by(hub: &Hub, holder: &str) -> Result<Vec<String>> {
 
 /// One piece of work nobody holds, for `sessions ready`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReadyItem {
     /// `milestone` or `priority`.
     pub kind: &'static str,
