@@ -236,7 +236,7 @@ pub fn merge_driver(_ctx: &mut Ctx, args: MergeDriverArgs) -> Result<u8> {
     };
     let (ours, theirs) = (ours_text, theirs_text);
     // %A is git's own temporary file: a plain write (git reads it back at once).
-    let merged = drivers::merge(kind, &base, &ours, &theirs, &path);
+    let merged = drivers::merge(kind, base, ours, theirs, &path);
     std::fs::write(&args.ours, merged.text().as_bytes()).map_err(|e| Error::io(&args.ours, e))?;
     match merged {
         drivers::Merged::Clean(_) => Ok(0),
