@@ -147,7 +147,7 @@ pub fn parse_when(s: &str) -> Result<time::Timestamp> {
     if let Some(t) = time::parse_str(s) {
         return Ok(t);
     }
-    if let Some(d) = time::parse_duration(s)
+    if let Ok(d) = time::parse_duration(s)
         && let Ok(d) = chrono::Duration::from_std(d)
     {
         return Ok(time::now() - d);

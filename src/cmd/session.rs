@@ -157,7 +157,7 @@ pub struct PruneArgs {
 }
 
 pub fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
-    time::parse_duration(s).ok_or_else(|| format!("invalid duration {s:?}: use 30s, 5m, 2h, 1d"))
+    time::parse_duration(s)
 }
 
 pub fn prune(ctx: &mut Ctx, args: PruneArgs) -> Result<u8> {

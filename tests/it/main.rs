@@ -5,6 +5,7 @@ mod support;
 mod claims;
 mod foundation;
 mod git;
+mod hardening;
 mod messages;
 mod output;
 mod statusfiles;

@@ -2,7 +2,6 @@
 //! last look, parsed by the board parser (`sessions_core::board::messages`), so the watcher and
 //! `sessions inbox` agree on what a message is and whom it is for.
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -56,7 +55,7 @@ impl Inbox {
             return Vec::new();
         }
         let mut bytes = Vec::with_capacity((len - self.offset) as usize);
-        let read = File::open(path).and_then(|mut f| {
+        let read = sessions_core::store::storage::open_read(path).and_then(|mut f| {
             f.seek(SeekFrom::Start(self.offset))?;
             f.take(len - self.offset).read_to_end(&mut bytes)
         });

@@ -782,6 +782,21 @@ fn arm(d: &mut AnyWatcher, root: &Path, status_dir: &Path) -> bool {
 
 /// Run the watcher until SIGINT/SIGTERM, `--once`, or the sink closes.
 pub fn run(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
+    // The core's one duration rule, for library callers that did not parse text: a zero
+    // interval panics in tokio or spins the poller.
+    let intervals = [
+        ("exec timeout", Some(opts.exec_timeout)),
+        ("poll interval", opts.poll),
+        ("debounce", Some(opts.debounce)),
+        ("tick", Some(opts.tick)),
+        ("healthcheck interval", opts.healthcheck_every),
+    ];
+    for (what, d) in intervals {
+        if let Some(d) = d {
+            sessions_core::store::time::check_duration(d)
+                .map_err(|why| Error::Usage(format!("invalid {what}: {why}")))?;
+        }
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -130,10 +130,7 @@ pub fn post_with_id(hub: &Hub, post: &Post, id: &str) -> Result<Posted> {
 pub fn append(hub: &Hub, rel: &str, bytes: &[u8]) -> Result<()> {
     let path = hub.file(rel)?;
     let _lock = hub.lock(rel)?;
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
+    let mut file = storage::open_regular(&path, OpenOptions::new().create(true).append(true))
         .map_err(|e| Error::io(&path, e))?;
     file.write_all(bytes).map_err(|e| Error::io(&path, e))?;
     file.sync_data().map_err(|e| Error::io(&path, e))?;
@@ -836,7 +833,7 @@ fn read_board_at(path: &Path, limit: u64) -> Result<String> {
 }
 
 fn read_board_bytes(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let mut file = match File::open(path) {
+    let mut file = match storage::open_read(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(path, e)),
@@ -963,7 +960,7 @@ pub fn recent(hub: &Hub, n: usize) -> Result<Vec<Summary>> {
     const TAIL_BYTES: u64 = 128 * 1024;
     let path = board_path(hub)?;
     let lock = read_lock(hub)?;
-    let mut file = match File::open(&path) {
+    let mut file = match storage::open_read(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(&path, e)),
@@ -1103,7 +1100,7 @@ pub fn inbox(hub: &Hub, me: &str, unread_only: bool) -> Result<Inbox> {
     let path = board_path(hub)?;
     let cursor = load_cursor(hub, me)?;
     let lock = read_lock(hub)?;
-    let mut file = match File::open(&path) {
+    let mut file = match storage::open_read(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Inbox {
@@ -1209,10 +1206,7 @@ pub fn mark_read(hub: &Hub, inbox: &Inbox) -> Result<usize> {
     } else if !newly.is_empty() {
         let mut lines = newly.join("\n");
         lines.push('\n');
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
+        let mut file = storage::open_regular(&path, OpenOptions::new().create(true).append(true))
             .map_err(|e| Error::io(&path, e))?;
         file.write_all(lines.as_bytes())
             .map_err(|e| Error::io(&path, e))?;

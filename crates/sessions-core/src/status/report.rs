@@ -46,7 +46,7 @@ use crate::{store::ids, store::secrets};
 pub const STATUS_SUFFIX: &str = "-status.md";
 
 /// One of the four markers of the original files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Marker {
@@ -850,6 +850,157 @@ fn plan(project: &str, text: &str, doc: &StatusDoc, edit: &Edit, now: Timestamp)
     Ok((patches, new_line, previous))
 }
 
+/// What a document says, without positions: what a reader of the file gets.
+#[derive(Debug, Clone, PartialEq)]
+struct Meaning {
+    project: Option<String>,
+    sections: Vec<(String, SectionKind)>,
+    items: Vec<(String, String, Option<Marker>, String)>,
+    actions: Vec<(String, bool)>,
+    next: Option<String>,
+}
+
+impl Meaning {
+    fn of(doc: &StatusDoc) -> Meaning {
+        let mut items: Vec<_> = doc
+            .items
+            .iter()
+            .map(|i| (i.section.clone(), i.label.clone(), i.marker, i.note.clone()))
+            .collect();
+        items.sort();
+        let mut actions: Vec<_> = doc
+            .actions
+            .iter()
+            .map(|a| (a.text.clone(), a.done))
+            .collect();
+        actions.sort();
+        let mut sections: Vec<_> = doc
+            .sections
+            .iter()
+            .map(|s| (s.name.clone(), s.kind))
+            .collect();
+        sections.sort_by(|a, b| a.0.cmp(&b.0));
+        Meaning {
+            project: doc.header_project.clone(),
+            sections,
+            items,
+            actions,
+            next: doc.next_session.clone(),
+        }
+    }
+}
+
+/// Refuse an edit whose result would not read back as exactly what was asked: the
+/// edited item with the asked marker and note, nothing else changed. Text that looks
+/// like markup (a label `✅ Auth`, a note holding a section header) would otherwise
+/// change its own meaning or another line's when the file is read again.
+fn check_reads_back(old: &StatusDoc, new_text: &str, edit: &Edit) -> Result<()> {
+    let new = StatusDoc::parse(new_text);
+    let mut want = Meaning::of(old);
+    let got = Meaning::of(&new);
+    // What the edit is allowed to change, in `want`.
+    match edit {
+        Edit::Set {
+            section,
+            label,
+            marker,
+            note,
+        } => {
+            let note = note
+                .as_deref()
+                .map_or(String::new(), |n| n.trim().replace(['\n', '\r'], " "));
+            let label_key = normalize(label);
+            let section_key = normalize(section);
+            // The section it landed in: an existing one (matched loosely), or a new one.
+            let landed = new.items.iter().find(|i| {
+                normalize(&i.label) == label_key && normalize(&i.section).contains(&section_key)
+            });
+            let Some(landed) = landed else {
+                return Err(not_read_back(&format!("label {label:?}")));
+            };
+            want.items.retain(|(sec, l, _, _)| {
+                !(normalize(l) == label_key && normalize(sec) == normalize(&landed.section))
+            });
+            want.items.push((
+                landed.section.clone(),
+                landed.label.clone(),
+                Some(*marker),
+                note,
+            ));
+            want.items.sort();
+            if !want
+                .sections
+                .iter()
+                .any(|(name, _)| *name == landed.section)
+            {
+                let kind = section_kind(&landed.section);
+                want.sections.push((landed.section.clone(), kind));
+                want.sections.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+        }
+        Edit::ActionAdd(action) => {
+            want.actions
+                .push((action.trim().replace(['\n', '\r'], " "), false));
+            want.actions.sort();
+            if !want
+                .sections
+                .iter()
+                .any(|(_, k)| *k == SectionKind::Actions)
+            {
+                want.sections
+                    .push(("ACTIONS REQUIRED".into(), SectionKind::Actions));
+                want.sections.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+        }
+        Edit::ActionDone(_) => {
+            // Exactly one open action became done; its text is the file's own.
+            let mut opened: Vec<_> = want.actions.clone();
+            let closed = got
+                .actions
+                .iter()
+                .find(|a| a.1 && !want.actions.contains(a))
+                .cloned();
+            if let Some((text, _)) = closed
+                && let Some(slot) = opened.iter_mut().find(|a| a.0 == text && !a.1)
+            {
+                slot.1 = true;
+            }
+            opened.sort();
+            want.actions = opened;
+        }
+        Edit::Next(session) => {
+            let session = session.trim().replace(['\n', '\r'], " ");
+            want.next = Some(
+                session
+                    .trim_matches(|c: char| c == '*' || c == '`' || c.is_whitespace())
+                    .to_string(),
+            );
+        }
+    }
+    if want.project.is_none() {
+        want.project = got.project.clone();
+    }
+    if want == got {
+        return Ok(());
+    }
+    let what = match edit {
+        Edit::Set { label, note, .. } => {
+            format!("label {label:?} / note {:?}", note.as_deref().unwrap_or(""))
+        }
+        Edit::ActionAdd(t) | Edit::ActionDone(t) => format!("action {t:?}"),
+        Edit::Next(t) => format!("NEXT SESSION value {t:?}"),
+    };
+    Err(not_read_back(&what))
+}
+
+fn not_read_back(what: &str) -> Error {
+    Error::Usage(format!(
+        "the {what} would not read back as written (it looks like status markup: a \
+         marker emoji or word at its start, a section header, a list bullet); nothing was \
+         written. Reword it, e.g. move the emoji or `:` out of the label"
+    ))
+}
+
 fn apply(text: &str, mut patches: Vec<(Range<usize>, String)>) -> String {
     patches.sort_by_key(|(r, _)| std::cmp::Reverse((r.start, r.end)));
     let mut out = text.to_string();
@@ -863,7 +1014,9 @@ fn apply(text: &str, mut patches: Vec<(Range<usize>, String)>) -> String {
 pub fn edit_text(project: &str, text: &str, edit: &Edit, now: Timestamp) -> Result<String> {
     let doc = StatusDoc::parse(text);
     let (patches, _, _) = plan(project, text, &doc, edit, now)?;
-    Ok(apply(text, patches))
+    let next = apply(text, patches);
+    check_reads_back(&doc, &next, edit)?;
+    Ok(next)
 }
 
 /// The user text an edit writes, for the secret check.
@@ -1028,6 +1181,7 @@ impl StatusFiles {
             let doc = StatusDoc::parse(&text);
             let (patches, line, previous) = plan(project, &text, &doc, edit, now)?;
             let next = apply(&text, patches);
+            check_reads_back(&doc, &next, edit)?;
             storage::write_atomic(&path, next.as_bytes())?;
             (line, previous)
         };
@@ -1246,6 +1400,53 @@ pub fn healthcheck(files: &StatusFiles) -> Result<Health> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edits_that_would_read_back_differently_are_refused() {
+        let set = |label: &str, marker, note: Option<&str>| Edit::Set {
+            section: "SERVICES".into(),
+            label: label.into(),
+            marker,
+            note: note.map(str::to_string),
+        };
+        for edit in [
+            set("✅ Auth", Marker::Fail, None),
+            set("fail Auth", Marker::Ok, None),
+            set("Auth", Marker::Fail, Some("- see the log")),
+        ] {
+            let err = edit_text("infra", SAMPLE, &edit, now()).unwrap_err();
+            assert!(
+                err.to_string().contains("would not read back"),
+                "{edit:?}: {err}"
+            );
+        }
+        // A NEXT SESSION value that would become a section header, or an action text
+        // that would end up as a second line, cannot: each edit is one line.
+        let out = edit_text(
+            "infra",
+            SAMPLE,
+            &Edit::Next("s3\n**SERVICES:**".into()),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            StatusDoc::parse(&out).sections.len(),
+            StatusDoc::parse(SAMPLE).sections.len()
+        );
+        let ok = edit_text(
+            "infra",
+            SAMPLE,
+            &set("Auth ✅", Marker::Fail, Some("x ✅ y")),
+            now(),
+        )
+        .unwrap();
+        let doc = StatusDoc::parse(&ok);
+        let item = doc.items.iter().find(|i| i.label == "Auth ✅").unwrap();
+        assert_eq!(
+            (item.marker, item.note.as_str()),
+            (Some(Marker::Fail), "x ✅ y")
+        );
+    }
 
     const SAMPLE: &str = "## INFRA STATUS - 2025-11-15 19:28:00 UTC\n\nSome free text.\n\n**SERVICES:**\n- API: ✅ running on :8080\n- Database: ⏳ migrating\n* **Cache**: fail evicting\n\n**DEPENDENCIES:**\n- Auth service: ❌ token endpoint down\n\n**ACTIONS REQUISES:**\n- [ ] Rotate the certificates\n- [x] Deploy v2\n\n**NEXT SESSION:** session-2-infra\n";
 

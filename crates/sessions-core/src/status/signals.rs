@@ -66,7 +66,7 @@ pub fn touch(files: &StatusFiles, name: &str) -> Result<PathBuf> {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(Error::io(&path, e)),
         }
-        let file = match OpenOptions::new().write(true).open(&path) {
+        let file = match storage::open_regular(&path, OpenOptions::new().write(true)) {
             Ok(f) => f,
             // A consumer took it between the two opens: create it again (unless the
             // name is a dangling symlink, which would loop forever).
@@ -176,7 +176,7 @@ pub fn recover(files: &StatusFiles) -> Result<Vec<String>> {
         };
         let Some(name) = name_of(&base) else { continue };
         let held = entry.path();
-        let Ok(file) = fs::File::open(&held) else {
+        let Ok(file) = storage::open_read(&held) else {
             continue;
         };
         if file.try_lock().is_err() {
@@ -232,7 +232,7 @@ pub fn take(files: &StatusFiles, name: &str) -> Result<Option<Taken>> {
     ));
     match fs::rename(&path, &held) {
         Ok(()) => {
-            let lock = fs::File::open(&held).ok().filter(|f| f.lock().is_ok());
+            let lock = storage::open_read(&held).ok().filter(|f| f.lock().is_ok());
             Ok(Some(Taken {
                 signal,
                 held,

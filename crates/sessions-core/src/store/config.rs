@@ -156,13 +156,11 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Duration, D:
         Secs(u64),
         Text(String),
     }
+    // The one duration rule of the time module: more than zero, at most ten years.
     match Raw::deserialize(d)? {
-        Raw::Secs(s) => Ok(Duration::from_secs(s)),
-        Raw::Text(t) => crate::store::time::parse_duration(&t).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "invalid duration {t:?}: use forms like 30s, 5m, 2h, 1d"
-            ))
-        }),
+        Raw::Secs(s) => crate::store::time::check_duration(Duration::from_secs(s))
+            .map_err(|why| serde::de::Error::custom(format!("invalid duration {s}: {why}"))),
+        Raw::Text(t) => crate::store::time::parse_duration(&t).map_err(serde::de::Error::custom),
     }
 }
 

@@ -129,9 +129,58 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
 }
 
+/// Open a hub file with `options`, refusing (never blocking on) anything that is not a
+/// regular file. A FIFO where a hub file should be would block `open` until a writer
+/// comes, forever (with the board lock held); a device or socket is never data. The open
+/// is non-blocking and the type is checked on the opened handle, so no swap between a
+/// check and the open can slip one in. Every read, append and lock of a hub file goes
+/// through here.
+pub fn open_regular(path: &Path, options: &OpenOptions) -> io::Result<File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let mut options = options.clone();
+    options.custom_flags(libc::O_NONBLOCK);
+    let not_regular = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{what} where a hub file should be; the hub holds only regular files and \
+                 folders: remove it (`rm`) and run the command again"
+            ),
+        )
+    };
+    let file = match options.open(path) {
+        Ok(f) => f,
+        // Opening a FIFO without a reader for writing, or a socket, fails with ENXIO.
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+            return Err(not_regular("a FIFO, socket or device"));
+        }
+        Err(e) => return Err(e),
+    };
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    Err(not_regular(if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_dir() {
+        "a folder"
+    } else {
+        "something other than a file"
+    }))
+}
+
+/// Open a hub file for reading; see [`open_regular`].
+pub fn open_read(path: &Path) -> io::Result<File> {
+    open_regular(path, OpenOptions::new().read(true))
+}
+
 /// Read a whole text file, bounded by [`MAX_FILE_BYTES`]. `Ok(None)` when it does not exist.
 pub fn read_text(path: &Path) -> Result<Option<String>> {
-    let file = match File::open(path) {
+    let file = match open_read(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
@@ -206,13 +255,15 @@ impl FileLock {
         if let Some(dir) = path.parent() {
             ensure_dir(dir)?;
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
+        let file = open_regular(
+            path,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        )
+        .map_err(|e| Error::io(path, e))?;
         let start = Instant::now();
         let mut pause = Duration::from_micros(200);
         loop {
@@ -252,6 +303,28 @@ impl Drop for FileLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("sessions-fifo-{}", std::process::id()));
+        ensure_dir(&dir).unwrap();
+        let fifo = dir.join("MESSAGES.md");
+        let _ = fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Each of these blocked forever on a FIFO without a writer (or reader).
+        let err = read_text(&fifo).unwrap_err().to_string();
+        assert!(err.contains("FIFO"), "{err}");
+        let append = open_regular(&fifo, OpenOptions::new().append(true).create(true));
+        assert!(append.unwrap_err().to_string().contains("FIFO"));
+        let lock = FileLock::acquire(&fifo, Duration::from_secs(1)).unwrap_err();
+        assert!(lock.to_string().contains("FIFO"), "{lock}");
+        assert!(open_read(&dir).unwrap_err().to_string().contains("folder"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn create_exclusive_refuses_second_creator() {

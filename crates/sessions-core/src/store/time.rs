@@ -100,8 +100,32 @@ pub fn human_age(secs: i64) -> String {
     format!("{sign}{text}")
 }
 
-/// Parse durations such as `30s`, `5m`, `2h`, `1d`, `90` (seconds), `1h30m`.
-pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
+/// The longest duration any argument or setting may ask for: ten years. Anything longer
+/// is a typo, and it would overflow the clock arithmetic (`Instant + d` panics).
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(3650 * 86_400);
+
+/// The one rule for every duration a person gives (command-line arguments and
+/// `sessions.toml`): `30s`, `5m`, `2h`, `1d`, `90` (seconds), `1h30m`, `250ms`, more
+/// than zero and at most [`MAX_DURATION`]. Zero would make an interval spin or panic.
+pub fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
+    let d = parse_duration_text(s)
+        .ok_or_else(|| format!("invalid duration {s:?}: use forms like 30s, 5m, 2h, 1d"))?;
+    check_duration(d).map_err(|why| format!("invalid duration {s:?}: {why}"))
+}
+
+/// Check a duration already in numbers (a bare number of seconds in `sessions.toml`)
+/// against the same bounds as [`parse_duration`].
+pub fn check_duration(d: std::time::Duration) -> std::result::Result<std::time::Duration, String> {
+    if d.is_zero() {
+        Err("it must be more than zero (e.g. 1s)".into())
+    } else if d > MAX_DURATION {
+        Err("it must be at most 3650d (ten years)".into())
+    } else {
+        Ok(d)
+    }
+}
+
+fn parse_duration_text(s: &str) -> Option<std::time::Duration> {
     let s = s.trim();
     if let Ok(secs) = s.parse::<u64>() {
         return Some(std::time::Duration::from_secs(secs));
@@ -159,7 +183,24 @@ mod tests {
         assert_eq!(parse_duration("5m").unwrap().as_secs(), 300);
         assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
         assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
-        assert!(parse_duration("5x").is_none());
-        assert!(parse_duration("").is_none());
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn refuses_zero_and_absurd_durations() {
+        for zero in ["0", "0s", "0ms", "0h0m", "00"] {
+            let err = parse_duration(zero).unwrap_err();
+            assert!(err.contains("more than zero"), "{zero}: {err}");
+        }
+        for huge in ["3651d", "99999999999d", "18446744073709551615"] {
+            let err = parse_duration(huge).unwrap_err();
+            assert!(
+                err.contains("at most 3650d") || err.contains("use forms"),
+                "{huge}: {err}"
+            );
+        }
+        assert_eq!(parse_duration("3650d").unwrap(), MAX_DURATION);
+        assert_eq!(parse_duration("1ms").unwrap().as_millis(), 1);
     }
 }

@@ -17,7 +17,7 @@ pub struct Finding {
     pub path: PathBuf,
     pub line: Option<usize>,
     pub column: Option<usize>,
-    /// `parse`, `temp_file`, `unreadable`.
+    /// `parse`, `temp_file`, `unreadable`, `secret`.
     pub kind: &'static str,
     pub message: String,
     /// True when `--fix` can repair it without losing data.
@@ -92,7 +92,65 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
         }
     }
     findings.extend(leftover_temp_files(hub.root()));
+    findings.extend(secrets_in_files(hub.root()));
     Ok(findings)
+}
+
+/// Extensions of the hub's text files, scanned for secrets already written.
+const TEXT_EXTENSIONS: &[&str] = &["md", "json", "lock", "toml", "txt"];
+
+/// Secrets already in the hub's text files (written before the check existed, by hand,
+/// or with `--allow-secrets`): file, line, column and the rule, never the secret itself.
+fn secrets_in_files(root: &Path) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if storage::is_temp_or_hidden(&name) {
+                continue; // .git, .sessions/, temp files
+            }
+            let path = entry.path();
+            if kind.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text_file = Path::new(&name)
+                .extension()
+                .is_some_and(|e| TEXT_EXTENSIONS.contains(&e.to_string_lossy().as_ref()));
+            // Unreadable files are reported by the parse checks above.
+            let Ok(Some(text)) = (if kind.is_file() && text_file {
+                storage::read_text(&path)
+            } else {
+                Ok(None)
+            }) else {
+                continue;
+            };
+            for found in crate::store::secrets::find_all(&text) {
+                out.push(Finding {
+                    path: path.clone(),
+                    line: Some(found.line),
+                    column: Some(found.column),
+                    kind: "secret",
+                    message: format!(
+                        "what looks like {} (rule {}): remove it from the file (git history \
+                         keeps it: rotate the secret)",
+                        found.name, found.rule
+                    ),
+                    fixable: false,
+                });
+            }
+        }
+    }
+    out
 }
 
 fn nested_json(dir: &Path) -> Vec<PathBuf> {

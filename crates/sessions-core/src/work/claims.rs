@@ -665,11 +665,13 @@ pub fn renew(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
     if let Some(asked) = ttl {
         lease_expiry(now, asked)?;
     }
-    // A lease length in the file that no timestamp can hold (hand-edited) is ignored.
+    // A lease length in the file that breaks the duration rule or that no timestamp can
+    // hold (hand-edited: 0, 10^15) is ignored.
     let ttl = ttl
         .or_else(|| {
             let secs = current.record.get("ttl_seconds").and_then(Value::as_u64)?;
-            Some(Duration::from_secs(secs)).filter(|d| lease_expiry(now, *d).is_ok())
+            Some(Duration::from_secs(secs))
+                .filter(|d| time::check_duration(*d).is_ok() && lease_expiry(now, *d).is_ok())
         })
         .unwrap_or(hub.config.claims.ttl);
     let expires = lease_expiry(now, ttl)?;

@@ -188,8 +188,21 @@ fn edit(hub: &Hub, by: &str, f: impl FnOnce(&mut String) -> Result<()>) -> Resul
         what: "file",
         name: path.display().to_string(),
     })?;
+    let before: Vec<String> = sections(&text).into_iter().map(|s| s.title).collect();
     f(&mut text)?;
     stamp(&mut text, by);
+    // The toolkit never adds, removes or renames a section: text that would (a `## `
+    // line, a `# ` heading, an unclosed code fence swallowing the headings after it)
+    // would be read back as a different file, and later edits would use the planted one.
+    let after: Vec<String> = sections(&text).into_iter().map(|s| s.title).collect();
+    if before != after {
+        return Err(Error::Usage(format!(
+            "{}: the text would change the file's sections when read back (a line starting \
+             with `#`, or a code fence ``` left open); nothing was written. Indent such lines \
+             or close the fence",
+            path.display()
+        )));
+    }
     storage::write_atomic(&path, text.as_bytes())
 }
 
@@ -210,7 +223,10 @@ pub fn set_priority(hub: &Hub, by: &str, priority: &str, details: Option<&str>) 
     edit(hub, by, |text| {
         let section =
             find(text, PRIORITY_SECTION).ok_or_else(|| missing_section(hub, "CURRENT PRIORITY"))?;
-        let mut body = format!("\n### Priority: {}\n", priority.trim());
+        let mut body = format!(
+            "\n### Priority: {}\n",
+            priority.trim().replace(['\n', '\r'], " ")
+        );
         body.push_str(&format!(
             "**Set By:** {by} ({})\n",
             time::now().format("%Y-%m-%d %H:%M UTC")
@@ -222,7 +238,17 @@ pub fn set_priority(hub: &Hub, by: &str, priority: &str, details: Option<&str>) 
         }
         body.push('\n');
         let end = section.content_end(text);
+        let want = body.trim().to_string();
         text.replace_range(section.body_start..end, &body);
+        // Read back: the section must hold exactly what was written (a `---` line in the
+        // details would end it early, a heading would start another).
+        if current_priority(text).as_deref() != Some(want.as_str()) {
+            return Err(Error::Usage(
+                "the priority or its details would not read back as written (a `---` line or \
+                 a heading inside them ends the section); nothing was written. Indent such lines"
+                    .into(),
+            ));
+        }
         Ok(())
     })
 }
@@ -235,7 +261,7 @@ pub fn record_completed(hub: &Hub, by: &str, item: &str, keep: usize) -> Result<
             .ok_or_else(|| missing_section(hub, "RECENTLY COMPLETED"))?;
         let entry = format!(
             "1. **{}** ({} - {by})\n",
-            item.trim().replace('\n', " "),
+            item.trim().replace(['\n', '\r'], " "),
             time::now().format("%Y-%m-%d %H:%M")
         );
         let items = item_starts(text, &section);
