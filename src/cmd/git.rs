@@ -135,11 +135,15 @@ fn run_sync(ctx: &mut Ctx, args: SyncArgs) -> Result<u8> {
     let mut opts = sync::Options::for_hub(&hub);
     opts.dry_run = args.dry_run;
     if let Some(every) = &args.heartbeats_every {
-        opts.heartbeat_every = time::parse_duration(every).ok_or_else(|| {
-            Error::Usage(format!(
-                "invalid --heartbeats-every {every:?}: use e.g. 90s, 5m"
-            ))
-        })?;
+        // Zero is meaningful here (commit every beat), unlike for other durations.
+        let zero = every.chars().any(|c| c == '0')
+            && every.chars().all(|c| c == '0' || c.is_ascii_alphabetic());
+        opts.heartbeat_every = if zero {
+            std::time::Duration::ZERO
+        } else {
+            time::parse_duration(every)
+                .map_err(|why| Error::Usage(format!("--heartbeats-every: {why}")))?
+        };
     }
     if let Some(m) = args.message {
         opts.message = m;
