@@ -801,10 +801,32 @@ fn two_clones_claim_the_same_keys_100_times_one_holder_loser_told_and_refused() 
     assert_eq!(winners.len(), total);
 }
 
+/// Give a clone a chosen fencing-token tag (the low bits of every token it hands out).
+fn set_clone_tag(net: &Net, i: usize, tag: u64) {
+    let path = net.hub(i).join(".sessions/fence.json");
+    let mut doc: Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    doc["clone_tag"] = serde_json::json!(tag);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+}
+
+/// Both orders of clone tags: the claim that wins the lock (the earlier one, here
+/// s0's) once carries the smaller token and once the larger. The milestone's fence
+/// and owner must follow the lock's winner in both, on both clones.
 #[test]
-#[ignore = "known bug: the milestone driver keeps the larger fence_token, which can be the loser's (same counter, larger clone tag), so the winner's update is refused too; fence_token must follow the lock winner"]
 fn a_lost_milestone_claim_refuses_the_losers_step_update() {
+    for (tag0, tag1) in [(1, 0xfffe), (0xfffe, 1)] {
+        lost_milestone_claim_with_tags(tag0, tag1);
+    }
+}
+
+fn lost_milestone_claim_with_tags(tag0: u64, tag1: u64) {
     let net = Net::new(2, true);
+    set_clone_tag(&net, 0, tag0);
+    set_clone_tag(&net, 1, tag1);
     net.ok(
         0,
         &[
@@ -823,7 +845,11 @@ fn a_lost_milestone_claim_refuses_the_losers_step_update() {
     net.sync(1, &[]);
     let t0 = net.json(0, &["--as", "s0", "milestone", "claim", "ship"]);
     let t1 = net.json(1, &["--as", "s1", "milestone", "claim", "ship"]);
-    assert_ne!(t0["claim"]["token"], t1["claim"]["token"]);
+    let (k0, k1) = (
+        t0["claim"]["token"].as_u64().unwrap(),
+        t1["claim"]["token"].as_u64().unwrap(),
+    );
+    assert_eq!((k0 & 0xffff, k1 & 0xffff), (tag0, tag1), "{t0} {t1}");
     let r0 = net.sync(0, &[]);
     let r1 = net.sync(1, &[]);
     let r0b = net.sync(0, &[]);
@@ -831,9 +857,24 @@ fn a_lost_milestone_claim_refuses_the_losers_step_update() {
         .iter()
         .flat_map(|r| r["lost_claims"].as_array().unwrap().clone())
         .collect();
-    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert_eq!(lost.len(), 1, "tags {tag0}/{tag1}: {lost:?}");
     let loser = lost[0]["holder"].as_str().unwrap().to_string();
+    let winner = lost[0]["winner"].as_str().unwrap().to_string();
     let li = if loser == "s0" { 0 } else { 1 };
+    let winner_token = if winner == "s0" { k0 } else { k1 };
+    // Every clone agrees: the milestone's grant is the lock winner's.
+    for i in 0..2 {
+        let m: Value = serde_json::from_str(
+            &std::fs::read_to_string(net.hub(i).join("MILESTONES/ship.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(m["owner"], winner.as_str(), "clone {i}, tags {tag0}/{tag1}");
+        assert_eq!(
+            m["fence_token"].as_u64(),
+            Some(winner_token),
+            "clone {i}, tags {tag0}/{tag1}"
+        );
+    }
     let out = net.run(
         li,
         &[
@@ -849,11 +890,10 @@ fn a_lost_milestone_claim_refuses_the_losers_step_update() {
     assert_eq!(
         out.status.code(),
         Some(6),
-        "{}{}",
+        "tags {tag0}/{tag1}: {}{}",
         stdout(&out),
         stderr(&out)
     );
-    let winner = lost[0]["winner"].as_str().unwrap().to_string();
     net.ok(
         1 - li,
         &[

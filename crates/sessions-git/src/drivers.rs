@@ -627,13 +627,26 @@ fn merge_milestone(base: &str, ours: &str, theirs: &str) -> Merge {
         a.as_ref().and_then(|d| d.get("blockers")),
         b.as_ref().and_then(|d| d.get("blockers")),
     );
-    let fence = |d: &Option<Map<String, Value>>| {
-        d.as_ref()
-            .and_then(|d| d.get("fence_token"))
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
+    // Two grants made on different clones before a sync: the lock driver keeps the
+    // earlier claim (`claim_order`), so the milestone's grant fields follow the same
+    // rule. Keeping the larger token instead would hand the fence to the loser (its
+    // clone tag may be larger) and refuse the winner's own writes.
+    let grant = |d: &Option<Map<String, Value>>| {
+        d.as_ref().map(|d| {
+            (
+                d.get("claimed_at").and_then(timestamp_of),
+                d.get("owner")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                d.get("fence_token").and_then(Value::as_u64).unwrap_or(0),
+            )
+        })
     };
-    let (fa, fb) = (fence(&a), fence(&b));
+    let ours_holds = match (grant(&a), grant(&b)) {
+        (Some(ga), Some(gb)) => ga <= gb,
+        (ga, _) => ga.is_some(),
+    };
     // The merged steps and blockers are decided: both sides agree on them now.
     for side in [&mut a, &mut b].into_iter().flatten() {
         if side.contains_key("steps") {
@@ -656,18 +669,16 @@ fn merge_milestone(base: &str, ours: &str, theirs: &str) -> Merge {
                 },
             ),
             "handoff_notes" => Some(join_texts(x, y)),
-            "fence_token" | "progress" => Some(if x.as_u64() >= y.as_u64() {
+            "progress" => Some(if x.as_u64() >= y.as_u64() {
                 x.clone()
             } else {
                 y.clone()
             }),
-            "owner" | "completed_by" | "claimed_by" | "handoff_by" | "handoff_to" => {
-                // Who owns it is decided by the newer grant.
-                Some(match fa.cmp(&fb) {
-                    Ordering::Greater => x.clone(),
-                    Ordering::Less => y.clone(),
-                    Ordering::Equal => max_by_text(x, y),
-                })
+            "fence_token" | "claimed_at" | "owner" | "completed_by" | "claimed_by"
+            | "handoff_by" | "handoff_to" => {
+                // Who owns it, and with which token, is decided by the grant that
+                // holds the lock after the merge.
+                Some(if ours_holds { x.clone() } else { y.clone() })
             }
             _ => newer(x, y),
         }
