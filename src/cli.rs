@@ -14,6 +14,9 @@ Examples:
   sessions status                        the dashboard (add --json for agents)
   sessions match \"deploy the API to production\"
 
+The original scripts' names: sessions dropin update-milestone <id> <step> <status> ...
+(or a link named like the script: sessions install-dropins DIR).
+
 Environment: SESSIONS_HUB (the hub folder), SESSIONS_ID (who you are), NO_COLOR.
 Exit codes: 0 ok, 1 failure or a \"no\" answer (e.g. already claimed), 2 usage,
 3 no hub, 4 a hub file does not parse, 5 lock timeout, 6 refused (secret, stale token,
@@ -89,6 +92,12 @@ pub enum Command {
     Release(cmd::claims::ReleaseArgs),
     /// Every claim with holder, liveness, token, age and time left.
     Claims(cmd::claims::ClaimsArgs),
+    /// Reserve paths or globs of the repository (a claim on files; edits by others are denied by hooks).
+    Reserve(cmd::reserve::ReserveArgs),
+    /// Every file reservation with holder, mode, token and time left.
+    Reservations(cmd::reserve::ReservationsArgs),
+    /// Release file reservations you hold (or --force with a reason for someone else's).
+    Unreserve(cmd::reserve::UnreserveArgs),
     /// Multi-step work: create, add-step, claim, update, block, unblock, handoff, status.
     #[command(subcommand)]
     Milestone(cmd::milestone::MilestoneCommand),
@@ -124,6 +133,17 @@ pub enum Command {
     Watch(cmd::watch::WatchArgs),
     /// Check every hub file the commands read; report problems with file, line and column.
     Doctor(cmd::doctor::DoctorArgs),
+    /// The hook handler agent CLIs run: provider JSON on stdin, the provider's answer out.
+    Hook(cmd::hooks::HookArgs),
+    /// Install, remove or check the hooks of Claude Code, Codex, Gemini CLI or Cursor.
+    #[command(subcommand)]
+    Hooks(cmd::hooks::HooksCommand),
+    /// The hub session this agent is (bound by the hooks; SESSIONS_ID overrides).
+    Whoami(cmd::hooks::WhoamiArgs),
+    /// The session-start brief: who you are, who is live, your claims, ready work, messages.
+    Prime(cmd::hooks::PrimeArgs),
+    /// Serve the hub to MCP clients on stdio (status, inbox, send, claim, reserve, ...).
+    Mcp(cmd::mcp::McpArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(cmd::completions::CompletionsArgs),
     /// Run a demo: a throw-away hub with several real session processes.
@@ -135,8 +155,23 @@ pub enum Command {
     /// The merge driver git runs for hub files (configured by `sessions git setup`).
     #[command(hide = true)]
     MergeDriver(cmd::git::MergeDriverArgs),
+    /// The agents' own sessions (Claude Code, Codex, Gemini CLI, Cursor, opencode):
+    /// list, show, send, clean, stats.
+    #[command(subcommand)]
+    Chats(cmd::chats::ChatsCommand),
+    /// Resume a provider session (or a hub session's linked one) in its own folder.
+    Resume(cmd::chats::ResumeArgs),
+    /// Agreements to the shared goal (ACTIVE/GOAL_AGREEMENTS/): agree, list.
+    #[command(subcommand)]
+    Goal(cmd::goal::GoalCommand),
+    /// The highest-priority free work for you (and with --claim, claim it).
+    Next(cmd::next::NextArgs),
+    /// Put links named like the original scripts (update-milestone, ...) on a folder.
+    InstallDropins(cmd::dropins::InstallDropinsArgs),
     /// The JSON Schema of a command's --json output (the contract for agents).
     Schema(cmd::schema::SchemaArgs),
+    /// A live dashboard: sessions, claims, work, status files, requests, board (q quits).
+    Top(cmd::top::TopArgs),
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The `sessions` command line: argument parsing and rendering over `sessions-core`.
-//! The drop-in binaries in `src/bin/` translate the original scripts' arguments and
-//! call [`main_with`].
+//! The drop-ins ([`dropin`]) are this same binary under the original scripts' names: they
+//! translate the scripts' arguments and call [`main_with`].
 
 pub mod cli;
 pub mod cmd;
@@ -66,6 +66,39 @@ impl Ctx {
     }
 }
 
+/// The binary's entry: started under a drop-in's name (`update-milestone`, a link made
+/// by `install-dropins`) or with one as its first argument, it is that drop-in;
+/// otherwise the `sessions` command line.
+pub fn main_entry(args: Vec<OsString>) -> ExitCode {
+    if let Some(dropin) = args.first().and_then(|a| dropin::find(a)) {
+        return dropin::run(dropin, &args[1..]);
+    }
+    // `sessions dropin <name> ARGS` always means the drop-in (the shims use it);
+    // `sessions <name> ARGS` does when `name` is not also a command (`save-progress`,
+    // `quick-status` are: there the command, a superset, answers).
+    if args.get(1).is_some_and(|a| a == "dropin") {
+        return match args.get(2).and_then(|a| dropin::find(a)) {
+            Some(dropin) => dropin::run(dropin, &args[3..]),
+            None => {
+                let names: Vec<&str> = dropin::DROPINS.iter().map(|d| d.name).collect();
+                eprintln!(
+                    "usage: sessions dropin <name> [ARGS]; names: {}",
+                    names.join(", ")
+                );
+                ExitCode::from(sessions_core::store::error::exit::USAGE)
+            }
+        };
+    }
+    if let Some(dropin) = args.get(1).and_then(|a| dropin::find(a))
+        && <Cli as clap::CommandFactory>::command()
+            .find_subcommand(dropin.name)
+            .is_none()
+    {
+        return dropin::run(dropin, &args[2..]);
+    }
+    main_with(args)
+}
+
 /// Run the command line with `args` (the first one is the program name).
 pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
     let parsed = <Cli as clap::CommandFactory>::command()
@@ -113,15 +146,60 @@ pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) ->
         global: cli.global,
         out: Output::new(json),
     };
+    restore_undone_step_writes(&ctx);
     let result = cmd::run(&mut ctx, cli.command);
     let result = match (result, ctx.out.flush()) {
         (result, Ok(()) | Err(WriteFailure::Closed)) => result,
         (Ok(_), Err(WriteFailure::Failed(e))) => Err(e),
         (Err(e), Err(WriteFailure::Failed(_))) => Err(e),
     };
+    warn_of_overwritten_claims(&ctx);
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => ExitCode::from(ctx.out.fail(&e)),
+    }
+}
+
+/// Mixed fleets: before any command looks at the hub, put back the recent step writes of
+/// `sessions` that an old script's whole-file rewrite of a milestone undid (said on stderr).
+fn restore_undone_step_writes(ctx: &Ctx) {
+    let Ok(hub) = ctx.hub() else {
+        return;
+    };
+    match sessions_core::work::milestones::restore_undone_step_writes(&hub) {
+        Ok(restored) => {
+            for r in restored {
+                eprintln!(
+                    "sessions: note: step {} of {} is {} again, as {} wrote it (an old script's rewrite of the file had undone it).",
+                    r.step,
+                    output::escape_untrusted(&r.milestone),
+                    output::escape_untrusted(&r.status),
+                    output::escape_untrusted(&r.by)
+                );
+            }
+        }
+        Err(e) => eprintln!("sessions: warning: could not check recent step writes: {e}"),
+    }
+}
+
+/// Mixed fleets: tell a session whose claim an old script's lock replaced, on whatever
+/// command it runs next (on stderr, so `--json` output stays one document), and keep
+/// the milestone's owner in step with the lock.
+fn warn_of_overwritten_claims(ctx: &Ctx) {
+    let (Ok(Some(me)), Ok(hub)) = (ctx.me_if_given(), ctx.hub()) else {
+        return;
+    };
+    let Ok(replaced) = sessions_core::work::milestones::reconcile_overwritten(&hub) else {
+        return;
+    };
+    for o in replaced.iter().filter(|o| o.granted_to == me) {
+        eprintln!(
+            "sessions: warning: your claim {} (token {}) was overwritten: its lock now names {} (an old script wrote over it). Stop work on it and agree with {} who continues.",
+            output::escape_untrusted(&o.key),
+            o.granted_token,
+            output::escape_untrusted(&o.now_held_by),
+            output::escape_untrusted(&o.now_held_by)
+        );
     }
 }
 

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    sessions::main_with(std::env::args_os())
+    sessions::main_entry(std::env::args_os().collect())
 }

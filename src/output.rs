@@ -104,6 +104,11 @@ impl Output {
         Ok(())
     }
 
+    /// Take what is buffered, to send it elsewhere (the MCP server's tool results).
+    pub fn take(&mut self) -> String {
+        std::mem::take(&mut self.buffer)
+    }
+
     /// A warning, on stderr (now, so it comes before the output it is about).
     pub fn warn(&mut self, text: &str) {
         stderr_line(&format!("sessions: warning: {text}"));

@@ -1,4 +1,11 @@
 #!/bin/sh
-# Shim kept for old guides: the `sessions` toolkit does the work.
-# usage: create-milestone.sh "<title>" [HIGH|MEDIUM|LOW] [session-id]
-SESSIONS_HUB="$(dirname "$0")" exec create-milestone "$@"
+# Shim kept for old guides: the one `sessions` binary does the work (drop-in create-milestone).
+# usage: create-milestone.sh <title> [HIGH|MEDIUM|LOW] [session-id]
+hub=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd) || exit 1
+bin=$(command -v sessions 2>/dev/null) || bin='{{SESSIONS_BIN}}'
+if [ ! -x "$bin" ]; then
+    echo "create-milestone.sh: 'sessions' is not on PATH, nor at '$bin' (where 'sessions init' ran from)." >&2
+    echo "Build it (cargo build --release) and add target/release to PATH, or: cargo install --path <checkout>" >&2
+    exit 127
+fi
+SESSIONS_HUB=$hub exec "$bin" dropin create-milestone "$@"

@@ -1,4 +1,11 @@
 #!/bin/sh
-# Shim kept for old guides: the `sessions` toolkit does the work.
+# Shim kept for old guides: the one `sessions` binary does the work (drop-in register-session).
 # usage: register-session.sh <id> [name] [role]
-SESSIONS_HUB="$(dirname "$0")" exec register-session "$@"
+hub=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd) || exit 1
+bin=$(command -v sessions 2>/dev/null) || bin='{{SESSIONS_BIN}}'
+if [ ! -x "$bin" ]; then
+    echo "register-session.sh: 'sessions' is not on PATH, nor at '$bin' (where 'sessions init' ran from)." >&2
+    echo "Build it (cargo build --release) and add target/release to PATH, or: cargo install --path <checkout>" >&2
+    exit 127
+fi
+SESSIONS_HUB=$hub exec "$bin" dropin register-session "$@"

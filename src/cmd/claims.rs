@@ -79,11 +79,15 @@ impl Render for Grant {
 Without a key, renews every claim you hold (as `sessions heartbeat` does).
 
 Examples:
-  sessions --as s1 renew deploy-api
-  sessions --as s1 renew --ttl 1h")]
+  sessions --as s1 renew deploy-api --ttl 1h
+  sessions --as s1 renew --all")]
 pub struct RenewArgs {
     /// The claim key (default: all claims you hold).
+    #[arg(conflicts_with = "all")]
     pub key: Option<String>,
+    /// Renew every claim you hold (the same as giving no key).
+    #[arg(long)]
+    pub all: bool,
     /// New lease length from now (default: the claim's own, else the hub's `claims.ttl`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "key")]
     pub ttl: Option<Duration>,
@@ -256,8 +260,17 @@ pub fn render_view(out: &Output, v: &ClaimView) -> String {
     } else {
         ""
     };
+    let overwritten = v
+        .overwritten_from
+        .as_ref()
+        .map(|from| {
+            out.red(&format!(
+                " · OVERWRITTEN: granted to {from}, replaced by an old script's lock"
+            ))
+        })
+        .unwrap_or_default();
     format!(
-        "🔒 {:<30} {} ({}) · {token} · {age} · {left}{takeover}",
+        "🔒 {:<30} {} ({}) · {token} · {age} · {left}{takeover}{overwritten}",
         v.claim.key,
         esc(&v.claim.holder),
         v.holder_liveness.as_str()

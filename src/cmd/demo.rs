@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use clap::Args;
+use sessions_core::sessions::registry::{self, Beat};
 use sessions_core::store::error::exit;
-use sessions_core::{Error, Result, init, store::time};
+use sessions_core::work::claims;
+use sessions_core::{Error, Hub, Result, init, store::time};
 
 use crate::Ctx;
 use crate::output::WriteFailure;
@@ -34,7 +36,9 @@ struct Demo {
 struct Step<'a> {
     who: Option<&'a str>,
     args: Vec<&'a str>,
-    /// Pretend the clock is this far in the past (to make a session stale).
+    /// Act this many minutes in the past (to show a session gone quiet, a lease run
+    /// out). No binary takes a clock from outside, so such a step runs in this
+    /// process, through the library, with its clock shifted.
     minutes_ago: Option<i64>,
     /// What a non-zero exit means for this step.
     outcome: Outcome,
@@ -86,12 +90,50 @@ impl Demo {
         if let Some(who) = step.who {
             cmd.args(["--as", who]);
         }
-        if let Some(minutes) = step.minutes_ago {
-            let then = time::now() - chrono::Duration::minutes(minutes);
-            cmd.env("SESSIONS_NOW", time::format(then));
-        }
         cmd.args(&step.args);
         cmd.spawn().map_err(|e| Error::io(&self.exe, e))
+    }
+
+    /// Run a `heartbeat` or `claim` step in this process with the clock shifted back by
+    /// its `minutes_ago`; its output is what the command would print.
+    fn in_the_past(&self, step: &Step) -> Result<std::process::Output> {
+        let who = step.who.unwrap_or_default();
+        let flag = |name: &str| {
+            let at = step.args.iter().position(|a| *a == name)?;
+            step.args.get(at + 1).map(|v| v.to_string())
+        };
+        let hub = Hub::open(&self.hub)?;
+        let shift = chrono::Duration::minutes(-step.minutes_ago.unwrap_or(0));
+        let line = time::with_clock_shifted(shift, || match step.args.first() {
+            Some(&"heartbeat") => {
+                let beat = Beat {
+                    status: flag("--status"),
+                    current_work: flag("--work"),
+                    ..Beat::default()
+                };
+                registry::heartbeat(&hub, who, &beat)?;
+                Ok(format!("♥ {who} at {}", time::format(time::now())))
+            }
+            Some(&"claim") => {
+                let key = step.args.get(1).copied().unwrap_or_default();
+                let ttl = flag("--ttl").and_then(|t| time::parse_duration(&t).ok());
+                let grant = claims::claim(&hub, key, who, ttl)?;
+                Ok(format!(
+                    "Claimed {key} for {who}: token {}, expires {}",
+                    grant.token, grant.expires_at
+                ))
+            }
+            _ => Err(Error::Failed(format!(
+                "the demo cannot act out {:?} in the past",
+                step.args
+            ))),
+        })?;
+        use std::os::unix::process::ExitStatusExt;
+        Ok(std::process::Output {
+            status: std::process::ExitStatus::from_raw(0),
+            stdout: format!("{line}\n").into_bytes(),
+            stderr: Vec::new(),
+        })
     }
 
     fn describe(step: &Step) -> String {
@@ -106,10 +148,8 @@ impl Demo {
                 line.push_str(&format!(" {arg}"));
             }
         }
-        match step.minutes_ago {
-            Some(m) if m > 0 => line = format!("{line}    # with the clock {m} minutes back"),
-            Some(m) if m < 0 => line = format!("{line}    # with the clock {} minutes ahead", -m),
-            _ => {}
+        if let Some(m) = step.minutes_ago {
+            line = format!("{line}    # {m} minutes ago (acted out in-process)");
         }
         line
     }
@@ -121,12 +161,21 @@ impl Demo {
 
     /// Like [`Demo::run`], returning each step's stdout.
     fn run_capturing(&self, ctx: &mut Ctx, steps: &[Step]) -> Result<Vec<String>> {
-        let children: Vec<Child> = steps.iter().map(|s| self.spawn(s)).collect::<Result<_>>()?;
+        let children: Vec<Option<Child>> = steps
+            .iter()
+            .map(|s| match s.minutes_ago {
+                Some(_) => Ok(None),
+                None => self.spawn(s).map(Some),
+            })
+            .collect::<Result<_>>()?;
         let mut outputs = Vec::new();
         for (step, child) in steps.iter().zip(children) {
-            let out = child
-                .wait_with_output()
-                .map_err(|e| Error::io(&self.exe, e))?;
+            let out = match child {
+                Some(child) => child
+                    .wait_with_output()
+                    .map_err(|e| Error::io(&self.exe, e))?,
+                None => self.in_the_past(step)?,
+            };
             ctx.out.line(ctx.out.bold(&Self::describe(step)));
             for line in String::from_utf8_lossy(&out.stdout).lines() {
                 ctx.out.line(format!("  {line}"));
@@ -591,16 +640,16 @@ fn milestones_and_claims(ctx: &mut Ctx, demo: &Demo) -> Result<()> {
         ctx,
         "Claims are leases with fencing tokens; an expired one can be taken over",
     );
+    let mut quiet_claim = step(
+        Some("session-4-tests"),
+        &["claim", "flaky-suite", "--ttl", "10m"],
+    );
+    quiet_claim.minutes_ago = Some(30);
+    demo.run(ctx, &[quiet_claim])?;
     demo.run(
         ctx,
-        &[step(
-            Some("session-4-tests"),
-            &["claim", "flaky-suite", "--ttl", "10m"],
-        )],
+        &[step(Some("session-3-deploy"), &["claim", "flaky-suite"])],
     )?;
-    let mut takeover = step(Some("session-3-deploy"), &["claim", "flaky-suite"]);
-    takeover.minutes_ago = Some(-30);
-    demo.run(ctx, &[takeover])?;
     demo.run(ctx, &[step(None, &["ready"])])?;
     Ok(())
 }

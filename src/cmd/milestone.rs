@@ -8,6 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use schemars::JsonSchema;
 use serde::Serialize;
 use sessions_core::sessions::registry::{self, Beat};
+use sessions_core::store::{hub::layout, storage};
 use sessions_core::work::claims::Claim;
 use sessions_core::work::milestones::{
     self, Claimed, HandedOff, Milestone, NewMilestone, ReadyItem, StepUpdate, Updated,
@@ -35,6 +36,16 @@ pub enum MilestoneCommand {
         /// Why this matters (context.why).
         #[arg(long)]
         why: Option<String>,
+        /// Use this ID instead of the one derived from the title.
+        #[arg(long)]
+        id: Option<String>,
+        /// Record this session as the owner (default: available).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Fill what is not given with create-milestone.sh's TODO placeholders (three
+        /// steps, context, next steps).
+        #[arg(long)]
+        original_template: bool,
     },
     /// Append a step to a milestone.
     #[command(
@@ -113,6 +124,9 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
             priority,
             steps,
             why,
+            id,
+            owner,
+            original_template,
         } => {
             let m = milestones::create(
                 &hub,
@@ -122,6 +136,9 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
                     steps,
                     why,
                     by: ctx.me_if_given()?,
+                    id,
+                    owner,
+                    original_template,
                 },
             )?;
             ctx.emit(&MilestoneDetail::new(m, Shown::Created))
@@ -434,18 +451,34 @@ pub struct ReadyArgs {}
 pub fn ready(ctx: &mut Ctx, _args: ReadyArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let ready = milestones::ready(&hub, time::now())?;
-    ctx.emit(&ReadyList { ready })
+    let open_milestones = milestones::list(&hub)?
+        .iter()
+        .filter(|m| m.is_open())
+        .count();
+    let backlog = storage::read_text(&hub.file(layout::CURRENT_STATE)?)?
+        .map_or(0, |text| milestones::backlog_items(&text).len());
+    ctx.emit(&ReadyList {
+        ready,
+        open_items: open_milestones + backlog,
+    })
 }
 
 /// `ready`: the work nobody holds, highest priority first.
 #[derive(Serialize, JsonSchema)]
 pub struct ReadyList {
     pub ready: Vec<ReadyItem>,
+    /// Open milestones plus BACKLOG items, free or not.
+    pub open_items: usize,
 }
 
 impl Render for ReadyList {
     fn text(&self, out: &mut Output) {
-        if self.ready.is_empty() {
+        if self.ready.is_empty() && self.open_items == 0 {
+            out.line(
+                "Nothing to do yet: no open milestone and no BACKLOG item. Add one with \
+                 `sessions milestone create \"TITLE\"`.",
+            );
+        } else if self.ready.is_empty() {
             out.line("Nothing is free: every open item is claimed or blocked.");
         }
         for i in &self.ready {

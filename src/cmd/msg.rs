@@ -85,7 +85,8 @@ pub struct SendArgs {
     /// The body; read from stdin when absent or `-`.
     pub body: Option<String>,
     /// Post each line of FILE (JSON strings) as its own message; used by the test
-    /// suite's concurrency checks to avoid thousands of process starts.
+    /// suite's concurrency checks to avoid thousands of process starts. Test builds
+    /// only (refused by a release binary), and every body gets the usual checks.
     #[arg(long, hide = true, value_name = "FILE")]
     pub bodies_from: Option<std::path::PathBuf>,
 }
@@ -213,11 +214,23 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
         body: String::new(),
     };
     if let Some(file) = &args.bodies_from {
+        if !sessions_core::store::test_hooks::ENABLED {
+            return Err(Error::Usage(
+                "--bodies-from exists only in test builds; send one message per `msg send`".into(),
+            ));
+        }
         let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
         let mut ids = Vec::new();
-        for line in text.lines().filter(|l| !l.is_empty()) {
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
             post.body = serde_json::from_str(line)
-                .map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
+                .map_err(|e| Error::Usage(format!("{}:{}: {e}", file.display(), n + 1)))?;
+            if post.body.trim().is_empty() {
+                return Err(Error::Usage(format!(
+                    "{}:{}: the message body is empty",
+                    file.display(),
+                    n + 1
+                )));
+            }
             ids.push(messages::post(&hub, &post)?.id);
         }
         return ctx.emit(&PostedMany { ids });

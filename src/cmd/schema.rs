@@ -9,7 +9,8 @@ use sessions_core::{Error, Result};
 
 use crate::Ctx;
 use crate::cmd::{
-    claims, collab, doctor, handshake, init, milestone, msg, report, session, signal, state,
+    claims, collab, doctor, dropins, goal, handshake, init, milestone, msg, next, report, session,
+    signal, state,
 };
 use crate::output::{Output, Render};
 
@@ -38,7 +39,6 @@ pub fn contracts() -> Vec<Contract> {
     }
     use sessions_core::sessions::{matching, registry};
     use sessions_core::status::report as status_report;
-    use sessions_core::views::snapshot;
     use sessions_core::work::{claims as core_claims, collab as core_collab, milestones};
     vec![
         ("error", of::<crate::output::ErrorReport>),
@@ -57,7 +57,7 @@ pub fn contracts() -> Vec<Contract> {
         ("state show SECTION", of::<state::SectionText>),
         ("state priority", of::<state::PrioritySet>),
         ("state done", of::<state::CompletedRecorded>),
-        ("status", of::<snapshot::Snapshot>),
+        ("status", of::<sessions_core::views::glance::Glance>),
         ("claim", of::<core_claims::Grant>),
         ("renew", of::<claims::RenewedAll>),
         ("renew KEY", of::<claims::RenewedOne>),
@@ -105,6 +105,10 @@ pub fn contracts() -> Vec<Contract> {
         ("doctor", of::<doctor::Checked>),
         ("git setup", of::<crate::cmd::git::SetupDone>),
         ("git sync", of::<sessions_git::sync::Report>),
+        ("goal agree", of::<goal::GoalAgreed>),
+        ("goal list", of::<goal::GoalList>),
+        ("next", of::<next::NextShown>),
+        ("install-dropins", of::<dropins::Installed>),
     ]
 }
 

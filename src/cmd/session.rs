@@ -36,6 +36,12 @@ pub struct RegisterArgs {
     /// What the session is working on.
     #[arg(long)]
     pub work: Option<String>,
+    /// The agent CLI running this session: claude, codex, gemini, cursor, opencode.
+    #[arg(long, requires = "provider_session")]
+    pub provider: Option<String>,
+    /// That CLI's own session id (see `sessions chats list`), for `sessions resume <id>`.
+    #[arg(long, requires = "provider")]
+    pub provider_session: Option<String>,
 }
 
 pub fn register(ctx: &mut Ctx, args: RegisterArgs) -> Result<u8> {
@@ -50,6 +56,11 @@ pub fn register(ctx: &mut Ctx, args: RegisterArgs) -> Result<u8> {
             specializations: split_list(&args.specs),
             capabilities: split_list(&args.caps),
             current_work: args.work,
+            provider: match args.provider.as_deref() {
+                Some(p) => Some(crate::cmd::chats::provider_name(p)?),
+                None => None,
+            },
+            provider_session: args.provider_session,
         },
     )?;
     ctx.emit(&done)

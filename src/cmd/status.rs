@@ -1,7 +1,8 @@
-//! `sessions status` (quick-status): the dashboard, from one snapshot of the hub.
+//! `sessions status` (quick-status): the one glance — what needs me, what is blocked,
+//! who is doing what, what is free — from the core's [`Glance`].
 
 use clap::Args;
-use sessions_core::views::snapshot::Snapshot;
+use sessions_core::views::glance::{Glance, message_headline};
 use sessions_core::{Result, store::time, work::current_state};
 
 use crate::Ctx;
@@ -17,7 +18,7 @@ pub struct StatusArgs {}
 pub fn run(ctx: &mut Ctx, _args: StatusArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let me = ctx.me_if_given()?;
-    ctx.emit(&Snapshot::load(&hub, me.as_deref())?)
+    ctx.emit(&Glance::load(&hub, me.as_deref())?)
 }
 
 fn heading(out: &mut Output, title: &str) {
@@ -25,20 +26,27 @@ fn heading(out: &mut Output, title: &str) {
     out.line(out.bold(title));
 }
 
-/// `status`: the dashboard.
-impl Render for Snapshot {
+/// `status`: the one glance.
+impl Render for Glance {
     fn text(&self, out: &mut Output) {
         render(out, self);
     }
+
+    fn warnings(&self) -> Vec<String> {
+        self.unreadable.clone()
+    }
 }
 
-fn render(out: &mut Output, snap: &Snapshot) {
+fn render(out: &mut Output, glance: &Glance) {
+    let snap = &glance.snapshot;
     let c = &snap.sessions.counts;
     out.line(format!(
         "{} {}",
         out.bold("🧠 MULTI-SESSION STATUS"),
         out.dim(&snap.hub)
     ));
+
+    render_attention(out, glance);
 
     heading(
         out,
@@ -60,14 +68,24 @@ fn render(out: &mut Output, snap: &Snapshot) {
         render_session(out, s);
     }
 
+    // Live sessions are listed once, above; the rest here.
     heading(
         out,
         &format!(
-            "📋 SESSIONS ({} registered of {}; {} stale, {} gone)",
-            c.registered, c.total, c.stale, c.gone
+            "📋 OTHER SESSIONS ({} registered of {}; {} stale, {} gone, {} never sent a heartbeat)",
+            c.registered, c.total, c.stale, c.gone, c.never
         ),
     );
-    for s in &snap.sessions.sessions {
+    let others: Vec<_> = snap
+        .sessions
+        .sessions
+        .iter()
+        .filter(|s| s.liveness != sessions_core::sessions::registry::Liveness::Live)
+        .collect();
+    if others.is_empty() {
+        out.line("  none");
+    }
+    for s in others {
         let agreed = match s.agreed {
             Some(true) => " ✓ agreed",
             _ => "",
@@ -80,7 +98,7 @@ fn render(out: &mut Output, snap: &Snapshot) {
         let seen = s
             .age_secs
             .map(|a| format!("{} ago", time::human_age(a)))
-            .unwrap_or_else(|| "never".into());
+            .unwrap_or_else(|| "-".into());
         out.line(format!(
             "  {:<28} {:<7} {:>10}  {}{agreed}{unregistered}",
             esc(&s.id),
@@ -175,7 +193,84 @@ fn render(out: &mut Output, snap: &Snapshot) {
             esc(&when.replace('T', " ")),
             esc(m.from.as_deref().unwrap_or("?")),
             esc(&m.to.join(", ")),
-            esc(m.subject.as_deref().unwrap_or(&m.preview))
+            esc(&message_headline(m))
         ));
+    }
+}
+
+/// What needs me and what is blocked, before everything else.
+fn render_attention(out: &mut Output, glance: &Glance) {
+    let snap = &glance.snapshot;
+    let me = snap.unread_messages.is_some();
+    let title = if me {
+        "⚠️  NEEDS YOU"
+    } else {
+        "⚠️  WAITING"
+    };
+    heading(
+        out,
+        &format!("{title} ({} requests)", glance.requests_waiting.len()),
+    );
+    if let Some(n) = snap.unread_messages.filter(|n| *n > 0) {
+        out.line(format!(
+            "  📬 {n} unread messages (sessions inbox --unread)"
+        ));
+    }
+    if glance.requests_waiting.is_empty() {
+        out.line("  no collaboration request is waiting");
+    }
+    for r in &glance.requests_waiting {
+        out.line(format!(
+            "  🤝 {} from {} [{}]: {}  (sessions collab accept {})",
+            r.request_id,
+            esc(&r.from_session),
+            esc(&r.urgency),
+            esc(&r.request),
+            r.request_id
+        ));
+    }
+
+    let blocked_milestones: Vec<_> = snap
+        .milestones
+        .iter()
+        .filter(|m| m.status == "blocked")
+        .collect();
+    let troubled: Vec<_> = glance.troubled_status_files().collect();
+    let verdict = match &glance.health {
+        Some(h) if h.ok => "healthcheck: ok".to_string(),
+        Some(h) => format!(
+            "healthcheck: {} problems (sessions healthcheck)",
+            h.problems.len()
+        ),
+        None => "healthcheck: could not run".into(),
+    };
+    heading(
+        out,
+        &format!(
+            "🚫 BLOCKED ({} milestones, {} status files; {verdict})",
+            blocked_milestones.len(),
+            troubled.len()
+        ),
+    );
+    if blocked_milestones.is_empty() && troubled.is_empty() {
+        out.line("  nothing is blocked");
+    }
+    for m in blocked_milestones {
+        out.line(format!("  🚫 milestone {} ({})", esc(&m.title), m.id));
+    }
+    for s in troubled {
+        if s.blocked {
+            out.line(format!(
+                "  ❌ {} is blocked by {}",
+                esc(&s.project),
+                esc(&s.blocked_by.join(", "))
+            ));
+        } else {
+            out.line(format!(
+                "  ❌ {} failing: {}",
+                esc(&s.project),
+                esc(&s.failing.join(", "))
+            ));
+        }
     }
 }

@@ -80,6 +80,8 @@ pub struct WatchArgs {
 struct Printer<'a> {
     out: &'a mut Output,
     failure: Option<Error>,
+    /// `--git-sync`: started once the watcher has its baseline (see [`Sink::ready`]).
+    git_sync: Option<(sessions_core::Hub, Duration)>,
 }
 
 /// One watch event as a text line, the parts other sessions wrote escaped.
@@ -117,6 +119,12 @@ impl Sink for Printer<'_> {
     fn note(&mut self, text: &str) {
         self.out.note(&format!("sessions watch: {text}"));
     }
+
+    fn ready(&mut self) {
+        if let Some((hub, every)) = self.git_sync.take() {
+            start_git_sync(hub, every);
+        }
+    }
 }
 
 pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
@@ -135,9 +143,10 @@ pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
             "--debounce and --tick must be more than 0".into(),
         ));
     }
-    if let Some(every) = args.git_sync {
-        start_git_sync(&hub, every)?;
-    }
+    let git_sync = match args.git_sync {
+        Some(every) => Some((check_git_sync(&hub, every)?, every)),
+        None => None,
+    };
     let opts = Options {
         hub,
         files,
@@ -157,6 +166,7 @@ pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
     let mut printer = Printer {
         out: &mut ctx.out,
         failure: None,
+        git_sync,
     };
     let stopped = sessions_watch::run(opts, &mut printer)?;
     if let Some(e) = printer.failure {
@@ -168,14 +178,18 @@ pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
     }
 }
 
-/// `--git-sync EVERY`: a background thread running the same sync as `sessions git sync`;
-/// its problems go to stderr (stdout is the event stream).
-fn start_git_sync(hub: &sessions_core::Hub, every: Duration) -> Result<()> {
+/// `--git-sync EVERY` is usable here: an interval above 0 and a hub in a git repository.
+fn check_git_sync(hub: &sessions_core::Hub, every: Duration) -> Result<sessions_core::Hub> {
     if every.is_zero() {
         return Err(Error::Usage("--git-sync must be more than 0".into()));
     }
     sessions_git::commit::Repo::require(hub)?;
-    let hub = hub.clone();
+    Ok(hub.clone())
+}
+
+/// `--git-sync EVERY`: a background thread running the same sync as `sessions git sync`;
+/// its problems go to stderr (stdout is the event stream).
+fn start_git_sync(hub: sessions_core::Hub, every: Duration) {
     let opts = sessions_git::sync::Options::for_hub(&hub);
     std::thread::spawn(move || {
         loop {
@@ -193,5 +207,4 @@ fn start_git_sync(hub: &sessions_core::Hub, every: Duration) -> Result<()> {
             std::thread::sleep(every);
         }
     });
-    Ok(())
 }

@@ -7,7 +7,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::{bin, stderr, stdout};
+use std::time::Duration;
+
+use crate::support::{PausePoint, bin, stderr, stdout};
 
 /// A bare origin and clones of it, each with a hub in `SESSIONS/`.
 struct Net {
@@ -356,16 +358,30 @@ fn registry_heartbeat_milestone_collab_lock_drivers_merge_by_meaning() {
     assert_eq!(driver("heartbeat", "", new, old).1, new);
 
     // Milestones: per step; completed stays completed; progress and status recomputed.
-    let m = |s1: &str, s2: &str, fence: u64, owner: &str| {
+    // Two grants made before a sync: the earlier claim holds the lock after the merge,
+    // so its owner and token hold the milestone, whichever token is larger.
+    let m = |s1: &str, s2: &str, fence: u64, owner: &str, at: &str| {
         format!(
-            r#"{{"milestone_id":"m","status":"in_progress","progress":0,"owner":"{owner}","fence_token":{fence},"blockers":[],"steps":[{{"step":1,"status":"{s1}"}},{{"step":2,"status":"{s2}"}}]}}"#
+            r#"{{"milestone_id":"m","status":"in_progress","progress":0,"owner":"{owner}","fence_token":{fence},"claimed_at":"2025-01-01T00:00:0{at}Z","blockers":[],"steps":[{{"step":1,"status":"{s1}"}},{{"step":2,"status":"{s2}"}}]}}"#
         )
     };
+    for (ours_at, theirs_at, fence, owner) in [("5", "3", 7, "b"), ("2", "3", 5, "a")] {
+        let (code, merged, err) = driver(
+            "milestone",
+            &m("pending", "pending", 1, "a", "0"),
+            &m("pending", "pending", 5, "a", ours_at),
+            &m("pending", "pending", 7, "b", theirs_at),
+        );
+        assert_eq!(code, 0, "{err}");
+        let v: Value = serde_json::from_str(&merged).unwrap();
+        assert_eq!(v["fence_token"], fence, "{merged}");
+        assert_eq!(v["owner"], owner, "{merged}");
+    }
     let (code, merged, err) = driver(
         "milestone",
-        &m("pending", "pending", 1, "a"),
-        &m("completed", "pending", 5, "a"),
-        &m("in_progress", "completed", 7, "b"),
+        &m("pending", "pending", 1, "a", "0"),
+        &m("completed", "pending", 5, "a", "5"),
+        &m("in_progress", "completed", 7, "b", "3"),
     );
     assert_eq!(code, 0, "{err}");
     let v: Value = serde_json::from_str(&merged).unwrap();
@@ -1198,7 +1214,6 @@ fn stress_three_clones_random_rounds_converge_with_nothing_lost() {
 }
 
 #[test]
-#[ignore = "hung after merging main's watch changes (05:30); passed before the merge; to investigate"]
 fn watch_git_sync_brings_another_clones_message_as_an_event() {
     let net = Net::new(2, true);
     let mut cmd = Command::new(bin("sessions"));
@@ -1214,21 +1229,58 @@ fn watch_git_sync_brings_another_clones_message_as_an_event() {
         "300ms",
     ]);
     git_env(&mut cmd, &net.home());
+    // Output to files, so a watcher that never sees the event can be killed and its
+    // notes still read: this test must fail, never hang.
+    let (out_path, err_path) = (net.home().join("watch.out"), net.home().join("watch.err"));
     cmd.env("SESSIONS_HUB", net.hub(0))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let watcher = cmd.spawn().unwrap();
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    // The watcher stops just before taking its baseline, while the message reaches
+    // the origin. A sync running already then (the bug: the sync thread started before
+    // the baseline) merges the message into the hub, the baseline takes it as known
+    // and no event ever comes. The sync must start only once the baseline is taken.
+    let mut pause = PausePoint::new("watch-baseline");
+    pause.arm(&mut cmd);
+    let mut watcher = cmd.spawn().unwrap();
+    pause.wait_reached(&mut watcher);
     net.ok(
         1,
         &["--as", "s1", "msg", "send", "--to", "s0", "over the wire"],
     );
     net.sync(1, &[]);
-    let out = watcher.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    // Give an early sync every chance to land (it syncs every 300 ms), bounded: with
+    // the fix nothing syncs while the watcher is paused, so this waits the full 5 s.
+    let early = std::time::Instant::now();
+    while early.elapsed() < Duration::from_secs(5)
+        && !read(&net.hub(0).join("MESSAGES.md")).contains("over the wire")
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    pause.resume();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = watcher.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = watcher.kill();
+            let _ = watcher.wait();
+            panic!(
+                "watch --git-sync did not report the message within 30 s\nstdout: {}\nstderr: {}\nmerged into the hub: {}",
+                read(&out_path),
+                read(&err_path),
+                read(&net.hub(0).join("MESSAGES.md")).contains("over the wire")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (out, err) = (read(&out_path), read(&err_path));
+    assert!(status.success(), "{out}{err}");
     assert!(
-        stdout(&out).contains("over the wire") || stdout(&out).contains("s1"),
-        "{}",
-        stdout(&out)
+        out.contains("\"kind\":\"message\"") && out.contains("s1"),
+        "{out}"
     );
     assert!(
         std::fs::read_to_string(net.hub(0).join("MESSAGES.md"))

@@ -2,11 +2,25 @@
 
 mod support;
 
+mod chats;
+mod chats_real;
 mod claims;
+mod current_state;
+mod dropins;
+mod fake_model;
+mod fencing;
 mod foundation;
 mod git;
+mod glance;
 mod hardening;
+mod hooks;
+mod mcp;
 mod messages;
+mod mixedfleet;
 mod output;
+mod reservations;
+mod sessions;
 mod statusfiles;
+mod surprises;
+mod top;
 mod watch;

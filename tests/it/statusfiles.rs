@@ -142,9 +142,9 @@ fn secret_in_a_status_value_is_refused_and_the_file_left_unchanged() {
     hub.write("infra-status.md", HAND_WRITTEN);
     let before = std::fs::read(hub.path("infra-status.md")).unwrap();
     let secret = format!("sk-ant-api03-{}", "aB3dE5fG7hJ9kL1mN2pQ4rS6tU8");
-    let out = hub.run(&["report", "set", "infra", "services", "API", "ok", &secret]);
-    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
-    assert!(stderr(&out).contains("Anthropic"));
+    hub.cli(["report", "set", "infra", "services", "API", "ok", &secret])
+        .fails(6)
+        .stderr_has("Anthropic");
     let out = hub.run(&[
         "report",
         "action",
@@ -369,8 +369,8 @@ fn a_label_or_section_that_cannot_round_trip_is_refused() {
         ("services", "x\n- Evil: ✅ injected"),
         ("new\n- Sec: ✅", "y"),
     ] {
-        let out = hub.run(&["report", "set", "infra", section, label, "ok"]);
-        assert_eq!(out.status.code(), Some(2), "{label:?}: {}", stdout(&out));
+        hub.cli(["report", "set", "infra", section, label, "ok"])
+            .fails(2);
     }
     assert_eq!(std::fs::read(hub.path("infra-status.md")).unwrap(), before);
 }
@@ -401,8 +401,7 @@ fn an_empty_action_text_is_refused() {
     hub.write("infra-status.md", HAND_WRITTEN);
     let before = std::fs::read(hub.path("infra-status.md")).unwrap();
     for verb in ["done", "add"] {
-        let out = hub.run(&["report", "action", "infra", verb, " "]);
-        assert_eq!(out.status.code(), Some(2), "{verb}: {}", stdout(&out));
+        hub.cli(["report", "action", "infra", verb, " "]).fails(2);
     }
     assert_eq!(std::fs::read(hub.path("infra-status.md")).unwrap(), before);
 }
@@ -419,8 +418,8 @@ fn healthcheck_of_a_folder_that_does_not_exist_is_not_healthy() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stderr(&out).contains("no-such-sync"), "{}", stderr(&out));
-    let out = hub.run(&["healthcheck", "--dir", missing.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    hub.cli(["healthcheck", "--dir", missing.to_str().unwrap()])
+        .fails(1);
     // An empty folder, and the fixture hub (no status files at all), are healthy.
     let empty = hub.root.with_file_name("empty-sync");
     std::fs::create_dir_all(&empty).unwrap();
@@ -451,10 +450,9 @@ fn a_private_folder_symlinked_outside_is_refused_for_status_edits_and_signals() 
     let private = hub.path(".sessions");
     std::fs::remove_dir_all(&private).unwrap();
     std::os::unix::fs::symlink(outside.path(), &private).unwrap();
-    let out = hub.run(&["report", "set", "infra", "SERVICES", "API", "ok"]);
-    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
-    let out = hub.run(&["--as", "s1", "signals", "--new"]);
-    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    hub.cli(["report", "set", "infra", "SERVICES", "API", "ok"])
+        .fails(6);
+    hub.cli(["--as", "s1", "signals", "--new"]).fails(6);
     assert_eq!(
         std::fs::read_dir(outside.path()).unwrap().count(),
         0,

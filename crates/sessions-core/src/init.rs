@@ -101,14 +101,33 @@ fn copy_dir(
 }
 
 fn copy_shims(dir: &Dir<'_>, dest_root: &Path, written: &mut Vec<PathBuf>) -> Result<()> {
-    for file in dir.files() {
-        let name = file.path().file_name().expect("template files have names");
-        let target = dest_root.join(name);
-        if !storage::create_exclusive(&target, file.contents())? {
-            return Err(Error::HubExists { path: target });
+    // The shims call `sessions` from PATH, else the binary that wrote them (recorded here),
+    // so they work right after `cargo run -- init` with nothing installed.
+    let binary = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .map(|p| p.to_string_lossy().replace('\'', r"'\''"))
+        .unwrap_or_default();
+    for entry in dir.entries() {
+        match entry {
+            DirEntry::Dir(sub) => {
+                // `shims/scripts/` gives `SESSIONS/scripts/`: the hub README's own paths.
+                let name = sub.path().file_name().expect("template dirs have names");
+                let dest = dest_root.join(name);
+                storage::ensure_dir(&dest)?;
+                copy_shims(sub, &dest, written)?;
+            }
+            DirEntry::File(file) => {
+                let name = file.path().file_name().expect("template files have names");
+                let target = dest_root.join(name);
+                let text =
+                    String::from_utf8_lossy(file.contents()).replace("{{SESSIONS_BIN}}", &binary);
+                if !storage::create_exclusive(&target, text.as_bytes())? {
+                    return Err(Error::HubExists { path: target });
+                }
+                make_executable(&target)?;
+                written.push(target);
+            }
         }
-        make_executable(&target)?;
-        written.push(target);
     }
     Ok(())
 }

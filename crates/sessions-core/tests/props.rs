@@ -400,6 +400,7 @@ proptest! {
             steps: steps.clone(),
             why: None,
             by: Some(holder.clone()),
+            ..Default::default()
         };
         let created = milestones::create(&hub, &new).unwrap();
         let read = milestones::read(&hub, &created.id).unwrap();

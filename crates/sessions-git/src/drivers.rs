@@ -647,6 +647,24 @@ fn merge_milestone(base: &str, ours: &str, theirs: &str) -> Merge {
         (Some(ga), Some(gb)) => ga <= gb,
         (ga, _) => ga.is_some(),
     };
+    // A grant is one unit: when both sides made a new one, the holder's owner, token and
+    // time all win (a field one side left as in the base must not mix in).
+    let (ga, gb, go) = (grant(&a), grant(&b), grant(&o));
+    if ga != go && gb != go && ga != gb {
+        let (from, to) = if ours_holds {
+            (a.clone(), &mut b)
+        } else {
+            (b.clone(), &mut a)
+        };
+        if let (Some(from), Some(to)) = (from, to.as_mut()) {
+            for key in ["owner", "fence_token", "claimed_at"] {
+                match from.get(key) {
+                    Some(v) => to.insert(key.into(), v.clone()),
+                    None => to.remove(key),
+                };
+            }
+        }
+    }
     // The merged steps and blockers are decided: both sides agree on them now.
     for side in [&mut a, &mut b].into_iter().flatten() {
         if side.contains_key("steps") {

@@ -459,7 +459,7 @@ impl Taken {
     }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);
@@ -505,7 +505,9 @@ fn script_message(raw: &str, offset: u64, len: u64, derived: &mut Taken) -> Opti
         consumed += 1;
     }
     let has = |k: &str| fields.iter().any(|(key, _)| key.eq_ignore_ascii_case(k));
-    if !(has("From") || from_heading.is_some()) {
+    // session-vote.sh's "CONSENSUS REACHED" block has no From line, only Time and
+    // Priority: it is a message all the same (from nobody in particular).
+    if !(has("From") || from_heading.is_some() || (has("Time") && has("Priority"))) {
         return None;
     }
     // The body: the rest, without leading blank lines; a `###` heading right after the
@@ -1317,6 +1319,9 @@ pub struct Archived {
 pub fn archive(hub: &Hub, before: Timestamp, dry_run: bool) -> Result<Archived> {
     let path = board_path(hub)?;
     let _lock = hub.lock(layout::MESSAGES)?;
+    // Held open on the board we read: old scripts append without the lock (`cat >>`),
+    // and what they add while we work is carried over from this very file.
+    let board = std::fs::File::open(&path).ok();
     // The board is rewritten from this text, so it must be the file's exact bytes: a
     // lossy read of invalid UTF-8 would replace them.
     let text = match storage::read_text(&path) {
@@ -1394,7 +1399,27 @@ pub fn archive(hub: &Hub, before: Timestamp, dry_run: bool) -> Result<Archived> 
         storage::write_atomic(&target, archive.as_bytes())?;
     }
     if !dry_run && moved > 0 {
-        storage::write_atomic(&path, keep.as_bytes())?;
+        let mut keep = keep.into_bytes();
+        let mut seen = text.len() as u64;
+        // Appended since we read: carried over before the board is replaced.
+        if let Some(board) = &board {
+            let extra = read_from(board, &path, seen)?;
+            seen += extra.len() as u64;
+            keep.extend_from_slice(&extra);
+        }
+        storage::write_atomic(&path, &keep)?;
+        // A writer that opened the old board just before the replace may still write to
+        // it: look again (twice, briefly) and append what arrived to the new board.
+        if let Some(board) = &board {
+            for pause in [0, 50] {
+                std::thread::sleep(std::time::Duration::from_millis(pause));
+                let late = read_from(board, &path, seen)?;
+                if !late.is_empty() {
+                    seen += late.len() as u64;
+                    append_bytes(&path, &late)?;
+                }
+            }
+        }
     }
     Ok(Archived {
         moved,
@@ -1402,6 +1427,26 @@ pub fn archive(hub: &Hub, before: Timestamp, dry_run: bool) -> Result<Archived> 
         files,
         before: time::format(before),
     })
+}
+
+/// The bytes of `file` from `offset` to its current end.
+fn read_from(file: &std::fs::File, path: &Path, offset: u64) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    let mut out = Vec::new();
+    f.seek(SeekFrom::Start(offset))
+        .and_then(|_| f.read_to_end(&mut out))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(out)
+}
+
+fn append_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| Error::io(path, e))
 }
 
 #[cfg(test)]

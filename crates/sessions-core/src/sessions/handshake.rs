@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::board::messages::{self, Post};
 use crate::sessions::registry::{self, Liveness, Registry};
+use crate::store::config::ORIGINAL_RULE;
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::record::{self, Record};
@@ -143,10 +144,60 @@ pub fn propose(hub: &Hub, by: &str, identity: &Identity) -> Result<ProposalStatu
             path.display()
         )));
     }
+    mirror_proposal(hub, &proposal, identity, &now)?;
+    // On the board, as session-propose-identity.sh announced it.
+    let mut body = format!(
+        "{by} proposes {} as **{} - {}**.\n\n**Role:** {}\n**Specializations:** {}\n\nVote: `sessions handshake vote {proposal} agree|question|object` (or `session-vote.sh {proposal} agree <you>`)",
+        identity.session_id,
+        identity.session_id,
+        identity.name.as_deref().unwrap_or(""),
+        identity.role.as_deref().unwrap_or(""),
+        identity.specializations.join(", ")
+    );
+    body = body.trim_end().to_string();
+    messages::post(
+        hub,
+        &Post {
+            from: by.to_string(),
+            subject: Some(format!("🆔 IDENTITY PROPOSAL: {}", identity.session_id)),
+            body,
+            ..Post::default()
+        },
+    )?;
     if by == identity.session_id {
-        return vote(hub, &proposal, by, Vote::Agree, Some("Self-proposal"));
+        // The original names its self-vote `<id>-votes-for-<id>.json`: the same file.
+        let legacy_name = format!("{by}-votes-for-{by}.json");
+        return cast(
+            hub,
+            &proposal,
+            by,
+            Vote::Agree,
+            Some("Self-proposal"),
+            &legacy_name,
+        );
     }
     status(hub, &proposal)
+}
+
+/// The proposal in session-propose-identity.sh's place and shape, so the old scripts can
+/// vote on it; one they already wrote is left as it is.
+fn mirror_proposal(hub: &Hub, proposal: &str, identity: &Identity, now: &str) -> Result<()> {
+    let dir = hub.dir(LEGACY_PROPOSALS)?;
+    storage::ensure_dir(&dir)?;
+    let rec = json!({
+        "session_id": identity.session_id,
+        "name": identity.name.clone().unwrap_or_default(),
+        "role": identity.role.clone().unwrap_or_default(),
+        "specializations": identity.specializations.join(","),
+        "proposed_at": now,
+        "status": "pending",
+        "votes": { "agree": [], "question": [], "object": [] }
+    });
+    storage::create_exclusive(
+        &dir.join(format!("{proposal}.json")),
+        &storage::json_bytes(&rec),
+    )?;
+    Ok(())
 }
 
 /// Cast (or change) a vote. The vote is its own file; consensus is checked afterwards
@@ -157,6 +208,19 @@ pub fn vote(
     voter: &str,
     vote: Vote,
     comment: Option<&str>,
+) -> Result<ProposalStatus> {
+    let legacy_name = format!("{voter}-votes-for-{proposal}.json");
+    cast(hub, proposal, voter, vote, comment, &legacy_name)
+}
+
+/// [`vote`], with the name of the copy in `ACTIVE/CONSENSUS/votes/`.
+fn cast(
+    hub: &Hub,
+    proposal: &str,
+    voter: &str,
+    vote: Vote,
+    comment: Option<&str>,
+    legacy_name: &str,
 ) -> Result<ProposalStatus> {
     ids::validate("proposal ID", proposal)?;
     ids::validate("voter ID", voter)?;
@@ -179,6 +243,11 @@ pub fn vote(
         &dir.join(format!("{voter}.json")),
         &storage::json_bytes(&rec),
     )?;
+    // Where session-vote.sh and session-consensus-status.sh count votes (they grep for
+    // `"vote": "agree"` in `<voter>-votes-for-<proposal>.json`): one world for both.
+    let legacy_dir = hub.dir(LEGACY_VOTES)?;
+    storage::ensure_dir(&legacy_dir)?;
+    storage::write_atomic(&legacy_dir.join(legacy_name), &storage::json_bytes(&rec))?;
 
     let current = status(hub, proposal)?;
     if current.state == "agreed" && !current.legacy {
@@ -259,7 +328,7 @@ fn record_agreement(hub: &Hub, proposal: &str, st: &ProposalStatus, voter: &str)
             priority: Some("normal".into()),
             reply_to: None,
             body: format!(
-                "Consensus reached on proposal {proposal}: {} is agreed ({} of {} needed agreeing votes: {}).",
+                "Consensus reached on proposal {proposal}: {} is agreed ({} agreeing votes, {} needed: {}).",
                 st.session_id,
                 voters.len(),
                 st.needed,
@@ -309,7 +378,9 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
     let mut votes = BTreeMap::new();
     // Old votes first, so a vote cast through the toolkit replaces the same voter's.
     for path in hub.list(LEGACY_VOTES, ".json")? {
-        if let Some(r) = storage::read_json_object(&path)?
+        // An old script writes its vote with `cat >` (no temp file, no lock): a file
+        // caught half-written is not a vote yet, as for the original's own grep.
+        if let Ok(Some(r)) = storage::read_json_object(&path)
             && record::text(&r, &["proposal"]) == Some(proposal)
             && let Some(v) = cast_vote(&r)
         {
@@ -332,16 +403,32 @@ pub fn status(hub: &Hub, proposal: &str) -> Result<ProposalStatus> {
         .unwrap_or(proposal.trim_end_matches("-identity"))
         .to_string();
     // Only the electorate's agreeing votes count, and the proposed session's own (a
-    // self-proposal is its agreeing vote); anyone's objection still blocks.
-    let agreeing = tally
-        .agree
-        .iter()
-        .filter(|v| electorate.contains(&v.voter) || v.voter == session_id)
-        .count();
+    // self-proposal is its agreeing vote); anyone's objection still blocks. Under the
+    // original rule every agreeing vote counts, as session-vote.sh counted them.
+    // Under the original rule the count is session-vote.sh's own: the files named
+    // `*-votes-for-<proposal>.json` in ACTIVE/CONSENSUS/votes/ (where `sessions` mirrors
+    // every vote), so old and new sessions see the same numbers.
+    let original = if is_original_rule(hub) {
+        Some(original_counts(hub, proposal)?)
+    } else {
+        None
+    };
+    let agreeing = match &original {
+        Some((agree, _)) => *agree,
+        None => tally
+            .agree
+            .iter()
+            .filter(|v| electorate.contains(&v.voter) || v.voter == session_id)
+            .count(),
+    };
+    let objected = match &original {
+        Some((_, object)) => *object > 0,
+        None => !tally.object.is_empty(),
+    };
     let recorded = record::text(&rec, &["status"]).unwrap_or("pending");
     let state = if recorded == "agreed" {
         "agreed"
-    } else if hub.config.consensus.objection_blocks && !tally.object.is_empty() {
+    } else if hub.config.consensus.objection_blocks && objected {
         "objected"
     } else if agreeing >= needed {
         "agreed"
@@ -383,11 +470,46 @@ fn live_registered(hub: &Hub) -> Result<std::collections::BTreeSet<String>> {
 pub fn needed_votes(hub: &Hub, live: usize) -> usize {
     let rule = hub.config.consensus.rule.trim().to_ascii_lowercase();
     let needed = match rule.as_str() {
+        ORIGINAL_RULE => ORIGINAL_NEEDED,
         "all" | "unanimous" => live,
         "majority" | "" => live / 2 + 1,
         n => n.parse().unwrap_or(live / 2 + 1),
     };
     needed.max(1)
+}
+
+/// session-vote.sh's threshold: "7+ agree votes from 12 total sessions".
+pub const ORIGINAL_NEEDED: usize = 7;
+
+/// (agree, object) as session-vote.sh counts them for `proposal`.
+fn original_counts(hub: &Hub, proposal: &str) -> Result<(usize, usize)> {
+    let suffix = format!("-votes-for-{proposal}.json");
+    let (mut agree, mut object) = (0, 0);
+    for path in hub.list(LEGACY_VOTES, ".json")? {
+        let named = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(&suffix));
+        if !named {
+            continue;
+        }
+        // Half-written by an old script's `cat >`: not counted yet (nor by its grep).
+        if let Ok(Some(r)) = storage::read_json_object(&path) {
+            match record::text(&r, &["vote"]) {
+                Some("agree") => agree += 1,
+                Some("object") => object += 1,
+                _ => {}
+            }
+        }
+    }
+    Ok((agree, object))
+}
+
+fn is_original_rule(hub: &Hub) -> bool {
+    hub.config
+        .consensus
+        .rule
+        .trim()
+        .eq_ignore_ascii_case(ORIGINAL_RULE)
 }
 
 /// Every proposal: the toolkit's and the original scripts'.

@@ -16,7 +16,13 @@ use crate::{store::ids, store::secrets, store::storage};
 /// Aliases, in order of preference, for fields the old scripts named differently.
 pub mod fields {
     pub const ID: &[&str] = &["session_id", "id"];
-    pub const HEARTBEAT_TIME: &[&str] = &["last_heartbeat", "timestamp", "updated_at", "last_save"];
+    pub const HEARTBEAT_TIME: &[&str] = &[
+        "last_heartbeat",
+        "timestamp",
+        "updated_at",
+        "last_save",
+        "time",
+    ];
     pub const WORK: &[&str] = &["current_work", "working_on", "task"];
     pub const CAPABILITIES: &[&str] = &[
         "capabilities",
@@ -35,7 +41,8 @@ pub enum Liveness {
     Live,
     Stale,
     Gone,
-    /// No heartbeat file at all.
+    /// No heartbeat file at all: shown and serialized as `never` (never sent one).
+    #[serde(rename = "never")]
     Unknown,
 }
 
@@ -59,7 +66,7 @@ impl Liveness {
             Liveness::Live => "live",
             Liveness::Stale => "stale",
             Liveness::Gone => "gone",
-            Liveness::Unknown => "unknown",
+            Liveness::Unknown => "never",
         }
     }
 }
@@ -194,6 +201,9 @@ pub struct Registration {
     pub specializations: Vec<String>,
     pub capabilities: Vec<String>,
     pub current_work: Option<String>,
+    /// The agent CLI running this session (`claude`, `codex`, …) and its own session id.
+    pub provider: Option<String>,
+    pub provider_session: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -249,6 +259,12 @@ pub fn register(hub: &Hub, reg: &Registration) -> Result<Registered> {
         }
         if !reg.capabilities.is_empty() {
             record::set_list(entry, "capabilities", &reg.capabilities);
+        }
+        if let Some(provider) = &reg.provider {
+            record::set_text(entry, "provider", provider);
+        }
+        if let Some(provider_session) = &reg.provider_session {
+            record::set_text(entry, "provider_session", provider_session);
         }
         entry.entry("registered_at").or_insert_with(|| json!(now));
         Ok(created)
@@ -354,6 +370,23 @@ pub fn heartbeat(hub: &Hub, id: &str, beat: &Beat) -> Result<PathBuf> {
         hb.insert("heartbeat_count".into(), json!(count + 1));
         Ok((hb, ()))
     })?;
+    // The original capability match reads REGISTRY.json's status: keep it in step, so
+    // a busy session is not offered as available (only for registered sessions).
+    if let Some(status) = &beat.status {
+        let registered = Registry::load(hub)?.get(id).is_some();
+        if registered {
+            update_registry(hub, |doc| {
+                if let Some(entry) = registry_sessions(doc)
+                    .get_mut(id)
+                    .and_then(Value::as_object_mut)
+                    && record::text(entry, &["status"]) != Some(status.as_str())
+                {
+                    record::set_text(entry, "status", status);
+                }
+                Ok(())
+            })?;
+        }
+    }
     // A heartbeat renews the leases of the claims this session holds (DESIGN §3.3).
     crate::work::claims::renew_held(hub, id)?;
     Ok(hub.path(&rel))
@@ -480,6 +513,8 @@ pub struct SyncCounts {
     pub busy: usize,
     pub stale: usize,
     pub gone: usize,
+    /// Registered sessions that never sent a heartbeat.
+    pub never: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -540,7 +575,8 @@ pub fn sync_view(
                 counts.busy += 1;
             }
             Liveness::Stale => counts.stale += 1,
-            Liveness::Gone | Liveness::Unknown => counts.gone += 1,
+            Liveness::Gone => counts.gone += 1,
+            Liveness::Unknown => counts.never += 1,
         }
     }
     SyncView { sessions, counts }

@@ -22,6 +22,39 @@ pub struct Config {
     #[serde(rename = "match")]
     pub matching: Matching,
     pub status: Status,
+    pub chats: Chats,
+}
+
+/// `[chats]`: the agents' own sessions (`sessions chats …`, `sessions resume`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Chats {
+    /// At most this many provider processes at once (`chats send`).
+    pub concurrency: usize,
+    /// How long a provider may take to answer `--version` before resume gives up.
+    #[serde(deserialize_with = "duration")]
+    pub check_timeout: Duration,
+    /// How long one `chats send` may run before its process group is killed.
+    #[serde(deserialize_with = "duration")]
+    pub send_timeout: Duration,
+    /// A session with activity this recent is active.
+    #[serde(deserialize_with = "duration")]
+    pub active: Duration,
+    /// A session without activity for this long is expired.
+    #[serde(deserialize_with = "duration")]
+    pub retention: Duration,
+}
+
+impl Default for Chats {
+    fn default() -> Self {
+        Chats {
+            concurrency: 3,
+            check_timeout: Duration::from_secs(5),
+            send_timeout: Duration::from_secs(10 * 60),
+            active: Duration::from_secs(15 * 60),
+            retention: Duration::from_secs(30 * 86_400),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,17 +101,22 @@ impl Default for Claims {
 #[serde(default)]
 pub struct Consensus {
     /// `majority` (more than half of the live registered sessions agree), `all`
-    /// (every live registered session agrees), or a number of agreeing votes.
+    /// (every live registered session agrees), a number of agreeing votes, or
+    /// `original` (the default: session-vote.sh's rule, 7 agreeing votes from anyone, so
+    /// old scripts and `sessions` call the same proposals agreed).
     #[serde(deserialize_with = "consensus_rule")]
     pub rule: String,
     /// When true (the default), a single objection blocks consensus.
     pub objection_blocks: bool,
 }
 
+/// The consensus rule of the original scripts (see [`Consensus::rule`]).
+pub const ORIGINAL_RULE: &str = "original";
+
 impl Default for Consensus {
     fn default() -> Self {
         Consensus {
-            rule: "majority".into(),
+            rule: ORIGINAL_RULE.into(),
             objection_blocks: true,
         }
     }
@@ -138,13 +176,13 @@ fn consensus_rule<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String
     };
     let known = matches!(
         rule.trim().to_ascii_lowercase().as_str(),
-        "majority" | "all" | "unanimous" | ""
+        "majority" | "all" | "unanimous" | "original" | ""
     );
     if known || rule.trim().parse::<u64>().is_ok() {
         Ok(rule)
     } else {
         Err(serde::de::Error::custom(format!(
-            "invalid consensus rule {rule:?}: use \"majority\", \"all\" or a number of votes"
+            "invalid consensus rule {rule:?}: use \"original\", \"majority\", \"all\" or a number of votes"
         )))
     }
 }
@@ -183,7 +221,13 @@ impl Config {
                 message: e.message().to_string(),
             }
         })?;
-        if config.claims.grace < Duration::from_secs(15) {
+        // Test builds may go lower, so a test can let a lease run out in real time.
+        let floor = if super::test_hooks::ENABLED {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(15)
+        };
+        if config.claims.grace < floor {
             return Err(Error::Parse {
                 path,
                 line: 1,

@@ -7,4 +7,5 @@ pub mod ids;
 pub mod record;
 pub mod secrets;
 pub mod storage;
+pub mod test_hooks;
 pub mod time;

@@ -6,24 +6,49 @@ use serde_json::Value;
 
 pub type Timestamp = DateTime<Utc>;
 
-/// The current time. `SESSIONS_NOW` (RFC 3339) overrides it, so tests and the demo can
-/// show a session going stale without waiting five minutes.
+/// The current time.
+///
+/// Test builds only (the `test-hooks` feature, see [`crate::store::test_hooks`]):
+/// `SESSIONS_NOW` (RFC 3339) overrides it, so tests can show a lease expiring without
+/// waiting for it. A release binary has no clock override any caller could set; the
+/// only other shift is [`with_clock_shifted`], for library callers in-process.
 pub fn now() -> Timestamp {
+    let shift = SHIFT.with(std::cell::Cell::get);
+    #[cfg(feature = "test-hooks")]
     if let Ok(fake) = std::env::var("SESSIONS_NOW")
         && let Some(t) = parse_str(&fake)
     {
-        return t;
+        return t + shift;
     }
-    Utc::now()
+    Utc::now() + shift
 }
 
 /// The current time with sub-second precision (for IDs that sort by time). Follows
-/// `SESSIONS_NOW` like [`now`].
+/// the test clock like [`now`].
 pub fn now_precise() -> Timestamp {
+    #[cfg(feature = "test-hooks")]
     if std::env::var_os("SESSIONS_NOW").is_some() {
         return now();
     }
-    Utc::now()
+    Utc::now() + SHIFT.with(std::cell::Cell::get)
+}
+
+/// Whether this build honours `SESSIONS_NOW` (only builds with the `test-clock`
+/// feature do; a test checks that release builds do not).
+pub const TEST_CLOCK: bool = cfg!(feature = "test-hooks");
+
+thread_local! {
+    static SHIFT: std::cell::Cell<chrono::Duration> = const { std::cell::Cell::new(chrono::Duration::zero()) };
+}
+
+/// Run `f` on this thread with [`now`] shifted by `by` (negative: in the past). For
+/// library callers that act out a past moment in-process (`sessions demo` shows a
+/// session that went quiet); nothing outside the process can shift the clock.
+pub fn with_clock_shifted<T>(by: chrono::Duration, f: impl FnOnce() -> T) -> T {
+    let before = SHIFT.with(|s| s.replace(by));
+    let out = f();
+    SHIFT.with(|s| s.set(before));
+    out
 }
 
 /// Canonical form: `2025-11-15T21:49:14Z`.
@@ -202,5 +227,48 @@ mod tests {
         }
         assert_eq!(parse_duration("3650d").unwrap(), MAX_DURATION);
         assert_eq!(parse_duration("1ms").unwrap().as_millis(), 1);
+    }
+
+    /// Run by `.ci/run` as `cargo test -p sessions-core --lib`, a build without the
+    /// root package's dev-dependencies and so without `test-hooks`, like a release
+    /// build: there `SESSIONS_NOW` must change nothing.
+    #[test]
+    fn sessions_now_moves_the_clock_only_in_test_builds() {
+        // The variable is set in a child run of this same test (setting it here would
+        // need `unsafe` and race the other tests' threads).
+        let far_past = parse_str("2001-01-01T00:00:00Z").unwrap();
+        let seen = std::env::var("SESSIONS_NOW")
+            .ok()
+            .and_then(|v| parse_str(&v));
+        if seen == Some(far_past) {
+            let moved = (now() - far_past).num_seconds().abs() < 5;
+            assert_eq!(moved, cfg!(feature = "test-hooks"), "now() = {}", now());
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "store::time::tests::sessions_now_moves_the_clock_only_in_test_builds",
+                "--exact",
+                "--test-threads",
+                "1",
+            ])
+            .env("SESSIONS_NOW", "2001-01-01T00:00:00Z")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
+    }
+
+    #[test]
+    fn a_shifted_clock_is_shifted_on_this_thread_only() {
+        let shift = chrono::Duration::minutes(-30);
+        let inside = with_clock_shifted(shift, now);
+        let gap = (Utc::now() - inside).num_seconds();
+        assert!((1795..=1805).contains(&gap), "{gap}");
+        assert!((Utc::now() - now()).num_seconds().abs() < 5);
     }
 }

@@ -93,6 +93,22 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
     }
     findings.extend(leftover_temp_files(hub.root()));
     findings.extend(secrets_in_files(hub.root()));
+    // A claim `sessions` granted that an old script's lock replaced (mixed fleets).
+    if let Ok(replaced) = crate::work::claims::overwritten(hub) {
+        for o in replaced {
+            findings.push(Finding {
+                path: hub.path(&crate::work::claims::lock_rel(&o.key)),
+                line: None,
+                column: None,
+                kind: "overwritten_claim",
+                message: format!(
+                    "{} was granted to {} (token {}) but its lock now names {}: an old script wrote over it; agree who keeps it, then `sessions release --force` or re-claim",
+                    o.key, o.granted_to, o.granted_token, o.now_held_by
+                ),
+                fixable: false,
+            });
+        }
+    }
     Ok(findings)
 }
 

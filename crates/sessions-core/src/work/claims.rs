@@ -495,11 +495,36 @@ fn already_claimed(claim: &Claim) -> Error {
 /// of any number of racing claimers wins; the others get [`Error::AlreadyClaimed`]
 /// naming the holder. Claiming a key you already hold renews it.
 pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Result<Grant> {
+    claim_with(hub, key, holder, ttl, &Record::new())
+}
+
+/// [`claim`], writing `extra` fields into a new lock file (a file reservation's pattern
+/// and mode); they survive renewals and are replaced on a takeover by the new ones.
+pub fn claim_with(
+    hub: &Hub,
+    key: &str,
+    holder: &str,
+    ttl: Option<Duration>,
+    extra: &Record,
+) -> Result<Grant> {
+    let grant = claim_unrecorded(hub, key, holder, ttl, extra)?;
+    record_grant(hub, key, &grant.holder, grant.token)?;
+    Ok(grant)
+}
+
+fn claim_unrecorded(
+    hub: &Hub,
+    key: &str,
+    holder: &str,
+    ttl: Option<Duration>,
+    extra: &Record,
+) -> Result<Grant> {
     ids::validate("claim key", key)?;
     ids::validate("session ID", holder)?;
     let asked_ttl = ttl;
     let ttl = ttl.unwrap_or(hub.config.claims.ttl);
     lease_expiry(time::now(), ttl)?; // before a token is spent on it
+    crate::store::test_hooks::pause_point("claim"); // racing tests start here together
     let path = hub.path(&lock_rel(key));
     hub.ensure_inside(&path)?;
     storage::ensure_dir(&hub.dir(layout::PRIORITIES)?)?;
@@ -512,7 +537,8 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
                     continue; // someone linked it while we waited for the counter
                 };
                 let now = time::now();
-                let rec = new_record(key, holder, token, now, ttl)?;
+                let mut rec = new_record(key, holder, token, now, ttl)?;
+                rec.extend(extra.clone());
                 if storage::create_exclusive(&path, &storage::json_bytes(&rec))? {
                     return Ok(grant_of(
                         Claim::from_record(hub, key, path.clone(), rec),
@@ -530,7 +556,7 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
                 if takeover_blocker(hub, &c, time::now()).is_some() {
                     return Err(already_claimed(&c));
                 }
-                if let Some(grant) = take_over(hub, key, holder, ttl)? {
+                if let Some(grant) = take_over(hub, key, holder, ttl, extra)? {
                     return Ok(grant);
                 }
             }
@@ -554,7 +580,13 @@ pub fn claim(hub: &Hub, key: &str, holder: &str, ttl: Option<Duration>) -> Resul
 /// Take over a stale claim: under the key's sidecar lock, re-read it, re-check that it
 /// can be taken over, and replace it atomically. `Ok(None)` when the file vanished
 /// meanwhile (the caller retries a fresh claim).
-fn take_over(hub: &Hub, key: &str, holder: &str, ttl: Duration) -> Result<Option<Grant>> {
+fn take_over(
+    hub: &Hub,
+    key: &str,
+    holder: &str,
+    ttl: Duration,
+    extra: &Record,
+) -> Result<Option<Grant>> {
     let rel = lock_rel(key);
     let path = hub.path(&rel);
     let guard = hub.lock(&rel)?;
@@ -571,6 +603,7 @@ fn take_over(hub: &Hub, key: &str, holder: &str, ttl: Duration) -> Result<Option
     }
     let token = next_token(hub)?;
     let mut rec = new_record(key, holder, token, now, ttl)?;
+    rec.extend(extra.clone());
     rec.insert(
         "taken_over_from".into(),
         json!({
@@ -769,6 +802,7 @@ pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Re
         hub.check_secrets("the reason", reason)?;
     }
     remove(&path)?;
+    forget_grant(hub, key)?;
     let released = Released {
         key: key.to_string(),
         holder: current.holder.clone(),
@@ -844,6 +878,66 @@ pub fn check_fence(hub: &Hub, key: &str, holder: &str, token: Option<u64>) -> Re
     Ok(current)
 }
 
+/// Where `sessions` remembers the claims it granted (`<key>.json`: holder, token), so a
+/// lock an old script wrote over one of them (`cat >` after a check, no lock) is noticed.
+const GRANTS: &str = ".sessions/grants";
+
+fn record_grant(hub: &Hub, key: &str, holder: &str, token: u64) -> Result<()> {
+    let dir = hub.dir(GRANTS)?;
+    storage::ensure_dir(&dir)?;
+    let rec = json!({ "key": key, "holder": holder, "token": token });
+    storage::write_atomic(&dir.join(format!("{key}.json")), &storage::json_bytes(&rec))
+}
+
+fn forget_grant(hub: &Hub, key: &str) -> Result<()> {
+    remove(&hub.dir(GRANTS)?.join(format!("{key}.json")))
+}
+
+/// A claim `sessions` granted whose lock file now says something else: an old script
+/// wrote its own lock over it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overwritten {
+    pub key: String,
+    /// Who `sessions` had granted it to, and with which token.
+    pub granted_to: String,
+    pub granted_token: u64,
+    /// Who the lock file names now.
+    pub now_held_by: String,
+}
+
+/// Every granted claim whose lock was replaced under its holder. A grant whose lock is
+/// gone (removed by hand, as the old guides say) is forgotten: nothing to protect.
+pub fn overwritten(hub: &Hub) -> Result<Vec<Overwritten>> {
+    let mut out = Vec::new();
+    for path in hub.list(GRANTS, ".json")? {
+        let Some(grant) = storage::read_json_object(&path).ok().flatten() else {
+            continue;
+        };
+        let (Some(key), Some(holder), Some(token)) = (
+            record::text(&grant, &["key"]),
+            record::text(&grant, &["holder"]),
+            grant.get("token").and_then(Value::as_u64),
+        ) else {
+            continue;
+        };
+        match read(hub, key) {
+            Ok(None) => remove(&path)?,
+            Ok(Some(c)) if c.holder == holder && c.token == Some(token) => {}
+            // Renewed or taken over through `sessions` keeps a token: a newer token by
+            // `sessions` means the record is just behind (it is rewritten on the grant).
+            Ok(Some(c)) if c.token.is_some_and(|t| t >= token) => {}
+            Ok(Some(c)) => out.push(Overwritten {
+                key: key.to_string(),
+                granted_to: holder.to_string(),
+                granted_token: token,
+                now_held_by: c.holder,
+            }),
+            Err(_) => {} // a lock that does not parse is doctor's finding already
+        }
+    }
+    Ok(out)
+}
+
 /// A claim as `sessions claims` shows it.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -856,10 +950,14 @@ pub struct ClaimView {
     pub secs_left: Option<i64>,
     pub expired: bool,
     pub takeover_possible: bool,
+    /// The session `sessions` granted this claim to, when an old script's lock has
+    /// replaced it since.
+    pub overwritten_from: Option<String>,
 }
 
 /// Every claim with holder liveness, age and time left.
 pub fn views(hub: &Hub, now: Timestamp) -> Result<Vec<ClaimView>> {
+    let replaced = overwritten(hub)?;
     Ok(list(hub)?
         .into_iter()
         .map(|claim| {
@@ -875,6 +973,10 @@ pub fn views(hub: &Hub, now: Timestamp) -> Result<Vec<ClaimView>> {
                 secs_left: end.map(|e| (e - now).num_seconds()),
                 expired: end.is_some_and(|e| e < now),
                 takeover_possible: takeover_blocker(hub, &claim, now).is_none(),
+                overwritten_from: replaced
+                    .iter()
+                    .find(|o| o.key == claim.key)
+                    .map(|o| o.granted_to.clone()),
                 claim,
             }
         })

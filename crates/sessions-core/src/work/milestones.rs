@@ -207,7 +207,22 @@ pub struct NewMilestone {
     pub steps: Vec<String>,
     pub why: Option<String>,
     pub by: Option<String>,
+    /// The ID to use instead of the title's slug (create-milestone.sh derived its own).
+    pub id: Option<String>,
+    /// The owner to record (default `available`; create-milestone.sh's third argument).
+    pub owner: Option<String>,
+    /// Fill what is not given with create-milestone.sh's placeholders: three TODO steps,
+    /// TODO context and next steps, so the old guide's `update-milestone X 1` works.
+    pub original_template: bool,
 }
+
+/// What create-milestone.sh wrote where nothing was given.
+const TODO_STEPS: [&str; 3] = ["TODO: First step", "TODO: Second step", "TODO: Third step"];
+const TODO_NEXT: [&str; 3] = [
+    "TODO: Fill in the context fields",
+    "TODO: Add detailed steps",
+    "TODO: Start from step 1",
+];
 
 fn check_priority(p: &str) -> Result<String> {
     let upper = p.trim().to_ascii_uppercase();
@@ -223,7 +238,7 @@ fn check_priority(p: &str) -> Result<String> {
 /// Create `MILESTONES/<slug of title>.json`. An existing milestone with that ID is an
 /// error, never overwritten.
 pub fn create(hub: &Hub, new: &NewMilestone) -> Result<Milestone> {
-    let id = ids::slugify(&new.title);
+    let id = new.id.clone().unwrap_or_else(|| ids::slugify(&new.title));
     if id.is_empty() {
         return Err(Error::Usage(format!(
             "the title {:?} gives an empty milestone ID: use letters or digits",
@@ -240,8 +255,13 @@ pub fn create(hub: &Hub, new: &NewMilestone) -> Result<Milestone> {
     }
     let priority = check_priority(new.priority.as_deref().unwrap_or("MEDIUM"))?;
     let now = time::format(time::now());
-    let steps: Vec<Value> = new
-        .steps
+    let todo_steps: Vec<String> = TODO_STEPS.map(String::from).to_vec();
+    let given_steps = if new.steps.is_empty() && new.original_template {
+        &todo_steps
+    } else {
+        &new.steps
+    };
+    let steps: Vec<Value> = given_steps
         .iter()
         .enumerate()
         .map(|(i, d)| json!({"step": i + 1, "description": d, "status": "pending", "notes": ""}))
@@ -250,7 +270,13 @@ pub fn create(hub: &Hub, new: &NewMilestone) -> Result<Milestone> {
     r.insert("milestone_id".into(), json!(id));
     r.insert("title".into(), json!(new.title.trim()));
     r.insert("priority".into(), json!(priority));
-    r.insert("owner".into(), json!("available"));
+    if let Some(owner) = &new.owner {
+        ids::validate("owner session ID", owner)?;
+    }
+    r.insert(
+        "owner".into(),
+        json!(new.owner.as_deref().unwrap_or("available")),
+    );
     r.insert("status".into(), json!("pending"));
     r.insert("progress".into(), json!(0));
     r.insert("created_at".into(), json!(now));
@@ -261,10 +287,29 @@ pub fn create(hub: &Hub, new: &NewMilestone) -> Result<Milestone> {
     let mut context = Record::new();
     if let Some(why) = &new.why {
         context.insert("why".into(), json!(why));
+    } else if new.original_template {
+        context.insert(
+            "why".into(),
+            json!("TODO: Explain why this milestone matters"),
+        );
+    }
+    if new.original_template {
+        context.insert("timeline".into(), json!("TODO: Estimated time"));
+        context.insert("related_files".into(), json!([]));
+        context.insert("dependencies".into(), json!([]));
+        context.insert(
+            "success_criteria".into(),
+            json!("TODO: What does success look like?"),
+        );
     }
     r.insert("context".into(), Value::Object(context));
     r.insert("steps".into(), Value::Array(steps));
-    r.insert("next_session_should".into(), json!([]));
+    let next: &[&str] = if new.original_template {
+        &TODO_NEXT
+    } else {
+        &[]
+    };
+    r.insert("next_session_should".into(), json!(next));
     r.insert("blockers".into(), json!([]));
     r.insert("handoff_notes".into(), json!(""));
     let dir = hub.dir(layout::MILESTONES)?;
@@ -409,22 +454,44 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
     }
     let key = claims::milestone_key(id);
     let path = hub.path(&rel(id));
+    // The token this write is made under is fixed before the lock: the one presented,
+    // else the one of the caller's claim now. A writer delayed between here and the
+    // write (descheduled, stopped, a slow disk) then cannot slip in under a grant it
+    // never saw; the checks inside the lock compare it with the file and the claim.
+    let token = match up.token {
+        Some(t) => Some(t),
+        None if up.force => None,
+        None => claims::read(hub, &key)?
+            .filter(|c| c.holder == up.by)
+            .and_then(|c| c.token),
+    };
+    crate::store::test_hooks::pause_point("milestone-update");
+    let mut before: Option<Value> = None;
     let (milestone, completed_now) = modify(hub, id, |r| {
         if !up.force {
-            let claim = claims::check_fence(hub, &key, up.by, up.token)?;
+            let fence = r.get("fence_token").and_then(Value::as_u64).unwrap_or(0);
+            // The milestone itself first: once it was written under a newer grant, an
+            // older token is refused whoever holds the claim now.
+            if let Some(t) = token
+                && t < fence
+            {
+                return Err(Error::Refused(format!(
+                    "stale fencing token {t}: milestone {id} was already written with token {fence}"
+                )));
+            }
+            let claim = claims::check_fence(hub, &key, up.by, token)?;
             if let Some(t) = claim.token {
-                let fence = r.get("fence_token").and_then(Value::as_u64).unwrap_or(0);
-                if t < fence {
-                    return Err(Error::Refused(format!(
-                        "stale fencing token {t}: milestone {id} was already written with token {fence}"
-                    )));
-                }
                 if t > fence {
                     // The first write under a new grant: its holder is the owner, also
                     // when it took the claim without `milestone claim` (a plain `claim
                     // milestone-<id>`, as the old guides do). Later writes under the same
                     // grant leave the owner alone (a handoff may have just cleared it).
                     record::set_text(r, "owner", up.by);
+                    // The grant's time too: a merge across clones decides the milestone's
+                    // holder the way it decides the lock's (the earlier claim).
+                    if let Some(at) = &claim.claimed_at {
+                        r.insert("claimed_at".into(), json!(at));
+                    }
                 }
                 r.insert("fence_token".into(), json!(t));
             }
@@ -454,6 +521,7 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
         let step = steps[index]
             .as_object_mut()
             .expect("steps_of checked objects");
+        before = Some(Value::Object(step.clone()));
         record::set_text(step, "status", up.status);
         if let Some(notes) = up.notes {
             record::set_text(step, "notes", notes);
@@ -495,6 +563,22 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
         Ok(completed_now)
     })?;
     let mut warnings = Vec::new();
+    if let Some(before) = before {
+        let write = StepWrite {
+            milestone: id.to_string(),
+            step: up.step,
+            status: up.status.to_string(),
+            notes: up.notes.map(str::to_string),
+            befores: vec![before],
+            by: up.by.to_string(),
+            at: time::format(time::now()),
+        };
+        if let Err(e) = remember_step_write(hub, &write) {
+            warnings.push(format!(
+                "the step write was not recorded for mixed-fleet checks: {e}"
+            ));
+        }
+    }
     let released = if completed_now {
         complete_side_effects(hub, &milestone, up.by, &mut warnings)
     } else {
@@ -833,6 +917,144 @@ pub fn backlog_items(text: &str) -> Vec<(usize, String, String)> {
         out.push((n, item.to_string(), level));
     }
     out
+}
+
+/// Where `sessions` remembers its latest write of each step for a while, so a rewrite by
+/// an old script that read the file just before it (update-milestone.sh's `jq ... > tmp;
+/// mv`) and so undid it can be noticed and the write applied again.
+const STEP_WRITES: &str = ".sessions/step-writes";
+
+/// How long a step write is watched for.
+const STEP_WRITE_WATCH: chrono::Duration = chrono::Duration::minutes(10);
+
+/// One step write by `sessions`, with what the step said before it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct StepWrite {
+    milestone: String,
+    step: u64,
+    status: String,
+    notes: Option<String>,
+    /// The whole step, field for field, before each of our recent writes to it: a
+    /// rewrite from a stale read puts one of these back exactly (a deliberate change by
+    /// update-milestone.sh leaves our `started_by`/`completed_by` and so never matches).
+    befores: Vec<Value>,
+    by: String,
+    at: String,
+}
+
+fn remember_step_write(hub: &Hub, w: &StepWrite) -> Result<()> {
+    let dir = hub.dir(STEP_WRITES)?;
+    storage::ensure_dir(&dir)?;
+    let path = dir.join(format!("{}--{}.json", w.milestone, w.step));
+    let mut w = w.clone();
+    // Earlier writes still watched: their "before" states are still ones a stale
+    // rewrite could bring back.
+    if let Some(prev) = storage::read_text(&path)?
+        .and_then(|t| serde_json::from_str::<StepWrite>(&t).ok())
+        .filter(|p| time::parse_str(&p.at).is_some_and(|at| time::now() - at <= STEP_WRITE_WATCH))
+    {
+        for b in prev.befores {
+            if !w.befores.contains(&b) {
+                w.befores.push(b);
+            }
+        }
+    }
+    storage::write_atomic(&path, &storage::json_bytes(&w))
+}
+
+/// A step write of `sessions` that an old script's rewrite undid, applied again.
+#[derive(Debug, Clone, Serialize)]
+pub struct Restored {
+    pub milestone: String,
+    pub step: u64,
+    pub status: String,
+    pub by: String,
+}
+
+/// Mixed fleets: re-apply every recent step write of `sessions` that a whole-file rewrite
+/// by an old script has undone (the step is back to exactly what it said before the
+/// write). A step changed to anything else since is someone's later decision: left alone.
+pub fn restore_undone_step_writes(hub: &Hub) -> Result<Vec<Restored>> {
+    let mut out = Vec::new();
+    let now = time::now();
+    for path in hub.list(STEP_WRITES, ".json")? {
+        let Some(text) = storage::read_text(&path)? else {
+            continue;
+        };
+        let Ok(w) = serde_json::from_str::<StepWrite>(&text) else {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            continue;
+        };
+        let old = time::parse_str(&w.at).is_none_or(|at| now - at > STEP_WRITE_WATCH);
+        let Ok(m) = read(hub, &w.milestone) else {
+            continue; // gone or unreadable: nothing to restore into now
+        };
+        let step_now = m
+            .record
+            .get("steps")
+            .and_then(Value::as_array)
+            .and_then(|steps| {
+                steps
+                    .iter()
+                    .find(|s| s.get("step").and_then(Value::as_u64) == Some(w.step))
+            })
+            .and_then(Value::as_object)
+            .cloned();
+        let Some(step_now) = step_now else {
+            continue;
+        };
+        let status = record::text(&step_now, &["status"]).map(str::to_string);
+        let notes = record::text(&step_now, &["notes"]).map(str::to_string);
+        let ours =
+            status.as_deref() == Some(w.status.as_str()) && (w.notes.is_none() || notes == w.notes);
+        let undone = w.befores.contains(&Value::Object(step_now));
+        if undone && !ours {
+            update_step(
+                hub,
+                &w.milestone,
+                &StepUpdate {
+                    step: w.step,
+                    status: &w.status,
+                    notes: w.notes.as_deref(),
+                    by: &w.by,
+                    token: None,
+                    force: true,
+                },
+            )?;
+            out.push(Restored {
+                milestone: w.milestone.clone(),
+                step: w.step,
+                status: w.status.clone(),
+                by: w.by.clone(),
+            });
+        } else if old || !ours {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(out)
+}
+
+/// The claims an old script's lock replaced (see [`claims::overwritten`]), with each
+/// milestone's owner set to whoever its lock names now: the owner follows the lock, as
+/// claim-milestone.sh itself did, even when its write raced ours.
+pub fn reconcile_overwritten(hub: &Hub) -> Result<Vec<claims::Overwritten>> {
+    let replaced = claims::overwritten(hub)?;
+    for o in &replaced {
+        let Some(id) = o.key.strip_prefix("milestone-") else {
+            continue;
+        };
+        if !hub.path(&rel(id)).is_file() {
+            continue;
+        }
+        let owner_ok = read(hub, id).is_ok_and(|m| m.owner.as_deref() == Some(&o.now_held_by));
+        if !owner_ok {
+            modify(hub, id, |r| {
+                record::set_text(r, "owner", &o.now_held_by);
+                Ok(())
+            })?;
+        }
+    }
+    Ok(replaced)
 }
 
 #[cfg(test)]

@@ -3,4 +3,7 @@
 pub mod claims;
 pub mod collab;
 pub mod current_state;
+pub mod goals;
 pub mod milestones;
+pub mod next;
+pub mod reservations;

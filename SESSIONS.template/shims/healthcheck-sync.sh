@@ -1,0 +1,11 @@
+#!/bin/sh
+# Shim kept for old guides: the one `sessions` binary does the work (drop-in healthcheck-sync).
+# usage: healthcheck-sync.sh [STATUS-DIR] [--json]
+hub=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd) || exit 1
+bin=$(command -v sessions 2>/dev/null) || bin='{{SESSIONS_BIN}}'
+if [ ! -x "$bin" ]; then
+    echo "healthcheck-sync.sh: 'sessions' is not on PATH, nor at '$bin' (where 'sessions init' ran from)." >&2
+    echo "Build it (cargo build --release) and add target/release to PATH, or: cargo install --path <checkout>" >&2
+    exit 127
+fi
+SESSIONS_HUB=$hub exec "$bin" dropin healthcheck-sync "$@"

@@ -1,0 +1,175 @@
+//! Codex: `<CODEX_HOME>/sessions/YYYY/MM/DD/rollout-<ts>-<uuid>.jsonl` and
+//! `archived_sessions/`; the first record (`session_meta`) names the session; titles
+//! set by the person live in `session_index.jsonl` (the newest entry wins).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{Kind, Source, entries, is_dir, name};
+use crate::read::{self, content_text, str_field};
+use crate::{ChatSession, Provider, clean_title, parse_time};
+
+fn is_rollout(n: &str) -> bool {
+    n.starts_with("rollout-") && n.ends_with(".jsonl")
+}
+
+pub fn sources(home: &Path, out: &mut Vec<Source>) {
+    // YYYY/MM/DD, walked three levels deep.
+    fn walk(dir: &Path, depth: u8, out: &mut Vec<Source>) {
+        for e in entries(dir) {
+            if is_dir(&e) {
+                if depth < 3 {
+                    walk(&e.path(), depth + 1, out);
+                }
+            } else if is_rollout(&name(&e)) {
+                out.push(Source {
+                    provider: Provider::Codex,
+                    kind: Kind::CodexRollout,
+                    path: e.path(),
+                });
+            }
+        }
+    }
+    walk(&home.join("sessions"), 0, out);
+    for e in entries(&home.join("archived_sessions")) {
+        if !is_dir(&e) && is_rollout(&name(&e)) {
+            out.push(Source {
+                provider: Provider::Codex,
+                kind: Kind::CodexArchived,
+                path: e.path(),
+            });
+        }
+    }
+}
+
+/// The id at the end of `rollout-<ts>-<uuid>.jsonl`.
+fn id_from_name(path: &Path) -> Option<String> {
+    let stem = path.file_stem()?.to_str()?;
+    let id = stem.get(stem.len().checked_sub(36)?..)?;
+    id.chars()
+        .all(|c| c.is_ascii_hexdigit() || c == '-')
+        .then(|| id.to_string())
+}
+
+pub fn read(path: &Path, archived: bool) -> Result<ChatSession, String> {
+    let ends = read::ends(path).map_err(|e| format!("cannot read: {e}"))?;
+    // Injected context can push the first prompt past the head: then read it all.
+    match read_ends(path, archived, &ends) {
+        Ok(s) if ends.whole || s.title.is_some() => Ok(s),
+        _ if !ends.whole => read_ends(
+            path,
+            archived,
+            &read::whole(path).map_err(|e| format!("cannot read: {e}"))?,
+        ),
+        other => other,
+    }
+}
+
+fn read_ends(path: &Path, archived: bool, ends: &read::Ends) -> Result<ChatSession, String> {
+    if ends.head.trim().is_empty() {
+        return Err("empty rollout".into());
+    }
+    let (head, _) = read::json_lines(&ends.head);
+    let (tail, _) = read::json_lines(&ends.tail);
+    let first = head
+        .first()
+        .ok_or("not a Codex rollout: no line is a JSON record")?;
+    // Current rollouts start with {"type":"session_meta","payload":{…}}; the first
+    // versions wrote the meta fields at the top level of the first line.
+    let meta = match str_field(first, "type") {
+        Some("session_meta") => first.get("payload").unwrap_or(first),
+        _ if first.get("id").is_some() => first,
+        _ => return Err("not a Codex rollout: the first record is not session_meta".into()),
+    };
+    let id = str_field(meta, "id")
+        .map(str::to_string)
+        .or_else(|| id_from_name(path))
+        .ok_or("session_meta has no id")?;
+    let mut s = ChatSession::new(Provider::Codex, id, path);
+    s.size = ends.size;
+    s.archived = archived;
+    s.cwd = str_field(meta, "cwd").map(str::to_string);
+    s.version = str_field(meta, "cli_version").map(str::to_string);
+    s.branch = meta
+        .pointer("/git/branch")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    s.created = str_field(meta, "timestamp").and_then(parse_time);
+    let mut prompt = None;
+    let mut messages = 0u64;
+    for r in head.iter().chain(tail.iter()) {
+        if let Some(t) = str_field(r, "timestamp").and_then(parse_time) {
+            if s.created.is_none() {
+                s.created = Some(t);
+            }
+            if s.updated.is_none_or(|u| t > u) {
+                s.updated = Some(t);
+            }
+        }
+        // The first format wrote response items bare, without the envelope.
+        let (kind, payload) = match r.get("payload") {
+            Some(p) => (str_field(r, "type"), p),
+            None if r.get("role").is_some() => (Some("response_item"), r),
+            None => (str_field(r, "type"), &Value::Null),
+        };
+        match (kind, str_field(payload, "type")) {
+            (Some("turn_context"), _) => {
+                if let Some(m) = str_field(payload, "model") {
+                    s.model = Some(m.to_string());
+                }
+                if s.cwd.is_none() {
+                    s.cwd = str_field(payload, "cwd").map(str::to_string);
+                }
+            }
+            (Some("event_msg"), Some("user_message")) if prompt.is_none() => {
+                prompt = str_field(payload, "message").and_then(clean_title);
+            }
+            (Some("response_item"), Some("message")) => {
+                messages += 1;
+                if prompt.is_none() && str_field(payload, "role") == Some("user") {
+                    prompt = payload
+                        .get("content")
+                        .and_then(content_text)
+                        .filter(|t| !is_injected(t))
+                        .and_then(|t| clean_title(&t));
+                }
+            }
+            _ => {}
+        }
+    }
+    if ends.whole {
+        s.messages = Some(messages);
+    }
+    s.title = prompt;
+    Ok(s)
+}
+
+/// Context Codex adds as user messages before the person's first prompt.
+fn is_injected(text: &str) -> bool {
+    let t = text.trim_start();
+    t.starts_with('<') || t.starts_with("# AGENTS.md")
+}
+
+/// `session_index.jsonl`: titles the person gave, the newest entry per id.
+pub fn titles(home: &Path) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let Ok(text) = std::fs::read_to_string(home.join("session_index.jsonl")) else {
+        return out;
+    };
+    let mut newest: HashMap<String, String> = HashMap::new();
+    for r in read::json_lines(&text).0 {
+        let (Some(id), Some(name)) = (str_field(&r, "id"), str_field(&r, "thread_name")) else {
+            continue;
+        };
+        let at = str_field(&r, "updated_at").unwrap_or("").to_string();
+        if newest.get(id).is_none_or(|prev| at >= *prev) {
+            newest.insert(id.to_string(), at);
+            if let Some(t) = clean_title(name) {
+                out.insert(id.to_string(), t);
+            }
+        }
+    }
+    out
+}

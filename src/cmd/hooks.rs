@@ -1,0 +1,278 @@
+//! Agent CLIs: `hook` (the handler they run), `hooks install|uninstall|status`,
+//! `whoami` and `prime`.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use sessions_agents::handler::{self, Settings};
+use sessions_agents::install::{self, Scope};
+use sessions_agents::providers::{self, Provider};
+use sessions_agents::{brief, identity};
+use sessions_core::{Error, Result};
+
+use crate::Ctx;
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Run by the agent CLIs (see `sessions hooks install`), with the event's JSON on stdin.
+It answers in the provider's contract and always exits 0: on any internal error it prints
+nothing and logs a line to SESSIONS/.sessions/hooks.log (the agent is never broken).
+Tuning: SESSIONS_HOOK_DELIVERY_EVERY (default 20s), SESSIONS_HOOK_BEAT_EVERY (default 60s).
+
+Example:
+  echo '{\"session_id\":\"abc\",\"cwd\":\"'$PWD'\",\"hook_event_name\":\"SessionStart\",\"source\":\"startup\"}' \\
+    | sessions hook claude SessionStart")]
+pub struct HookArgs {
+    /// claude, codex, gemini or cursor.
+    pub provider: String,
+    /// The provider's event name (SessionStart, PreToolUse, BeforeTool, preToolUse, ...).
+    pub event: String,
+}
+
+pub fn hook(ctx: &mut Ctx, args: HookArgs) -> Result<u8> {
+    let mut stdin = Vec::new();
+    // A stdin that cannot be read is garbage: the handler fails open on it.
+    let _ = std::io::stdin()
+        .take(16 * 1024 * 1024)
+        .read_to_end(&mut stdin);
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let mut settings = Settings::from_env(cwd);
+    settings.hub = ctx.global.hub.clone().or(settings.hub);
+    settings.sessions_id = ctx.global.as_id.clone().or(settings.sessions_id);
+    let answer = handler::run(&args.provider, &args.event, &stdin, &settings);
+    if let Some(out) = answer.stdout {
+        ctx.out.line(out);
+    }
+    Ok(0)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// Merge the handlers into the provider's settings (other hooks and settings kept).
+    #[command(after_help = "\
+Files: claude .claude/settings.json, codex .codex/hooks.json, gemini .gemini/settings.json,
+cursor .cursor/hooks.json; in the project (git top folder, default) or in your home (--user).
+Installing twice changes nothing; `uninstall` removes exactly what was added.
+
+Examples:
+  sessions hooks install claude
+  sessions hooks install codex --user --dry-run")]
+    Install(HooksTarget),
+    /// Remove exactly the handlers `install` added.
+    #[command(after_help = "Example:\n  sessions hooks uninstall claude")]
+    Uninstall(HooksTarget),
+    /// Which events have the handler, per provider.
+    #[command(
+        after_help = "Examples:\n  sessions hooks status\n  sessions hooks status gemini --user --json"
+    )]
+    Status(HooksStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HooksTarget {
+    /// claude, codex, gemini or cursor.
+    pub provider: String,
+    /// The project's settings (the default).
+    #[arg(long, conflicts_with = "user")]
+    pub project: bool,
+    /// Your own settings in your home folder.
+    #[arg(long)]
+    pub user: bool,
+    /// Show the resulting file; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HooksStatusArgs {
+    /// One provider (default: all).
+    pub provider: Option<String>,
+    #[arg(long, conflicts_with = "user")]
+    pub project: bool,
+    #[arg(long)]
+    pub user: bool,
+}
+
+fn provider(name: &str) -> Result<Provider> {
+    Provider::parse(name).ok_or_else(|| {
+        Error::Usage(format!(
+            "unknown provider {name:?}: use claude, codex, gemini or cursor"
+        ))
+    })
+}
+
+fn target_path(p: Provider, user: bool) -> Result<PathBuf> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    let project = cwd
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .map_or(cwd.clone(), PathBuf::from);
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .ok_or_else(|| Error::Usage("HOME is not set; --user needs it".into()));
+    let scope = if user { Scope::User } else { Scope::Project };
+    let home = if user {
+        home?
+    } else {
+        home.unwrap_or_default()
+    };
+    Ok(install::settings_path(p, scope, &project, &home))
+}
+
+pub fn run(ctx: &mut Ctx, command: HooksCommand) -> Result<u8> {
+    match command {
+        HooksCommand::Install(t) => {
+            let p = provider(&t.provider)?;
+            let path = target_path(p, t.user)?;
+            let exe = std::env::current_exe().map_err(|e| Error::io("sessions", e))?;
+            let change = install::install(p, &path, &exe.to_string_lossy(), t.dry_run)?;
+            render_change(ctx, &change, "Installed")?;
+        }
+        HooksCommand::Uninstall(t) => {
+            let p = provider(&t.provider)?;
+            let path = target_path(p, t.user)?;
+            let change = install::uninstall(p, &path, t.dry_run)?;
+            render_change(ctx, &change, "Removed")?;
+        }
+        HooksCommand::Status(a) => {
+            let list: Vec<Provider> = match &a.provider {
+                Some(name) => vec![provider(name)?],
+                None => providers::ALL.to_vec(),
+            };
+            let mut out = Vec::new();
+            for p in list {
+                out.push(install::status(p, &target_path(p, a.user)?)?);
+            }
+            if ctx.out.is_json() {
+                ctx.out.json_document(&out)?;
+            } else {
+                for s in &out {
+                    let state = if s.missing.is_empty() {
+                        "installed"
+                    } else if s.installed.is_empty() {
+                        "not installed"
+                    } else {
+                        "partly installed"
+                    };
+                    ctx.out.line(format!(
+                        "{:7} {state}  {}{}",
+                        s.provider.name(),
+                        s.path.display(),
+                        if s.missing.is_empty() || s.installed.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (missing: {})", s.missing.join(", "))
+                        }
+                    ));
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn render_change(ctx: &mut Ctx, change: &install::Change, verb: &str) -> Result<()> {
+    if ctx.out.is_json() {
+        ctx.out.json_document(change)?;
+        return Ok(());
+    }
+    if change.dry_run {
+        ctx.out
+            .line(format!("Dry run: {} would become:", change.path.display()));
+        ctx.out.line(
+            change
+                .contents
+                .as_deref()
+                .unwrap_or("(removed)\n")
+                .trim_end(),
+        );
+    } else if change.changed.is_empty() {
+        ctx.out
+            .line(format!("Nothing to change in {}.", change.path.display()));
+    } else {
+        ctx.out.line(format!(
+            "{verb} the {} hooks in {}: {}",
+            change.provider.name(),
+            change.path.display(),
+            change.changed.join(", ")
+        ));
+    }
+    for note in &change.notes {
+        ctx.out.line(format!("Note: {note}"));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The hub session bound to this agent: --as / SESSIONS_ID, else the binding of the
+provider session in the environment (CLAUDE_CODE_SESSION_ID ...), else the latest
+binding made in this folder or above. Exit code 1 when none is bound.
+
+Examples:
+  sessions whoami
+  sessions whoami --json")]
+pub struct WhoamiArgs {}
+
+pub fn whoami(ctx: &mut Ctx, _args: WhoamiArgs) -> Result<u8> {
+    let hub = ctx.hub()?;
+    if let Some(id) = ctx.me_if_given()? {
+        if ctx.out.is_json() {
+            ctx.out
+                .json_document(&serde_json::json!({ "id": id, "source": "SESSIONS_ID" }))?;
+        } else {
+            ctx.out.line(id);
+        }
+        return Ok(0);
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    match identity::whoami(&hub, &cwd, &identity::env_sessions())? {
+        Some(b) => {
+            if ctx.out.is_json() {
+                ctx.out.json_document(&serde_json::json!({
+                    "id": b.hub_id, "source": "binding", "provider": b.provider,
+                    "provider_session": b.provider_session, "cwd": b.cwd,
+                }))?;
+            } else {
+                ctx.out.line(&b.hub_id);
+            }
+            Ok(0)
+        }
+        None => Err(identity::unknown()),
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The session-start brief the hooks inject (at most 1,500 characters): who you are, who
+else is live and on what, your claims and reservations, the ready work, unread messages.
+Paste it into AGENTS.md/CLAUDE.md instructions, or run it at the start of any agent.
+Reading it does not mark messages read.
+
+Examples:
+  sessions --as s1 prime
+  sessions --as s1 prime --json | jq .unread")]
+pub struct PrimeArgs {}
+
+pub fn prime(ctx: &mut Ctx, _args: PrimeArgs) -> Result<u8> {
+    let hub = ctx.hub()?;
+    let me = match ctx.me_if_given()? {
+        Some(id) => Some(id),
+        None => {
+            let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+            identity::whoami(&hub, &cwd, &identity::env_sessions())?.map(|b| b.hub_id)
+        }
+    };
+    let unread = match &me {
+        Some(me) => brief::peek_unread(&hub, me)?,
+        None => Vec::new(),
+    };
+    let brief = brief::build(&hub, me.as_deref(), &unread)?;
+    if ctx.out.is_json() {
+        ctx.out.json_document(&brief)?;
+    } else {
+        ctx.out.line(&brief.text);
+    }
+    Ok(0)
+}

@@ -1,0 +1,1233 @@
+//! `sessions chats …` and `sessions resume`: the agents' own sessions, read from fixture
+//! homes written here in each provider's on-disk format (several versions where the
+//! format changed), with fake provider binaries on PATH that record what they were run with.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+use crate::support::{TestHub, stderr};
+
+const NOW: &str = "2026-11-20T12:00:00Z";
+
+/// A fake machine: a HOME with provider files, a cache folder, a PATH folder, a hub.
+pub struct Machine {
+    pub hub: TestHub,
+    _dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub cache: PathBuf,
+    pub bin: PathBuf,
+    /// A project folder the sessions ran in.
+    pub project: PathBuf,
+}
+
+impl Machine {
+    pub fn new() -> Machine {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let cache = dir.path().join("cache");
+        let bin = dir.path().join("bin");
+        let project = dir.path().join("work/api");
+        for d in [&home, &cache, &bin, &project] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        Machine {
+            hub: TestHub::new(),
+            _dir: dir,
+            home,
+            cache,
+            bin,
+            project,
+        }
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = self.hub.command("sessions");
+        let path = format!("{}:/usr/bin:/bin", self.bin.display());
+        cmd.env("HOME", &self.home)
+            .env("XDG_CACHE_HOME", &self.cache)
+            .env("PATH", path)
+            .env("SESSIONS_NOW", NOW)
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .env_remove("CODEX_HOME");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "sessions {args:?} failed: {}\n{}",
+            stderr(&out),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let text = self.ok(&all);
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{text}"))
+    }
+
+    /// `chats list --json` of everything, one page.
+    pub fn list(&self) -> Value {
+        self.json(&["chats", "list", "--limit", "0"])
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.home.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// A fake provider binary: records argv and cwd (one JSON line per run) in
+    /// `<bin>/<name>.log`, answers --version, then runs `body` (shell).
+    pub fn fake_provider(&self, name: &str, body: &str) {
+        let log = self.bin.join(format!("{name}.log"));
+        // One append per run (cwd, then the arguments, NUL-separated), so concurrent
+        // runs never interleave their records.
+        let script = format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo '{name} 9.9.9'; exit 0; fi\n\
+             rec=$(printf '%s\\001' \"$PWD\" \"$@\")\nprintf '%s\\n' \"$rec\" >> '{log}'\n{body}\n",
+            log = log.display()
+        );
+        let path = self.bin.join(name);
+        std::fs::write(&path, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// Each recorded run of a fake provider: (argv, cwd).
+    pub fn runs(&self, name: &str) -> Vec<(Vec<String>, String)> {
+        let log = self.bin.join(format!("{name}.log"));
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let mut fields: Vec<String> = l.split('\u{1}').map(str::to_string).collect();
+                fields.pop(); // after the last separator
+                let cwd = fields.remove(0);
+                (fields, cwd)
+            })
+            .collect()
+    }
+}
+
+pub fn line(v: Value) -> String {
+    format!("{v}\n")
+}
+
+// ---------- fixture writers, one per provider format ----------
+
+pub const CLAUDE_A: &str = "0b6c3f0e-1111-4a4a-8a8a-aaaaaaaaaaaa";
+pub const CLAUDE_B: &str = "0b6c3f0e-2222-4b4b-8b8b-bbbbbbbbbbbb";
+pub const CODEX_A: &str = "019a0000-0000-7000-8000-00000000c0de";
+pub const CODEX_OLD: &str = "5973b6c0-94b8-487b-a530-2aeb6098ae0e";
+pub const GEMINI_JSON: &str = "gem-json-0001";
+pub const GEMINI_JSONL: &str = "gem-jsonl-0002";
+pub const GEMINI_SUB: &str = "gem-sub-0003";
+pub const CURSOR_A: &str = "c0c0c0c0-aaaa-4bbb-8ccc-dddddddddddd";
+pub const OPENCODE_DB: &str = "ses_db0001";
+pub const OPENCODE_JSON: &str = "ses_json0002";
+
+/// Claude Code: a folder named after the cwd, records carrying the real cwd.
+pub fn claude_session(m: &Machine, id: &str, cwd: &str, extra: &[Value]) -> PathBuf {
+    let folder = cwd.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+    let mut text = line(
+        json!({"type":"file-history-snapshot","messageId":"m0","snapshot":{},"isSnapshotUpdate":false}),
+    );
+    text += &line(
+        json!({"parentUuid":null,"isSidechain":false,"userType":"external","cwd":cwd,"sessionId":id,"version":"2.0.61","gitBranch":"main","type":"user","message":{"role":"user","content":"Add a health endpoint\nwith tests"},"uuid":"u1","timestamp":"2026-11-20T09:00:00.000Z"}),
+    );
+    text += &line(
+        json!({"parentUuid":"u1","isSidechain":false,"cwd":cwd,"sessionId":id,"version":"2.0.61","gitBranch":"main","type":"assistant","message":{"model":"claude-sonnet-4-5","role":"assistant","content":[{"type":"text","text":"Done: GET /health returns 200."}]},"uuid":"a1","timestamp":"2026-11-20T09:05:00.000Z"}),
+    );
+    for v in extra {
+        text += &line(v.clone());
+    }
+    m.write(&format!(".claude/projects/{folder}/{id}.jsonl"), &text)
+}
+
+pub fn write_all_providers(m: &Machine) -> Vec<PathBuf> {
+    let cwd = m.project.to_str().unwrap().to_string();
+    let mut bad = Vec::new();
+
+    // Claude: one renamed session (custom-title wins over summary and the prompt), one
+    // with an unknown record type and a first message that is a tool result.
+    claude_session(
+        m,
+        CLAUDE_A,
+        &cwd,
+        &[
+            json!({"type":"summary","summary":"Health endpoint work","leafUuid":"a1"}),
+            json!({"type":"custom-title","customTitle":"api: health","sessionId":CLAUDE_A}),
+            json!({"type":"agent-name","agentName":"health-agent","sessionId":CLAUDE_A}),
+        ],
+    );
+    let folder = cwd.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+    let b = [
+        json!({"type":"queue-operation","operation":"enqueue","timestamp":"2026-11-19T08:00:00Z","sessionId":CLAUDE_B}),
+        json!({"cwd":"/srv/other","sessionId":CLAUDE_B,"version":"1.0.30","gitBranch":"dev","type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"x"}]},"uuid":"u0","timestamp":"2026-11-19T08:00:01Z"}),
+        json!({"cwd":"/srv/other","sessionId":CLAUDE_B,"type":"user","isMeta":true,"message":{"role":"user","content":"<command-name>/clear</command-name>"},"uuid":"u1","timestamp":"2026-11-19T08:00:02Z"}),
+        json!({"cwd":"/srv/other","sessionId":CLAUDE_B,"type":"user","message":{"role":"user","content":[{"type":"text","text":"Fix the flaky login test"}]},"uuid":"u2","timestamp":"2026-11-19T08:00:03Z"}),
+        json!({"type":"some-future-record","payload":{"x":1}}),
+        json!({"cwd":"/srv/other","sessionId":CLAUDE_B,"type":"assistant","message":{"model":"claude-opus-4-1","role":"assistant","content":[{"type":"text","text":"Fixed."}]},"uuid":"a2","timestamp":"2026-11-19T08:30:00Z"}),
+    ];
+    m.write(
+        &format!(".claude/projects/-srv-other/{CLAUDE_B}.jsonl"),
+        &b.into_iter().map(line).collect::<String>(),
+    );
+    // Not sessions: subagent transcripts, tool results, side chains.
+    m.write(
+        &format!(".claude/projects/{folder}/{CLAUDE_A}/subagents/agent-1.jsonl"),
+        &line(
+            json!({"sessionId":"sub","cwd":"/x","type":"user","timestamp":"2026-11-20T09:00:00Z"}),
+        ),
+    );
+    m.write(
+        &format!(".claude/projects/{folder}/{CLAUDE_A}/tool-results/r.jsonl"),
+        "{}\n",
+    );
+    m.write(
+        &format!(".claude/projects/{folder}/agent-deadbeef.jsonl"),
+        &line(json!({"sessionId":"side","cwd":"/x","type":"user","isSidechain":true})),
+    );
+    bad.push(m.write(&format!(".claude/projects/{folder}/empty0000.jsonl"), ""));
+    bad.push(m.write(
+        &format!(".claude/projects/{folder}/garbage000.jsonl"),
+        "this is not json\nnor this\n",
+    ));
+
+    // Codex: current rollout + title index (newest entry wins), an archived one in the
+    // first format (meta fields at the top level), and a broken one.
+    let rollout = [
+        json!({"timestamp":"2026-11-18T10:00:00.000Z","type":"session_meta","payload":{"id":CODEX_A,"timestamp":"2026-11-18T10:00:00.000Z","cwd":cwd,"originator":"codex_cli_rs","cli_version":"0.46.0","git":{"commit_hash":"abc","branch":"feature/x","repository_url":"git@example:r.git"},"model_provider":"openai"}}),
+        json!({"timestamp":"2026-11-18T10:00:00.100Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<environment_context>\n  <cwd>/x</cwd>\n</environment_context>"}]}}),
+        json!({"timestamp":"2026-11-18T10:00:01.000Z","type":"turn_context","payload":{"cwd":cwd,"model":"gpt-5-codex","approval_policy":"on-request"}}),
+        json!({"timestamp":"2026-11-18T10:00:01.100Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"Write the migration"}]}}),
+        json!({"timestamp":"2026-11-18T10:00:01.200Z","type":"event_msg","payload":{"type":"user_message","message":"Write the migration","images":[]}}),
+        json!({"timestamp":"2026-11-18T10:20:00.000Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Migration written."}]}}),
+        json!({"timestamp":"2026-11-18T10:20:01.000Z","type":"event_msg","payload":{"type":"token_count","info":null}}),
+    ];
+    m.write(
+        &format!(".codex/sessions/2026/11/18/rollout-2026-11-18T10-00-00-{CODEX_A}.jsonl"),
+        &rollout.into_iter().map(line).collect::<String>(),
+    );
+    m.write(".codex/session_index.jsonl", &[
+        json!({"id":CODEX_A,"thread_name":"old name","updated_at":"2026-11-18T10:01:00Z"}),
+        json!({"id":CODEX_A,"thread_name":"Migrations for v2","updated_at":"2026-11-18T10:05:00Z"}),
+    ].into_iter().map(line).collect::<String>());
+    let old = [
+        json!({"id":CODEX_OLD,"timestamp":"2025-08-01T07:00:00.000Z","instructions":null,"git":{"branch":"main"}}),
+        json!({"record_type":"state"}),
+        json!({"type":"message","role":"user","content":[{"type":"input_text","text":"Explain this repo"}]}),
+    ];
+    m.write(
+        &format!(".codex/archived_sessions/rollout-2025-08-01T07-00-00-{CODEX_OLD}.jsonl"),
+        &old.into_iter().map(line).collect::<String>(),
+    );
+    bad.push(m.write(".codex/sessions/2026/11/18/rollout-2026-11-18T11-00-00-00000000-0000-0000-0000-000000000bad.jsonl", "{\"type\":\"response_item\"\n"));
+
+    // Gemini: the old JSON document (project by slug in projects.json), the JSONL
+    // format with $set and $rewindTo (legacy sha256 folder), a subagent, a broken file.
+    let gem_root = format!("{cwd}-gemini");
+    std::fs::create_dir_all(&gem_root).unwrap();
+    m.write(
+        ".gemini/projects.json",
+        &json!({"projects":{ (cwd.clone()): "api", (gem_root.clone()): "api-1" }}).to_string(),
+    );
+    m.write(&format!(".gemini/tmp/api/chats/session-2026-11-17T09-00-{}.json", &GEMINI_JSON[..8]), &json!({
+        "sessionId": GEMINI_JSON, "projectHash": "h", "startTime": "2026-11-17T09:00:00.000Z", "lastUpdated": "2026-11-17T09:30:00.000Z",
+        "messages": [
+            {"id":"m1","timestamp":"2026-11-17T09:00:00.000Z","type":"user","content":"Summarise the README"},
+            {"id":"m2","timestamp":"2026-11-17T09:01:00.000Z","type":"gemini","content":"It is a toolkit.","model":"gemini-2.5-pro"}
+        ]
+    }).to_string());
+    let sha = {
+        use std::fmt::Write;
+        let out = Command::new("sha256sum")
+            .arg("-")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        out.stdin
+            .as_ref()
+            .unwrap()
+            .write_all(gem_root.as_bytes())
+            .unwrap();
+        let o = out.wait_with_output().unwrap();
+        let mut s = String::new();
+        write!(
+            s,
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .next()
+                .unwrap()
+        )
+        .unwrap();
+        s
+    };
+    let jsonl = [
+        json!({"sessionId":GEMINI_JSONL,"projectHash":sha,"startTime":"2026-11-19T14:00:00.000Z","lastUpdated":"2026-11-19T14:00:00.000Z","kind":"main"}),
+        json!({"id":"g1","timestamp":"2026-11-19T14:00:01.000Z","type":"user","content":[{"text":"Plan the release"}]}),
+        json!({"id":"g2","timestamp":"2026-11-19T14:00:05.000Z","type":"gemini","content":"Draft plan","model":"gemini-2.5-flash"}),
+        json!({"id":"g3","timestamp":"2026-11-19T14:01:00.000Z","type":"user","content":"scrap that"}),
+        json!({"$rewindTo":"g3"}),
+        json!({"id":"g2","timestamp":"2026-11-19T14:02:00.000Z","type":"gemini","content":"Final plan","model":"gemini-2.5-flash"}),
+        json!({"$set":{"lastUpdated":"2026-11-19T14:10:00.000Z","summary":"Release plan for v3"}}),
+        json!({"some":"unknown record"}),
+    ];
+    m.write(
+        &format!(
+            ".gemini/tmp/{sha}/chats/session-2026-11-19T14-00-{}.jsonl",
+            &GEMINI_JSONL[..8]
+        ),
+        &jsonl.into_iter().map(line).collect::<String>(),
+    );
+    let sub = [
+        json!({"sessionId":GEMINI_SUB,"projectHash":sha,"startTime":"2026-11-19T14:03:00.000Z","lastUpdated":"2026-11-19T14:04:00.000Z","kind":"subagent"}),
+        json!({"id":"s1","timestamp":"2026-11-19T14:03:00.000Z","type":"user","content":"Find the changelog"}),
+    ];
+    m.write(
+        &format!(".gemini/tmp/{sha}/chats/{GEMINI_JSONL}/{GEMINI_SUB}.jsonl"),
+        &sub.into_iter().map(line).collect::<String>(),
+    );
+    bad.push(m.write(
+        ".gemini/tmp/api/chats/session-2026-11-17T10-00-broken00.json",
+        "{\"sessionId\": \"x\", \"messages\": [",
+    ));
+
+    // Cursor agent: a real SQLite store with hex-encoded JSON meta; a store that is not SQLite.
+    let ws = m.project.to_str().unwrap();
+    let store = m.home.join(format!(
+        ".cursor/chats/0123456789abcdef0123456789abcdef/{CURSOR_A}/store.db"
+    ));
+    std::fs::create_dir_all(store.parent().unwrap()).unwrap();
+    let db = rusqlite::Connection::open(&store).unwrap();
+    db.execute_batch("CREATE TABLE blobs (id TEXT PRIMARY KEY, data BLOB); CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);").unwrap();
+    let msg1 =
+        json!({"role":"user","content":[{"type":"text","text":"Rename the module"}]}).to_string();
+    let msg2 =
+        json!({"role":"assistant","content":[{"type":"text","text":"Renamed."}]}).to_string();
+    db.execute("INSERT INTO blobs VALUES ('b1', ?1)", [msg1.as_bytes()])
+        .unwrap();
+    db.execute("INSERT INTO blobs VALUES ('b2', ?1)", [msg2.as_bytes()])
+        .unwrap();
+    // The root blob: protobuf, field 1 = message ids, field 9 = the workspace path.
+    let mut root = vec![0x0a, 2, b'b', b'1'];
+    root.push(9 << 3 | 2);
+    root.push(ws.len() as u8);
+    root.extend_from_slice(ws.as_bytes());
+    db.execute("INSERT INTO blobs VALUES ('root', ?1)", [&root])
+        .unwrap();
+    let meta = json!({"agentId":CURSOR_A,"latestRootBlobId":"root","name":"Module rename","mode":"default","createdAt":1_763_550_000_000i64,"lastUsedModel":"gpt-5"}).to_string();
+    let hex: String = meta.bytes().map(|b| format!("{b:02x}")).collect();
+    db.execute("INSERT INTO meta VALUES ('0', ?1)", [hex])
+        .unwrap();
+    drop(db);
+    // Cursor records no update time: the store's modification time is the last activity.
+    let touched = Command::new("touch")
+        .args(["-d", "2025-11-19T12:00:00Z"])
+        .arg(&store)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    bad.push(m.write(".cursor/chats/0123456789abcdef0123456789abcdef/badbadba-d000-4000-8000-000000000000/store.db", "not a database"));
+
+    // opencode: the SQLite database and the older JSON storage.
+    let oc = m.home.join(".local/share/opencode/opencode.db");
+    std::fs::create_dir_all(oc.parent().unwrap()).unwrap();
+    let db = rusqlite::Connection::open(&oc).unwrap();
+    db.execute_batch(
+        "CREATE TABLE session (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, parent_id TEXT, slug TEXT, directory TEXT NOT NULL, title TEXT NOT NULL, version TEXT NOT NULL, share_url TEXT, time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL, time_archived INTEGER);
+         CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL, data TEXT NOT NULL);
+         CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT NOT NULL, session_id TEXT NOT NULL, time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL, data TEXT NOT NULL);",
+    ).unwrap();
+    db.execute("INSERT INTO session VALUES (?1, 'p1', NULL, 'calm-owl', ?2, 'Tidy the CI config', '1.2.10', NULL, 1763636400000, 1763640000000, NULL)", [OPENCODE_DB, &cwd]).unwrap();
+    db.execute(
+        "INSERT INTO message VALUES ('msg1', ?1, 1763636400000, 1763636400000, ?2)",
+        [OPENCODE_DB, &json!({"role":"user"}).to_string()],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO message VALUES ('msg2', ?1, 1763636500000, 1763636500000, ?2)",
+        [
+            OPENCODE_DB,
+            &json!({"role":"assistant","modelID":"kimi-k2"}).to_string(),
+        ],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO part VALUES ('prt1', 'msg1', ?1, 1, 1, ?2)",
+        [
+            OPENCODE_DB,
+            &json!({"type":"text","text":"tidy ci please"}).to_string(),
+        ],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO part VALUES ('prt2', 'msg2', ?1, 1, 1, ?2)",
+        [
+            OPENCODE_DB,
+            &json!({"type":"text","text":"CI tidied."}).to_string(),
+        ],
+    )
+    .unwrap();
+    drop(db);
+    m.write(&format!(".local/share/opencode/storage/session/p1/{OPENCODE_JSON}.json"), &json!({
+        "id": OPENCODE_JSON, "version": "0.9.1", "projectID": "p1", "directory": "/srv/legacy", "title": "Legacy storage session",
+        "time": {"created": 1_750_000_000_000i64, "updated": 1_750_000_600_000i64}
+    }).to_string());
+    m.write(&format!(".local/share/opencode/storage/message/{OPENCODE_JSON}/msg_a.json"), &json!({"id":"msg_a","sessionID":OPENCODE_JSON,"role":"user","time":{"created":1_750_000_000_000i64}}).to_string());
+    bad.push(m.write(
+        ".local/share/opencode/storage/session/p1/ses_broken.json",
+        "[1, 2",
+    ));
+    bad
+}
+
+pub fn by_id<'a>(list: &'a Value, id: &str) -> &'a Value {
+    list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("session {id} not listed in {list:#}"))
+}
+
+#[test]
+fn every_provider_is_listed_with_cwd_title_and_times_and_each_bad_file_is_one_warning() {
+    let m = Machine::new();
+    let bad = write_all_providers(&m);
+    let cwd = m.project.to_str().unwrap();
+    let list = m.list();
+
+    let expect = [
+        (
+            CLAUDE_A,
+            "claude",
+            cwd,
+            "api: health",
+            "2026-11-20T09:00:00Z",
+            "2026-11-20T09:05:00Z",
+        ),
+        (
+            CLAUDE_B,
+            "claude",
+            "/srv/other",
+            "Fix the flaky login test",
+            "2026-11-19T08:00:00Z",
+            "2026-11-19T08:30:00Z",
+        ),
+        (
+            CODEX_A,
+            "codex",
+            cwd,
+            "Migrations for v2",
+            "2026-11-18T10:00:00Z",
+            "2026-11-18T10:20:01Z",
+        ),
+        (
+            GEMINI_JSON,
+            "gemini",
+            cwd,
+            "Summarise the README",
+            "2026-11-17T09:00:00Z",
+            "2026-11-17T09:30:00Z",
+        ),
+        (
+            CURSOR_A,
+            "cursor",
+            cwd,
+            "Module rename",
+            "2025-11-19T11:00:00Z",
+            "2025-11-19T12:00:00Z",
+        ),
+        (
+            OPENCODE_DB,
+            "opencode",
+            cwd,
+            "Tidy the CI config",
+            "2025-11-20T11:00:00Z",
+            "2025-11-20T12:00:00Z",
+        ),
+        (
+            OPENCODE_JSON,
+            "opencode",
+            "/srv/legacy",
+            "Legacy storage session",
+            "2025-06-15T15:06:40Z",
+            "2025-06-15T15:16:40Z",
+        ),
+    ];
+    for (id, provider, want_cwd, title, created, updated) in expect {
+        let s = by_id(&list, id);
+        assert_eq!(s["provider"], provider, "{id}");
+        assert_eq!(s["cwd"], want_cwd, "{id}");
+        assert_eq!(s["title"], title, "{id}");
+        let t = |v: &Value| {
+            chrono::DateTime::parse_from_rfc3339(
+                v.as_str().unwrap_or_else(|| panic!("{id}: no time in {s}")),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            t(&s["created"]),
+            chrono::DateTime::parse_from_rfc3339(created).unwrap(),
+            "{id} created"
+        );
+        assert_eq!(
+            t(&s["updated"]),
+            chrono::DateTime::parse_from_rfc3339(updated).unwrap(),
+            "{id} updated"
+        );
+    }
+    // Fields from the records, not the folder names.
+    assert_eq!(by_id(&list, CLAUDE_A)["branch"], "main");
+    assert_eq!(by_id(&list, CLAUDE_A)["version"], "2.0.61");
+    assert_eq!(by_id(&list, CLAUDE_A)["model"], "claude-sonnet-4-5");
+    assert_eq!(by_id(&list, CODEX_A)["branch"], "feature/x");
+    assert_eq!(by_id(&list, CODEX_A)["model"], "gpt-5-codex");
+    assert_eq!(by_id(&list, CODEX_A)["version"], "0.46.0");
+    assert_eq!(by_id(&list, OPENCODE_DB)["model"], "kimi-k2");
+    assert_eq!(by_id(&list, OPENCODE_DB)["messages"], 2);
+    assert_eq!(by_id(&list, CURSOR_A)["model"], "gpt-5");
+
+    // Codex's first format, archived.
+    let old = by_id(&list, CODEX_OLD);
+    assert_eq!(old["archived"], true);
+    assert_eq!(old["title"], "Explain this repo");
+    assert_eq!(old["branch"], "main");
+
+    // Gemini JSONL: $set summary, rewind and re-append applied, cwd from projects.json's
+    // sha256 of the root; the subagent knows its parent.
+    let g = by_id(&list, GEMINI_JSONL);
+    assert_eq!(g["title"], "Release plan for v3");
+    assert_eq!(g["cwd"], format!("{cwd}-gemini"));
+    assert_eq!(g["messages"], 2, "g1 and g2 after the rewind: {g}");
+    assert_eq!(g["model"], "gemini-2.5-flash");
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(g["updated"].as_str().unwrap()).unwrap(),
+        chrono::DateTime::parse_from_rfc3339("2026-11-19T14:10:00Z").unwrap()
+    );
+    let sub = by_id(&list, GEMINI_SUB);
+    assert_eq!(sub["parent"], GEMINI_JSONL);
+    assert_eq!(sub["cwd"], format!("{cwd}-gemini"));
+
+    // Nothing else: no subagent, tool-result or side-chain files as sessions.
+    let ids: Vec<&str> = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 10, "{ids:?}");
+    assert_eq!(list["total"], 10);
+
+    // One warning per bad file, each naming it.
+    assert_eq!(list["warning_count"], bad.len(), "{:#}", list["warnings"]);
+    for path in &bad {
+        let named = list["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["path"] == path.to_str().unwrap())
+            .count();
+        assert_eq!(
+            named,
+            1,
+            "{} warned {named} times: {:#}",
+            path.display(),
+            list["warnings"]
+        );
+    }
+
+    // Text: a row per session, the warnings on stderr naming the files.
+    let out = m.run(&["chats", "list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("api: health")
+            && text.contains("Migrations for v2")
+            && text.contains("Module rename"),
+        "{text}"
+    );
+    assert!(text.contains("10 sessions"), "{text}");
+    let err = stderr(&out);
+    for path in &bad {
+        assert!(
+            err.contains(path.to_str().unwrap()),
+            "no warning for {}: {err}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn list_filters_sorts_and_pages() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    let ids = |v: &Value| -> Vec<String> {
+        v["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let claude = m.json(&["chats", "list", "--provider", "claude"]);
+    assert_eq!(ids(&claude), [CLAUDE_A, CLAUDE_B], "newest activity first");
+    let other = m.json(&["chats", "list", "--project", "/srv/"]);
+    assert_eq!(ids(&other), [CLAUDE_B, OPENCODE_JSON]);
+    // NOW is 2026-11-20T12:00Z: the Claude A session (09:05) is idle, nothing is active
+    // within 15 minutes; sessions older than 30 days are expired.
+    let expired = m.json(&["chats", "list", "--status", "expired"]);
+    assert_eq!(
+        ids(&expired),
+        [OPENCODE_DB, CURSOR_A, CODEX_OLD, OPENCODE_JSON]
+    );
+    let recent = m.json(&["chats", "list", "--since", "1d"]);
+    assert_eq!(ids(&recent), [CLAUDE_A, GEMINI_JSONL, GEMINI_SUB]);
+    let by_created = m.json(&["chats", "list", "--sort", "created", "--provider", "gemini"]);
+    assert_eq!(ids(&by_created), [GEMINI_SUB, GEMINI_JSONL, GEMINI_JSON]);
+
+    let p1 = m.json(&["chats", "list", "--limit", "4"]);
+    let p3 = m.json(&["chats", "list", "--limit", "4", "--page", "3"]);
+    assert_eq!(
+        (p1["pages"].as_u64(), p1["total"].as_u64()),
+        (Some(3), Some(10))
+    );
+    assert_eq!(ids(&p1).len(), 4);
+    assert_eq!(ids(&p3).len(), 2);
+    let all = ids(&m.list());
+    assert_eq!(ids(&p3), all[8..]);
+
+    let out = m.run(&["chats", "list", "--status", "sleeping"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("active, idle or expired"));
+}
+
+#[test]
+fn show_prints_metadata_and_the_last_turns_of_each_format() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    let show = m.json(&["chats", "show", "0b6c3f0e-1111", "--turns", "1"]);
+    assert_eq!(show["session"]["id"], CLAUDE_A);
+    assert_eq!(show["session"]["messages"], 2);
+    assert_eq!(show["turns"].as_array().unwrap().len(), 1);
+    assert_eq!(show["turns"][0]["text"], "Done: GET /health returns 200.");
+    assert!(
+        show["resume"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("claude --resume {CLAUDE_A}"))
+    );
+
+    for (id, last) in [
+        (CODEX_A, "Migration written."),
+        (GEMINI_JSONL, "Final plan"),
+        (GEMINI_JSON, "It is a toolkit."),
+        (CURSOR_A, "Renamed."),
+        (OPENCODE_DB, "CI tidied."),
+    ] {
+        let show = m.json(&["chats", "show", id]);
+        let turns = show["turns"].as_array().unwrap();
+        assert_eq!(turns.last().unwrap()["text"], last, "{id}: {show:#}");
+    }
+    let text = m.ok(&["chats", "show", CODEX_A]);
+    assert!(
+        text.contains("Migrations for v2")
+            && text.contains("Write the migration")
+            && text.contains("codex resume"),
+        "{text}"
+    );
+
+    // A prefix shared by two sessions is refused, naming both.
+    let out = m.run(&["chats", "show", "0b6c3f0e"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(CLAUDE_A) && stderr(&out).contains(CLAUDE_B),
+        "{}",
+        stderr(&out)
+    );
+    let out = m.run(&["chats", "show", "nope"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nope"));
+}
+
+#[test]
+fn the_index_is_reused_re_reads_changed_files_and_rebuilds_a_corrupt_cache() {
+    let m = Machine::new();
+    let bad = write_all_providers(&m);
+    let cold = m.list();
+    let files = cold["index"]["files"].as_u64().unwrap();
+    assert_eq!(cold["index"]["read"], files);
+    let cache = m.cache.join("sessions/chats-index.json");
+    assert!(
+        cache.is_file(),
+        "the index is kept under $XDG_CACHE_HOME/sessions"
+    );
+
+    let warm = m.list();
+    assert_eq!(
+        warm["index"]["read"], 0,
+        "nothing changed: nothing read again"
+    );
+    assert_eq!(warm["sessions"], cold["sessions"]);
+    assert_eq!(
+        warm["warning_count"],
+        bad.len(),
+        "cached warnings are still reported"
+    );
+
+    // A file changed after indexing is read again (and only that one).
+    let path = claude_session(
+        &m,
+        CLAUDE_A,
+        m.project.to_str().unwrap(),
+        &[json!({"type":"custom-title","customTitle":"renamed later","sessionId":CLAUDE_A})],
+    );
+    let after = m.list();
+    assert_eq!(after["index"]["read"], 1);
+    assert_eq!(by_id(&after, CLAUDE_A)["title"], "renamed later");
+    // A deleted file disappears.
+    std::fs::remove_file(&path).unwrap();
+    let gone = m.list();
+    assert!(
+        gone["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["id"] != CLAUDE_A)
+    );
+
+    // A corrupt cache is rebuilt, not trusted.
+    for junk in ["{\"version\":1,\"entries\":{", "garbage", ""] {
+        std::fs::write(&cache, junk).unwrap();
+        let rebuilt = m.list();
+        assert_eq!(rebuilt["index"]["read"], files - 1, "{junk:?}");
+        assert_eq!(rebuilt["sessions"], gone["sessions"]);
+        assert!(serde_json::from_slice::<Value>(&std::fs::read(&cache).unwrap()).is_ok());
+    }
+    // A cache entry that lies about a file (same size and mtime key, other content) is
+    // not possible to detect; but an entry of the wrong shape is: it is rebuilt.
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
+    doc["version"] = json!(999);
+    std::fs::write(&cache, doc.to_string()).unwrap();
+    assert_eq!(m.list()["index"]["rebuilt"], true);
+}
+
+#[test]
+fn a_transcript_being_appended_to_while_listing_is_listed_every_time_without_warnings() {
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    let path = claude_session(&m, CLAUDE_A, &cwd, &[]);
+    // Big enough that only its head and tail are read.
+    let filler = line(
+        json!({"cwd":cwd,"sessionId":CLAUDE_A,"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"x".repeat(2000)}]},"uuid":"f","timestamp":"2026-11-20T09:06:00.000Z"}),
+    );
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path).unwrap() + &filler.repeat(100),
+    )
+    .unwrap();
+    // A writer appending records in small pieces (partial lines included) while we list.
+    let mut writer = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "i=0; while [ $i -lt 400 ]; do printf '{{\"cwd\":\"{cwd}\",\"sessionId\":\"{CLAUDE_A}\",\"type\":\"user\",\"message\":{{\"role\":\"user\",\"content\":\"more' >> '{p}'; printf ' text\"}},\"timestamp\":\"2026-11-20T10:00:00Z\"}}\\n' >> '{p}'; i=$((i+1)); done",
+            p = path.display()
+        ))
+        .spawn()
+        .unwrap();
+    let mut listings = 0;
+    loop {
+        let done = writer.try_wait().unwrap().is_some();
+        let list = m.list();
+        let s = by_id(&list, CLAUDE_A);
+        assert_eq!(s["cwd"], cwd.as_str());
+        assert_eq!(s["title"], "Add a health endpoint");
+        assert_eq!(list["warning_count"], 0, "{:#}", list["warnings"]);
+        listings += 1;
+        if done {
+            break;
+        }
+    }
+    assert!(listings >= 2);
+    let last = m.list();
+    assert_eq!(by_id(&last, CLAUDE_A)["updated"], "2026-11-20T10:00:00Z");
+}
+
+#[test]
+fn the_cache_survives_sigkill_of_the_indexer_at_any_moment() {
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    for i in 0..400 {
+        claude_session(&m, &format!("00000000-0000-4000-8000-{i:012}"), &cwd, &[]);
+    }
+    let truth = m.json(&["chats", "list", "--limit", "0", "--no-cache"]);
+    let cache = m.cache.join("sessions/chats-index.json");
+    // Kill indexers after they have started (observable: the process exists) at
+    // increasing moments, with files changing between runs so the cache is rewritten.
+    for round in 0..12u64 {
+        claude_session(
+            &m,
+            &format!("00000000-0000-4000-8000-{:012}", round % 400),
+            &cwd,
+            &[json!({"type":"summary","summary":format!("round {round}")})],
+        );
+        let mut child = m
+            .command()
+            .args(["--json", "chats", "list", "--limit", "0"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5 + round * 9));
+        let _ = child.kill();
+        child.wait().unwrap();
+        if cache.exists() {
+            let bytes = std::fs::read(&cache).unwrap();
+            assert!(
+                serde_json::from_slice::<Value>(&bytes).is_ok(),
+                "round {round}: a half-written cache"
+            );
+        }
+        let list = m.list();
+        let mut expected = truth.clone();
+        let fresh = m.json(&["chats", "list", "--limit", "0", "--no-cache"]);
+        expected["sessions"] = fresh["sessions"].clone();
+        assert_eq!(
+            list["sessions"], expected["sessions"],
+            "round {round}: the cached listing differs from the files"
+        );
+    }
+    // No temporary files are left behind by the killed runs… beyond those of killed
+    // processes, which the next successful run does not need.
+    assert!(cache.is_file());
+}
+
+#[test]
+fn resume_runs_the_providers_own_resume_in_the_sessions_folder() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    let cwd = m.project.to_str().unwrap().to_string();
+    for name in ["claude", "codex", "gemini", "cursor-agent", "opencode"] {
+        m.fake_provider(name, "exit 0");
+    }
+    // SESSIONS_NOW makes the 2025 sessions expired; these four are recent.
+    let cases = [
+        (
+            "0b6c3f0e-1111",
+            "claude",
+            vec!["--resume".to_string(), CLAUDE_A.to_string()],
+        ),
+        (
+            CODEX_A,
+            "codex",
+            vec!["resume".to_string(), CODEX_A.to_string()],
+        ),
+        (
+            GEMINI_JSONL,
+            "gemini",
+            vec!["--resume".to_string(), GEMINI_JSONL.to_string()],
+        ),
+    ];
+    for (key, bin, argv) in &cases {
+        let out = m.run(&["resume", key]);
+        assert!(out.status.success(), "{key}: {}", stderr(&out));
+        let runs = m.runs(bin);
+        let (got, dir) = runs.last().unwrap_or_else(|| panic!("{bin} was not run"));
+        assert_eq!(got, argv);
+        let want = if *bin == "gemini" {
+            format!("{cwd}-gemini")
+        } else {
+            cwd.clone()
+        };
+        assert_eq!(
+            std::fs::canonicalize(dir).unwrap(),
+            std::fs::canonicalize(want).unwrap()
+        );
+    }
+    // --print shows the command and runs nothing.
+    let before = m.runs("claude").len();
+    let printed = m.ok(&["resume", CLAUDE_A, "--print"]);
+    assert_eq!(
+        printed.trim(),
+        format!("cd {cwd} && claude --resume {CLAUDE_A}")
+    );
+    let j = m.json(&["resume", CURSOR_A, "--print", "--new-if-expired"]);
+    assert_eq!(
+        j["new"], true,
+        "the Cursor session is expired: a new one would start"
+    );
+    assert_eq!(j["command"], json!(["cursor-agent"]));
+    assert_eq!(m.runs("claude").len(), before);
+
+    // Linked from the hub: `resume session-3-api`.
+    m.ok(&[
+        "register",
+        "session-3-api",
+        "--provider",
+        "claude-code",
+        "--provider-session",
+        CLAUDE_B,
+    ]);
+    let reg = m.hub.read_json("REGISTRY.json");
+    assert_eq!(reg["sessions"]["session-3-api"]["provider"], "claude");
+    assert_eq!(
+        reg["sessions"]["session-3-api"]["provider_session"],
+        CLAUDE_B
+    );
+    std::fs::create_dir_all("/tmp").unwrap();
+    // CLAUDE_B ran in /srv/other, which does not exist here: a clear error.
+    let out = m.run(&["resume", "session-3-api"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("/srv/other") && stderr(&out).contains("no longer exists"),
+        "{}",
+        stderr(&out)
+    );
+    let listed = m.json(&["chats", "list", "--hub-session", "session-3-api"]);
+    assert_eq!(listed["sessions"][0]["id"], CLAUDE_B);
+    assert_eq!(listed["sessions"][0]["hub_session"], "session-3-api");
+}
+
+#[test]
+fn resume_refuses_clearly_missing_slow_or_expired_providers() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    // No codex on PATH.
+    let out = m.run(&["resume", CODEX_A]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("codex is not on PATH"),
+        "{}",
+        stderr(&out)
+    );
+    // A provider that does not answer --version within [chats] check_timeout.
+    m.hub
+        .write("sessions.toml", "[chats]\ncheck_timeout = \"1s\"\n");
+    let slow = m.bin.join("codex");
+    std::fs::write(&slow, "#!/bin/sh\nsleep 30\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = std::time::Instant::now();
+    let out = m.run(&["resume", CODEX_A]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("did not answer --version in time"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the slow provider was killed, not waited for"
+    );
+    // Expired (no activity for more than 30 days).
+    m.fake_provider("opencode", "exit 0");
+    let out = m.run(&["resume", OPENCODE_DB]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("expired") && stderr(&out).contains("--new-if-expired"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(m.runs("opencode").is_empty());
+    let out = m.run(&["resume", OPENCODE_DB, "--new-if-expired"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs = m.runs("opencode");
+    assert_eq!(runs.len(), 1);
+    assert!(
+        runs[0].0.is_empty(),
+        "a fresh session: no --session argument"
+    );
+    // Unknown session.
+    let out = m.run(&["resume", "zzzz"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("zzzz"));
+}
+
+/// Sessions of one provider, each in its own folder, for `send`.
+fn claude_sessions(m: &Machine, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let dir = m.project.join(format!("s{i}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let id = format!("5e5e5e5e-0000-4000-8000-{i:012}");
+            claude_session(m, &id, dir.to_str().unwrap(), &[]);
+            id
+        })
+        .collect()
+}
+
+#[test]
+fn send_runs_at_most_three_providers_at_once_in_each_sessions_folder() {
+    let m = Machine::new();
+    let ids = claude_sessions(&m, 10);
+    let running = m.bin.join("running");
+    std::fs::create_dir_all(&running).unwrap();
+    // Each run marks itself running, records how many are running, works a moment, leaves.
+    m.fake_provider(
+        "claude",
+        &format!(
+            "touch '{r}/'$$; ls '{r}' | wc -l >> '{r}.seen'; sleep 0.3; rm '{r}/'$$; echo \"answer from $PWD\"",
+            r = running.display()
+        ),
+    );
+    let mut args = vec!["--json", "chats", "send"];
+    args.extend(ids.iter().map(String::as_str));
+    args.push("run the tests");
+    let out = m.command().args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 10);
+    for (r, id) in results.iter().zip(&ids) {
+        assert_eq!(r["id"], id.as_str());
+        assert_eq!(r["exit"], 0);
+        assert_eq!(r["timed_out"], false);
+        assert!(
+            r["stdout"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("s{}", &id[id.len() - 1..])),
+            "{r}"
+        );
+    }
+    let seen: Vec<u32> = std::fs::read_to_string(m.bin.join("running.seen"))
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(seen.len(), 10);
+    assert!(
+        seen.iter().all(|&n| n <= 3),
+        "more than 3 at once: {seen:?}"
+    );
+    assert!(seen.iter().any(|&n| n >= 2), "never concurrent: {seen:?}");
+    let runs = m.runs("claude");
+    assert_eq!(runs.len(), 10);
+    for (argv, cwd) in &runs {
+        let id = &argv[2];
+        assert_eq!(
+            argv,
+            &vec![
+                "-p".to_string(),
+                "--resume".into(),
+                id.clone(),
+                "run the tests".into()
+            ]
+        );
+        let i: usize = id[id.len() - 12..].parse().unwrap();
+        assert!(cwd.ends_with(&format!("/s{i}")), "{id} ran in {cwd}");
+    }
+}
+
+#[test]
+fn send_kills_a_provider_past_the_timeout_with_its_children_and_reports_missing_ones() {
+    let m = Machine::new();
+    let ids = claude_sessions(&m, 2);
+    write_all_providers(&m);
+    let pids = m.bin.join("pids");
+    // The provider starts a child that would outlive it, then hangs.
+    m.fake_provider(
+        "claude",
+        &format!(
+            "sleep 120 & echo $! >> '{p}'; echo $$ >> '{p}'; wait",
+            p = pids.display()
+        ),
+    );
+    let started = std::time::Instant::now();
+    let out = m
+        .command()
+        .args([
+            "--json",
+            "chats",
+            "send",
+            &ids[0],
+            CODEX_A,
+            "hello",
+            "--timeout",
+            "1s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["failed"], 2);
+    assert_eq!(v["results"][0]["timed_out"], true);
+    assert!(
+        v["results"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("codex is not on PATH"),
+        "{v:#}"
+    );
+    for pid in std::fs::read_to_string(&pids).unwrap().split_whitespace() {
+        // Gone, or a zombie waiting for an init that does not reap. A SIGKILLed process
+        // takes a moment to finish exiting: wait for it, up to a deadline.
+        let alive = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.rsplit(") ")
+                .next()
+                .is_some_and(|rest| !rest.starts_with('Z') && !rest.is_empty())
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(
+            !alive(),
+            "process {pid} of the timed-out provider is still running"
+        );
+    }
+    let text = m.run(&["chats", "send", &ids[1], "hello", "--timeout", "1s"]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("killed after"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+}
+
+#[test]
+fn stats_and_clean_expire_links_and_cache_entries_but_never_transcripts_unless_asked() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    let st = m.json(&["chats", "stats"]);
+    assert_eq!(st["stats"]["total"]["sessions"], 10);
+    assert_eq!(st["stats"]["providers"]["claude"]["sessions"], 2);
+    assert_eq!(st["stats"]["providers"]["opencode"]["expired"], 2);
+    assert_eq!(st["stats"]["providers"]["gemini"]["idle"], 3);
+    assert_eq!(
+        st["stats"]["providers"]["codex"]["mean_lifetime_secs"]
+            .as_f64()
+            .unwrap()
+            .round(),
+        601.0,
+        "1201 s and 0 s"
+    );
+    assert!(m.ok(&["chats", "stats"]).contains("claude"));
+
+    m.ok(&[
+        "register",
+        "s-old",
+        "--provider",
+        "codex",
+        "--provider-session",
+        CODEX_OLD,
+    ]);
+    let old_path = by_id(&m.list(), CODEX_OLD)["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dry = m.json(&["chats", "clean", "--older-than", "30d", "--dry-run"]);
+    assert_eq!(dry["expired"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        m.hub.read_json("REGISTRY.json")["sessions"]["s-old"]["provider_session"],
+        CODEX_OLD
+    );
+    let done = m.json(&["chats", "clean", "--older-than", "30d"]);
+    assert_eq!(done["links_removed"][0]["hub_session"], "s-old");
+    assert!(
+        m.hub.read_json("REGISTRY.json")["sessions"]["s-old"]
+            .get("provider_session")
+            .is_none()
+    );
+    assert!(
+        Path::new(&old_path).is_file(),
+        "clean never deletes a transcript by default"
+    );
+    // Without a terminal, deleting needs --yes.
+    let out = m.run(&[
+        "chats",
+        "clean",
+        "--older-than",
+        "30d",
+        "--delete-transcripts",
+    ]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(Path::new(&old_path).is_file());
+    let gone = m.json(&[
+        "chats",
+        "clean",
+        "--older-than",
+        "30d",
+        "--delete-transcripts",
+        "--yes",
+    ]);
+    assert!(!Path::new(&old_path).exists());
+    assert!(
+        gone["transcripts_deleted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == old_path.as_str())
+    );
+    // The databases of Cursor and opencode hold other sessions: never deleted.
+    assert!(m.home.join(".local/share/opencode/opencode.db").is_file());
+}
+
+#[test]
+fn long_first_records_do_not_hide_the_cwd_or_the_title() {
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    // A 40 KB file snapshot before the first prompt, and enough turns after it that only
+    // the head and tail would be read.
+    let big = json!({"type":"file-history-snapshot","messageId":"m0","snapshot":{"blob":"s".repeat(40_000)}});
+    let mut extra = vec![];
+    for i in 0..200 {
+        extra.push(json!({"cwd":cwd,"sessionId":CLAUDE_B,"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":format!("answer {i} {}", "x".repeat(300))}]},"timestamp":"2026-11-20T10:00:00Z"}));
+    }
+    let path = m.home.join(format!(".claude/projects/p/{CLAUDE_B}.jsonl"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let first = json!({"cwd":cwd,"sessionId":CLAUDE_B,"type":"user","message":{"role":"user","content":"Long first record"},"timestamp":"2026-11-20T09:00:00Z"});
+    let text = line(big) + &line(first) + &extra.into_iter().map(line).collect::<String>();
+    std::fs::write(&path, text).unwrap();
+    // Codex: a session_meta of 50 KB (its instructions) on one line.
+    let meta = json!({"timestamp":"2026-11-18T10:00:00Z","type":"session_meta","payload":{"id":CODEX_A,"timestamp":"2026-11-18T10:00:00Z","cwd":cwd,"cli_version":"0.46.0","base_instructions":{"text":"i".repeat(50_000)}}});
+    let mut rollout = line(meta);
+    for i in 0..200 {
+        rollout += &line(
+            json!({"timestamp":"2026-11-18T10:05:00Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":format!("{i} {}", "y".repeat(300))}]}}),
+        );
+    }
+    rollout += &line(
+        json!({"timestamp":"2026-11-18T10:06:00Z","type":"event_msg","payload":{"type":"user_message","message":"Late first prompt"}}),
+    );
+    m.write(
+        &format!(".codex/sessions/2026/11/18/rollout-2026-11-18T10-00-00-{CODEX_A}.jsonl"),
+        &rollout,
+    );
+    let list = m.list();
+    assert_eq!(list["warning_count"], 0, "{:#}", list["warnings"]);
+    let c = by_id(&list, CLAUDE_B);
+    assert_eq!(
+        (c["cwd"].as_str(), c["title"].as_str()),
+        (Some(cwd.as_str()), Some("Long first record"))
+    );
+    assert_eq!(c["updated"], "2026-11-20T10:00:00Z");
+    let x = by_id(&list, CODEX_A);
+    assert_eq!(
+        (x["cwd"].as_str(), x["title"].as_str()),
+        (Some(cwd.as_str()), Some("Late first prompt"))
+    );
+}

@@ -1,0 +1,64 @@
+//! No silent surprises: outputs that used to mislead.
+
+use crate::support::TestHub;
+
+#[test]
+fn ready_on_an_empty_backlog_says_there_is_nothing_yet() {
+    let hub = TestHub::new();
+    // A fresh hub's CURRENT_STATE.md may carry template BACKLOG items: empty it.
+    hub.write("CURRENT_STATE.md", "# Current state\n\n## BACKLOG\n\n");
+    let text = hub.ok(&["ready"]);
+    assert!(text.contains("Nothing to do yet"), "{text}");
+    assert!(!text.contains("claimed or blocked"), "{text}");
+    assert_eq!(hub.json(&["ready"])["open_items"], 0);
+
+    // Once the only item is claimed, the old message is the right one.
+    hub.ok(&["--as", "s1", "register"]);
+    hub.ok(&["--as", "s1", "milestone", "create", "Paint"]);
+    hub.ok(&["--as", "s1", "milestone", "claim", "paint"]);
+    let text = hub.ok(&["ready"]);
+    assert!(
+        text.contains("every open item is claimed or blocked"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_consensus_note_counts_votes_against_what_was_needed() {
+    let hub = TestHub::new();
+    for id in ["a", "b", "c"] {
+        hub.ok(&["--as", id, "register"]);
+    }
+    let st = hub.json(&["--as", "a", "handshake", "propose", "a"]);
+    let needed = st["needed"].as_u64().unwrap();
+    for v in ["b", "c"] {
+        hub.ok(&["--as", v, "handshake", "vote", "a-identity", "agree"]);
+    }
+    let board = hub.read("MESSAGES.md");
+    let note = board
+        .lines()
+        .find(|l| l.contains("Consensus reached"))
+        .expect("a consensus note");
+    assert!(
+        note.contains(&format!("agreeing votes, {needed} needed")),
+        "{note}"
+    );
+    assert!(!note.contains(" of "), "reads like 'N of M needed': {note}");
+}
+
+#[test]
+fn renew_all_is_in_the_help_and_exists() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    hub.ok(&["--as", "s1", "claim", "k1"]);
+    hub.ok(&["--as", "s1", "claim", "k2"]);
+    let help = hub.ok(&["renew", "--help"]);
+    assert!(help.contains("--all"), "{help}");
+    let v = hub.json(&["--as", "s1", "renew", "--all"]);
+    let renewed = v.to_string();
+    assert!(renewed.contains("k1") && renewed.contains("k2"), "{v}");
+    // The help's example with a TTL works as written.
+    hub.ok(&["--as", "s1", "renew", "k1", "--ttl", "1h"]);
+    let out = hub.run(&["--as", "s1", "renew", "k1", "--all"]);
+    assert_eq!(out.status.code(), Some(2), "a key and --all conflict");
+}
