@@ -28,7 +28,7 @@ impl Ctx {
     pub fn hub(&self) -> Result<Hub> {
         let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
         let mut hub = Hub::discover(self.global.hub.as_deref(), &cwd)?;
-        hub.allow_secrets = self.global.allow_secrets;
+        hub.set_allow_secrets(self.global.allow_secrets);
         Ok(hub)
     }
 

@@ -4,6 +4,7 @@ use clap::Subcommand;
 use schemars::JsonSchema;
 use serde::Serialize;
 use sessions_core::Result;
+use sessions_core::store::scan::Problem;
 use sessions_core::work::collab::{self, Action, Metrics, Request, Stats};
 
 use crate::Ctx;
@@ -181,7 +182,9 @@ fn list(
     if (mine || to_me) && me.is_none() {
         ctx.me()?;
     }
-    let reqs: Vec<Request> = collab::list(hub)?
+    let found = collab::scan(hub)?;
+    let reqs: Vec<Request> = found
+        .items
         .into_iter()
         .filter(|r| match &me {
             None => true,
@@ -200,6 +203,7 @@ fn list(
     ctx.emit(&RequestList {
         count: reqs.len(),
         requests: reqs,
+        warnings: found.problems,
     })
 }
 
@@ -208,6 +212,9 @@ fn list(
 pub struct RequestList {
     pub count: usize,
     pub requests: Vec<Request>,
+    /// Files left out because they do not parse, each with path, line and column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Problem>,
 }
 
 impl Render for RequestList {
@@ -218,6 +225,10 @@ impl Render for RequestList {
         for r in &self.requests {
             render(out, r, false);
         }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.iter().map(ToString::to_string).collect()
     }
 }
 

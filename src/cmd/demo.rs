@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use clap::Args;
-use sessions_core::sessions::registry::{self, Beat};
+use sessions_core::sessions::registry::Beat;
 use sessions_core::store::error::exit;
 use sessions_core::work::claims;
-use sessions_core::{Error, Hub, Result, init, store::time};
+use sessions_core::{Error, Hub, Result, init, store::storage, store::time};
 
 use crate::Ctx;
 use crate::output::WriteFailure;
@@ -111,7 +111,7 @@ impl Demo {
                     current_work: flag("--work"),
                     ..Beat::default()
                 };
-                registry::heartbeat(&hub, who, &beat)?;
+                sessions_core::work::presence::heartbeat(&hub, who, &beat)?;
                 Ok(format!("♥ {who} at {}", time::format(time::now())))
             }
             Some(&"claim") => {
@@ -240,9 +240,9 @@ pub fn run(ctx: &mut Ctx, args: DemoArgs) -> Result<u8> {
 
 fn remove_demo(base: &Path, user_dir: bool, hub: &Path) {
     // Only ever delete what the demo created.
-    let _ = std::fs::remove_dir_all(hub);
+    let _ = storage::remove_tree(hub);
     if !user_dir {
-        let _ = std::fs::remove_dir(base);
+        let _ = storage::remove_empty_dir(base);
     }
 }
 

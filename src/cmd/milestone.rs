@@ -7,12 +7,14 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use schemars::JsonSchema;
 use serde::Serialize;
-use sessions_core::sessions::registry::{self, Beat};
+use sessions_core::sessions::registry::Beat;
+use sessions_core::store::scan::Problem;
 use sessions_core::store::{hub::layout, storage};
 use sessions_core::work::claims::Claim;
 use sessions_core::work::milestones::{
     self, Claimed, HandedOff, Milestone, NewMilestone, ReadyItem, StepUpdate, Updated,
 };
+use sessions_core::work::presence;
 use sessions_core::{Error, Result, store::time};
 
 use crate::Ctx;
@@ -208,12 +210,17 @@ pub fn run(ctx: &mut Ctx, command: MilestoneCommand) -> Result<u8> {
             ctx.emit(&MilestoneDetail::new(m, Shown::Detail { claim }))
         }
         MilestoneCommand::Status { id: None, all } => {
-            let mut list: Vec<Milestone> = milestones::list(&hub)?
+            let found = milestones::scan(&hub)?;
+            let mut list: Vec<Milestone> = found
+                .items
                 .into_iter()
                 .filter(|m| all || m.is_open())
                 .collect();
             list.sort_by(|a, b| (a.priority_rank(), &a.id).cmp(&(b.priority_rank(), &b.id)));
-            ctx.emit(&MilestoneList { milestones: list })
+            ctx.emit(&MilestoneList {
+                milestones: list,
+                warnings: found.problems,
+            })
         }
     }
 }
@@ -343,6 +350,9 @@ impl Render for HandedOff {
 #[derive(Serialize, JsonSchema)]
 pub struct MilestoneList {
     pub milestones: Vec<Milestone>,
+    /// Files left out because they do not parse, each with path, line and column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Problem>,
 }
 
 impl Render for MilestoneList {
@@ -353,6 +363,10 @@ impl Render for MilestoneList {
         for m in &self.milestones {
             render_line(out, m);
         }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.iter().map(ToString::to_string).collect()
     }
 }
 
@@ -450,16 +464,18 @@ pub struct ReadyArgs {}
 
 pub fn ready(ctx: &mut Ctx, _args: ReadyArgs) -> Result<u8> {
     let hub = ctx.hub()?;
-    let ready = milestones::ready(&hub, time::now())?;
-    let open_milestones = milestones::list(&hub)?
+    let found = milestones::ready(&hub, time::now())?;
+    let open_milestones = milestones::scan(&hub)?
+        .items
         .iter()
         .filter(|m| m.is_open())
         .count();
     let backlog = storage::read_text(&hub.file(layout::CURRENT_STATE)?)?
         .map_or(0, |text| milestones::backlog_items(&text).len());
     ctx.emit(&ReadyList {
-        ready,
+        ready: found.items,
         open_items: open_milestones + backlog,
+        warnings: found.problems,
     })
 }
 
@@ -469,6 +485,9 @@ pub struct ReadyList {
     pub ready: Vec<ReadyItem>,
     /// Open milestones plus BACKLOG items, free or not.
     pub open_items: usize,
+    /// Files left out because they do not parse, each with path, line and column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Problem>,
 }
 
 impl Render for ReadyList {
@@ -503,6 +522,10 @@ impl Render for ReadyList {
                 esc(&i.title)
             ));
         }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.iter().map(ToString::to_string).collect()
     }
 }
 
@@ -588,7 +611,7 @@ pub fn save_progress(ctx: &mut Ctx, args: SaveProgressArgs) -> Result<u8> {
         None if mode == SaveMode::Quick => ask("What are you working on now? (enter to keep)"),
         None => None,
     };
-    registry::heartbeat(
+    presence::heartbeat(
         &hub,
         &me,
         &Beat {
@@ -660,7 +683,7 @@ pub struct Saved {
     /// Full mode: the commit made, or null when there was nothing to commit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git_commit: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 

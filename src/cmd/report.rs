@@ -32,7 +32,7 @@ pub fn status_files(ctx: &Ctx, dir: Option<&Path>) -> Result<StatusFiles> {
             Ok(hub) => StatusFiles::for_hub(&hub, Some(d)),
             Err(Error::NoHub { .. }) => {
                 let mut files = StatusFiles::at(d);
-                files.allow_secrets = ctx.global.allow_secrets;
+                files.set_allow_secrets(ctx.global.allow_secrets);
                 Ok(files)
             }
             Err(e) => Err(e),
@@ -402,7 +402,7 @@ impl Render for StatusShown {
 fn show_all(ctx: &mut Ctx, files: &StatusFiles) -> Result<u8> {
     let (summaries, errors) = report::rollup(files)?;
     ctx.emit(&StatusRollup {
-        dir: files.dir.clone(),
+        dir: files.dir().to_path_buf(),
         files: summaries,
         errors: unreadable(errors),
     })
@@ -481,10 +481,10 @@ pub fn healthcheck(ctx: &mut Ctx, args: HealthcheckArgs) -> Result<u8> {
     let mut files = status_files(ctx, args.dir.dir.as_deref())?;
     // A folder named on purpose must exist: a typo would otherwise check nothing and
     // report healthy.
-    if args.dir.dir.is_some() && !files.dir.is_dir() {
+    if args.dir.dir.is_some() && !files.dir().is_dir() {
         return Err(Error::NotFound {
             what: "status folder",
-            name: files.dir.display().to_string(),
+            name: files.dir().display().to_string(),
         });
     }
     if let Some(s) = args.stale_after {

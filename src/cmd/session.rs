@@ -10,7 +10,7 @@ use sessions_core::sessions::registry::{
     self, Beat, Pruned, Registered, Registration, Registry, SessionView, SyncView,
 };
 use sessions_core::store::error::exit;
-use sessions_core::{Error, Result, store::time};
+use sessions_core::{Error, Result, store::time, work::presence};
 
 use crate::Ctx;
 use crate::cmd::split_list;
@@ -47,7 +47,7 @@ pub struct RegisterArgs {
 pub fn register(ctx: &mut Ctx, args: RegisterArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let id = ctx.id_or_me(args.id.as_deref())?;
-    let done = registry::register(
+    let done = presence::register(
         &hub,
         &Registration {
             id,
@@ -99,7 +99,7 @@ pub struct HeartbeatArgs {
 pub fn heartbeat(ctx: &mut Ctx, args: HeartbeatArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let id = ctx.me()?;
-    let path = registry::heartbeat(
+    let path = presence::heartbeat(
         &hub,
         &id,
         &Beat {

@@ -33,7 +33,8 @@ impl Render for Glance {
     }
 
     fn warnings(&self) -> Vec<String> {
-        self.unreadable.clone()
+        let snapshot = self.snapshot.warnings.iter().map(ToString::to_string);
+        self.unreadable.iter().cloned().chain(snapshot).collect()
     }
 }
 

@@ -87,15 +87,15 @@ struct Printer<'a> {
 /// One watch event as a text line, the parts other sessions wrote escaped.
 impl Render for Event {
     fn text(&self, out: &mut Output) {
-        let time = self.time.get(11..19).unwrap_or(&self.time);
-        let kind = format!("{:<16}", self.kind);
-        let kind = match self.kind {
+        let time = self.time().get(11..19).unwrap_or(self.time());
+        let kind = format!("{:<16}", self.kind());
+        let kind = match self.kind() {
             "signal" | "message" => out.bold(&kind),
             "claim_expired" | "session_stale" | "session_gone" => out.yellow(&kind),
-            "health" if self.ok == Some(false) => out.red(&kind),
+            "health" if self.ok() == Some(false) => out.red(&kind),
             _ => kind,
         };
-        let detail = escape_untrusted(&self.detail);
+        let detail = escape_untrusted(self.detail());
         out.line(format!("{} {kind} {detail}", out.dim(time)));
     }
 }

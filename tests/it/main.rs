@@ -23,4 +23,5 @@ mod sessions;
 mod statusfiles;
 mod surprises;
 mod top;
+mod views;
 mod watch;

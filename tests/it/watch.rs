@@ -442,6 +442,45 @@ fn watch_reports_claims_milestones_and_sessions() {
 }
 
 #[test]
+fn a_lock_file_caught_mid_edit_is_not_a_released_claim() {
+    let hub = TestHub::new();
+    let lock = |holder: &str, key: &str| {
+        serde_json::json!({
+            "session_id": holder, "milestone_id": key, "type": "milestone",
+            "claimed_at": chrono::Utc::now().to_rfc3339()
+        })
+        .to_string()
+    };
+    hub.write("PRIORITIES/milestone-m1.lock", &lock("s1", "m1"));
+    let w = Watcher::start(&hub, &["--tick", "200ms"]);
+    // Half-written by hand (or by an old script), then a second claim as the marker
+    // that the watcher has looked at the folder since.
+    hub.write("PRIORITIES/milestone-m1.lock", "{\"session_id\": \"s1\", ");
+    hub.write("PRIORITIES/milestone-m2.lock", &lock("s2", "m2"));
+    w.wait_until("the marker claim", || {
+        w.events()
+            .iter()
+            .any(|e| e["kind"] == "claim_taken" && e["holder"] == "s2")
+    });
+    hub.write("PRIORITIES/milestone-m1.lock", &lock("s1", "m1"));
+    std::fs::remove_file(hub.path("PRIORITIES/milestone-m2.lock")).unwrap();
+    w.wait_until("the marker released", || {
+        w.events()
+            .iter()
+            .any(|e| e["kind"] == "claim_released" && e["key"] == "milestone-m2")
+    });
+    let about_m1: Vec<_> = w
+        .events()
+        .into_iter()
+        .filter(|e| e["key"] == "milestone-m1")
+        .collect();
+    assert!(
+        about_m1.is_empty(),
+        "a torn lock became events: {about_m1:?}"
+    );
+}
+
+#[test]
 fn watch_exits_cleanly_on_sigterm() {
     let hub = TestHub::new();
     let mut w = Watcher::start(&hub, &[]);

@@ -88,6 +88,7 @@ pub fn build(hub: &Hub, me: Option<&str>, unread: &[InboxEntry]) -> Result<Brief
         .map(|r| format!("{} holds {}", r.holder, r.describe()))
         .collect();
     let ready: Vec<String> = milestones::ready(hub, now)?
+        .items
         .into_iter()
         .map(|r| format!("{} ({}, {})", r.title, r.key, r.priority))
         .collect();

@@ -4,14 +4,13 @@
 //! file that does not parse, a panic) ends in exit 0 with nothing on stdout, and a line
 //! in `.sessions/hooks.log` when there is a hub to write it to.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sessions_core::board::messages::{self, shorten};
-use sessions_core::sessions::registry::{self, Beat};
+use sessions_core::sessions::registry::Beat;
 use sessions_core::store::{storage, time};
-use sessions_core::work::{claims, reservations};
+use sessions_core::work::{claims, presence, reservations};
 use sessions_core::{Error, Hub, Result};
 
 use crate::brief::{self, MAX_CHARS};
@@ -97,13 +96,8 @@ fn log(hub: Option<&Hub>, provider: &str, event: &str, message: &str) {
         time::format(time::now()),
         message.replace('\n', " ")
     );
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-    {
-        let _ = f.write_all(line.as_bytes());
-    }
+    // Best effort: the log must never turn a handled event into a failure.
+    let _ = storage::append_unsynced(&path, line.as_bytes());
 }
 
 type Failure = Box<(Option<Hub>, Error)>;
@@ -230,7 +224,7 @@ fn beat(hub: &Hub, binding: &mut Binding, status: &str, every: Duration) -> Resu
     if same_status && recent {
         return Ok(());
     }
-    registry::heartbeat(
+    presence::heartbeat(
         hub,
         &binding.hub_id,
         &Beat {

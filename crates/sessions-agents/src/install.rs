@@ -149,11 +149,7 @@ fn write(path: &Path, contents: Option<&str>) -> Result<()> {
             }
             storage::write_atomic(path, text.as_bytes())
         }
-        None => match std::fs::remove_file(path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io(path, e)),
-        },
+        None => storage::remove(path).map(|_| ()),
     }
 }
 
@@ -352,7 +348,7 @@ pub fn uninstall(provider: Provider, path: &Path, dry_run: bool) -> Result<Chang
     };
     if !dry_run && !changed.is_empty() {
         write(path, contents.as_deref())?;
-        let _ = std::fs::remove_file(&backup);
+        let _ = storage::remove(&backup);
     }
     Ok(Change {
         provider,

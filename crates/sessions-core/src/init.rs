@@ -132,14 +132,6 @@ fn copy_shims(dir: &Dir<'_>, dest_root: &Path, written: &mut Vec<PathBuf>) -> Re
     Ok(())
 }
 
-#[cfg(unix)]
 fn make_executable(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| Error::io(path, e))
-}
-
-#[cfg(not(unix))]
-fn make_executable(_: &Path) -> Result<()> {
-    Ok(())
+    storage::set_mode(path, 0o755)
 }

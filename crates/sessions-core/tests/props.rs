@@ -346,11 +346,11 @@ proptest! {
         ],
     ) {
         let (_dir, hub) = temp_hub();
-        write(&hub.path(layout::REGISTRY), &registry);
-        write(&hub.path(&format!("{}/s1.json", layout::HEARTBEATS)), &heartbeat);
-        write(&hub.path(&claims::lock_rel("k1")), &lock);
-        write(&hub.path(&format!("{}/m1.json", layout::MILESTONES)), &milestone);
-        write(&hub.path(&format!("{}/c1.json", layout::COLLABORATIONS)), &collaboration);
+        write(&hub.display_path(layout::REGISTRY), &registry);
+        write(&hub.display_path(&format!("{}/s1.json", layout::HEARTBEATS)), &heartbeat);
+        write(&hub.display_path(&claims::lock_rel("k1")), &lock);
+        write(&hub.display_path(&format!("{}/m1.json", layout::MILESTONES)), &milestone);
+        write(&hub.display_path(&format!("{}/c1.json", layout::COLLABORATIONS)), &collaboration);
         let _ = Registry::load(&hub);
         let _ = registry::load_heartbeats(&hub);
         let _ = claims::read(&hub, "k1");
@@ -359,7 +359,7 @@ proptest! {
         let _ = milestones::list(&hub);
         let _ = collab::list(&hub);
         let _ = sessions_core::views::doctor::check(&hub);
-        write(&hub.path(sessions_core::store::config::CONFIG_FILE), &config);
+        write(&hub.display_path(sessions_core::store::config::CONFIG_FILE), &config);
         if let Ok(config) = Config::load(hub.root()) {
             prop_assert!(!config.claims.ttl.is_zero() && config.claims.ttl <= time::MAX_DURATION);
             prop_assert!(!config.liveness.live.is_zero());
@@ -382,7 +382,7 @@ proptest! {
         let (_dir, hub) = temp_hub();
         // Heartbeat.
         let beat = Beat { current_work: Some(work.clone()), ..Beat::default() };
-        registry::heartbeat(&hub, &holder, &beat).unwrap();
+        sessions_core::work::presence::heartbeat(&hub, &holder, &beat).unwrap();
         let beats = registry::load_heartbeats(&hub).unwrap();
         let mine = beats.iter().find(|b| b.id == holder).unwrap();
         // The file holds the text exactly; the tolerant accessor trims it.
@@ -415,7 +415,7 @@ proptest! {
         // CURRENT_STATE: refused, or the priority reads back as written.
         match current_state::set_priority(&hub, &holder, &priority, details.as_deref()) {
             Ok(()) => {
-                let text = std::fs::read_to_string(hub.path(layout::CURRENT_STATE)).unwrap();
+                let text = std::fs::read_to_string(hub.display_path(layout::CURRENT_STATE)).unwrap();
                 let got = current_state::current_priority(&text).unwrap();
                 let headline = priority.trim().replace(['\n', '\r'], " ");
                 prop_assert_eq!(current_state::priority_headline(&got), headline.replace("**", ""));
@@ -425,10 +425,10 @@ proptest! {
             }
             Err(e) => prop_assert!(matches!(e, sessions_core::Error::Usage(_)), "{e}"),
         }
-        let before = current_state::sections(&std::fs::read_to_string(hub.path(layout::CURRENT_STATE)).unwrap()).len();
+        let before = current_state::sections(&std::fs::read_to_string(hub.display_path(layout::CURRENT_STATE)).unwrap()).len();
         match current_state::record_completed(&hub, &holder, &done, 7) {
             Ok(()) => {
-                let text = std::fs::read_to_string(hub.path(layout::CURRENT_STATE)).unwrap();
+                let text = std::fs::read_to_string(hub.display_path(layout::CURRENT_STATE)).unwrap();
                 prop_assert_eq!(current_state::sections(&text).len(), before);
                 let flat = done.trim().replace(['\n', '\r'], " ");
                 prop_assert!(text.contains(&format!("1. **{flat}**")), "{}", text);

@@ -9,7 +9,6 @@
 pub mod model;
 mod view;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
@@ -172,13 +171,11 @@ fn bench_probe(opts: &Options) {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = writeln!(f, "{nanos} change");
-    }
+    // Best effort: a benchmark log must never disturb the dashboard.
+    let _ = sessions_core::store::storage::append_unsynced(
+        path,
+        format!("{nanos} change\n").as_bytes(),
+    );
 }
 
 /// Watch the hub (and the status folder when it lives elsewhere). The toolkit's private
@@ -187,9 +184,9 @@ fn bench_probe(opts: &Options) {
 fn watch_hub(hub: &Hub, tx: Sender<Msg>) -> Result<Vec<notify::RecommendedWatcher>> {
     let mut dirs = vec![hub.root().to_path_buf()];
     if let Ok(files) = StatusFiles::for_hub(hub, None)
-        && !files.dir.starts_with(hub.root())
+        && !files.dir().starts_with(hub.root())
     {
-        dirs.push(files.dir.clone());
+        dirs.push(files.dir().to_path_buf());
     }
     let mut watchers = Vec::new();
     for dir in dirs {

@@ -32,7 +32,7 @@ impl Model {
         let mut ready = Vec::new();
         keep(
             "ready work",
-            milestones::ready(hub, time::now()).map(|r| ready = r),
+            milestones::ready(hub, time::now()).map(|r| ready = r.items),
         );
         let mut board = Vec::new();
         keep(

@@ -115,10 +115,11 @@ mod tests {
 
     #[test]
     fn reads_only_new_blocks() {
+        use sessions_core::store::storage;
         let dir = std::env::temp_dir().join(format!("inbox-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        storage::ensure_dir(&dir).unwrap();
         let path = dir.join("MESSAGES.md");
-        std::fs::write(&path, "# Board\n\n---\n**From:** a\n**To:** b\n\nold\n").unwrap();
+        storage::write_atomic(&path, b"# Board\n\n---\n**From:** a\n**To:** b\n\nold\n").unwrap();
         let mut inbox = Inbox::at_end(&path);
         assert!(inbox.poll(&path).is_empty());
         let post = messages::Post {
@@ -129,12 +130,7 @@ mod tests {
             ..messages::Post::default()
         };
         let block = messages::render_block("m-1", "2026-01-01T00:00:00Z", &post);
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        use std::io::Write;
-        f.write_all(block.as_bytes()).unwrap();
+        storage::append(&path, block.as_bytes()).unwrap();
         let got = inbox.poll(&path);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].id, "m-1");
@@ -149,19 +145,13 @@ mod tests {
             0,
             "# Board (merged)\n\nsome text that shifts every offset\n",
         );
-        let temp = dir.join(".MESSAGES.md.tmp");
-        std::fs::write(&temp, &merged).unwrap();
-        std::fs::rename(&temp, &path).unwrap();
+        storage::write_atomic(&path, merged.as_bytes()).unwrap();
         assert!(inbox.poll(&path).is_empty(), "old messages re-announced");
         let block = messages::render_block("m-2", "2026-01-01T00:00:01Z", &post);
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        f.write_all(block.as_bytes()).unwrap();
+        storage::append(&path, block.as_bytes()).unwrap();
         let got = inbox.poll(&path);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].id, "m-2");
-        std::fs::remove_dir_all(&dir).unwrap();
+        storage::remove_tree(&dir).unwrap();
     }
 }

@@ -1,128 +1,23 @@
-//! Sessions: the registry (who exists), heartbeats (who is alive), and the views built
-//! from both (session-sync, find-help).
+//! The registry (who exists) and the views built from it and the heartbeats
+//! (session-sync, find-help). Heartbeats are in [`crate::sessions::heartbeat`], the
+//! liveness rule in [`crate::sessions::liveness`].
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+pub use crate::sessions::fields;
+pub use crate::sessions::heartbeat::{
+    Beat, Heartbeat, Pruned, load_heartbeats, prune, scan_heartbeats,
+};
+pub use crate::sessions::liveness::Liveness;
+use crate::sessions::{heartbeat, liveness};
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::record::{self, Record};
 use crate::store::time::{self, Timestamp};
-use crate::{store::ids, store::secrets, store::storage};
-
-/// Aliases, in order of preference, for fields the old scripts named differently.
-pub mod fields {
-    pub const ID: &[&str] = &["session_id", "id"];
-    pub const HEARTBEAT_TIME: &[&str] = &[
-        "last_heartbeat",
-        "timestamp",
-        "updated_at",
-        "last_save",
-        "time",
-    ];
-    pub const WORK: &[&str] = &["current_work", "working_on", "task"];
-    pub const CAPABILITIES: &[&str] = &[
-        "capabilities",
-        "capabilities_offered",
-        "specialization",
-        "specializations",
-    ];
-    pub const SPECIALIZATIONS: &[&str] = &["specialization", "specializations", "capabilities"];
-}
-
-/// How alive a session is, from the age of its heartbeat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum Liveness {
-    Live,
-    Stale,
-    Gone,
-    /// No heartbeat file at all: shown and serialized as `never` (never sent one).
-    #[serde(rename = "never")]
-    Unknown,
-}
-
-impl Liveness {
-    pub fn of(hub: &Hub, last_seen: Option<Timestamp>, now: Timestamp) -> Liveness {
-        let Some(seen) = last_seen else {
-            return Liveness::Unknown;
-        };
-        let age = (now - seen).num_seconds().max(0) as u64;
-        if age <= hub.config.liveness.live.as_secs() {
-            Liveness::Live
-        } else if age <= hub.config.liveness.gone.as_secs() {
-            Liveness::Stale
-        } else {
-            Liveness::Gone
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Liveness::Live => "live",
-            Liveness::Stale => "stale",
-            Liveness::Gone => "gone",
-            Liveness::Unknown => "never",
-        }
-    }
-}
-
-/// One heartbeat file, read tolerantly.
-#[derive(Debug, Clone)]
-pub struct Heartbeat {
-    pub id: String,
-    pub path: PathBuf,
-    pub record: Record,
-    pub time: Option<Timestamp>,
-}
-
-impl Heartbeat {
-    pub fn status(&self) -> Option<&str> {
-        record::text(&self.record, &["status"])
-    }
-    pub fn work(&self) -> Option<&str> {
-        record::text(&self.record, fields::WORK)
-    }
-    pub fn capabilities(&self) -> Vec<String> {
-        let mut caps = record::list(&self.record, &["capabilities", "capabilities_offered"]);
-        caps.extend(record::list(
-            &self.record,
-            &["specialization", "specializations"],
-        ));
-        caps
-    }
-}
-
-/// Read every heartbeat in `HEARTBEATS/`. A file that does not parse is an error that
-/// names it: the caller should not guess who is alive from a broken hub.
-pub fn load_heartbeats(hub: &Hub) -> Result<Vec<Heartbeat>> {
-    let mut out = Vec::new();
-    for path in hub.list(layout::HEARTBEATS, ".json")? {
-        let Some(text) = storage::read_text(&path)? else {
-            continue; // pruned while we listed
-        };
-        let record = storage::parse_json_object(&path, &text)?;
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let id = record::text(&record, fields::ID)
-            .map(str::to_string)
-            .unwrap_or(stem);
-        let time = record::timestamp(&record, fields::HEARTBEAT_TIME);
-        out.push(Heartbeat {
-            id,
-            path,
-            record,
-            time,
-        });
-    }
-    Ok(out)
-}
+use crate::{store::ids, store::storage};
 
 /// REGISTRY.json: the whole document is kept, so fields the toolkit does not know
 /// (`coordinator`, `pending_proposals`, per-session extras) survive every rewrite.
@@ -281,7 +176,7 @@ pub fn register(hub: &Hub, reg: &Registration) -> Result<Registered> {
             reg.capabilities.clone()
         },
     };
-    let heartbeat = heartbeat(hub, &reg.id, &beat)?;
+    let heartbeat = heartbeat::write(hub, &reg.id, &beat)?;
 
     let hello = hub
         .dir(layout::DISCOVERY)?
@@ -320,78 +215,6 @@ fn hello_text(reg: &Registration, now: &str) -> String {
     text
 }
 
-/// What a heartbeat refreshes. `None` keeps the previous value.
-#[derive(Debug, Clone, Default)]
-pub struct Beat {
-    pub status: Option<String>,
-    pub current_work: Option<String>,
-    pub name: Option<String>,
-    pub role: Option<String>,
-    pub capabilities: Vec<String>,
-}
-
-/// Refresh `HEARTBEATS/<id>.json`: time, status, current work, count. Unknown fields of
-/// an existing heartbeat are kept. Returns the heartbeat's path.
-pub fn heartbeat(hub: &Hub, id: &str, beat: &Beat) -> Result<PathBuf> {
-    ids::validate("session ID", id)?;
-    if let Some(work) = &beat.current_work {
-        hub.check_secrets("the current work", work)?;
-    }
-    let rel = format!("{}/{id}.json", layout::HEARTBEATS);
-    hub.dir(layout::HEARTBEATS)?;
-    let now = time::format(time::now());
-    hub.update_json(&rel, |current| {
-        let mut hb = current.unwrap_or_default();
-        let count = hb
-            .get("heartbeat_count")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        record::set_text(&mut hb, "session_id", id);
-        if let Some(name) = &beat.name {
-            record::set_text(&mut hb, "name", name);
-        }
-        if let Some(role) = &beat.role {
-            record::set_text(&mut hb, "role", role);
-        }
-        if let Some(status) = &beat.status {
-            record::set_text(&mut hb, "status", status);
-        }
-        hb.entry("status").or_insert_with(|| json!("active"));
-        if let Some(work) = &beat.current_work {
-            record::set_text(&mut hb, "current_work", work);
-        }
-        if !beat.capabilities.is_empty() {
-            record::set_list(&mut hb, "capabilities", &beat.capabilities);
-        }
-        hb.entry("started_at").or_insert_with(|| json!(now));
-        // Both names: the original quick-status.sh reads `timestamp`.
-        record::set_text(&mut hb, "timestamp", &now);
-        record::set_text(&mut hb, "last_heartbeat", &now);
-        hb.insert("heartbeat_count".into(), json!(count + 1));
-        Ok((hb, ()))
-    })?;
-    // The original capability match reads REGISTRY.json's status: keep it in step, so
-    // a busy session is not offered as available (only for registered sessions).
-    if let Some(status) = &beat.status {
-        let registered = Registry::load(hub)?.get(id).is_some();
-        if registered {
-            update_registry(hub, |doc| {
-                if let Some(entry) = registry_sessions(doc)
-                    .get_mut(id)
-                    .and_then(Value::as_object_mut)
-                    && record::text(entry, &["status"]) != Some(status.as_str())
-                {
-                    record::set_text(entry, "status", status);
-                }
-                Ok(())
-            })?;
-        }
-    }
-    // A heartbeat renews the leases of the claims this session holds (DESIGN §3.3).
-    crate::work::claims::renew_held(hub, id)?;
-    Ok(hub.path(&rel))
-}
-
 /// Remove a session from the registry and delete its heartbeat. Other files it wrote
 /// (hello, messages) stay: they are history.
 pub fn unregister(hub: &Hub, id: &str) -> Result<bool> {
@@ -400,7 +223,7 @@ pub fn unregister(hub: &Hub, id: &str) -> Result<bool> {
         Ok(registry_sessions(doc).shift_remove(id).is_some())
     })?;
     let hb = hub.dir(layout::HEARTBEATS)?.join(format!("{id}.json"));
-    let had_heartbeat = remove_if_exists(&hb)?;
+    let had_heartbeat = storage::remove(&hb)?;
     if !removed && !had_heartbeat {
         return Err(Error::NotFound {
             what: "session",
@@ -408,67 +231,6 @@ pub fn unregister(hub: &Hub, id: &str) -> Result<bool> {
         });
     }
     Ok(removed)
-}
-
-fn remove_if_exists(path: &std::path::Path) -> Result<bool> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::io(path, e)),
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct Pruned {
-    pub id: String,
-    pub last_seen: Option<String>,
-    pub path: PathBuf,
-}
-
-/// Delete heartbeats older than `older_than` (the registry entry stays). Each file is
-/// re-checked under its lock, so a session that beats during the prune survives.
-pub fn prune(hub: &Hub, older_than: std::time::Duration, dry_run: bool) -> Result<Vec<Pruned>> {
-    // Below the live threshold a prune would delete the heartbeats of live sessions.
-    let live = hub.config.liveness.live;
-    if older_than < live {
-        return Err(Error::Usage(format!(
-            "--older-than must be at least the live threshold ({}s): a live session's heartbeat is never pruned",
-            live.as_secs()
-        )));
-    }
-    let now = time::now();
-    let mut pruned = Vec::new();
-    for hb in load_heartbeats(hub)? {
-        let old = |t: Option<Timestamp>| {
-            t.is_none_or(|t| (now - t).num_seconds() > older_than.as_secs() as i64)
-        };
-        if !old(hb.time) {
-            continue;
-        }
-        let name = hb
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned());
-        let rel = format!("{}/{}", layout::HEARTBEATS, name.unwrap_or_default());
-        if !dry_run {
-            let _lock = hub.lock(&rel)?;
-            let current = storage::read_json_object(&hb.path)?;
-            let still_old = current
-                .as_ref()
-                .is_some_and(|r| old(record::timestamp(r, fields::HEARTBEAT_TIME)));
-            if !still_old {
-                continue;
-            }
-            remove_if_exists(&hb.path)?;
-        }
-        pruned.push(Pruned {
-            id: hb.id.clone(),
-            last_seen: hb.time.map(time::format),
-            path: hb.path.clone(),
-        });
-    }
-    Ok(pruned)
 }
 
 /// One session as the views show it: registry entry and heartbeat merged.
@@ -539,14 +301,7 @@ pub fn sync_view(
     heartbeats: &[Heartbeat],
     now: Timestamp,
 ) -> SyncView {
-    // Several files may name one session (the old scripts' file names): the newest wins.
-    let mut by_id: BTreeMap<&str, &Heartbeat> = BTreeMap::new();
-    for hb in heartbeats {
-        let newest = by_id.entry(hb.id.as_str()).or_insert(hb);
-        if hb.time > newest.time {
-            *newest = hb;
-        }
-    }
+    let by_id = liveness::newest_per_session(heartbeats);
     let mut sessions = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (id, entry) in registry.sessions() {
@@ -647,15 +402,4 @@ pub fn find_help(view: &SyncView, capability: &str) -> Vec<SessionView> {
         ))
     });
     found
-}
-
-impl Hub {
-    /// Refuse secret-looking text unless the user passed `--allow-secrets`.
-    pub fn check_secrets(&self, what: &str, text: &str) -> Result<()> {
-        if self.allow_secrets {
-            Ok(())
-        } else {
-            secrets::check(what, text)
-        }
-    }
 }

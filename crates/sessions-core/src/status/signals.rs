@@ -9,19 +9,18 @@
 //!   `.sessions/signals-seen/<session>.json` (signal name -> the touch time it has
 //!   handled), so several sessions each react once to the same touch.
 
-use std::fs::{self, FileTimes, OpenOptions};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::status::report::{STATUS_SUFFIX, StatusFiles};
+pub use crate::status::folder::SIGNAL_SUFFIX;
+use crate::status::folder::{STATUS_SUFFIX, StatusFiles};
 use crate::store::error::{Error, Result};
 use crate::store::time::{self, Timestamp};
 use crate::{store::ids, store::storage};
-
-pub const SIGNAL_SUFFIX: &str = "-updated";
 
 /// A pending signal.
 #[derive(Debug, Clone, Serialize)]
@@ -56,33 +55,7 @@ fn timestamp_of(t: SystemTime) -> Timestamp {
 
 /// Touch `.<name>-updated`.
 pub fn touch(files: &StatusFiles, name: &str) -> Result<PathBuf> {
-    let path = files.signal_path(name)?;
-    storage::ensure_dir(&files.dir)?;
-    loop {
-        // A new file already carries the current time; setting it again would be a
-        // second change for watchers to see.
-        match OpenOptions::new().create_new(true).write(true).open(&path) {
-            Ok(_) => return Ok(path),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::io(&path, e)),
-        }
-        let file = match storage::open_regular(&path, OpenOptions::new().write(true)) {
-            Ok(f) => f,
-            // A consumer took it between the two opens: create it again (unless the
-            // name is a dangling symlink, which would loop forever).
-            Err(e)
-                if e.kind() == std::io::ErrorKind::NotFound
-                    && fs::symlink_metadata(&path).is_err() =>
-            {
-                continue;
-            }
-            Err(e) => return Err(Error::io(&path, e)),
-        };
-        let now = SystemTime::now();
-        file.set_times(FileTimes::new().set_modified(now).set_accessed(now))
-            .map_err(|e| Error::io(&path, e))?;
-        return Ok(path);
-    }
+    files.touch_signal(name)
 }
 
 /// Read one signal file's state; `None` when it is gone.
@@ -100,7 +73,7 @@ pub fn read(files: &StatusFiles, path: &Path) -> Result<Option<Signal>> {
     }
     let modified = meta.modified().map_err(|e| Error::io(path, e))?;
     let at = timestamp_of(modified);
-    let status = files.dir.join(format!("{name}{STATUS_SUFFIX}"));
+    let status = files.dir().join(format!("{name}{STATUS_SUFFIX}"));
     Ok(Some(Signal {
         name: name.to_string(),
         path: path.to_path_buf(),
@@ -113,19 +86,12 @@ pub fn read(files: &StatusFiles, path: &Path) -> Result<Option<Signal>> {
 
 /// Every pending signal, sorted by name.
 pub fn list(files: &StatusFiles) -> Result<Vec<Signal>> {
-    let entries = match fs::read_dir(&files.dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(&files.dir, e)),
-    };
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(&files.dir, e))?;
-        let file_name = entry.file_name();
-        if file_name.to_str().and_then(name_of).is_none() {
+    for (file_name, path) in files.folder().entries("")? {
+        if name_of(&file_name).is_none() {
             continue;
         }
-        if let Some(signal) = read(files, &entry.path())? {
+        if let Some(signal) = read(files, &path)? {
             out.push(signal);
         }
     }
@@ -158,24 +124,16 @@ const TAKE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 /// signal name (unless the signal was touched again meanwhile) and removed. The signal
 /// is then pending again, to be handled again: at least once, never lost.
 pub fn recover(files: &StatusFiles) -> Result<Vec<String>> {
-    let entries = match fs::read_dir(&files.dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(&files.dir, e)),
-    };
     let mut out = Vec::new();
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
+    for (file_name, held) in files.folder().entries("")? {
         // `.<name>-updated` + `.c-<time>-<random>` (the time has a `.` of its own).
         let Some(base) = file_name
-            .to_str()
-            .and_then(|n| n.strip_suffix(TAKEN_SUFFIX))
+            .strip_suffix(TAKEN_SUFFIX)
             .and_then(|n| n.rfind(".c-").map(|at| n[..at].to_string()))
         else {
             continue;
         };
         let Some(name) = name_of(&base) else { continue };
-        let held = entry.path();
         let Ok(file) = storage::open_read(&held) else {
             continue;
         };
@@ -194,8 +152,8 @@ pub fn recover(files: &StatusFiles) -> Result<Vec<String>> {
         let Ok(path) = files.signal_path(name) else {
             continue;
         };
-        let _ = fs::hard_link(&held, &path);
-        let _ = fs::remove_file(&held);
+        let _ = storage::link_back(&held, &path);
+        let _ = storage::remove(&held);
         out.push(name.to_string());
     }
     Ok(out)
@@ -203,18 +161,13 @@ pub fn recover(files: &StatusFiles) -> Result<Vec<String>> {
 
 impl Taken {
     pub fn finish(self) -> Result<()> {
-        match fs::remove_file(&self.held) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io(&self.held, e)),
-        }
+        storage::remove(&self.held).map(|_| ())
     }
 
     pub fn restore(self) -> Result<()> {
-        // link() fails when the name exists again: a newer touch wins, ours is dropped.
-        match fs::hard_link(&self.held, &self.signal.path) {
-            Ok(()) | Err(_) => {}
-        }
+        // The link is not made when the name exists again: a newer touch wins, ours is
+        // dropped.
+        let _ = storage::link_back(&self.held, &self.signal.path);
         self.finish()
     }
 }
@@ -226,22 +179,19 @@ pub fn take(files: &StatusFiles, name: &str) -> Result<Option<Taken>> {
     let Some(signal) = read(files, &path)? else {
         return Ok(None);
     };
-    let held = files.dir.join(format!(
+    let held = files.folder().resolve(&format!(
         ".{name}{SIGNAL_SUFFIX}.{}{TAKEN_SUFFIX}",
         ids::unique("c")
-    ));
-    match fs::rename(&path, &held) {
-        Ok(()) => {
-            let lock = storage::open_read(&held).ok().filter(|f| f.lock().is_ok());
-            Ok(Some(Taken {
-                signal,
-                held,
-                _lock: lock,
-            }))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(&path, e)),
+    ))?;
+    if !storage::take(&path, &held)? {
+        return Ok(None);
     }
+    let lock = storage::open_read(&held).ok().filter(|f| f.lock().is_ok());
+    Ok(Some(Taken {
+        signal,
+        held,
+        _lock: lock,
+    }))
 }
 
 /// Take and delete a signal in one go (`sessions consume`).
@@ -258,10 +208,7 @@ pub fn consume(files: &StatusFiles, name: &str) -> Result<Option<Signal>> {
 
 fn seen_path(files: &StatusFiles, session: &str) -> Result<PathBuf> {
     ids::validate("session ID", session)?;
-    Ok(files
-        .private_dir()
-        .join("signals-seen")
-        .join(format!("{session}.json")))
+    files.private(&format!("signals-seen/{session}.json"))
 }
 
 /// The signals `session` has not handled yet (touched since it last saw them). With

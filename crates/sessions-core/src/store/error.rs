@@ -85,6 +85,24 @@ pub enum Error {
 }
 
 impl Error {
+    /// Add what to do to the message of a parse error (other errors are unchanged).
+    pub fn with_hint(self, hint: &str) -> Error {
+        match self {
+            Error::Parse {
+                path,
+                line,
+                column,
+                message,
+            } => Error::Parse {
+                path,
+                line,
+                column,
+                message: format!("{message} ({hint})"),
+            },
+            other => other,
+        }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

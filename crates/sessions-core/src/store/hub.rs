@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::store::config::Config;
 use crate::store::error::{Error, Result};
+use crate::store::folder::Folder;
 use crate::store::storage::{self, FileLock};
 
 /// Names of the hub's files and folders (DESIGN §2), in one place.
@@ -21,8 +22,7 @@ pub mod layout {
     pub const HANDSHAKES: &str = "HANDSHAKES";
     pub const COLLABORATIONS: &str = "ACTIVE/COLLABORATIONS";
     /// The toolkit's private, git-ignored state.
-    pub const PRIVATE: &str = ".sessions";
-    pub const LOCKS: &str = ".sessions/locks";
+    pub use crate::store::folder::{LOCKS, PRIVATE};
 }
 
 /// The folder name searched for when walking up from the current directory.
@@ -30,11 +30,8 @@ pub const HUB_DIR_NAME: &str = "SESSIONS";
 
 #[derive(Debug, Clone)]
 pub struct Hub {
-    root: PathBuf,
-    canonical_root: PathBuf,
+    folder: Folder,
     pub config: Config,
-    /// Set by `--allow-secrets`: skip the secret check for this command.
-    pub allow_secrets: bool,
 }
 
 impl Hub {
@@ -48,14 +45,9 @@ impl Hub {
                 start: root.to_path_buf(),
             });
         }
-        let canonical_root = fs::canonicalize(root).map_err(|e| Error::io(root, e))?;
+        let folder = Folder::open(root)?;
         let config = Config::load(root)?;
-        Ok(Hub {
-            root: root.to_path_buf(),
-            canonical_root,
-            config,
-            allow_secrets: false,
-        })
+        Ok(Hub { folder, config })
     }
 
     /// Find the hub: `explicit` (from `--hub` or `$SESSIONS_HUB`; a project folder with a
@@ -97,41 +89,53 @@ impl Hub {
     }
 
     pub fn root(&self) -> &Path {
-        &self.root
+        self.folder.root()
     }
 
-    /// A path inside the hub. `rel` must be a fixed layout name or already validated.
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.root.join(rel)
+    /// The guarded folder every hub file is reached through.
+    pub fn folder(&self) -> &Folder {
+        &self.folder
+    }
+
+    /// `--allow-secrets`: skip the secret check for this command.
+    pub fn set_allow_secrets(&mut self, allow: bool) {
+        self.folder.allow_secrets = allow;
+    }
+
+    pub fn allow_secrets(&self) -> bool {
+        self.folder.allow_secrets
     }
 
     /// A file of the hub, refusing one reached through a symlink that leads outside the
-    /// hub. Use this (not [`Hub::path`]) for every path that is read or written.
+    /// hub. Every path that is read or written comes from here (or [`Hub::dir`]).
     pub fn file(&self, rel: &str) -> Result<PathBuf> {
-        let path = self.root.join(rel);
-        self.ensure_inside(&path)?;
-        Ok(path)
+        self.folder.resolve(rel)
     }
 
     /// A folder of the hub, refusing one that is a symlink leading outside the hub.
     /// Missing folders are fine (they read as empty).
     pub fn dir(&self, rel: &str) -> Result<PathBuf> {
-        let dir = self.root.join(rel);
-        self.ensure_inside(&dir)?;
-        Ok(dir)
+        self.folder.resolve(rel)
+    }
+
+    /// Where `rel` would be, for naming it in a message; never for reading or writing.
+    pub fn display_path(&self, rel: &str) -> PathBuf {
+        self.folder.root().join(rel)
     }
 
     /// Refuse `path` when it (or a folder on the way to it) is a symlink out of the hub.
     pub fn ensure_inside(&self, path: &Path) -> Result<()> {
-        ensure_within(&self.root, &self.canonical_root, path)
+        self.folder.ensure_inside(path)
+    }
+
+    /// Refuse `text` when it looks like it holds a secret (unless `--allow-secrets`).
+    pub fn check_secrets(&self, what: &str, text: &str) -> Result<()> {
+        self.folder.check_secrets(what, text)
     }
 
     /// The sidecar lock guarding the hub file at `rel` (DESIGN §3.2).
     pub fn lock(&self, rel: &str) -> Result<FileLock> {
-        let name = rel.replace(['/', '\\'], "%");
-        let path = self.root.join(layout::LOCKS).join(format!("{name}.lock"));
-        self.ensure_inside(&path)?;
-        let lock = FileLock::acquire(&path, storage::DEFAULT_LOCK_TIMEOUT)?;
+        let lock = self.folder.lock(rel)?;
         self.ignore_private_dir();
         Ok(lock)
     }
@@ -140,7 +144,9 @@ impl Hub {
     /// inside it keeps it out of git even in hubs made by the old scripts, whose own
     /// `.gitignore` does not know it. Best effort: a read-only hub simply has none.
     fn ignore_private_dir(&self) {
-        let ignore = self.root.join(layout::PRIVATE).join(".gitignore");
+        let Ok(ignore) = self.folder.private(".gitignore") else {
+            return;
+        };
         if !ignore.exists() {
             let _ = storage::create_exclusive(
                 &ignore,
@@ -157,43 +163,15 @@ impl Hub {
         rel: &str,
         f: impl FnOnce(Option<Map<String, Value>>) -> Result<(Map<String, Value>, T)>,
     ) -> Result<T> {
-        let path = self.path(rel);
-        self.ensure_inside(&path)?;
-        if let Some(dir) = path.parent() {
-            storage::ensure_dir(dir)?;
-        }
-        let _lock = self.lock(rel)?;
-        let current = storage::read_json_object(&path)?;
-        let (next, out) = f(current)?;
-        storage::write_atomic(&path, &storage::json_bytes(&next))?;
-        Ok(out)
+        let out = self.folder.update_json(rel, f);
+        self.ignore_private_dir();
+        out
     }
 
     /// List the data files of a hub folder with the given extension, skipping temp and
     /// hidden files and refusing symlinks that lead outside the hub. Sorted by name.
     pub fn list(&self, rel_dir: &str, ext: &str) -> Result<Vec<PathBuf>> {
-        let dir = self.dir(rel_dir)?;
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(&dir, e)),
-        };
-        let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&dir, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if storage::is_temp_or_hidden(&name) || !name.ends_with(ext) {
-                continue;
-            }
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_symlink()) {
-                self.ensure_inside(&path)?;
-            }
-            out.push(path);
-        }
-        out.sort();
-        Ok(out)
+        self.folder.list(rel_dir, ext)
     }
 }
 
@@ -239,40 +217,4 @@ fn main_worktree_of(dir: &Path) -> Option<PathBuf> {
     let common = fs::read_to_string(gitdir.join("commondir")).ok()?;
     let common = fs::canonicalize(gitdir.join(common.trim())).ok()?;
     common.parent().map(Path::to_path_buf)
-}
-
-/// Refuse `path` when it, or a folder between `root` and it, is a symlink that leads
-/// outside `root` (whose canonical form is `canonical_root`). The one rule behind
-/// `Hub::file`/`Hub::dir` and the status folder's checks.
-pub fn ensure_within(root: &Path, canonical_root: &Path, path: &Path) -> Result<()> {
-    // Only paths with a symlink between the root and them need resolving; the common
-    // case costs one lstat per component.
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    let mut current = root.to_path_buf();
-    let mut deepest_existing = None;
-    let mut any_link = false;
-    for part in rel.components() {
-        current.push(part);
-        match fs::symlink_metadata(&current) {
-            Ok(meta) => {
-                any_link |= meta.file_type().is_symlink();
-                deepest_existing = Some(current.clone());
-            }
-            Err(_) => break,
-        }
-    }
-    if !any_link {
-        return Ok(());
-    }
-    let existing = deepest_existing.unwrap_or_else(|| root.to_path_buf());
-    let target = match fs::canonicalize(&existing) {
-        Ok(target) if target.starts_with(canonical_root) => return Ok(()),
-        Ok(target) => target,
-        // A dangling link: where it points is all there is to report.
-        Err(_) => fs::read_link(&existing).unwrap_or(existing),
-    };
-    Err(Error::OutsideHub {
-        path: path.to_path_buf(),
-        target,
-    })
 }

@@ -2,9 +2,11 @@
 
 pub mod config;
 pub mod error;
+pub mod folder;
 pub mod hub;
 pub mod ids;
 pub mod record;
+pub mod scan;
 pub mod secrets;
 pub mod storage;
 pub mod test_hooks;

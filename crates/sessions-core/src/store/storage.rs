@@ -5,6 +5,16 @@
 //! - [`FileLock`]: an exclusive lock on a sidecar file, for read-modify-write cycles.
 //! - [`read_text`] / [`read_json_object`]: bounded reads whose errors carry the path
 //!   (and line/column for JSON).
+//! - [`append`]: one write at the end of a file, fsynced.
+//! - [`touch`]: create a file or set its time to now.
+//! - [`take`] / [`link_back`]: move a file aside by rename and put it back by link
+//!   (never replacing a newer one), so exactly one of several racing takers gets it.
+//! - [`remove`]: delete a file and fsync its folder, so the delete survives a crash.
+//! - [`set_mode`], [`remove_tree`]: permissions (init) and a whole folder (the demo).
+//!
+//! These are the only places in the library crates that create, replace, link, append
+//! to or delete a file: a rule about file effects (issue 10's no-follow resolution,
+//! bounds, torn-write rollback) is added here once.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -98,7 +108,7 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
 /// Replace `target` by rename without any fsync: readers still never see a torn file,
 /// and a killed process loses nothing, but an OS crash may lose the write. Only for data
 /// whose loss is detected and recovered (the fencing counter inside its durable
-/// reservation, see `claims::next_token`).
+/// reservation, see `fence::next_token`).
 pub fn write_replace_unsynced(target: &Path, bytes: &[u8]) -> Result<()> {
     let temp = write_temp_with(target, bytes, false)?;
     std::fs::rename(&temp, target).map_err(|e| {
@@ -121,6 +131,143 @@ pub fn create_exclusive(target: &Path, bytes: &[u8]) -> Result<bool> {
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(Error::io(target, e)),
+    }
+}
+
+/// Append `bytes` to `path` (created if missing) in one `write` call, then fsync the
+/// data. The caller holds the file's sidecar lock, so appends never interleave.
+pub fn append(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = open_regular(path, OpenOptions::new().create(true).append(true))
+        .map_err(|e| Error::io(path, e))?;
+    file.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    file.sync_data().map_err(|e| Error::io(path, e))
+}
+
+/// The bytes of an open `file` (named `path` in errors) from `offset` to its current end:
+/// what was appended to a file since it was read up to `offset`.
+pub fn read_from(file: &File, path: &Path, offset: u64) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    let mut out = Vec::new();
+    f.seek(SeekFrom::Start(offset))
+        .and_then(|_| f.read_to_end(&mut out))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(out)
+}
+
+/// Append without fsync: for private, rebuildable records (a read-marks list) where a
+/// lost tail after an OS crash only means a message shows as unread again.
+pub fn append_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = open_regular(path, OpenOptions::new().create(true).append(true))
+        .map_err(|e| Error::io(path, e))?;
+    file.write_all(bytes).map_err(|e| Error::io(path, e))
+}
+
+/// Create `path` empty, or set its modification time to now when it exists (the
+/// original `touch`). Returns `true` when the file was created. A new file already
+/// carries the current time; setting it again would be a second change for watchers.
+pub fn touch(path: &Path) -> Result<bool> {
+    loop {
+        match OpenOptions::new().create_new(true).write(true).open(path) {
+            Ok(_) => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+        let file = match open_regular(path, OpenOptions::new().write(true)) {
+            Ok(f) => f,
+            // Someone removed it between the two opens: create it again (unless the
+            // name is a dangling symlink, which would loop forever).
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(path).is_err() =>
+            {
+                continue;
+            }
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let now = std::time::SystemTime::now();
+        file.set_times(fs::FileTimes::new().set_modified(now).set_accessed(now))
+            .map_err(|e| Error::io(path, e))?;
+        return Ok(false);
+    }
+}
+
+/// Move `from` to the fresh name `to` by rename (atomic: of several racing takers
+/// exactly one succeeds). `Ok(false)` when `from` is already gone.
+pub fn take(from: &Path, to: &Path) -> Result<bool> {
+    match fs::rename(from, to) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(from, e)),
+    }
+}
+
+/// Link `held` back to `name` unless `name` exists again (a newer file there wins).
+/// Returns whether the link was made. `held` itself stays; remove it with [`remove`].
+pub fn link_back(held: &Path, name: &Path) -> Result<bool> {
+    match fs::hard_link(held, name) {
+        Ok(()) => Ok(true),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::AlreadyExists | io::ErrorKind::NotFound
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(Error::io(name, e)),
+    }
+}
+
+/// Delete `path` and fsync its folder so the delete survives a crash. `Ok(false)`
+/// when there was nothing to delete.
+pub fn remove(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(path, e)),
+    }
+    sync_dir(parent_dir(path))?;
+    Ok(true)
+}
+
+/// Set a file's Unix permission bits (a no-op elsewhere).
+pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| Error::io(path, e))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
+/// Delete a folder and everything in it (a missing folder is fine). Only for folders
+/// the toolkit made itself and owns entirely (the demo's).
+pub fn remove_tree(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    }
+    sync_dir(parent_dir(dir))
+}
+
+/// Delete an empty folder; `Ok(false)` when it is missing or not empty.
+pub fn remove_empty_dir(dir: &Path) -> Result<bool> {
+    match fs::remove_dir(dir) {
+        Ok(()) => Ok(true),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::DirectoryNotEmpty
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(Error::io(dir, e)),
     }
 }
 
@@ -342,5 +489,85 @@ mod tests {
             .collect();
         assert!(leftovers.is_empty(), "temp files left behind");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "sessions-storage-{name}-{}-{}",
+            std::process::id(),
+            crate::store::ids::unique("t")
+        ));
+        ensure_dir(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn append_adds_at_the_end_and_creates_the_file() {
+        let dir = scratch("append");
+        let path = dir.join("board.md");
+        append(&path, b"one\n").unwrap();
+        append(&path, b"two\n").unwrap();
+        append_unsynced(&path, b"three\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"one\ntwo\nthree\n");
+        remove_tree(&dir).unwrap();
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn touch_creates_then_moves_the_time_forward() {
+        let dir = scratch("touch");
+        let path = dir.join(".x-updated");
+        assert!(touch(&path).unwrap(), "first touch creates");
+        let old = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_times(fs::FileTimes::new().set_modified(old))
+            .unwrap();
+        assert!(!touch(&path).unwrap(), "second touch only sets the time");
+        assert!(fs::metadata(&path).unwrap().modified().unwrap() > old);
+        remove_tree(&dir).unwrap();
+    }
+
+    #[test]
+    fn take_is_won_once_and_link_back_never_replaces_a_newer_file() {
+        let dir = scratch("take");
+        let name = dir.join("signal");
+        fs::write(&name, b"old").unwrap();
+        let held = dir.join("held");
+        assert!(take(&name, &held).unwrap());
+        assert!(!take(&name, &dir.join("held2")).unwrap(), "already taken");
+        assert!(link_back(&held, &name).unwrap());
+        assert!(remove(&held).unwrap());
+        assert_eq!(fs::read(&name).unwrap(), b"old");
+        // A newer file under the name wins over the held one.
+        assert!(take(&name, &held).unwrap());
+        fs::write(&name, b"new").unwrap();
+        assert!(!link_back(&held, &name).unwrap());
+        assert_eq!(fs::read(&name).unwrap(), b"new");
+        assert!(remove(&held).unwrap());
+        assert!(!remove(&held).unwrap(), "nothing left to remove");
+        remove_tree(&dir).unwrap();
+    }
+
+    #[test]
+    fn set_mode_and_remove_empty_dir() {
+        let dir = scratch("mode");
+        let script = dir.join("x.sh");
+        fs::write(&script, b"#!/bin/sh\n").unwrap();
+        set_mode(&script, 0o755).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(&script).unwrap().permissions().mode() & 0o777,
+                0o755
+            );
+        }
+        assert!(!remove_empty_dir(&dir).unwrap(), "not empty: kept");
+        assert!(remove(&script).unwrap());
+        assert!(remove_empty_dir(&dir).unwrap());
+        assert!(!remove_empty_dir(&dir).unwrap());
     }
 }

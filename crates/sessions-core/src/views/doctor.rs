@@ -65,28 +65,28 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
         });
     };
     if let Err(e) = Config::load(hub.root()) {
-        note(&hub.path(crate::store::config::CONFIG_FILE), e);
+        note(&hub.display_path(crate::store::config::CONFIG_FILE), e);
     }
     // The commands' own loader: it also checks the shape (`sessions` keyed by ID).
     if let Err(e) = crate::sessions::registry::Registry::load(hub) {
-        note(&hub.path(layout::REGISTRY), e);
+        note(&hub.display_path(layout::REGISTRY), e);
     }
     let mut json_files = Vec::new();
     for (dir, ext) in JSON_FOLDERS {
         match hub.list(dir, ext) {
             Ok(files) => json_files.extend(files),
-            Err(e) => note(&hub.path(dir), e),
+            Err(e) => note(&hub.display_path(dir), e),
         }
     }
-    json_files.extend(nested_json(&hub.path(layout::HANDSHAKES)));
-    json_files.extend(nested_json(&hub.path(crate::board::messages::ACKS)));
+    json_files.extend(nested_json(&hub.display_path(layout::HANDSHAKES)));
+    json_files.extend(nested_json(&hub.display_path(crate::board::messages::ACKS)));
     for path in json_files {
         if let Err(e) = storage::read_json_object(&path) {
             note(&path, e);
         }
     }
     for file in [layout::MESSAGES, layout::CURRENT_STATE] {
-        let path = hub.path(file);
+        let path = hub.display_path(file);
         if let Err(e) = storage::read_text(&path) {
             note(&path, e);
         }
@@ -97,7 +97,7 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
     if let Ok(replaced) = crate::work::claims::overwritten(hub) {
         for o in replaced {
             findings.push(Finding {
-                path: hub.path(&crate::work::claims::lock_rel(&o.key)),
+                path: hub.display_path(&crate::work::claims::lock_rel(&o.key)),
                 line: None,
                 column: None,
                 kind: "overwritten_claim",
@@ -235,10 +235,8 @@ pub fn fix(findings: &[Finding]) -> Result<usize> {
         .iter()
         .filter(|f| f.fixable && f.kind == "temp_file")
     {
-        match std::fs::remove_file(&f.path) {
-            Ok(()) => fixed += 1,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(&f.path, e)),
+        if storage::remove(&f.path)? {
+            fixed += 1;
         }
     }
     Ok(fixed)

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::sessions::registry::{self, Liveness, Registry, SyncView};
 use crate::store::error::Result;
 use crate::store::hub::{Hub, layout};
+use crate::store::scan::Problem;
 use crate::store::time::{self, Timestamp};
 use crate::work::claims::{self, Claim};
 use crate::work::milestones::{self, Milestone};
@@ -34,6 +35,11 @@ pub struct Snapshot {
     pub recent_messages: Vec<messages::Summary>,
     /// How many unread messages "me" has, when the snapshot was taken for a session.
     pub unread_messages: Option<usize>,
+    /// Files left out because they do not parse (a claim or milestone being edited by
+    /// hand, an old script's file). Heartbeats and the registry are never guessed
+    /// around: one that does not parse fails the snapshot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Problem>,
 }
 
 /// How many of the latest messages the status shows.
@@ -48,15 +54,26 @@ impl Snapshot {
         // as the other, so reading them on two threads halves the wait.
         let (sessions, rest) = std::thread::scope(|scope| {
             let rest = scope.spawn(|| -> Result<_> {
-                let claims = claims::list(hub)?;
-                let milestones: Vec<Milestone> = milestones::list(hub)?
+                let claims = claims::scan(hub)?;
+                let milestones = milestones::scan(hub)?;
+                let mut warnings = claims.problems;
+                warnings.extend(milestones.problems);
+                let claims = claims.items;
+                let milestones: Vec<Milestone> = milestones
+                    .items
                     .into_iter()
                     .filter(Milestone::is_open)
                     .collect();
                 let current_priority = storage::read_text(&hub.file(layout::CURRENT_STATE)?)?
                     .and_then(|text| current_state::current_priority(&text));
                 let recent_messages = messages::recent(hub, RECENT_MESSAGES)?;
-                Ok((claims, milestones, current_priority, recent_messages))
+                Ok((
+                    claims,
+                    milestones,
+                    current_priority,
+                    recent_messages,
+                    warnings,
+                ))
             });
             let sessions = (|| -> Result<SyncView> {
                 let registry = Registry::load(hub)?;
@@ -69,7 +86,7 @@ impl Snapshot {
             )
         });
         let sessions = sessions?;
-        let (claims, milestones, current_priority, recent_messages) = rest?;
+        let (claims, milestones, current_priority, recent_messages, warnings) = rest?;
         let claims = claims
             .into_iter()
             .map(|claim| claim_status(&sessions, claim, now))
@@ -87,6 +104,7 @@ impl Snapshot {
             current_priority,
             recent_messages,
             unread_messages,
+            warnings,
         })
     }
 }

@@ -23,15 +23,18 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::board::messages::{self, Post};
-use crate::sessions::registry::{self, Liveness};
+use crate::sessions::liveness::{self, Liveness};
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::record::{self, Record};
+use crate::store::scan::{self, Scan};
 use crate::store::time::{self, Timestamp};
 use crate::{store::ids, store::storage};
 
-/// The per-hub fencing counter (private, git-ignored state).
-pub const FENCE: &str = ".sessions/fence.json";
+use crate::work::fence::next_token_unless;
+pub use crate::work::fence::{
+    CLONE_TAG_BITS, FENCE, ensure_clone_tag, highest_token, next_token, raise_token_floor,
+};
 
 /// One lock file, read tolerantly. Files of the original scripts have only
 /// `{milestone_id|priority_id, session_id, claimed_at, type}`: they count as claims
@@ -122,25 +125,27 @@ fn key_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Every claim in `PRIORITIES/`, sorted by key.
+/// Every claim in `PRIORITIES/`, sorted by key. A lock file that does not parse is an
+/// error naming it.
 pub fn list(hub: &Hub) -> Result<Vec<Claim>> {
-    let mut out = Vec::new();
-    for path in hub.list(layout::PRIORITIES, ".lock")? {
-        let Some(text) = storage::read_text(&path)? else {
-            continue; // released while we listed
-        };
-        let record = storage::parse_json_object(&path, &text)?;
-        let key = key_of(&path);
-        out.push(Claim::from_record(hub, &key, path, record));
-    }
-    Ok(out)
+    scan(hub)?.strict()
+}
+
+/// Every claim that parses, and a problem for each lock file that does not (a view
+/// shows the others; the watcher keeps what it knew of a file caught mid-edit).
+pub fn scan(hub: &Hub) -> Result<Scan<Claim>> {
+    Ok(
+        scan::json_records(hub, layout::PRIORITIES, ".lock")?.map(|(path, record)| {
+            let key = key_of(&path);
+            Claim::from_record(hub, &key, path, record)
+        }),
+    )
 }
 
 /// The claim on `key`, if any.
 pub fn read(hub: &Hub, key: &str) -> Result<Option<Claim>> {
     ids::validate("claim key", key)?;
-    let path = hub.path(&lock_rel(key));
-    hub.ensure_inside(&path)?;
+    let path = hub.file(&lock_rel(key))?;
     let Some(text) = storage::read_text(&path)? else {
         return Ok(None);
     };
@@ -155,22 +160,8 @@ pub fn read(hub: &Hub, key: &str) -> Result<Option<Claim>> {
     Ok(Some(Claim::from_record(hub, key, path, record)))
 }
 
-/// Add what to do to the message of a parse error.
 fn with_hint(e: Error, hint: &str) -> Error {
-    match e {
-        Error::Parse {
-            path,
-            line,
-            column,
-            message,
-        } => Error::Parse {
-            path,
-            line,
-            column,
-            message: format!("{message} ({hint})"),
-        },
-        other => other,
-    }
+    e.with_hint(hint)
 }
 
 /// When the lease of `claim` ends: `expires_at`, else `claimed_at` + the default TTL,
@@ -182,20 +173,11 @@ pub fn lease_end(hub: &Hub, claim: &Claim) -> Option<Timestamp> {
     })
 }
 
-/// How alive the holder of a claim is, from its heartbeat file alone.
+/// How alive the holder of a claim is, by the one liveness rule. A heartbeat reached
+/// through a symlink out of the hub is no heartbeat; a hub whose heartbeat folder
+/// cannot be read knows nothing of the holder.
 pub fn holder_liveness(hub: &Hub, holder: &str, now: Timestamp) -> Liveness {
-    if ids::validate("session ID", holder).is_err() {
-        return Liveness::Unknown;
-    }
-    // A heartbeat reached through a symlink out of the hub is no heartbeat.
-    let Ok(path) = hub.file(&format!("{}/{holder}.json", layout::HEARTBEATS)) else {
-        return Liveness::Unknown;
-    };
-    let seen = storage::read_json_object(&path)
-        .ok()
-        .flatten()
-        .and_then(|r| record::timestamp(&r, registry::fields::HEARTBEAT_TIME));
-    Liveness::of(hub, seen, now)
+    liveness::session_liveness(hub, holder, now).unwrap_or(Liveness::Unknown)
 }
 
 /// Why a claim cannot be taken over now, or `None` when it can.
@@ -219,201 +201,6 @@ pub fn takeover_blocker(hub: &Hub, claim: &Claim, now: Timestamp) -> Option<Stri
         )),
         _ => None,
     }
-}
-
-/// The next fencing token: the per-hub counter, bumped under its lock and replaced
-/// atomically (rename), so no token is ever given twice, even across crashes. Tokens
-/// are handed out only below a ceiling that was written with fsync; within it, a
-/// process crash loses nothing (the page cache survives it) and an OS crash is detected
-/// by the boot ID, after which counting resumes above the ceiling. A missing counter is
-/// seeded from the highest token still on disk.
-pub fn next_token(hub: &Hub) -> Result<u64> {
-    next_token_unless(hub, || false).map(|t| t.expect("no condition"))
-}
-
-/// [`next_token`], unless `taken()` turns true once we hold the counter's lock (then
-/// `None`). Racing claimers queue on that lock; checking that the key is still free
-/// after the wait spares the losers a counter write (and its two fsyncs).
-fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Result<Option<u64>> {
-    let _guard = hub.lock(FENCE)?;
-    if taken() {
-        return Ok(None);
-    }
-    let path = hub.path(FENCE);
-    let boot = boot_id();
-    let mut clone_tag = None;
-    let damaged = |e| {
-        with_hint(
-            e,
-            "a damaged fencing counter; remove the file: counting restarts above the highest token on disk",
-        )
-    };
-    let (mut last, ceiling, same_boot) = match storage::read_json_object(&path).map_err(damaged)? {
-        Some(r) => {
-            let number = |field: &str| match r.get(field) {
-                None => Ok(None),
-                Some(v) => v.as_u64().map(Some).ok_or_else(|| Error::Parse {
-                    path: path.clone(),
-                    line: 1,
-                    column: 1,
-                    message: format!(
-                        "\"{field}\" must be a non-negative integer; the counter was left unchanged"
-                    ),
-                }),
-            };
-            let last = number("last_token")
-                .map_err(damaged)?
-                .ok_or_else(|| Error::Parse {
-                    path: path.clone(),
-                    line: 1,
-                    column: 1,
-                    message: "\"last_token\" is missing; the counter was left unchanged".into(),
-                })
-                .map_err(damaged)?;
-            let ceiling = number("ceiling").map_err(damaged)?.unwrap_or(last);
-            let same_boot =
-                boot.is_some() && r.get("boot_id").and_then(Value::as_str) == boot.as_deref();
-            clone_tag = r.get("clone_tag").and_then(Value::as_u64);
-            (last, ceiling, same_boot)
-        }
-        None => {
-            let floor = highest_token_on_disk(hub);
-            (floor, floor, false)
-        }
-    };
-    if !same_boot {
-        // The machine may have crashed since the last write: tokens up to the durable
-        // ceiling may have been handed out without reaching the disk. Skip them all.
-        last = last.max(ceiling);
-    }
-    let next = last.checked_add(1).ok_or_else(|| {
-        damaged(Error::Parse {
-            path: path.clone(),
-            line: 1,
-            column: 1,
-            message: format!("no token is left above {last}; the counter was left unchanged"),
-        })
-    })?;
-    if same_boot && next <= ceiling {
-        // Within the durable reservation: a rename without fsync is enough, because
-        // only an OS crash loses it, and that changes the boot ID.
-        let mut doc = json!({
-            "last_token": next,
-            "ceiling": ceiling,
-            "boot_id": boot,
-            "updated_at": time::format(time::now()),
-        });
-        if let Some(tag) = clone_tag {
-            doc["clone_tag"] = json!(tag);
-        }
-        storage::write_replace_unsynced(&path, &storage::json_bytes(&doc))?;
-    } else {
-        // Reserve a batch durably (fsync) before handing out its first token. Without a
-        // boot ID to detect crashes, every token is made durable on its own.
-        let ceiling = if boot.is_some() {
-            next.saturating_add(TOKEN_BATCH)
-        } else {
-            next
-        };
-        let mut doc = json!({
-            "last_token": next,
-            "ceiling": ceiling,
-            "boot_id": boot,
-            "updated_at": time::format(time::now()),
-        });
-        if let Some(tag) = clone_tag {
-            doc["clone_tag"] = json!(tag);
-        }
-        storage::write_atomic(&path, &storage::json_bytes(&doc))?;
-    }
-    Ok(Some(match clone_tag {
-        Some(tag) => (next << CLONE_TAG_BITS) | (tag & CLONE_TAG_MASK),
-        None => next,
-    }))
-}
-
-/// A git clone of a shared hub has its own counter (`.sessions/` is not committed). Its
-/// tokens carry the clone's tag in their low bits, so a token handed out on one clone
-/// is never handed out for any key on another (tags are random: two clones share one
-/// with odds of 1 in 65,535), and the counter in the high bits keeps them ordered.
-pub const CLONE_TAG_BITS: u32 = 16;
-const CLONE_TAG_MASK: u64 = (1 << CLONE_TAG_BITS) - 1;
-
-/// Give this hub's counter a clone tag (kept when it has one). Returns the tag.
-pub fn ensure_clone_tag(hub: &Hub, fresh_tag: impl FnOnce() -> u64) -> Result<u64> {
-    let _guard = hub.lock(FENCE)?;
-    let path = hub.path(FENCE);
-    let mut doc = storage::read_json_object(&path)?.unwrap_or_default();
-    if let Some(tag) = doc.get("clone_tag").and_then(Value::as_u64) {
-        return Ok(tag);
-    }
-    let tag = (fresh_tag() & CLONE_TAG_MASK).max(1);
-    if !doc.contains_key("last_token") {
-        doc.insert(
-            "last_token".into(),
-            json!(highest_token_on_disk(hub) >> CLONE_TAG_BITS),
-        );
-    }
-    doc.insert("clone_tag".into(), json!(tag));
-    storage::write_atomic(&path, &storage::json_bytes(&doc))?;
-    Ok(tag)
-}
-
-/// Raise the counter so that every later token is above `token` (one seen in a merge
-/// from another clone): fencing checks stay meaningful across clones.
-pub fn raise_token_floor(hub: &Hub, token: u64) -> Result<()> {
-    let _guard = hub.lock(FENCE)?;
-    let path = hub.path(FENCE);
-    let mut doc = storage::read_json_object(&path)?.unwrap_or_default();
-    let tagged = doc.get("clone_tag").and_then(Value::as_u64).is_some();
-    let floor = if tagged {
-        token >> CLONE_TAG_BITS
-    } else {
-        token
-    };
-    let last = doc.get("last_token").and_then(Value::as_u64).unwrap_or(0);
-    if last >= floor && doc.contains_key("last_token") {
-        return Ok(());
-    }
-    let ceiling = doc.get("ceiling").and_then(Value::as_u64).unwrap_or(0);
-    doc.insert("last_token".into(), json!(floor.max(last)));
-    doc.insert("ceiling".into(), json!(ceiling.max(floor)));
-    storage::write_atomic(&path, &storage::json_bytes(&doc))?;
-    Ok(())
-}
-
-/// The highest token in any lock file or milestone of the hub.
-pub fn highest_token(hub: &Hub) -> u64 {
-    highest_token_on_disk(hub)
-}
-
-/// How many tokens one durable write of the counter reserves.
-const TOKEN_BATCH: u64 = 1024;
-
-/// The kernel's boot ID: it changes on every boot, so a counter written in the same
-/// boot cannot have lost a write that was not fsynced.
-fn boot_id() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
-/// The highest token in any lock file or milestone (`fence_token`): the floor for a
-/// counter that was lost (`.sessions/` is not committed).
-fn highest_token_on_disk(hub: &Hub) -> u64 {
-    let mut max = 0;
-    for (dir, ext, field) in [
-        (layout::PRIORITIES, ".lock", "token"),
-        (layout::MILESTONES, ".json", "fence_token"),
-    ] {
-        for path in hub.list(dir, ext).unwrap_or_default() {
-            if let Ok(Some(r)) = storage::read_json_object(&path) {
-                max = max.max(r.get(field).and_then(Value::as_u64).unwrap_or(0));
-            }
-        }
-    }
-    max
 }
 
 /// A claim granted (new, renewed because it was already ours, or taken over).
@@ -525,8 +312,7 @@ fn claim_unrecorded(
     let ttl = ttl.unwrap_or(hub.config.claims.ttl);
     lease_expiry(time::now(), ttl)?; // before a token is spent on it
     crate::store::test_hooks::pause_point("claim"); // racing tests start here together
-    let path = hub.path(&lock_rel(key));
-    hub.ensure_inside(&path)?;
+    let path = hub.file(&lock_rel(key))?;
     storage::ensure_dir(&hub.dir(layout::PRIORITIES)?)?;
     let mut last_seen = None;
     // A few rounds: the claim can be released between our look and our link.
@@ -588,7 +374,7 @@ fn take_over(
     extra: &Record,
 ) -> Result<Option<Grant>> {
     let rel = lock_rel(key);
-    let path = hub.path(&rel);
+    let path = hub.file(&rel)?;
     let guard = hub.lock(&rel)?;
     let Some(old) = read(hub, key)? else {
         return Ok(None);
@@ -655,10 +441,11 @@ pub fn claim_wait(
     };
     // Waiters queue on a sidecar lock, so only the first in line polls the claim (and
     // can poll it often, which keeps the hand-over fast) while the others sleep.
-    let queue_path = hub
-        .path(layout::LOCKS)
-        .join(format!("{}%{key}.lock.wait", layout::PRIORITIES));
-    hub.ensure_inside(&queue_path)?;
+    let queue_path = hub.file(&format!(
+        "{}/{}%{key}.lock.wait",
+        layout::LOCKS,
+        layout::PRIORITIES
+    ))?;
     let queue = storage::FileLock::acquire(&queue_path, wait.saturating_sub(start.elapsed()));
     if queue.is_err() {
         return claim(hub, key, holder, ttl); // waited long enough: answer as of now
@@ -774,7 +561,7 @@ pub struct Released {
 pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Released> {
     ids::validate("claim key", key)?;
     let rel = lock_rel(key);
-    let path = hub.path(&rel);
+    let path = hub.file(&rel)?;
     let _guard = hub.lock(&rel)?;
     let current = match read(hub, key) {
         Ok(c) => c,
@@ -843,12 +630,7 @@ pub fn release_all(hub: &Hub, holder: &str) -> Result<Vec<Released>> {
 }
 
 fn remove(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(path, e)),
-    }
-    storage::sync_dir(path.parent().unwrap_or(Path::new(".")))
+    storage::remove(path).map(|_| ())
 }
 
 /// The fencing check of a guarded write: `holder` must hold `key`, and the token it

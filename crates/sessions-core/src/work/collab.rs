@@ -25,6 +25,7 @@ use crate::board::messages::{self, Post};
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::record::{self, Record};
+use crate::store::scan::{self, Scan};
 use crate::store::time::{self, Timestamp};
 use crate::{store::ids, store::storage};
 
@@ -234,7 +235,7 @@ pub fn request(hub: &Hub, from: &str, to: &str, text: &str, urgency: &str) -> Re
     if let Err(e) = posted {
         // Nobody was told about the request (e.g. the board's lock timed out): take the
         // file back rather than leave a request its target never hears of.
-        let _ = std::fs::remove_file(dir.join(format!("{id}.json")));
+        let _ = storage::remove(&dir.join(format!("{id}.json")));
         return Err(e);
     }
     Ok(Request::from_record(&id, record))
@@ -257,7 +258,7 @@ pub fn transition(
     if let Some(note) = note {
         hub.check_secrets("the note", note)?;
     }
-    if !hub.path(&rel).is_file() {
+    if !hub.file(&rel)?.is_file() {
         return Err(not_found(id));
     }
     let (before, after, body) = hub.update_json(&rel, |current| {
@@ -408,8 +409,7 @@ fn check(req: &Request, by: &str, action: &Action) -> Result<()> {
 /// One request by ID.
 pub fn get(hub: &Hub, id: &str) -> Result<Request> {
     let rel = rel(id)?;
-    let path = hub.path(&rel);
-    hub.ensure_inside(&path)?;
+    let path = hub.file(&rel)?;
     match storage::read_json_object(&path)? {
         Some(rec) => Ok(Request::from_record(id, rec)),
         None => Err(not_found(id)),
@@ -418,22 +418,20 @@ pub fn get(hub: &Hub, id: &str) -> Result<Request> {
 
 /// Every request, oldest first. A file that does not parse is an error naming it.
 pub fn list(hub: &Hub) -> Result<Vec<Request>> {
-    let mut out = Vec::new();
-    for path in hub.list(layout::COLLABORATIONS, ".json")? {
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if let Some(rec) = storage::read_json_object(&path)? {
-            out.push(Request::from_record(&stem, rec));
-        }
-    }
-    out.sort_by(|a, b| {
+    scan(hub)?.strict()
+}
+
+/// Every request that parses, oldest first, and a problem for each file that does not
+/// (an old script's request with an unescaped `"`, say).
+pub fn scan(hub: &Hub) -> Result<Scan<Request>> {
+    let mut found = scan::json_records(hub, layout::COLLABORATIONS, ".json")?
+        .map(|(path, rec)| Request::from_record(&scan::stem(&path), rec));
+    found.items.sort_by(|a, b| {
         a.created_at
             .cmp(&b.created_at)
             .then_with(|| a.request_id.cmp(&b.request_id))
     });
-    Ok(out)
+    Ok(found)
 }
 
 /// Response-time and completion statistics over a set of requests.

@@ -209,7 +209,7 @@ fn edit(hub: &Hub, by: &str, f: impl FnOnce(&mut String) -> Result<()>) -> Resul
 fn missing_section(hub: &Hub, name: &str) -> Error {
     Error::Failed(format!(
         "{}: no \"## {name}\" section; add one (any emoji or suffix is fine) and run the command again",
-        hub.path(layout::CURRENT_STATE).display()
+        hub.display_path(layout::CURRENT_STATE).display()
     ))
 }
 

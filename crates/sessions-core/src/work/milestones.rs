@@ -17,6 +17,7 @@ use crate::board::messages::{self, Post};
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::record::{self, Record};
+use crate::store::scan::{self, Scan};
 use crate::store::time::{self, Timestamp};
 use crate::work::claims::{self, Grant, Released};
 use crate::{store::ids, store::storage, work::current_state};
@@ -118,25 +119,26 @@ fn stem(path: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-/// Every milestone in `MILESTONES/`, sorted by file name.
+/// Every milestone in `MILESTONES/`, sorted by file name. A file that does not parse
+/// is an error naming it.
 pub fn list(hub: &Hub) -> Result<Vec<Milestone>> {
-    let mut out = Vec::new();
-    for path in hub.list(layout::MILESTONES, ".json")? {
-        let Some(text) = storage::read_text(&path)? else {
-            continue;
-        };
-        let record = storage::parse_json_object(&path, &text)?;
-        let id = stem(&path);
-        out.push(Milestone::from_record(&id, path, record));
-    }
-    Ok(out)
+    scan(hub)?.strict()
+}
+
+/// Every milestone that parses, and a problem for each file that does not.
+pub fn scan(hub: &Hub) -> Result<Scan<Milestone>> {
+    Ok(
+        scan::json_records(hub, layout::MILESTONES, ".json")?.map(|(path, record)| {
+            let id = stem(&path);
+            Milestone::from_record(&id, path, record)
+        }),
+    )
 }
 
 /// One milestone by ID (its file name without `.json`).
 pub fn read(hub: &Hub, id: &str) -> Result<Milestone> {
     ids::validate("milestone ID", id)?;
-    let path = hub.path(&rel(id));
-    hub.ensure_inside(&path)?;
+    let path = hub.file(&rel(id))?;
     let record = storage::read_json_object(&path)?.ok_or_else(|| Error::NotFound {
         what: "milestone",
         name: format!("{id} (no {})", path.display()),
@@ -153,17 +155,17 @@ fn modify<T>(
 ) -> Result<(Milestone, T)> {
     ids::validate("milestone ID", id)?;
     let rel = rel(id);
-    let path = hub.path(&rel);
-    hub.ensure_inside(&path)?;
-    let _guard = hub.lock(&rel)?;
-    let mut record = storage::read_json_object(&path)?.ok_or_else(|| Error::NotFound {
-        what: "milestone",
-        name: format!("{id} (no {})", path.display()),
+    let path = hub.file(&rel)?;
+    let (record, out) = hub.update_json(&rel, |current| {
+        let mut record = current.ok_or_else(|| Error::NotFound {
+            what: "milestone",
+            name: format!("{id} (no {})", path.display()),
+        })?;
+        steps_of(&path, &mut record)?;
+        let out = f(&mut record)?;
+        record.insert("updated_at".into(), json!(time::format(time::now())));
+        Ok((record.clone(), (record, out)))
     })?;
-    steps_of(&path, &mut record)?;
-    let out = f(&mut record)?;
-    record.insert("updated_at".into(), json!(time::format(time::now())));
-    storage::write_atomic(&path, &storage::json_bytes(&record))?;
     Ok((Milestone::from_record(id, path, record), out))
 }
 
@@ -314,8 +316,7 @@ pub fn create(hub: &Hub, new: &NewMilestone) -> Result<Milestone> {
     r.insert("handoff_notes".into(), json!(""));
     let dir = hub.dir(layout::MILESTONES)?;
     storage::ensure_dir(&dir)?;
-    let path = hub.path(&rel(&id));
-    hub.ensure_inside(&path)?;
+    let path = hub.file(&rel(&id))?;
     if !storage::create_exclusive(&path, &storage::json_bytes(&r))? {
         return Err(Error::Failed(format!(
             "milestone {id} already exists ({}); choose another title, or work on it with `sessions milestone claim {id}`",
@@ -374,7 +375,7 @@ pub fn claim(hub: &Hub, id: &str, me: &str, ttl: Option<std::time::Duration>) ->
     let grant = claims::claim(hub, &key, me, ttl)?;
     let token = grant.token;
     let written = (|| {
-        let path = hub.path(&rel(id));
+        let path = hub.file(&rel(id))?;
         let mut r = storage::read_json_object(&path)?.ok_or_else(|| Error::NotFound {
             what: "milestone",
             name: id.to_string(),
@@ -453,7 +454,7 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
         hub.check_secrets("the step notes", notes)?;
     }
     let key = claims::milestone_key(id);
-    let path = hub.path(&rel(id));
+    let path = hub.display_path(&rel(id));
     // The token this write is made under is fixed before the lock: the one presented,
     // else the one of the caller's claim now. A writer delayed between here and the
     // write (descheduled, stopped, a slow disk) then cannot slip in under a grant it
@@ -810,13 +811,26 @@ pub struct ReadyItem {
 
 /// The work nobody holds, highest priority first: open milestones that are not blocked
 /// and not claimed, then the items of CURRENT_STATE.md's BACKLOG (`priority-<n>`) that
-/// are not claimed. A claim that can be taken over counts as free.
-pub fn ready(hub: &Hub, now: Timestamp) -> Result<Vec<ReadyItem>> {
-    let held: std::collections::HashMap<String, claims::Claim> = claims::list(hub)?
+/// are not claimed. A claim that can be taken over counts as free. A milestone or lock
+/// file that does not parse is left out with a problem naming it (an item whose lock is
+/// damaged is not offered as free).
+pub fn ready(hub: &Hub, now: Timestamp) -> Result<Scan<ReadyItem>> {
+    let claim_scan = claims::scan(hub)?;
+    let damaged: std::collections::HashSet<String> = claim_scan
+        .problems
+        .iter()
+        .map(|p| scan::stem(&p.path))
+        .collect();
+    let mut problems = claim_scan.problems;
+    let held: std::collections::HashMap<String, claims::Claim> = claim_scan
+        .items
         .into_iter()
         .map(|c| (c.key.clone(), c))
         .collect();
     let free = |key: &str| -> (bool, Option<String>) {
+        if damaged.contains(key) {
+            return (false, None);
+        }
         match held.get(key) {
             None => (true, None),
             Some(c) if claims::takeover_blocker(hub, c, now).is_none() => {
@@ -826,7 +840,9 @@ pub fn ready(hub: &Hub, now: Timestamp) -> Result<Vec<ReadyItem>> {
         }
     };
     let mut out = Vec::new();
-    for m in list(hub)? {
+    let milestones = scan(hub)?;
+    problems.extend(milestones.problems);
+    for m in milestones.items {
         if !m.is_open() || m.status == "blocked" {
             continue;
         }
@@ -868,7 +884,10 @@ pub fn ready(hub: &Hub, now: Timestamp) -> Result<Vec<ReadyItem>> {
         }
     }
     out.sort_by_key(|i| (priority_rank(&i.priority), i.kind != "milestone"));
-    Ok(out)
+    Ok(Scan {
+        items: out,
+        problems,
+    })
 }
 
 /// The open items of the BACKLOG section, numbered from 1 in document order: list items
@@ -982,7 +1001,7 @@ pub fn restore_undone_step_writes(hub: &Hub) -> Result<Vec<Restored>> {
             continue;
         };
         let Ok(w) = serde_json::from_str::<StepWrite>(&text) else {
-            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            storage::remove(&path)?;
             continue;
         };
         let old = time::parse_str(&w.at).is_none_or(|at| now - at > STEP_WRITE_WATCH);
@@ -1028,7 +1047,7 @@ pub fn restore_undone_step_writes(hub: &Hub) -> Result<Vec<Restored>> {
                 by: w.by.clone(),
             });
         } else if old || !ours {
-            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            storage::remove(&path)?;
         }
     }
     Ok(out)
@@ -1043,7 +1062,7 @@ pub fn reconcile_overwritten(hub: &Hub) -> Result<Vec<claims::Overwritten>> {
         let Some(id) = o.key.strip_prefix("milestone-") else {
             continue;
         };
-        if !hub.path(&rel(id)).is_file() {
+        if !hub.file(&rel(id))?.is_file() {
             continue;
         }
         let owner_ok = read(hub, id).is_ok_and(|m| m.owner.as_deref() == Some(&o.now_held_by));

@@ -3,7 +3,9 @@
 pub mod claims;
 pub mod collab;
 pub mod current_state;
+pub mod fence;
 pub mod goals;
 pub mod milestones;
 pub mod next;
+pub mod presence;
 pub mod reservations;

@@ -75,7 +75,7 @@ pub fn next(hub: &Hub, me: &str, now: Timestamp, claim: bool) -> Result<Next> {
         .filter(|c| c.holder == me)
         .map(|c| c.key.clone())
         .collect();
-    let ready = milestones::ready(hub, now)?;
+    let ready = milestones::ready(hub, now)?.items;
     let mut out = Next {
         session: me.to_string(),
         current_priority,

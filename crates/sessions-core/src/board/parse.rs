@@ -1,0 +1,777 @@
+//! Parsing the board: toolkit blocks exactly (by `**Length:**`), old-script blocks and
+//! free text tolerantly; never fails, never drops a byte.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::store::ids;
+use crate::store::time::{self, Timestamp};
+
+/// Who wrote a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Written by this toolkit: has `**ID:**` and `**Length:**`; the body is exact.
+    Toolkit,
+    /// Written by the original scripts or by hand with a `**From:**` header.
+    Script,
+}
+
+/// One message parsed from the board.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Message {
+    pub id: String,
+    /// True when the block has no `**ID:**` line and the ID was derived from its bytes.
+    pub id_derived: bool,
+    pub format: Format,
+    pub from: Option<String>,
+    /// Recipients as written (split on commas); `["all"]` for broadcasts.
+    pub to: Vec<String>,
+    /// Addressed to everyone (`all`, `All sessions ...`, or no `**To:**` line).
+    pub broadcast: bool,
+    /// Canonical RFC 3339 time, when the block's time parses.
+    pub time: Option<String>,
+    /// The time as written (e.g. a literal `$(date ...)` from a broken script).
+    pub time_raw: Option<String>,
+    /// `low`, `normal`, `high` or `urgent`.
+    pub priority: String,
+    /// The priority as written, when it differs (`⚠️ high`, `🎯 CONSENSUS NEEDED`).
+    pub priority_raw: Option<String>,
+    pub subject: Option<String>,
+    pub reply_to: Option<String>,
+    pub body: String,
+    /// Other header fields (`Urgency`, `Request-ID`, ...), in order.
+    pub fields: BTreeMap<String, String>,
+    /// Byte offset and length of the whole block in the file.
+    pub offset: u64,
+    pub len: u64,
+    #[serde(skip)]
+    pub timestamp: Option<Timestamp>,
+}
+
+/// A free-text section, kept as written.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct TextSection {
+    pub id: String,
+    /// Its first heading, if any.
+    pub title: Option<String>,
+    pub text: String,
+    pub offset: u64,
+    pub len: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+// Most segments are messages: boxing them would only add an allocation each.
+#[allow(clippy::large_enum_variant)]
+pub enum Segment {
+    Message(Message),
+    Text(TextSection),
+}
+
+impl Segment {
+    pub fn range(&self) -> (u64, u64) {
+        match self {
+            Segment::Message(m) => (m.offset, m.len),
+            Segment::Text(t) => (t.offset, t.len),
+        }
+    }
+    pub fn id(&self) -> &str {
+        match self {
+            Segment::Message(m) => &m.id,
+            Segment::Text(t) => &t.id,
+        }
+    }
+}
+
+/// Parse a whole board.
+pub fn parse(text: &str) -> Vec<Segment> {
+    parse_at(text, 0)
+}
+
+/// Parse `text`, which starts at byte `base` of the file (for reading only the tail).
+/// Never fails: what is not a message is a text section; every byte lands in exactly
+/// one segment, in order.
+pub fn parse_at(text: &str, base: u64) -> Vec<Segment> {
+    let mut segments = Vec::new();
+    let mut derived = Taken::new();
+    let mut chunk_start = 0;
+    let mut pos = 0;
+    let mut blank_run_start: Option<usize> = None;
+    while pos < text.len() {
+        let (line, next) = line_at(text, pos);
+        if line.trim().is_empty() {
+            blank_run_start.get_or_insert(pos);
+            pos = next;
+            continue;
+        }
+        if is_separator(line) {
+            // The block owns the blank lines before its separator.
+            let start = blank_run_start.unwrap_or(pos).max(chunk_start);
+            if let Some((end, msg)) = toolkit_block(text, start, pos, next, base) {
+                if chunk_start < start {
+                    segments.push(chunk(text, chunk_start, start, base, &mut derived));
+                }
+                segments.push(Segment::Message(msg));
+                chunk_start = end;
+                pos = end;
+                blank_run_start = None;
+                continue;
+            }
+            if chunk_start < start {
+                segments.push(chunk(text, chunk_start, start, base, &mut derived));
+                chunk_start = start;
+            }
+        }
+        blank_run_start = None;
+        pos = next;
+    }
+    if chunk_start < text.len() {
+        segments.push(chunk(text, chunk_start, text.len(), base, &mut derived));
+    }
+    segments
+}
+
+/// The line at `pos` (without its newline and any `\r`) and the start of the next line.
+fn line_at(text: &str, pos: usize) -> (&str, usize) {
+    match text[pos..].find('\n') {
+        Some(i) => (text[pos..pos + i].trim_end_matches('\r'), pos + i + 1),
+        None => (text[pos..].trim_end_matches('\r'), text.len()),
+    }
+}
+
+fn is_separator(line: &str) -> bool {
+    line.trim() == "---"
+}
+
+/// A `**Key:** value` header line.
+fn field(line: &str) -> Option<(&str, &str)> {
+    let line = line.trim();
+    let rest = line.strip_prefix("**")?;
+    let end = rest.find(":**")?;
+    let key = &rest[..end];
+    if key.is_empty()
+        || key.len() > 32
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-' || c == '_')
+        || !key.starts_with(|c: char| c.is_ascii_alphabetic())
+    {
+        return None;
+    }
+    Some((key, rest[end + 3..].trim()))
+}
+
+fn heading(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    if !t.starts_with('#') {
+        return None;
+    }
+    let rest = t.trim_start_matches('#');
+    if !rest.starts_with(' ') {
+        return None;
+    }
+    Some(rest.trim())
+}
+
+/// Try to read a toolkit block whose separator line is at `sep` (its blank lines begin
+/// at `start`). Returns the block's end and the message when the header and the
+/// recorded body length fit the file exactly.
+fn toolkit_block(
+    text: &str,
+    start: usize,
+    sep: usize,
+    after_sep: usize,
+    base: u64,
+) -> Option<(usize, Message)> {
+    let _ = sep;
+    let mut pos = after_sep;
+    // Blank lines, then an optional `### subject`, then `**ID:**`.
+    loop {
+        let (line, next) = line_at(text, pos);
+        if pos >= text.len() {
+            return None;
+        }
+        if !line.trim().is_empty() {
+            break;
+        }
+        pos = next;
+    }
+    let mut subject = None;
+    let (line, next) = line_at(text, pos);
+    if let Some(h) = heading(line) {
+        subject = Some(h.to_string());
+        pos = next;
+    }
+    let (first, _) = line_at(text, pos);
+    if !first.trim_start().starts_with("**ID:**") {
+        return None;
+    }
+    let mut fields = Vec::new();
+    while pos < text.len() {
+        let (line, next) = line_at(text, pos);
+        match field(line) {
+            Some((k, v)) => {
+                fields.push((k.to_string(), v.to_string()));
+                pos = next;
+            }
+            None => break,
+        }
+    }
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+    };
+    let length: usize = get("Length")?.split_whitespace().next()?.parse().ok()?;
+    // One empty line, then exactly `length` bytes of body, then a newline.
+    let (line, body_start) = line_at(text, pos);
+    if !line.is_empty() || pos >= text.len() {
+        return None;
+    }
+    let body_end = body_start.checked_add(length)?;
+    if body_end >= text.len()
+        || text.as_bytes()[body_end] != b'\n'
+        || !text.is_char_boundary(body_end)
+    {
+        return None;
+    }
+    let end = body_end + 1;
+    let id = get("ID")?.to_string();
+    if ids::validate("message ID", &id).is_err() {
+        return None;
+    }
+    let body = text[body_start..body_end].to_string();
+    let msg = build_message(
+        id,
+        false,
+        Format::Toolkit,
+        &fields,
+        subject,
+        None,
+        None,
+        body,
+        base + start as u64,
+        (end - start) as u64,
+    );
+    Some((end, msg))
+}
+
+/// Classify a chunk between separators: a script-written message or free text.
+fn chunk(text: &str, start: usize, end: usize, base: u64, derived: &mut Taken) -> Segment {
+    let raw = &text[start..end];
+    let offset = base + start as u64;
+    let len = (end - start) as u64;
+    match script_message(raw, offset, len, derived) {
+        Some(msg) => Segment::Message(msg),
+        None => {
+            let title = raw.lines().find_map(heading).map(str::to_string);
+            Segment::Text(TextSection {
+                id: derive_id("t", raw, derived),
+                title,
+                text: raw.to_string(),
+                offset,
+                len,
+            })
+        }
+    }
+}
+
+/// A content-based ID for a block without one: stable across processes, and across a
+/// merge that moves the block, because it depends only on the block's own text.
+fn derive_id(prefix: &str, raw: &str, seen: &mut Taken) -> String {
+    let base = format!(
+        "{prefix}-{:012x}",
+        fnv1a(raw.trim().as_bytes()) & 0xffff_ffff_ffff
+    );
+    if seen.claim(&base) {
+        return base;
+    }
+    // The first free `<base>-<n>`, starting where the last search for this base ended
+    // (every name below it is taken), so a board of k identical blocks costs O(k).
+    let mut n = seen.next_suffix.get(&base).copied().unwrap_or(2);
+    loop {
+        let id = format!("{base}-{n}");
+        n += 1;
+        if seen.claim(&id) {
+            seen.next_suffix.insert(base, n);
+            return id;
+        }
+    }
+}
+
+/// The IDs given out so far while parsing one board.
+struct Taken {
+    ids: HashSet<String>,
+    /// For each derived base ID, the suffix to try next.
+    next_suffix: std::collections::HashMap<String, usize>,
+}
+
+impl Taken {
+    fn new() -> Taken {
+        Taken {
+            ids: HashSet::new(),
+            next_suffix: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Take `id` if it is free.
+    fn claim(&mut self, id: &str) -> bool {
+        !self.ids.contains(id) && self.ids.insert(id.to_string())
+    }
+}
+
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn script_message(raw: &str, offset: u64, len: u64, derived: &mut Taken) -> Option<Message> {
+    let mut lines = raw.lines().map(|l| l.trim_end_matches('\r')).peekable();
+    let mut consumed = 0usize; // lines consumed
+    let mut headings: Vec<&str> = Vec::new();
+    let mut from_heading = None;
+    let mut to_heading = None;
+    // Separator, blank lines and up to three headings.
+    while let Some(line) = lines.peek() {
+        let t = line.trim();
+        if t.is_empty() || is_separator(t) {
+        } else if let Some(h) = heading(t) {
+            if headings.len() + usize::from(from_heading.is_some() || to_heading.is_some()) >= 3 {
+                return None;
+            }
+            if let Some(v) = strip_label(h, "From") {
+                from_heading = Some(v.to_string());
+            } else if let Some(v) = strip_label(h, "To") {
+                to_heading = Some(v.to_string());
+            } else {
+                headings.push(h);
+            }
+        } else {
+            break;
+        }
+        lines.next();
+        consumed += 1;
+    }
+    let mut fields: Vec<(String, String)> = Vec::new();
+    while let Some(line) = lines.peek() {
+        match field(line) {
+            Some((k, v)) => fields.push((k.to_string(), v.to_string())),
+            None => break,
+        }
+        lines.next();
+        consumed += 1;
+    }
+    let has = |k: &str| fields.iter().any(|(key, _)| key.eq_ignore_ascii_case(k));
+    // session-vote.sh's "CONSENSUS REACHED" block has no From line, only Time and
+    // Priority: it is a message all the same (from nobody in particular).
+    if !(has("From") || from_heading.is_some() || (has("Time") && has("Priority"))) {
+        return None;
+    }
+    // The body: the rest, without leading blank lines; a `###` heading right after the
+    // header is the subject when there is no other.
+    // (Slicing, not `remove(0)`: a block padded with many blank lines stays linear.)
+    let all_rest: Vec<&str> = raw
+        .lines()
+        .skip(consumed)
+        .map(|l| l.trim_end_matches('\r'))
+        .collect();
+    let skip_blank = |lines: &[&str]| lines.iter().take_while(|l| l.trim().is_empty()).count();
+    let mut rest = &all_rest[skip_blank(&all_rest)..];
+    let mut subject = None;
+    if !has("Subject")
+        && headings.is_empty()
+        && let Some(h) = rest.first().and_then(|l| heading(l))
+    {
+        subject = Some(h.to_string());
+        rest = &rest[1..];
+        rest = &rest[skip_blank(rest)..];
+    }
+    if subject.is_none() && !has("Subject") {
+        subject = headings.last().map(|h| h.to_string());
+    }
+    let body = rest.join("\n").trim_end().to_string();
+    let given_id = fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("ID"))
+        .map(|(_, v)| v.clone())
+        .filter(|v| ids::validate("message ID", v).is_ok() && derived.claim(v));
+    let (id, id_derived) = match given_id {
+        Some(id) => (id, false),
+        None => (derive_id("h", raw, derived), true),
+    };
+    let mut msg = build_message(
+        id,
+        id_derived,
+        Format::Script,
+        &fields,
+        subject,
+        from_heading,
+        to_heading,
+        body,
+        offset,
+        len,
+    );
+    if msg.timestamp.is_none() {
+        // `**From:** Current Session (2025-11-15 21:30 UTC)`, `### ... (15:53 UTC)`.
+        let header = raw.lines().take(consumed).collect::<Vec<_>>().join("\n");
+        if let Some(t) = find_datetime(&header) {
+            msg.timestamp = Some(t);
+            msg.time = Some(time::format(t));
+        }
+    }
+    Some(msg)
+}
+
+fn strip_label<'a>(heading: &'a str, label: &str) -> Option<&'a str> {
+    let rest = heading.get(..label.len() + 1)?;
+    if rest
+        .get(..label.len())
+        .is_some_and(|l| l.eq_ignore_ascii_case(label))
+        && rest.ends_with(':')
+    {
+        Some(heading[label.len() + 1..].trim())
+    } else {
+        None
+    }
+}
+
+fn find_datetime(text: &str) -> Option<Timestamp> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:\s*UTC|Z)?")
+            .expect("valid regex")
+    });
+    re.find_iter(text).find_map(|m| time::parse_str(m.as_str()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_message(
+    id: String,
+    id_derived: bool,
+    format: Format,
+    fields: &[(String, String)],
+    subject: Option<String>,
+    from_heading: Option<String>,
+    to_heading: Option<String>,
+    body: String,
+    offset: u64,
+    len: u64,
+) -> Message {
+    let mut from = from_heading;
+    let mut to_raw = to_heading;
+    let mut time_raw = None;
+    let mut priority_raw = None;
+    let mut subject_field = None;
+    let mut reply_to = None;
+    let mut other = BTreeMap::new();
+    for (key, value) in fields {
+        let k = key.to_ascii_lowercase();
+        let value = value.trim();
+        match k.as_str() {
+            "from" => from = Some(value.to_string()),
+            "to" => to_raw = Some(value.to_string()),
+            "time" | "date" | "sent" => {
+                time_raw.get_or_insert_with(|| value.to_string());
+            }
+            "priority" | "urgency" => {
+                priority_raw.get_or_insert_with(|| value.to_string());
+                if k == "urgency" {
+                    other.insert(key.clone(), value.to_string());
+                }
+            }
+            "subject" => subject_field = Some(value.to_string()),
+            "reply-to" | "reply to" | "in-reply-to" | "re" => reply_to = Some(value.to_string()),
+            "id" | "length" if format == Format::Toolkit => {}
+            "message" if value.is_empty() => {}
+            _ => {
+                other.insert(key.clone(), value.to_string());
+            }
+        }
+    }
+    let timestamp = time_raw
+        .as_deref()
+        .and_then(|t| time::parse_str(t).or_else(|| find_datetime(t)));
+    let (to, broadcast) = recipients(to_raw.as_deref());
+    let priority = normalize_priority(priority_raw.as_deref());
+    let priority_raw = priority_raw.filter(|raw| raw != &priority);
+    Message {
+        id,
+        id_derived,
+        format,
+        from: from.filter(|f| !f.is_empty()),
+        to,
+        broadcast,
+        time: timestamp.map(time::format),
+        time_raw,
+        priority,
+        priority_raw,
+        subject: subject_field.or(subject).filter(|s| !s.is_empty()),
+        reply_to: reply_to.filter(|r| !r.is_empty()),
+        body,
+        fields: other,
+        offset,
+        len,
+        timestamp,
+    }
+}
+
+/// Whether a recipient name means everyone (`all`, `everyone`, `*`, any case).
+pub fn is_broadcast_name(name: &str) -> bool {
+    matches!(name.to_lowercase().as_str(), "*" | "all" | "everyone")
+}
+
+fn recipients(raw: Option<&str>) -> (Vec<String>, bool) {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return (vec!["all".into()], true);
+    };
+    let lower = raw.to_lowercase();
+    // The first word, so `All sessions (1, 2)` is everyone but a session named
+    // `allocator` (or `all-hands`) is not.
+    let first = lower
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '(')
+        .next()
+        .unwrap_or("");
+    if is_broadcast_name(first) {
+        return (vec!["all".into()], true);
+    }
+    let to = raw
+        .split(',')
+        .map(|s| s.trim().trim_matches('`').to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    (to, false)
+}
+
+fn normalize_priority(raw: Option<&str>) -> String {
+    let lower = raw.unwrap_or("").to_lowercase();
+    if lower.contains("urgent") || lower.contains("critical") || lower.contains('🚨') {
+        "urgent"
+    } else if lower.contains("high") {
+        "high"
+    } else if lower.contains("low") {
+        "low"
+    } else {
+        "normal"
+    }
+    .to_string()
+}
+
+impl Message {
+    /// Is this message for `me`: sent to me, to everyone, or mentioning my ID? My own
+    /// messages are not.
+    pub fn is_for(&self, me: &str) -> bool {
+        if self
+            .from
+            .as_deref()
+            .is_some_and(|f| f.eq_ignore_ascii_case(me))
+        {
+            return false;
+        }
+        self.broadcast
+            || self.to.iter().any(|t| t.eq_ignore_ascii_case(me))
+            || mentions(&self.body, me)
+            || self.subject.as_deref().is_some_and(|s| mentions(s, me))
+    }
+
+    /// The first non-empty line of the body, shortened.
+    pub fn preview(&self, max: usize) -> String {
+        let line = self
+            .body
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
+        shorten(line, max)
+    }
+
+    /// A compact form for dashboards.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            id: self.id.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            time: self.time.clone(),
+            priority: self.priority.clone(),
+            subject: self.subject.clone(),
+            preview: self.preview(100),
+        }
+    }
+}
+
+pub fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// `me` as a whole word (or `@me`) in `text`.
+fn mentions(text: &str, me: &str) -> bool {
+    if me.is_empty() {
+        return false;
+    }
+    let is_id = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut from = 0;
+    while let Some(i) = text[from..].find(me) {
+        let at = from + i;
+        let end = at + me.len();
+        let before_ok = !text[..at].chars().next_back().is_some_and(is_id);
+        let mut after = text[end..].chars();
+        let after_ok = match after.next() {
+            None => true,
+            Some('.') => !after.next().is_some_and(|c| c.is_ascii_alphanumeric()),
+            Some(c) => !is_id(c),
+        };
+        if before_ok && after_ok {
+            return true;
+        }
+        from = at + me.len().max(1);
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+    }
+    false
+}
+
+/// A compact message for `sessions status`.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Summary {
+    pub id: String,
+    pub from: Option<String>,
+    pub to: Vec<String>,
+    pub time: Option<String>,
+    pub priority: String,
+    pub subject: Option<String>,
+    pub preview: String,
+}
+
+pub fn messages(segments: Vec<Segment>) -> Vec<Message> {
+    segments
+        .into_iter()
+        .filter_map(|s| match s {
+            Segment::Message(m) => Some(m),
+            Segment::Text(_) => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::post::{Post, render_block};
+
+    fn p(body: &str, subject: Option<&str>) -> Post {
+        Post {
+            from: "s1".into(),
+            to: vec!["s2".into()],
+            subject: subject.map(str::to_string),
+            priority: Some("high".into()),
+            reply_to: None,
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn toolkit_blocks_round_trip_exactly() {
+        let bodies = [
+            "x",
+            "---\n\n**ID:** m-fake\n**From:** evil\n**Length:** 3\n\nabc",
+            "### not a subject\n\nbody\n\n",
+            "\n\n",
+            "",
+            "tail without newline\r",
+        ];
+        let mut board = String::from("# header\n\nfree text\n");
+        for (i, b) in bodies.iter().enumerate() {
+            let subject = (i % 2 == 0).then_some("subj");
+            board.push_str(&render_block(
+                &format!("m-{i}"),
+                "2026-01-01T00:00:00Z",
+                &p(b, subject),
+            ));
+        }
+        board.push_str("\n---\n\nhand-written trailing notes\n");
+        let segs = parse(&board);
+        let joined: String = segs
+            .iter()
+            .map(|s| {
+                let (o, l) = s.range();
+                &board[o as usize..(o + l) as usize]
+            })
+            .collect();
+        assert_eq!(joined, board);
+        let msgs = messages(segs);
+        assert_eq!(msgs.len(), bodies.len());
+        for (i, (m, b)) in msgs.iter().zip(bodies).enumerate() {
+            assert_eq!(m.id, format!("m-{i}"));
+            assert_eq!(m.body, b);
+            assert_eq!(m.format, Format::Toolkit);
+            assert_eq!(m.priority, "high");
+            assert_eq!(m.subject.is_some(), i % 2 == 0);
+        }
+    }
+
+    #[test]
+    fn never_panics_and_covers_every_byte_on_random_text() {
+        let atoms = [
+            "---",
+            "\n",
+            "**ID:** m-1",
+            "### Té",
+            "### From: x",
+            "## To:",
+            "**From:** a",
+            "**Length:** 3",
+            "### h",
+            "é",
+            "**To:**",
+            " ",
+            "abc",
+            "\r",
+            "**Length:** 99999999999999999999",
+            "#",
+            "**:**",
+            "\n\n",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            let mut text = String::new();
+            let n = (seed % 40) as usize;
+            for _ in 0..n {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(atoms[(seed % atoms.len() as u64) as usize]);
+            }
+            let segs = parse(&text);
+            let total: u64 = segs.iter().map(|s| s.range().1).sum();
+            assert_eq!(total as usize, text.len(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn mentions_are_whole_words() {
+        assert!(mentions("ping s1, please", "s1"));
+        assert!(mentions("@s1", "s1"));
+        assert!(mentions("ask s1.", "s1"));
+        assert!(!mentions("sessions1", "s1"));
+        assert!(!mentions("s1-dashboard", "s1"));
+        assert!(!mentions("s1.x", "s1"));
+    }
+}

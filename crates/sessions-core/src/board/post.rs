@@ -1,0 +1,116 @@
+//! Posting to the board: rendering a toolkit block and appending it under the lock.
+
+use serde::Serialize;
+
+use crate::store::error::{Error, Result};
+use crate::store::hub::{Hub, layout};
+use crate::store::time;
+use crate::{store::ids, store::storage};
+
+/// Where acknowledgements live: `ACTIVE/ACKS/<message-id>/<session>.json`, one file per
+/// ack, created exclusively, so acks never conflict in a git merge.
+pub const ACKS: &str = "ACTIVE/ACKS";
+/// Read cursors: `.sessions/cursors/<session>.json` (+ `<session>.seen`).
+pub const CURSORS: &str = ".sessions/cursors";
+/// Priorities a sender may give.
+pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
+
+/// A message to post.
+#[derive(Debug, Clone, Default)]
+pub struct Post {
+    pub from: String,
+    /// Recipients; empty means everyone (`all`).
+    pub to: Vec<String>,
+    pub subject: Option<String>,
+    pub priority: Option<String>,
+    pub reply_to: Option<String>,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Posted {
+    pub id: String,
+    pub time: String,
+}
+
+/// Render one block. The block begins with a separator so that appending it to any
+/// board, whatever its last line, starts a new section. The body is written as given
+/// (its exact bytes are recorded in `**Length:**`), followed by one newline.
+pub fn render_block(id: &str, time: &str, post: &Post) -> String {
+    let to = if post.to.is_empty() {
+        "all".to_string()
+    } else {
+        post.to.join(", ")
+    };
+    let mut block = String::with_capacity(post.body.len() + 256);
+    block.push_str("\n---\n\n");
+    if let Some(subject) = &post.subject {
+        block.push_str(&format!("### {}\n", one_line(subject)));
+    }
+    block.push_str(&format!("**ID:** {id}\n"));
+    block.push_str(&format!("**From:** {}\n", post.from));
+    block.push_str(&format!("**To:** {to}\n"));
+    block.push_str(&format!("**Time:** {time}\n"));
+    block.push_str(&format!(
+        "**Priority:** {}\n",
+        post.priority.as_deref().unwrap_or("normal")
+    ));
+    if let Some(reply_to) = &post.reply_to {
+        block.push_str(&format!("**Reply-To:** {reply_to}\n"));
+    }
+    block.push_str(&format!("**Length:** {}\n", post.body.len()));
+    block.push('\n');
+    block.push_str(&post.body);
+    block.push('\n');
+    block
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\r', '\n'], " ").trim().to_string()
+}
+
+/// Append a message: one locked write of the whole block, then fsync. The body passes
+/// the secret check first.
+pub fn post(hub: &Hub, post: &Post) -> Result<Posted> {
+    post_with_id(hub, post, &ids::unique("m"))
+}
+
+/// [`post`] with an ID chosen by the caller (a collaboration request records its
+/// message's ID in its file before the message is written).
+pub fn post_with_id(hub: &Hub, post: &Post, id: &str) -> Result<Posted> {
+    ids::validate("message ID", id)?;
+    ids::validate("session ID", &post.from)?;
+    for to in &post.to {
+        ids::validate("recipient ID", to)?;
+    }
+    if let Some(reply_to) = &post.reply_to {
+        ids::validate("message ID (--reply-to)", reply_to)?;
+    }
+    if let Some(p) = &post.priority
+        && !PRIORITIES.contains(&p.as_str())
+    {
+        return Err(Error::Usage(format!(
+            "invalid priority {p:?}: use one of {}",
+            PRIORITIES.join(", ")
+        )));
+    }
+    hub.check_secrets("the message body", &post.body)?;
+    if let Some(subject) = &post.subject {
+        hub.check_secrets("the message subject", subject)?;
+    }
+    let time = time::format(time::now());
+    let block = render_block(id, &time, post);
+    append(hub, layout::MESSAGES, block.as_bytes())?;
+    Ok(Posted {
+        id: id.to_string(),
+        time,
+    })
+}
+
+/// Append `bytes` to a hub file in one write under its sidecar lock, then fsync.
+pub fn append(hub: &Hub, rel: &str, bytes: &[u8]) -> Result<()> {
+    let path = hub.file(rel)?;
+    let _lock = hub.lock(rel)?;
+    storage::append(&path, bytes)
+}

@@ -1,0 +1,246 @@
+//! A guarded folder: the one way to reach files beneath the hub or a status folder.
+//!
+//! Every file the toolkit reads or writes inside a shared folder is named relative to a
+//! [`Folder`] and resolved by [`Folder::resolve`], which refuses a name that leads
+//! outside the folder through a symlink. That one function is where issue 10's
+//! no-follow, openat-style resolution beneath a folder handle will replace today's
+//! lstat walk; callers never join paths onto the root themselves.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::store::error::{Error, Result};
+use crate::store::secrets;
+use crate::store::storage::{self, FileLock};
+
+/// The toolkit's private, git-ignored state inside a folder.
+pub const PRIVATE: &str = ".sessions";
+/// Sidecar locks, inside [`PRIVATE`].
+pub const LOCKS: &str = ".sessions/locks";
+
+#[derive(Debug, Clone)]
+pub struct Folder {
+    root: PathBuf,
+    /// Known when the folder existed when opened; else worked out at each check (a
+    /// status folder may be created later).
+    canonical_root: Option<PathBuf>,
+    /// Set by `--allow-secrets`: skip the secret check for this command.
+    pub allow_secrets: bool,
+}
+
+impl Folder {
+    /// A folder that exists: its canonical form is taken once, now.
+    pub fn open(root: &Path) -> Result<Folder> {
+        let canonical_root = fs::canonicalize(root).map_err(|e| Error::io(root, e))?;
+        Ok(Folder {
+            root: root.to_path_buf(),
+            canonical_root: Some(canonical_root),
+            allow_secrets: false,
+        })
+    }
+
+    /// A folder that may not exist yet.
+    pub fn at(root: &Path) -> Folder {
+        Folder {
+            root: root.to_path_buf(),
+            canonical_root: None,
+            allow_secrets: false,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file or folder `rel` beneath this folder, refusing one reached through a
+    /// symlink that leads outside it. `rel` is a fixed layout name or built from
+    /// validated IDs. The one place names are resolved (see the module doc).
+    pub fn resolve(&self, rel: &str) -> Result<PathBuf> {
+        let path = self.root.join(rel);
+        self.ensure_inside(&path)?;
+        Ok(path)
+    }
+
+    /// Refuse `path` (beneath the root) when it, or a folder on the way to it, is a
+    /// symlink out of the folder. For paths found by listing this folder.
+    pub fn ensure_inside(&self, path: &Path) -> Result<()> {
+        match &self.canonical_root {
+            Some(canonical) => ensure_within(&self.root, canonical, path),
+            None => {
+                let canonical = fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+                ensure_within(&self.root, &canonical, path)
+            }
+        }
+    }
+
+    /// The private state folder (`.sessions/`), or a file inside it.
+    pub fn private(&self, rel: &str) -> Result<PathBuf> {
+        if rel.is_empty() {
+            self.resolve(PRIVATE)
+        } else {
+            self.resolve(&format!("{PRIVATE}/{rel}"))
+        }
+    }
+
+    /// The sidecar lock guarding the file at `rel` (DESIGN §3.2), in `.sessions/locks/`.
+    pub fn lock(&self, rel: &str) -> Result<FileLock> {
+        let name = rel.replace(['/', '\\'], "%");
+        let path = self.resolve(&format!("{LOCKS}/{name}.lock"))?;
+        FileLock::acquire(&path, storage::DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// Refuse `text` when it holds something that looks like a secret, unless the
+    /// person passed `--allow-secrets`.
+    pub fn check_secrets(&self, what: &str, text: &str) -> Result<()> {
+        if self.allow_secrets {
+            Ok(())
+        } else {
+            secrets::check(what, text)
+        }
+    }
+
+    /// The data files of the folder `rel_dir` (`""` for the root) whose names end with
+    /// `suffix`, skipping temp and hidden files and refusing symlinks that lead outside.
+    /// Sorted by name. A missing folder lists as empty.
+    pub fn list(&self, rel_dir: &str, suffix: &str) -> Result<Vec<PathBuf>> {
+        let dir = if rel_dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.resolve(rel_dir)?
+        };
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&dir, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&dir, e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if storage::is_temp_or_hidden(&name) || !name.ends_with(suffix) {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                self.ensure_inside(&path)?;
+            }
+            out.push(path);
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every entry name of the folder `rel_dir`, hidden ones included, unsorted: for
+    /// scanners with their own naming rules (signals, held files). Missing: empty.
+    pub fn entries(&self, rel_dir: &str) -> Result<Vec<(String, PathBuf)>> {
+        let dir = if rel_dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.resolve(rel_dir)?
+        };
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&dir, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&dir, e))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            out.push((name, entry.path()));
+        }
+        Ok(out)
+    }
+
+    /// Read-modify-write of a JSON object file under its sidecar lock. The file is
+    /// re-read inside the lock; a file that does not parse aborts before anything is
+    /// written. `f` gets `None` when the file does not exist yet.
+    pub fn update_json<T>(
+        &self,
+        rel: &str,
+        f: impl FnOnce(Option<Map<String, Value>>) -> Result<(Map<String, Value>, T)>,
+    ) -> Result<T> {
+        let path = self.resolve(rel)?;
+        let _lock = self.lock(rel)?;
+        let current = storage::read_json_object(&path)?;
+        let (next, out) = f(current)?;
+        if let Some(dir) = path.parent() {
+            storage::ensure_dir(dir)?;
+        }
+        storage::write_atomic(&path, &storage::json_bytes(&next))?;
+        Ok(out)
+    }
+}
+
+/// Refuse `path` when it, or a folder between `root` and it, is a symlink that leads
+/// outside `root` (whose canonical form is `canonical_root`).
+pub fn ensure_within(root: &Path, canonical_root: &Path, path: &Path) -> Result<()> {
+    // Only paths with a symlink between the root and them need resolving; the common
+    // case costs one lstat per component.
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut current = root.to_path_buf();
+    let mut deepest_existing = None;
+    let mut any_link = false;
+    for part in rel.components() {
+        current.push(part);
+        match fs::symlink_metadata(&current) {
+            Ok(meta) => {
+                any_link |= meta.file_type().is_symlink();
+                deepest_existing = Some(current.clone());
+            }
+            Err(_) => break,
+        }
+    }
+    if !any_link {
+        return Ok(());
+    }
+    let existing = deepest_existing.unwrap_or_else(|| root.to_path_buf());
+    let target = match fs::canonicalize(&existing) {
+        Ok(target) if target.starts_with(canonical_root) => return Ok(()),
+        Ok(target) => target,
+        // A dangling link: where it points is all there is to report.
+        Err(_) => fs::read_link(&existing).unwrap_or(existing),
+    };
+    Err(Error::OutsideHub {
+        path: path.to_path_buf(),
+        target,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_refuses_a_symlink_out_and_allows_one_within() {
+        let base = std::env::temp_dir().join(format!(
+            "sessions-folder-{}-{}",
+            std::process::id(),
+            crate::store::ids::unique("t")
+        ));
+        let root = base.join("hub");
+        let outside = base.join("outside");
+        storage::ensure_dir(&root.join("inner")).unwrap();
+        storage::ensure_dir(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("out")).unwrap();
+        std::os::unix::fs::symlink(root.join("inner"), root.join("in")).unwrap();
+        let folder = Folder::open(&root).unwrap();
+        assert!(matches!(
+            folder.resolve("out/x.json"),
+            Err(Error::OutsideHub { .. })
+        ));
+        assert_eq!(folder.resolve("in/x.json").unwrap(), root.join("in/x.json"));
+        assert!(
+            folder.lock("out/x.json").is_ok(),
+            "lock names are flattened"
+        );
+        let later = Folder::at(&base.join("later"));
+        assert!(later.list("", ".md").unwrap().is_empty());
+        storage::remove_tree(&base).unwrap();
+    }
+}
