@@ -148,6 +148,13 @@ pub enum Command {
     Completions(cmd::completions::CompletionsArgs),
     /// Run a demo: a throw-away hub with several real session processes.
     Demo(cmd::demo::DemoArgs),
+    /// Share the hub through git: `git setup` (merge drivers), `git sync` (commit the
+    /// hub, fetch, merge, push).
+    #[command(subcommand)]
+    Git(cmd::git::GitCommand),
+    /// The merge driver git runs for hub files (configured by `sessions git setup`).
+    #[command(hide = true)]
+    MergeDriver(cmd::git::MergeDriverArgs),
     /// The agents' own sessions (Claude Code, Codex, Gemini CLI, Cursor, opencode):
     /// list, show, send, clean, stats.
     #[command(subcommand)]

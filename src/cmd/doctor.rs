@@ -29,12 +29,19 @@ pub fn run(ctx: &mut Ctx, args: DoctorArgs) -> Result<u8> {
     let findings = doctor::check(&hub)?;
     let fixed = if args.fix { doctor::fix(&findings)? } else { 0 };
     let remaining = findings.iter().filter(|f| !(args.fix && f.fixable)).count();
+    // A clone that silently merges hub files as text is the classic failure: say so.
+    let git_setup = sessions_git::setup::check(&hub)
+        .ok()
+        .flatten()
+        .filter(|s| !s.changes.is_empty())
+        .map(|s| sessions_git::setup::advice(&s));
     ctx.emit(&Checked {
         hub: hub.root().to_path_buf(),
         findings,
         fixed,
         remaining,
         fix: args.fix,
+        git_setup,
     })
 }
 
@@ -49,6 +56,9 @@ pub struct Checked {
     pub remaining: usize,
     #[serde(skip)]
     pub fix: bool,
+    /// This clone lacks the hub's git merge drivers (a warning).
+    #[serde(skip)]
+    pub git_setup: Option<String>,
 }
 
 impl Render for Checked {
@@ -79,6 +89,10 @@ impl Render for Checked {
                 self.fixed
             ));
         }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.git_setup.iter().cloned().collect()
     }
 
     fn exit_code(&self) -> u8 {

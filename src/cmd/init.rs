@@ -18,14 +18,30 @@ pub struct InitArgs {
     /// Do not add the shims for the old script names (quick-status.sh, ...).
     #[arg(long)]
     pub no_shims: bool,
+    /// Inside a git repository: also run `sessions git setup` (merge drivers).
+    #[arg(long)]
+    pub git_setup: bool,
 }
 
 pub fn run(ctx: &mut Ctx, args: InitArgs) -> Result<u8> {
     let dir = args.dir.unwrap_or_else(|| PathBuf::from(HUB_DIR_NAME));
     let written = init::create(&dir, !args.no_shims)?;
+    // Inside a git repository: offer (or, with --git-setup, run) the merge drivers.
+    let hub = sessions_core::Hub::open(&dir)?;
+    let in_git = sessions_git::commit::Repo::of(&hub)?.is_some();
+    let git_setup = match (in_git, args.git_setup) {
+        (true, true) => {
+            let exe =
+                std::env::current_exe().map_err(|e| sessions_core::Error::io("sessions", e))?;
+            Some(sessions_git::setup::setup(&hub, &exe)?.changes)
+        }
+        _ => None,
+    };
     ctx.emit(&Initialized {
         hub: dir,
         files: written,
+        in_git,
+        git_setup,
     })
 }
 
@@ -34,6 +50,11 @@ pub fn run(ctx: &mut Ctx, args: InitArgs) -> Result<u8> {
 pub struct Initialized {
     pub hub: PathBuf,
     pub files: Vec<PathBuf>,
+    /// The hub is inside a git repository (`sessions git setup` shares it).
+    pub in_git: bool,
+    /// With --git-setup: what `git setup` wrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_setup: Option<Vec<String>>,
 }
 
 impl Render for Initialized {
@@ -52,5 +73,13 @@ impl Render for Initialized {
         ));
         out.line("  sessions register --name \"<name>\" --role \"<role>\" --spec <a,b>");
         out.line("  sessions status");
+        if self.git_setup.is_some() {
+            out.line("Git merge drivers are set up: `sessions git sync` shares the hub.");
+        } else if self.in_git {
+            out.line(format!(
+                "This hub is in a git repository: to merge it by meaning across clones, run\n  sessions --hub {} git setup",
+                self.hub.display()
+            ));
+        }
     }
 }

@@ -663,7 +663,7 @@ pub fn save_progress(ctx: &mut Ctx, args: SaveProgressArgs) -> Result<u8> {
 
     if mode == SaveMode::Full {
         let message = format!("save-progress: {me} at {}", time::format(time::now()));
-        let committed = sessions_core::git::commit_hub(&hub, &message)?;
+        let committed = sessions_git::commit::commit_hub(&hub, &message)?;
         report.git_commit = Some(committed);
     }
 

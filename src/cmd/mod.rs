@@ -8,6 +8,7 @@ pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod dropins;
+pub mod git;
 pub mod goal;
 pub mod handshake;
 pub mod hooks;
@@ -72,6 +73,8 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Consume(args) => signal::consume(ctx, args),
         Command::Watch(args) => watch::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
+        Command::Git(command) => git::run(ctx, command),
+        Command::MergeDriver(args) => git::merge_driver(ctx, args),
         Command::Chats(command) => chats::run(ctx, command),
         Command::Resume(args) => chats::resume(ctx, args),
         Command::Goal(command) => goal::run(ctx, command),

@@ -103,6 +103,8 @@ pub fn contracts() -> Vec<Contract> {
         ("signals", of::<signal::SignalList>),
         ("consume", of::<signal::Consumed>),
         ("doctor", of::<doctor::Checked>),
+        ("git setup", of::<crate::cmd::git::SetupDone>),
+        ("git sync", of::<sessions_git::sync::Report>),
         ("goal agree", of::<goal::GoalAgreed>),
         ("goal list", of::<goal::GoalList>),
         ("next", of::<next::NextShown>),

@@ -66,6 +66,10 @@ pub struct WatchArgs {
     /// How often time-based events (claim expiry, stale sessions) are checked.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub tick: Duration,
+    /// Keep the hub in step with its git remote: `sessions git sync` at this interval
+    /// (merged changes then show up as events).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub git_sync: Option<Duration>,
     #[command(flatten)]
     pub dir: DirArg,
 }
@@ -76,6 +80,8 @@ pub struct WatchArgs {
 struct Printer<'a> {
     out: &'a mut Output,
     failure: Option<Error>,
+    /// `--git-sync`: started once the watcher has its baseline (see [`Sink::ready`]).
+    git_sync: Option<(sessions_core::Hub, Duration)>,
 }
 
 /// One watch event as a text line, the parts other sessions wrote escaped.
@@ -113,6 +119,12 @@ impl Sink for Printer<'_> {
     fn note(&mut self, text: &str) {
         self.out.note(&format!("sessions watch: {text}"));
     }
+
+    fn ready(&mut self) {
+        if let Some((hub, every)) = self.git_sync.take() {
+            start_git_sync(hub, every);
+        }
+    }
 }
 
 pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
@@ -131,6 +143,10 @@ pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
             "--debounce and --tick must be more than 0".into(),
         ));
     }
+    let git_sync = match args.git_sync {
+        Some(every) => Some((check_git_sync(&hub, every)?, every)),
+        None => None,
+    };
     let opts = Options {
         hub,
         files,
@@ -150,6 +166,7 @@ pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
     let mut printer = Printer {
         out: &mut ctx.out,
         failure: None,
+        git_sync,
     };
     let stopped = sessions_watch::run(opts, &mut printer)?;
     if let Some(e) = printer.failure {
@@ -159,4 +176,35 @@ pub fn run(ctx: &mut Ctx, args: WatchArgs) -> Result<u8> {
         Stopped::Signal | Stopped::Closed | Stopped::Once(true) => Ok(exit::OK),
         Stopped::Once(false) => Ok(exit::FAILURE),
     }
+}
+
+/// `--git-sync EVERY` is usable here: an interval above 0 and a hub in a git repository.
+fn check_git_sync(hub: &sessions_core::Hub, every: Duration) -> Result<sessions_core::Hub> {
+    if every.is_zero() {
+        return Err(Error::Usage("--git-sync must be more than 0".into()));
+    }
+    sessions_git::commit::Repo::require(hub)?;
+    Ok(hub.clone())
+}
+
+/// `--git-sync EVERY`: a background thread running the same sync as `sessions git sync`;
+/// its problems go to stderr (stdout is the event stream).
+fn start_git_sync(hub: sessions_core::Hub, every: Duration) {
+    let opts = sessions_git::sync::Options::for_hub(&hub);
+    std::thread::spawn(move || {
+        loop {
+            match sessions_git::sync::sync(&hub, &opts) {
+                Ok(r) => {
+                    for l in &r.lost_claims {
+                        eprintln!(
+                            "sessions watch: git sync: lost claim {} to {}",
+                            l.key, l.winner
+                        );
+                    }
+                }
+                Err(e) => eprintln!("sessions watch: git sync: {e}"),
+            }
+            std::thread::sleep(every);
+        }
+    });
 }

@@ -10,6 +10,7 @@ mod dropins;
 mod fake_model;
 mod fencing;
 mod foundation;
+mod git;
 mod glance;
 mod hardening;
 mod hooks;

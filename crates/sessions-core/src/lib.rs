@@ -3,7 +3,6 @@
 //! No printing and no async here: commands return data; the `sessions` binary renders it.
 
 pub mod board;
-pub mod git;
 pub mod init;
 pub mod sessions;
 pub mod status;

@@ -2,6 +2,7 @@
 //! last look, parsed by the board parser (`sessions_core::board::messages`), so the watcher and
 //! `sessions inbox` agree on what a message is and whom it is for.
 
+use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -16,39 +17,68 @@ pub struct Inbox {
     /// Device and inode of the board read so far: appends keep them, while a rewrite
     /// (archive, git merge, an editor's rename-on-save) replaces the file.
     identity: Option<(u64, u64)>,
+    /// IDs of the messages on the board as read so far. A replaced board is read whole
+    /// and only messages not seen before are news: a git merge replaces the file and
+    /// may place another clone's messages anywhere by time, and they must be reported.
+    seen: HashSet<String>,
 }
 
 impl Inbox {
     /// Start at the current end of the board: only messages posted from now on count.
     pub fn at_end(path: &Path) -> Inbox {
+        let mut inbox = Inbox::default();
+        let _ = inbox.read_whole(path);
+        inbox
+    }
+
+    /// Read the whole board from its start: its messages not seen before, all of its
+    /// messages remembered as seen.
+    fn read_whole(&mut self, path: &Path) -> Vec<Message> {
+        let mut bytes = Vec::new();
         let meta = std::fs::metadata(path).ok();
-        Inbox {
-            offset: meta.as_ref().map_or(0, |m| m.len()),
-            partial: Vec::new(),
-            identity: meta.map(|m| (m.dev(), m.ino())),
+        let read = sessions_core::store::storage::open_read(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes));
+        if read.is_err() {
+            *self = Inbox {
+                seen: std::mem::take(&mut self.seen),
+                ..Inbox::default()
+            };
+            return Vec::new();
         }
+        let complete = bytes
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |nl| nl + 1);
+        let text = String::from_utf8_lossy(&bytes[..complete]);
+        let all = messages::messages(messages::parse_at(&text, 0));
+        let fresh = all
+            .iter()
+            .filter(|m| !self.seen.contains(&m.id))
+            .cloned()
+            .collect();
+        self.seen = all.into_iter().map(|m| m.id).collect();
+        self.offset = bytes.len() as u64;
+        self.partial = bytes[complete..].to_vec();
+        self.identity = meta.map(|m| (m.dev(), m.ino()));
+        fresh
     }
 
     /// The messages appended since the last call.
     pub fn poll(&mut self, path: &Path) -> Vec<Message> {
         let Ok(meta) = std::fs::metadata(path) else {
-            // Gone: a new board starts from its beginning.
-            *self = Inbox::default();
+            // Gone: a new board starts from its beginning (what was seen stays seen).
+            *self = Inbox {
+                seen: std::mem::take(&mut self.seen),
+                ..Inbox::default()
+            };
             return Vec::new();
         };
         let len = meta.len();
         let identity = Some((meta.dev(), meta.ino()));
         let replaced = self.identity.is_some() && self.identity != identity;
         if replaced || len < self.offset {
-            // Rewritten, not appended to: old offsets mean nothing in the new file, and
-            // reading on from them would announce old messages or cut new ones. Skip to
-            // its end (`sessions inbox --unread` finds anything posted meanwhile).
-            *self = Inbox {
-                offset: len,
-                partial: Vec::new(),
-                identity,
-            };
-            return Vec::new();
+            // Rewritten, not appended to: old offsets mean nothing in the new file.
+            return self.read_whole(path);
         }
         self.identity = identity;
         if len == self.offset {
@@ -70,7 +100,12 @@ impl Inbox {
         };
         let complete: Vec<u8> = self.partial.drain(..=last_nl).collect();
         let text = String::from_utf8_lossy(&complete);
-        messages::messages(messages::parse_at(&text, start))
+        let fresh: Vec<Message> = messages::messages(messages::parse_at(&text, start))
+            .into_iter()
+            .filter(|m| !self.seen.contains(&m.id))
+            .collect();
+        self.seen.extend(fresh.iter().map(|m| m.id.clone()));
+        fresh
     }
 }
 

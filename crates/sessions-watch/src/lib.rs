@@ -75,6 +75,10 @@ pub trait Sink {
     fn event(&mut self, event: &Event) -> bool;
     /// Notes for people (ready, rescans, re-arming, command failures): stderr.
     fn note(&mut self, text: &str);
+    /// The baseline is taken: from now on every change is news. Work that changes the
+    /// hub on the watcher's behalf (`watch --git-sync`) starts here, or what it brings
+    /// in before the baseline would be taken as already known and never reported.
+    fn ready(&mut self) {}
 }
 
 /// Why the watcher stopped.
@@ -211,6 +215,7 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
         opts,
     };
     // The baseline: what exists now is not news, except pending signals when asked.
+    sessions_core::store::test_hooks::pause_point("watch-baseline");
     let (_, _) = w.refresh(&Touched::all(), false);
     let mut expired0 = Vec::new();
     w.expiries(&mut expired0); // already expired at start: not news either
@@ -239,6 +244,7 @@ async fn run_async(opts: Options, sink: &mut dyn Sink) -> Result<Stopped> {
         tokio::time::interval_at(tokio::time::Instant::now() + health_every, health_every);
     health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
+    sink.ready();
     sink.note(&format!(
         "watching {} (status files in {}){}",
         root.display(),

@@ -32,7 +32,9 @@ use crate::store::time::{self, Timestamp};
 use crate::{store::ids, store::storage};
 
 use crate::work::fence::next_token_unless;
-pub use crate::work::fence::{FENCE, next_token};
+pub use crate::work::fence::{
+    CLONE_TAG_BITS, FENCE, ensure_clone_tag, highest_token, next_token, raise_token_floor,
+};
 
 /// One lock file, read tolerantly. Files of the original scripts have only
 /// `{milestone_id|priority_id, session_id, claimed_at, type}`: they count as claims

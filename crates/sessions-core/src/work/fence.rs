@@ -32,6 +32,7 @@ pub(crate) fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Resu
     }
     let path = hub.file(FENCE)?;
     let boot = boot_id();
+    let mut clone_tag = None;
     let damaged = |e| {
         Error::with_hint(
             e,
@@ -63,6 +64,7 @@ pub(crate) fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Resu
             let ceiling = number("ceiling").map_err(damaged)?.unwrap_or(last);
             let same_boot =
                 boot.is_some() && r.get("boot_id").and_then(Value::as_str) == boot.as_deref();
+            clone_tag = r.get("clone_tag").and_then(Value::as_u64);
             (last, ceiling, same_boot)
         }
         None => {
@@ -86,12 +88,15 @@ pub(crate) fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Resu
     if same_boot && next <= ceiling {
         // Within the durable reservation: a rename without fsync is enough, because
         // only an OS crash loses it, and that changes the boot ID.
-        let doc = json!({
+        let mut doc = json!({
             "last_token": next,
             "ceiling": ceiling,
             "boot_id": boot,
             "updated_at": time::format(time::now()),
         });
+        if let Some(tag) = clone_tag {
+            doc["clone_tag"] = json!(tag);
+        }
         storage::write_replace_unsynced(&path, &storage::json_bytes(&doc))?;
     } else {
         // Reserve a batch durably (fsync) before handing out its first token. Without a
@@ -101,15 +106,76 @@ pub(crate) fn next_token_unless(hub: &Hub, taken: impl FnOnce() -> bool) -> Resu
         } else {
             next
         };
-        let doc = json!({
+        let mut doc = json!({
             "last_token": next,
             "ceiling": ceiling,
             "boot_id": boot,
             "updated_at": time::format(time::now()),
         });
+        if let Some(tag) = clone_tag {
+            doc["clone_tag"] = json!(tag);
+        }
         storage::write_atomic(&path, &storage::json_bytes(&doc))?;
     }
-    Ok(Some(next))
+    Ok(Some(match clone_tag {
+        Some(tag) => (next << CLONE_TAG_BITS) | (tag & CLONE_TAG_MASK),
+        None => next,
+    }))
+}
+
+/// A git clone of a shared hub has its own counter (`.sessions/` is not committed). Its
+/// tokens carry the clone's tag in their low bits, so a token handed out on one clone
+/// is never handed out for any key on another (tags are random: two clones share one
+/// with odds of 1 in 65,535), and the counter in the high bits keeps them ordered.
+pub const CLONE_TAG_BITS: u32 = 16;
+const CLONE_TAG_MASK: u64 = (1 << CLONE_TAG_BITS) - 1;
+
+/// Give this hub's counter a clone tag (kept when it has one). Returns the tag.
+pub fn ensure_clone_tag(hub: &Hub, fresh_tag: impl FnOnce() -> u64) -> Result<u64> {
+    let _guard = hub.lock(FENCE)?;
+    let path = hub.file(FENCE)?;
+    let mut doc = storage::read_json_object(&path)?.unwrap_or_default();
+    if let Some(tag) = doc.get("clone_tag").and_then(Value::as_u64) {
+        return Ok(tag);
+    }
+    let tag = (fresh_tag() & CLONE_TAG_MASK).max(1);
+    if !doc.contains_key("last_token") {
+        doc.insert(
+            "last_token".into(),
+            json!(highest_token_on_disk(hub) >> CLONE_TAG_BITS),
+        );
+    }
+    doc.insert("clone_tag".into(), json!(tag));
+    storage::write_atomic(&path, &storage::json_bytes(&doc))?;
+    Ok(tag)
+}
+
+/// Raise the counter so that every later token is above `token` (one seen in a merge
+/// from another clone): fencing checks stay meaningful across clones.
+pub fn raise_token_floor(hub: &Hub, token: u64) -> Result<()> {
+    let _guard = hub.lock(FENCE)?;
+    let path = hub.file(FENCE)?;
+    let mut doc = storage::read_json_object(&path)?.unwrap_or_default();
+    let tagged = doc.get("clone_tag").and_then(Value::as_u64).is_some();
+    let floor = if tagged {
+        token >> CLONE_TAG_BITS
+    } else {
+        token
+    };
+    let last = doc.get("last_token").and_then(Value::as_u64).unwrap_or(0);
+    if last >= floor && doc.contains_key("last_token") {
+        return Ok(());
+    }
+    let ceiling = doc.get("ceiling").and_then(Value::as_u64).unwrap_or(0);
+    doc.insert("last_token".into(), json!(floor.max(last)));
+    doc.insert("ceiling".into(), json!(ceiling.max(floor)));
+    storage::write_atomic(&path, &storage::json_bytes(&doc))?;
+    Ok(())
+}
+
+/// The highest token in any lock file or milestone of the hub.
+pub fn highest_token(hub: &Hub) -> u64 {
+    highest_token_on_disk(hub)
 }
 
 /// How many tokens one durable write of the counter reserves.

@@ -488,6 +488,11 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
                     // milestone-<id>`, as the old guides do). Later writes under the same
                     // grant leave the owner alone (a handoff may have just cleared it).
                     record::set_text(r, "owner", up.by);
+                    // The grant's time too: a merge across clones decides the milestone's
+                    // holder the way it decides the lock's (the earlier claim).
+                    if let Some(at) = &claim.claimed_at {
+                        r.insert("claimed_at".into(), json!(at));
+                    }
                 }
                 r.insert("fence_token".into(), json!(t));
             }
