@@ -320,15 +320,14 @@ impl Render for HelpFound {
         ));
         for s in &self.sessions {
             render_session(out, s);
-            let offers: Vec<&String> = s.specializations.iter().chain(&s.capabilities).collect();
-            out.line(format!(
-                "      offers: {}",
-                esc(&offers
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "))
-            ));
+            // A capability given both as --spec and --cap is offered once.
+            let mut offers: Vec<&str> = Vec::new();
+            for o in s.specializations.iter().chain(&s.capabilities) {
+                if !offers.iter().any(|seen| seen.eq_ignore_ascii_case(o)) {
+                    offers.push(o);
+                }
+            }
+            out.line(format!("      offers: {}", esc(&offers.join(", "))));
         }
         out.line(format!(
             "Next: sessions collab request {} \"<what you need>\"",
@@ -360,7 +359,8 @@ pub fn matching(ctx: &mut Ctx, args: MatchArgs) -> Result<u8> {
         ));
     }
     let (hub, view) = load_view(ctx)?;
-    ctx.emit(&matching::rank(&hub.config, &view, &task))
+    let me = ctx.me_if_given()?;
+    ctx.emit(&matching::rank(&hub.config, &view, &task, me.as_deref()))
 }
 
 /// `match`: sessions ranked for a task (exit 1 when none matches).
