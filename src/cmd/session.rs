@@ -108,10 +108,14 @@ pub fn heartbeat(ctx: &mut Ctx, args: HeartbeatArgs) -> Result<u8> {
             ..Beat::default()
         },
     )?;
+    let warnings = registry::unregistered_warning(&Registry::load(&hub)?, &id)
+        .into_iter()
+        .collect();
     ctx.emit(&HeartbeatDone {
         id,
         heartbeat: path,
         time: time::format(time::now()),
+        warnings,
     })
 }
 
@@ -121,11 +125,17 @@ pub struct HeartbeatDone {
     pub id: String,
     pub heartbeat: PathBuf,
     pub time: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Render for HeartbeatDone {
     fn text(&self, out: &mut Output) {
         out.line(format!("♥ {} at {}", self.id, self.time));
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 }
 

@@ -131,3 +131,40 @@ fn find_help_lists_a_capability_once() {
     assert_eq!(offers.matches("deployment").count(), 1, "{text}");
     assert!(offers.contains("docs"), "{text}");
 }
+
+#[test]
+fn a_message_to_an_unregistered_session_warns_with_the_near_match() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    hub.ok(&["--as", "s2", "register"]);
+    hub.cli(["msg", "send", "--to", "s22", "hello"])
+        .as_("s1")
+        .succeeds()
+        .stderr_has("did you mean s2?");
+    // Still sent, as asked.
+    assert!(hub.read("MESSAGES.md").contains("hello"));
+    let v = hub.json(&["--as", "s1", "msg", "send", "--to", "s22", "again"]);
+    assert!(v["warnings"][0].as_str().unwrap().contains("s2"), "{v}");
+    // A registered recipient: no warning at all.
+    hub.cli(["msg", "send", "--to", "s2", "fine"])
+        .as_("s1")
+        .succeeds()
+        .stderr_lacks("registered");
+    assert!(hub.json(&["--as", "s1", "msg", "send", "--to", "s2", "x"])["warnings"].is_null());
+}
+
+#[test]
+fn a_heartbeat_from_an_unregistered_session_warns() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "ghost-1", "register"]);
+    hub.cli(["heartbeat"])
+        .as_("ghost")
+        .succeeds()
+        .stderr_has("did you mean ghost-1?");
+    let v = hub.json(&["--as", "ghost", "heartbeat"]);
+    assert!(v["warnings"][0].as_str().unwrap().contains("ghost"), "{v}");
+    hub.cli(["heartbeat"])
+        .as_("ghost-1")
+        .succeeds()
+        .stderr_lacks("registered");
+}
