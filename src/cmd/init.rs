@@ -1,16 +1,16 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use schemars::JsonSchema;
 use serde::Serialize;
-use sessions_core::{Result, init, store::hub::HUB_DIR_NAME};
+use sessions_core::{Error, Result, init, store::hub::HUB_DIR_NAME};
 
 use crate::Ctx;
 use crate::output::{Output, Render};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  sessions init              # creates ./SESSIONS\n  sessions init /tmp/hub     # creates /tmp/hub"
+    after_help = "Example:\n  sessions init              # creates ./SESSIONS\n  sessions init /tmp/hub     # creates /tmp/hub\n  sessions init --force      # a second hub below an existing one"
 )]
 pub struct InitArgs {
     /// Where to create the hub (default: ./SESSIONS). Must not exist or be empty.
@@ -21,10 +21,21 @@ pub struct InitArgs {
     /// Inside a git repository: also run `sessions git setup` (merge drivers).
     #[arg(long)]
     pub git_setup: bool,
+    /// Create the hub even inside a project that already has one further up.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(ctx: &mut Ctx, args: InitArgs) -> Result<u8> {
     let dir = args.dir.unwrap_or_else(|| PathBuf::from(HUB_DIR_NAME));
+    if !args.force
+        && let Some(existing) = enclosing_hub(&dir)
+    {
+        return Err(Error::Refused(format!(
+            "a hub already exists further up: {}\n  use it (run from there, or --hub {0}), or pass --force to create a second hub here",
+            existing.display()
+        )));
+    }
     let written = init::create(&dir, !args.no_shims)?;
     // Inside a git repository: offer (or, with --git-setup, run) the merge drivers.
     let hub = sessions_core::Hub::open(&dir)?;
@@ -43,6 +54,20 @@ pub fn run(ctx: &mut Ctx, args: InitArgs) -> Result<u8> {
         in_git,
         git_setup,
     })
+}
+
+/// A `SESSIONS/` folder in a folder above the one `dir` would be created in:
+/// a second hub there would silently split the project's sessions in two.
+fn enclosing_hub(dir: &Path) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    let target = cwd.join(dir);
+    let parent = target.parent()?;
+    let parent = std::fs::canonicalize(parent).ok()?;
+    let target = parent.join(target.file_name()?);
+    parent
+        .ancestors()
+        .map(|a| a.join(HUB_DIR_NAME))
+        .find(|hub| hub.is_dir() && *hub != target)
 }
 
 /// `init`: the hub created and the files written.

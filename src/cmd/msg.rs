@@ -240,7 +240,14 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
         return Err(Error::Usage("the message body is empty".into()));
     }
     let posted = messages::post(&hub, &post)?;
+    let known = sessions_core::sessions::registry::Registry::load(&hub)?;
+    let warnings = post
+        .to
+        .iter()
+        .filter_map(|to| sessions_core::sessions::registry::unregistered_warning(&known, to))
+        .collect();
     ctx.emit(&Sent {
+        warnings,
         id: posted.id,
         time: posted.time,
         from: post.from,
@@ -278,6 +285,9 @@ pub struct Sent {
     pub priority: Option<String>,
     pub subject: Option<String>,
     pub reply_to: Option<String>,
+    /// Recipients that are not registered sessions (the message was still sent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Render for Sent {
@@ -288,6 +298,10 @@ impl Render for Sent {
             self.to.join(", "),
             self.id
         ));
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 }
 

@@ -108,10 +108,14 @@ pub fn heartbeat(ctx: &mut Ctx, args: HeartbeatArgs) -> Result<u8> {
             ..Beat::default()
         },
     )?;
+    let warnings = registry::unregistered_warning(&Registry::load(&hub)?, &id)
+        .into_iter()
+        .collect();
     ctx.emit(&HeartbeatDone {
         id,
         heartbeat: path,
         time: time::format(time::now()),
+        warnings,
     })
 }
 
@@ -121,11 +125,17 @@ pub struct HeartbeatDone {
     pub id: String,
     pub heartbeat: PathBuf,
     pub time: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Render for HeartbeatDone {
     fn text(&self, out: &mut Output) {
         out.line(format!("♥ {} at {}", self.id, self.time));
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 }
 
@@ -323,15 +333,14 @@ impl Render for HelpFound {
         ));
         for s in &self.sessions {
             render_session(out, s);
-            let offers: Vec<&String> = s.specializations.iter().chain(&s.capabilities).collect();
-            out.line(format!(
-                "      offers: {}",
-                esc(&offers
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "))
-            ));
+            // A capability given both as --spec and --cap is offered once.
+            let mut offers: Vec<&str> = Vec::new();
+            for o in s.specializations.iter().chain(&s.capabilities) {
+                if !offers.iter().any(|seen| seen.eq_ignore_ascii_case(o)) {
+                    offers.push(o);
+                }
+            }
+            out.line(format!("      offers: {}", esc(&offers.join(", "))));
         }
         out.line(format!(
             "Next: sessions collab request {} \"<what you need>\"",
@@ -363,7 +372,8 @@ pub fn matching(ctx: &mut Ctx, args: MatchArgs) -> Result<u8> {
         ));
     }
     let (hub, view) = load_view(ctx)?;
-    ctx.emit(&matching::rank(&hub.config, &view, &task))
+    let me = ctx.me_if_given()?;
+    ctx.emit(&matching::rank(&hub.config, &view, &task, me.as_deref()))
 }
 
 /// `match`: sessions ranked for a task (exit 1 when none matches).

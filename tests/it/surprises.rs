@@ -62,3 +62,109 @@ fn renew_all_is_in_the_help_and_exists() {
     let out = hub.run(&["--as", "s1", "renew", "k1", "--all"]);
     assert_eq!(out.status.code(), Some(2), "a key and --all conflict");
 }
+
+#[test]
+fn init_below_an_existing_hub_refuses_without_force() {
+    let hub = TestHub::new();
+    let project = hub.root.parent().unwrap();
+    let sub = project.join("app");
+    std::fs::create_dir(&sub).unwrap();
+    let init = |extra: &[&str]| {
+        std::process::Command::new(crate::support::bin("sessions"))
+            .arg("init")
+            .args(extra)
+            .current_dir(&sub)
+            .env_remove("SESSIONS_HUB")
+            .env_remove("SESSIONS_ID")
+            .output()
+            .unwrap()
+    };
+    let out = init(&[]);
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    let err = crate::support::stderr(&out);
+    assert!(err.contains("already exists"), "{err}");
+    let existing = std::fs::canonicalize(&hub.root).unwrap();
+    assert!(err.contains(&existing.display().to_string()), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert!(!sub.join("SESSIONS").exists(), "nothing was created");
+
+    let out = init(&["--force"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(sub.join("SESSIONS").is_dir());
+}
+
+#[test]
+fn match_never_recommends_asking_yourself() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register", "--spec", "deployment"]);
+    hub.ok(&["--as", "s2", "register", "--spec", "deployment"]);
+    // s1 ranks first (same relevance and availability, then by ID) ...
+    let anon = hub.json(&["match", "deployment"]);
+    assert_eq!(anon["candidates"][0]["id"], "s1", "{anon}");
+    // ... but s1 asking is pointed at s2.
+    let mine = hub.json(&["--as", "s1", "match", "deployment"]);
+    let next = mine["next"].as_str().unwrap();
+    assert!(next.contains("collab request s2"), "{mine}");
+    hub.cli(["match", "deployment"])
+        .as_("s1")
+        .succeeds()
+        .stdout_has("Next: sessions collab request s2");
+}
+
+#[test]
+fn find_help_lists_a_capability_once() {
+    let hub = TestHub::new();
+    hub.ok(&[
+        "--as",
+        "s1",
+        "register",
+        "--spec",
+        "deployment",
+        "--cap",
+        "deployment,docs",
+    ]);
+    let text = hub.ok(&["find-help", "deploy"]);
+    let offers = text
+        .lines()
+        .find(|l| l.contains("offers:"))
+        .expect("an offers line");
+    assert_eq!(offers.matches("deployment").count(), 1, "{text}");
+    assert!(offers.contains("docs"), "{text}");
+}
+
+#[test]
+fn a_message_to_an_unregistered_session_warns_with_the_near_match() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    hub.ok(&["--as", "s2", "register"]);
+    hub.cli(["msg", "send", "--to", "s22", "hello"])
+        .as_("s1")
+        .succeeds()
+        .stderr_has("did you mean s2?");
+    // Still sent, as asked.
+    assert!(hub.read("MESSAGES.md").contains("hello"));
+    let v = hub.json(&["--as", "s1", "msg", "send", "--to", "s22", "again"]);
+    assert!(v["warnings"][0].as_str().unwrap().contains("s2"), "{v}");
+    // A registered recipient: no warning at all.
+    hub.cli(["msg", "send", "--to", "s2", "fine"])
+        .as_("s1")
+        .succeeds()
+        .stderr_lacks("registered");
+    assert!(hub.json(&["--as", "s1", "msg", "send", "--to", "s2", "x"])["warnings"].is_null());
+}
+
+#[test]
+fn a_heartbeat_from_an_unregistered_session_warns() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "ghost-1", "register"]);
+    hub.cli(["heartbeat"])
+        .as_("ghost")
+        .succeeds()
+        .stderr_has("did you mean ghost-1?");
+    let v = hub.json(&["--as", "ghost", "heartbeat"]);
+    assert!(v["warnings"][0].as_str().unwrap().contains("ghost"), "{v}");
+    hub.cli(["heartbeat"])
+        .as_("ghost-1")
+        .succeeds()
+        .stderr_lacks("registered");
+}

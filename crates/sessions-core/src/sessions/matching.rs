@@ -114,8 +114,9 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Rank the sessions of `view` for `task`.
-pub fn rank(config: &Config, view: &SyncView, task: &str) -> MatchResult {
+/// Rank the sessions of `view` for `task`. `me`, the asking session, stays in
+/// the ranking but is never the recommended next step: asking yourself is no help.
+pub fn rank(config: &Config, view: &SyncView, task: &str, me: Option<&str>) -> MatchResult {
     let wanted = wanted_specializations(config, task);
     let task_words: BTreeSet<String> = words(task).into_iter().filter(|w| w.len() > 2).collect();
     let mut candidates: Vec<Candidate> = view
@@ -158,7 +159,8 @@ pub fn rank(config: &Config, view: &SyncView, task: &str) -> MatchResult {
             .then(a.session.id.cmp(&b.session.id))
     });
     let next = candidates
-        .first()
+        .iter()
+        .find(|c| Some(c.session.id.as_str()) != me)
         .map(|c| format!("sessions collab request {} {:?}", c.session.id, task.trim()));
     MatchResult {
         task: task.to_string(),

@@ -61,6 +61,18 @@ fn check_registry_shape(path: &std::path::Path, doc: &Record) -> Result<()> {
     }
 }
 
+/// A warning when `id` is not a registered session (a typo, or a session that never
+/// registered), with the near match among the registered IDs when there is one.
+pub fn unregistered_warning(registry: &Registry, id: &str) -> Option<String> {
+    if registry.sessions().any(|(known, _)| known == id) {
+        return None;
+    }
+    let hint = crate::store::ids::near_match(id, registry.sessions().map(|(known, _)| known))
+        .map(|near| format!("; did you mean {near}?"))
+        .unwrap_or_else(|| "; `sessions sync` lists the sessions".into());
+    Some(format!("no registered session {id:?}{hint}"))
+}
+
 /// Locked read-modify-write of REGISTRY.json. A new registry gets the original header.
 pub fn update_registry<T>(hub: &Hub, f: impl FnOnce(&mut Record) -> Result<T>) -> Result<T> {
     let path = hub.file(layout::REGISTRY)?;

@@ -108,3 +108,60 @@ mod tests {
         assert_eq!(slugify("  Fix: the API!! "), "fix-the-api");
     }
 }
+
+/// The known name a probable typo of `word` meant: the closest within two edits
+/// (case-insensitive), else the only one `word` is a prefix of. `None` when `word` is
+/// itself known or nothing is close. Used by every "did you mean" warning.
+pub fn near_match<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    let known: Vec<&str> = known.into_iter().collect();
+    if known.iter().any(|k| k.to_lowercase() == word) {
+        return None;
+    }
+    let closest = known
+        .iter()
+        .map(|k| (edit_distance(&word, &k.to_lowercase()), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k);
+    closest.or_else(|| {
+        let prefixed: Vec<&str> = known
+            .iter()
+            .copied()
+            .filter(|k| !word.is_empty() && k.to_lowercase().starts_with(&word))
+            .collect();
+        (prefixed.len() == 1).then(|| prefixed[0])
+    })
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = (diag + usize::from(ca != *cb)).min(up + 1).min(row[j] + 1);
+            diag = up;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod near_match_tests {
+    use super::near_match;
+
+    #[test]
+    fn suggests_the_closest_known_name_only_for_unknown_words() {
+        let known = ["s2", "session-1", "SERVICES", "infra"];
+        assert_eq!(near_match("s22", known), Some("s2"));
+        assert_eq!(near_match("SERVCES", known), Some("SERVICES"));
+        assert_eq!(near_match("sess", known), Some("session-1"));
+        assert_eq!(near_match("s2", known), None, "known: no suggestion");
+        assert_eq!(near_match("Infra", known), None, "case-insensitive");
+        assert_eq!(near_match("nobody-here", known), None);
+    }
+}
