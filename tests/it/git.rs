@@ -674,7 +674,11 @@ fn setup_is_idempotent_and_check_passes_after_it() {
     net.git_at(dir.path(), &["init", "-q"]);
     let out = net.sessions_at(dir.path(), &["init", "SESSIONS"]);
     assert!(stdout(&out).contains("git setup"), "{}", stdout(&out));
+    // A second hub beside the first is refused without --force (issue 14 §3).
     let out = net.sessions_at(dir.path(), &["init", "H2", "--git-setup"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already exists further up"));
+    let out = net.sessions_at(dir.path(), &["init", "H2", "--git-setup", "--force"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(dir.path().join(".git/info/attributes").exists());
 }
