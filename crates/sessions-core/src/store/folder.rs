@@ -105,15 +105,8 @@ impl Folder {
     /// `suffix`, skipping temp and hidden files and refusing symlinks that lead outside.
     /// Sorted by name. A missing folder lists as empty.
     pub fn list(&self, rel_dir: &str, suffix: &str) -> Result<Vec<PathBuf>> {
-        let dir = if rel_dir.is_empty() {
-            self.root.clone()
-        } else {
-            self.resolve(rel_dir)?
-        };
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(&dir, e)),
+        let Some((dir, entries)) = self.read_dir(rel_dir)? else {
+            return Ok(Vec::new());
         };
         let mut out = Vec::new();
         for entry in entries {
@@ -136,15 +129,8 @@ impl Folder {
     /// Every entry name of the folder `rel_dir`, hidden ones included, unsorted: for
     /// scanners with their own naming rules (signals, held files). Missing: empty.
     pub fn entries(&self, rel_dir: &str) -> Result<Vec<(String, PathBuf)>> {
-        let dir = if rel_dir.is_empty() {
-            self.root.clone()
-        } else {
-            self.resolve(rel_dir)?
-        };
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(&dir, e)),
+        let Some((dir, entries)) = self.read_dir(rel_dir)? else {
+            return Ok(Vec::new());
         };
         let mut out = Vec::new();
         for entry in entries {
@@ -155,6 +141,21 @@ impl Folder {
             out.push((name, entry.path()));
         }
         Ok(out)
+    }
+
+    /// The open folder `rel_dir` (`""` for the root), resolved inside this folder, with
+    /// its path for errors; `None` when it does not exist (it lists as empty).
+    fn read_dir(&self, rel_dir: &str) -> Result<Option<(PathBuf, fs::ReadDir)>> {
+        let dir = if rel_dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.resolve(rel_dir)?
+        };
+        match fs::read_dir(&dir) {
+            Ok(entries) => Ok(Some((dir, entries))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&dir, e)),
+        }
     }
 
     /// Read-modify-write of a JSON object file under its sidecar lock. The file is
