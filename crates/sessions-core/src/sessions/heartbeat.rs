@@ -1,6 +1,6 @@
 //! Heartbeats: `HEARTBEATS/<id>.json`, what a session says about itself as it works.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -48,20 +48,28 @@ pub fn load_heartbeats(hub: &Hub) -> Result<Vec<Heartbeat>> {
 /// Every heartbeat in `HEARTBEATS/` that parses, and a problem for each that does not
 /// (the watcher keeps what it knew of a file caught mid-edit).
 pub fn scan_heartbeats(hub: &Hub) -> Result<Scan<Heartbeat>> {
-    Ok(
-        scan::json_records(hub, layout::HEARTBEATS, ".json")?.map(|(path, record)| {
-            let id = record::text(&record, fields::ID)
-                .map(str::to_string)
-                .unwrap_or_else(|| scan::stem(&path));
-            let time = record::timestamp(&record, fields::HEARTBEAT_TIME);
-            Heartbeat {
-                id,
-                path,
-                record,
-                time,
-            }
-        }),
-    )
+    Ok(scan::json_records(hub, layout::HEARTBEATS, ".json")?
+        .map(|(path, record)| Heartbeat::of(path, record)))
+}
+
+/// One heartbeat file, read again after it changed (`None`: it is gone).
+pub fn read_heartbeat(hub: &Hub, path: &Path) -> Result<Option<Heartbeat>> {
+    Ok(scan::json_record(hub, path)?.map(|record| Heartbeat::of(path.to_path_buf(), record)))
+}
+
+impl Heartbeat {
+    fn of(path: PathBuf, record: Record) -> Heartbeat {
+        let id = record::text(&record, fields::ID)
+            .map(str::to_string)
+            .unwrap_or_else(|| scan::stem(&path));
+        let time = record::timestamp(&record, fields::HEARTBEAT_TIME);
+        Heartbeat {
+            id,
+            path,
+            record,
+            time,
+        }
+    }
 }
 
 /// What a heartbeat refreshes. `None` keeps the previous value.
