@@ -378,7 +378,9 @@ impl Live {
                 self.errors.remove(&key);
                 match at {
                     Ok(i) => {
-                        if hb.time != self.heartbeats[i].time
+                        // Rewritten (a new time, or a new count within the same
+                        // second): one more heartbeat.
+                        if hb.record != self.heartbeats[i].record
                             && let Some(t) = hb.time
                         {
                             self.model.activity.heartbeats.push(t);
