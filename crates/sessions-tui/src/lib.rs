@@ -38,6 +38,9 @@ pub struct Options {
     /// Append one line per frame drawn after a hub change (`<unix ns> change`) here:
     /// the benchmark's probe.
     pub bench_log: Option<PathBuf>,
+    /// Read the whole hub again on every change (the benchmark's baseline: what top did
+    /// before it kept each part apart).
+    pub reload_all: bool,
 }
 
 enum Msg {
@@ -122,6 +125,9 @@ fn event_loop(
                 pending = settle(rx, &places, &mut touched);
                 if touched.is_empty() {
                     continue;
+                }
+                if opts.reload_all {
+                    touched = Touched::everything();
                 }
                 live.refresh(hub, &touched);
                 terminal
