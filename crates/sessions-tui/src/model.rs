@@ -561,3 +561,78 @@ impl Live {
 fn problem_key(path: &Path) -> String {
     format!("{}/{}", layout::HEARTBEATS, scan::stem(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn places() -> Places {
+        Places {
+            root: PathBuf::from("/h"),
+            status_dir: PathBuf::from("/h"),
+            me: Some("me1".into()),
+        }
+    }
+
+    fn touched(paths: &[&str]) -> Touched {
+        let mut t = Touched::default();
+        for p in paths {
+            places().classify(Path::new(p), &mut t);
+        }
+        t
+    }
+
+    #[test]
+    fn each_path_names_its_part_and_only_that() {
+        let t = touched(&["/h/HEARTBEATS/s1.json"]);
+        assert_eq!(
+            t.heartbeats.iter().collect::<Vec<_>>(),
+            [Path::new("/h/HEARTBEATS/s1.json")]
+        );
+        assert!(!t.all && !t.registry && !t.claims && !t.board);
+        assert!(touched(&["/h/REGISTRY.json"]).registry);
+        assert!(touched(&["/h/MESSAGES.md"]).board);
+        assert!(touched(&["/h/PRIORITIES/fence.lock"]).claims);
+        assert!(touched(&["/h/MILESTONES/m1.json"]).milestones);
+        assert!(touched(&["/h/ACTIVE/COLLABORATIONS/c1.json"]).collab);
+        assert!(touched(&["/h/ACTIVE/ACKS/m-1/s2.json"]).acks);
+        assert!(touched(&["/h/.sessions/cursors/me1.json"]).my_cursor);
+        assert!(touched(&["/h/HEARTBEATS"]).heartbeat_dir);
+        assert!(touched(&["/h"]).all);
+        let t = touched(&["/h/infra-status.md"]);
+        assert_eq!(t.status.iter().collect::<Vec<_>>(), ["infra"]);
+        // Another session's cursor, temp files and unrelated files touch nothing.
+        for quiet in [
+            "/h/.sessions/cursors/s2.json",
+            "/h/HEARTBEATS/.s1.json.tmp",
+            "/h/.infra-status.md",
+            "/h/DISCOVERY/s1-HELLO.md",
+            "/h/notes.txt",
+        ] {
+            assert!(touched(&[quiet]).is_empty(), "{quiet} touched something");
+        }
+    }
+
+    #[test]
+    fn merged_bursts_keep_every_part() {
+        let mut t = touched(&["/h/HEARTBEATS/s1.json"]);
+        t.merge(touched(&["/h/HEARTBEATS/s2.json", "/h/a-status.md"]));
+        assert_eq!(t.heartbeats.len(), 2);
+        assert!(t.status.contains("a"));
+        assert!(!t.is_empty());
+    }
+
+    #[test]
+    fn per_minute_counts_the_last_hour_oldest_first() {
+        let now = time::parse_str("2026-01-01T12:00:00Z").unwrap();
+        let at = |secs_ago: i64| now - chrono::Duration::seconds(secs_ago);
+        let times = [at(0), at(30), at(59), at(60), at(3599), at(3600), at(-5)];
+        let counts = Activity::per_minute(&times, now);
+        assert_eq!(counts.len(), CHART_MINUTES);
+        assert_eq!(counts[CHART_MINUTES - 1], 3, "this minute");
+        assert_eq!(counts[CHART_MINUTES - 2], 1, "a minute ago");
+        assert_eq!(counts[0], 1, "59 minutes ago");
+        // An hour ago and the future are outside the chart.
+        assert_eq!(counts.iter().sum::<u64>(), 5);
+    }
+}
