@@ -335,7 +335,9 @@ impl Live {
             self.model.requests_waiting = glance::waiting_on(list, self.me.as_deref());
         }
         let board_changed = (all || t.board) && self.refresh_board(hub, now, all);
-        if t.my_cursor && !board_changed {
+        // My cursor moved (I read my inbox elsewhere): unread is what the inbox says,
+        // even when the board grew in the same burst.
+        if t.my_cursor && !all {
             self.refresh_unread(hub);
         }
         if all || board_changed || t.acks {
