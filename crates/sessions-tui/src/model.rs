@@ -211,6 +211,8 @@ pub struct Live {
     board: Board,
     /// Problems by part (or by file), replaced when that part reads again.
     errors: BTreeMap<String, String>,
+    /// When [`Live::age`] last looked.
+    aged_at: Option<Timestamp>,
     pub model: Model,
 }
 
@@ -229,6 +231,7 @@ impl Live {
                 file: None,
             },
             errors: BTreeMap::new(),
+            aged_at: None,
             model: Model {
                 sessions: SyncView {
                     sessions: Vec::new(),
@@ -248,6 +251,7 @@ impl Live {
             },
         };
         live.refresh(hub, &Touched::everything());
+        live.aged_at = Some(time::now());
         live
     }
 
@@ -351,13 +355,36 @@ impl Live {
     }
 
     /// What changes with time alone, without reading files again (liveness, ages,
-    /// stale status files, the chart's window), and the free work (leases run out).
+    /// stale status files, the chart's window). The free work is read again only when
+    /// time freed a claim: its lease (and grace) ran out since the last look, or its
+    /// holder stopped being live.
     pub fn age(&mut self, hub: &Hub) {
         let now = time::now();
+        let since = self.aged_at.replace(now).unwrap_or(now);
         self.model.sessions = registry::sync_view(hub, &self.registry, &self.heartbeats, now);
+        let before: Vec<_> = self
+            .model
+            .claims
+            .iter()
+            .map(|c| c.holder_liveness)
+            .collect();
         self.model.claims = self.claim_statuses(now);
+        let grace = chrono::Duration::from_std(hub.config.claims.grace).unwrap_or_default();
+        let lease_ran_out = self.claims.iter().any(|c| {
+            claims::lease_end(hub, c)
+                .and_then(|end| end.checked_add_signed(grace))
+                .is_some_and(|free_at| since < free_at && free_at <= now)
+        });
+        let holder_changed = !self
+            .model
+            .claims
+            .iter()
+            .map(|c| c.holder_liveness)
+            .eq(before);
+        if lease_ran_out || holder_changed {
+            self.refresh_ready(hub, now);
+        }
         self.rebuild_status(now);
-        self.refresh_ready(hub, now);
         self.model.activity.prune(now);
     }
 
