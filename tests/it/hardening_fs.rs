@@ -203,6 +203,40 @@ fn a_link_inside_the_hub_is_not_followed_either() {
 }
 
 #[test]
+fn private_files_are_never_read_or_written_through_a_link() {
+    let hub = TestHub::new();
+    let outside = tempfile::tempdir().unwrap();
+    hub.ok(&["--as", "s1", "claim", "k"]);
+    // The fencing counter: a link to a file elsewhere (one inside the hub alike).
+    let fence = hub.path(".sessions/fence.json");
+    let elsewhere = outside.path().join("fence.json");
+    std::fs::write(&elsewhere, "{\"last\": 999999}\n").unwrap();
+    std::fs::remove_file(&fence).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &fence).unwrap();
+    let before = snapshot(outside.path());
+    hub.cli(["--as", "s2", "claim", "other"])
+        .fails(6)
+        .stderr_has("fence.json");
+    std::fs::remove_file(&fence).unwrap();
+    std::os::unix::fs::symlink("grants", &fence).unwrap();
+    hub.cli(["--as", "s2", "claim", "other"]).fails(6);
+    // The lock folder and the read cursors: links out.
+    std::fs::remove_file(&fence).unwrap();
+    std::fs::rename(
+        hub.path(".sessions/locks"),
+        hub.path(".sessions/locks-real"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path(), hub.path(".sessions/locks")).unwrap();
+    hub.cli(["--as", "s2", "msg", "send", "--to", "s1", "hi"])
+        .fails(6);
+    std::fs::remove_file(hub.path(".sessions/locks")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), hub.path(".sessions/cursors")).unwrap();
+    hub.cli(["--as", "s1", "inbox"]).fails(6);
+    assert_eq!(snapshot(outside.path()), before, "written outside the hub");
+}
+
+#[test]
 fn a_config_naming_a_status_folder_outside_the_hub_is_refused() {
     let hub = TestHub::new();
     let base = hub.root.parent().unwrap().to_path_buf();
