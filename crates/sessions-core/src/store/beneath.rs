@@ -62,7 +62,7 @@ pub fn link_refused(e: &io::Error) -> Option<&LinkRefused> {
 #[derive(Debug)]
 struct Root {
     path: PathBuf,
-    handle: OnceLock<Arc<OwnedFd>>,
+    handle: Mutex<Option<Arc<OwnedFd>>>,
 }
 
 static ROOTS: Mutex<Vec<Arc<Root>>> = Mutex::new(Vec::new());
@@ -80,7 +80,7 @@ pub fn guard(root: &Path) -> io::Result<()> {
             None => {
                 let r = Arc::new(Root {
                     path,
-                    handle: OnceLock::new(),
+                    handle: Mutex::new(None),
                 });
                 roots.push(r.clone());
                 r
@@ -94,22 +94,44 @@ pub fn guard(root: &Path) -> io::Result<()> {
     }
 }
 
+/// `path` made absolute with `..` folded lexically, so that a path the toolkit built
+/// as `<hub>/../.git/info` is known to lie outside the hub (and is used as given),
+/// while one beneath the hub is never resolved through a `..` there. Folding is exact
+/// beneath a guarded folder, where no link is followed.
 fn absolute(path: &Path) -> io::Result<PathBuf> {
-    if path.is_absolute() {
-        Ok(path.to_path_buf())
+    let path = if path.is_absolute() {
+        path.to_path_buf()
     } else {
-        std::path::absolute(path)
+        std::path::absolute(path)?
+    };
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
     }
+    Ok(out)
 }
 
 fn snapshot() -> Vec<Arc<Root>> {
     ROOTS.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
-/// The handle of `root`, opened on first use.
+/// The handle of `root`, opened on first use, and again when the folder at its path
+/// is no longer the one the handle holds (a hub deleted and made again while a
+/// long-running `watch` or MCP server keeps it): writes never go to a deleted folder.
 fn handle_of(root: &Arc<Root>) -> io::Result<Arc<OwnedFd>> {
-    if let Some(h) = root.handle.get() {
-        return Ok(h.clone());
+    let mut slot = root.handle.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(h) = slot.as_ref() {
+        let now = rfs::stat(&root.path)?;
+        let held = rfs::fstat(&**h)?;
+        if (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino) {
+            return Ok(h.clone());
+        }
     }
     let fd = match enclosing(&root.path, Some(root))? {
         Some((outer, rel)) => open_dir_beneath(&outer, &rel, &root.path)?,
@@ -121,8 +143,9 @@ fn handle_of(root: &Arc<Root>) -> io::Result<Arc<OwnedFd>> {
             Mode::empty(),
         )?,
     };
-    let _ = root.handle.set(Arc::new(fd));
-    Ok(root.handle.get().expect("just set").clone())
+    let fd = Arc::new(fd);
+    *slot = Some(fd.clone());
+    Ok(fd)
 }
 
 /// The handle of the deepest existing guarded folder holding `path` (other than
@@ -405,4 +428,64 @@ pub fn list_dir(dir: &Path) -> io::Result<Vec<(OsString, bool)>> {
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "sessions-beneath-{name}-{}-{}",
+            std::process::id(),
+            crate::store::ids::unique("t")
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_folder_made_again_at_its_path_gets_a_fresh_handle() {
+        let root = scratch("again");
+        guard(&root).unwrap();
+        let file = root.join("a.md");
+        let target = at(&file).unwrap();
+        target.open(OFlags::WRONLY | OFlags::CREATE, 0o644).unwrap();
+        assert!(file.is_file());
+        std::fs::remove_dir_all(&root).unwrap();
+        std::fs::create_dir(&root).unwrap();
+        at(&file)
+            .unwrap()
+            .open(OFlags::WRONLY | OFlags::CREATE, 0o644)
+            .unwrap();
+        assert!(file.is_file(), "written into the deleted folder instead");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn dot_dot_and_links_beneath_a_guarded_folder_are_refused() {
+        let root = scratch("dots");
+        let outside = scratch("dots-out");
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("out")).unwrap();
+        guard(&root).unwrap();
+        for path in [
+            root.join("sub/../out/x"),
+            root.join("out/x"),
+            root.join("out"),
+        ] {
+            let err = make_dirs(&path.join("y")).unwrap_err();
+            assert!(link_refused(&err).is_some(), "{path:?}: {err}");
+        }
+        let err = at(&root.join("out"))
+            .unwrap()
+            .open(OFlags::RDONLY, 0)
+            .unwrap_err();
+        assert!(link_refused(&err).is_some(), "{err}");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        make_dirs(&root.join("sub/a/b")).unwrap();
+        assert!(root.join("sub/a/b").is_dir());
+        std::fs::remove_dir_all(&root).unwrap();
+        std::fs::remove_dir_all(&outside).unwrap();
+    }
 }

@@ -58,7 +58,7 @@ pub enum Error {
     #[error("{} already holds a hub; refusing to overwrite it", path.display())]
     HubExists { path: PathBuf },
 
-    #[error("{} leads outside the hub ({}); refusing to follow it", path.display(), target.display())]
+    #[error("{} leads outside the hub, or through a symbolic link, to {}; refusing to follow it (links in the hub are never followed: put the file or folder itself there)", path.display(), target.display())]
     OutsideHub { path: PathBuf, target: PathBuf },
 
     #[error("{} is larger than {limit} bytes; refusing to read it", path.display())]

@@ -149,9 +149,9 @@ fn append_with(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     survive_file_size_limit();
     let mut file = open_regular(path, Access::Append).map_err(|e| Error::io(path, e))?;
     let before = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    let written =
-        file.write_all(bytes)
-            .and_then(|()| if durable { file.sync_data() } else { Ok(()) });
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| if durable { file.sync_data() } else { Ok(()) });
     if let Err(e) = written {
         // Through the same handle: the file we wrote to, whatever its name is now.
         let _ = file.set_len(before).and_then(|()| file.sync_data());
