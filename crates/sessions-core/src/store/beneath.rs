@@ -22,10 +22,14 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use std::sync::{
+    OnceLock,
+    atomic::{AtomicBool, Ordering},
+};
 
-use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags};
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 /// What an `io::Error` carries when a link (or a `..`) was met beneath a guarded
@@ -171,6 +175,7 @@ fn enclosing(path: &Path, skip: Option<&Arc<Root>>) -> io::Result<Option<(Arc<Ow
 
 /// Tests force the component walk with `SESSIONS_TEST_NO_OPENAT2`, so the fallback for
 /// kernels without `openat2` runs in CI too.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn openat2_missing() -> &'static AtomicBool {
     static MISSING: OnceLock<AtomicBool> = OnceLock::new();
     MISSING.get_or_init(|| {
@@ -204,27 +209,9 @@ fn open_dir_beneath(root: &OwnedFd, rel: &Path, path: &Path) -> io::Result<Owned
         )?);
     }
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    if !openat2_missing().load(Ordering::Relaxed) {
-        let how = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
-        // EAGAIN: a rename elsewhere raced the lookup; the kernel asks for a retry.
-        for _ in 0..16 {
-            match rfs::openat2(root, rel, flags, Mode::empty(), how) {
-                Ok(fd) => return Ok(fd),
-                Err(Errno::AGAIN) => continue,
-                Err(Errno::NOSYS | Errno::PERM) => {
-                    openat2_missing().store(true, Ordering::Relaxed);
-                    break;
-                }
-                Err(Errno::LOOP | Errno::XDEV) => return Err(refused(path)),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if !openat2_missing().load(Ordering::Relaxed) {
-            return Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "the folder kept changing while it was opened; run the command again",
-            ));
-        }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Some(opened) = openat2_beneath(root, rel, flags, path) {
+        return opened;
     }
     let mut current: Option<OwnedFd> = None;
     for part in parts {
@@ -247,6 +234,40 @@ fn classify(e: Errno, dir: impl AsFd, name: &std::ffi::OsStr, path: &Path) -> io
     } else {
         e.into()
     }
+}
+
+/// The whole of `rel` in one `openat2` call, the kernel refusing any link and any way
+/// out; `None` where the call is missing (then the caller walks the components).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn openat2_beneath(
+    root: &OwnedFd,
+    rel: &Path,
+    flags: OFlags,
+    path: &Path,
+) -> Option<io::Result<OwnedFd>> {
+    use rustix::fs::ResolveFlags;
+    if openat2_missing().load(Ordering::Relaxed) {
+        return None;
+    }
+    let how = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    // EAGAIN: a rename elsewhere raced the lookup; the kernel asks for a retry.
+    for _ in 0..16 {
+        match rfs::openat2(root, rel, flags, Mode::empty(), how) {
+            Ok(fd) => return Some(Ok(fd)),
+            Err(Errno::AGAIN) => continue,
+            // Missing (older kernel), or filtered out (some container sandboxes).
+            Err(Errno::NOSYS | Errno::PERM) => {
+                openat2_missing().store(true, Ordering::Relaxed);
+                return None;
+            }
+            Err(Errno::LOOP | Errno::XDEV) => return Some(Err(refused(path))),
+            Err(e) => return Some(Err(e.into())),
+        }
+    }
+    Some(Err(io::Error::new(
+        io::ErrorKind::WouldBlock,
+        "the folder kept changing while it was opened; run the command again",
+    )))
 }
 
 /// Create the folders of `rel` beneath `root` (the missing ones), never following a
