@@ -162,6 +162,46 @@ impl Default for Status {
     }
 }
 
+impl Status {
+    /// The folder `[status] dir` names, inside the hub at `hub_root`; `None` when the
+    /// key is not set. A hub's config is written by anyone who can write in the hub, so
+    /// it may not send writes elsewhere: a path that is absolute, climbs out with `..`
+    /// or passes through a link is refused, naming the file and the key. A folder
+    /// outside the hub is for the person to name (`--dir`, `$SESSIONS_STATUS_DIR`).
+    pub fn dir_in_hub(&self, hub_root: &Path) -> Result<Option<std::path::PathBuf>> {
+        use std::path::Component;
+        let Some(dir) = &self.dir else {
+            return Ok(None);
+        };
+        let refuse = |why: &str| {
+            Error::Refused(format!(
+                "{}: [status] dir = {:?} {why}; a hub's config may only name a folder \
+                 inside the hub (e.g. \"status\"). To use a folder elsewhere, pass it \
+                 yourself with --dir or $SESSIONS_STATUS_DIR",
+                hub_root.join(CONFIG_FILE).display(),
+                dir.display().to_string()
+            ))
+        };
+        let mut current = hub_root.to_path_buf();
+        for part in dir.components() {
+            match part {
+                Component::Normal(name) => current.push(name),
+                Component::CurDir => {}
+                Component::ParentDir => return Err(refuse("climbs out of the hub with `..`")),
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(refuse("is an absolute path"));
+                }
+            }
+            // An early, friendly refusal; the folder's handle is taken beneath the
+            // hub's without following links (store::beneath), which is what holds.
+            if std::fs::symlink_metadata(&current).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(refuse("passes through a symbolic link"));
+            }
+        }
+        Ok(Some(current))
+    }
+}
+
 /// `"majority"`, `"all"` (or `"unanimous"`), or a number of votes, quoted or not.
 fn consensus_rule<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
     #[derive(Deserialize)]
