@@ -50,6 +50,8 @@ pub struct Message {
     /// Byte offset and length of the whole block in the file.
     pub offset: u64,
     pub len: u64,
+    /// Whether the block's frame still matches its bytes (toolkit blocks).
+    pub framing: Framing,
     #[serde(skip)]
     pub timestamp: Option<Timestamp>,
 }
@@ -101,42 +103,130 @@ pub fn parse(text: &str) -> Vec<Segment> {
 /// one segment, in order.
 pub fn parse_at(text: &str, base: u64) -> Vec<Segment> {
     let mut segments = Vec::new();
-    let mut derived = Taken::new();
-    let mut chunk_start = 0;
-    let mut pos = 0;
-    let mut blank_run_start: Option<usize> = None;
-    while pos < text.len() {
-        let (line, next) = line_at(text, pos);
-        if line.trim().is_empty() {
-            blank_run_start.get_or_insert(pos);
-            pos = next;
-            continue;
+    Parser::new(true).feed(text, base, true, &mut segments);
+    segments
+}
+
+/// How a block's frame held when it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Framing {
+    /// A toolkit block whose `**Length:**` matches its bytes: the body is exact.
+    Exact,
+    /// A toolkit block whose line endings were converted (git `autocrlf`): it matches
+    /// once `\r\n` is read as `\n`, and its body is given back with `\n`.
+    Converted,
+    /// A toolkit block whose bytes were changed some other way (trailing whitespace
+    /// trimmed, a hand edit): it is kept whole, so nothing inside it is ever read as a
+    /// block of its own, but its body may differ from what was sent.
+    Damaged,
+    /// A block written by the original scripts or by hand: no frame to check.
+    Untracked,
+}
+
+/// The board parser. It reads a board in pieces (windows) as well as whole: [`feed`]
+/// gives out the segments that are complete and says how far it got; the caller feeds
+/// the rest again with more bytes behind it. Derived IDs stay unique across pieces.
+///
+/// [`feed`]: Parser::feed
+pub struct Parser {
+    taken: Taken,
+    /// Whether free-text sections are wanted; readers of messages skip them (and the
+    /// work and memory of naming them).
+    want_text: bool,
+}
+
+/// The outcome of trying to read a toolkit block at a separator.
+enum Block {
+    /// The block's end (in the text) and its message.
+    Found(usize, Box<Message>),
+    /// Not a toolkit block.
+    No,
+    /// The text ends before the block could be judged: feed more.
+    NeedMore,
+}
+
+impl Parser {
+    pub fn new(want_text: bool) -> Parser {
+        Parser {
+            taken: Taken::new(),
+            want_text,
         }
-        if is_separator(line) {
-            // The block owns the blank lines before its separator.
-            let start = blank_run_start.unwrap_or(pos).max(chunk_start);
-            if let Some((end, msg)) = toolkit_block(text, start, pos, next, base) {
-                if chunk_start < start {
-                    segments.push(chunk(text, chunk_start, start, base, &mut derived));
-                }
-                segments.push(Segment::Message(msg));
-                chunk_start = end;
-                pos = end;
-                blank_run_start = None;
+    }
+
+    /// Parse `text`, which starts at byte `base` of the file, pushing complete segments
+    /// onto `out`; `eof` says no bytes follow. Returns how many bytes of `text` the
+    /// pushed segments cover: the rest (a segment that may go on) is to be fed again,
+    /// with what follows it. With `eof`, all of `text` is covered. Linear in the text.
+    pub fn feed(&mut self, text: &str, base: u64, eof: bool, out: &mut Vec<Segment>) -> usize {
+        let mut chunk_start = 0;
+        let mut pos = 0;
+        let mut blank_run_start: Option<usize> = None;
+        while pos < text.len() {
+            let (line, next) = line_at(text, pos);
+            if line.trim().is_empty() {
+                blank_run_start.get_or_insert(pos);
+                pos = next;
                 continue;
             }
-            if chunk_start < start {
-                segments.push(chunk(text, chunk_start, start, base, &mut derived));
-                chunk_start = start;
+            if is_separator(line) {
+                // The block owns the blank lines before its separator.
+                let start = blank_run_start.unwrap_or(pos).max(chunk_start);
+                match toolkit_block(text, start, next, base, eof, false) {
+                    Block::Found(end, msg) => {
+                        if chunk_start < start {
+                            self.chunk(text, chunk_start, start, base, out);
+                        }
+                        out.push(Segment::Message(*msg));
+                        chunk_start = end;
+                        pos = end;
+                        blank_run_start = None;
+                        continue;
+                    }
+                    Block::NeedMore => {
+                        if chunk_start < start {
+                            self.chunk(text, chunk_start, start, base, out);
+                        }
+                        return start;
+                    }
+                    Block::No => {}
+                }
+                if chunk_start < start {
+                    self.chunk(text, chunk_start, start, base, out);
+                    chunk_start = start;
+                }
             }
+            blank_run_start = None;
+            pos = next;
         }
-        blank_run_start = None;
-        pos = next;
+        if !eof {
+            return chunk_start;
+        }
+        if chunk_start < text.len() {
+            self.chunk(text, chunk_start, text.len(), base, out);
+        }
+        text.len()
     }
-    if chunk_start < text.len() {
-        segments.push(chunk(text, chunk_start, text.len(), base, &mut derived));
+
+    /// Classify a chunk between separators: a script-written message or free text.
+    fn chunk(&mut self, text: &str, start: usize, end: usize, base: u64, out: &mut Vec<Segment>) {
+        let raw = &text[start..end];
+        let offset = base + start as u64;
+        let len = (end - start) as u64;
+        if let Some(msg) = script_message(raw, offset, len, &mut self.taken) {
+            out.push(Segment::Message(msg));
+        } else if self.want_text {
+            let title = raw.lines().find_map(heading).map(str::to_string);
+            out.push(Segment::Text(TextSection {
+                id: derive_id("t", raw, &mut self.taken),
+                title,
+                text: raw.to_string(),
+                offset,
+                len,
+            }));
+        }
     }
-    segments
 }
 
 /// The line at `pos` (without its newline and any `\r`) and the start of the next line.
@@ -181,24 +271,81 @@ fn heading(line: &str) -> Option<&str> {
     Some(rest.trim())
 }
 
-/// Try to read a toolkit block whose separator line is at `sep` (its blank lines begin
-/// at `start`). Returns the block's end and the message when the header and the
-/// recorded body length fit the file exactly.
+// Body quoting: how a toolkit block's body is written so that nobody (a reader, or a
+// person with `cat`) can take a body line for a header. Every body line is written
+// behind `> ` (an empty line as `>`), so no body line can be `---`, a `**Field:**` or
+// a heading, whatever the board's bytes go through. `**Length:** <n> quoted` gives the
+// size of the quoted body; the marker tells it from older blocks, written as is.
+
+/// The marker after the size in `**Length:**` of a quoted body.
+pub const QUOTED: &str = "quoted";
+
+/// Write `body` quoted: each line behind `> `, an empty line as `>`; lines are joined
+/// with `\n` and nothing else changes, so [`unquote_body`] gives back the exact body.
+pub fn quote_body(body: &str) -> String {
+    let mut out = String::with_capacity(body.len() + body.len() / 8 + 2);
+    for (i, line) in body.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if line.is_empty() {
+            out.push('>');
+        } else {
+            out.push_str("> ");
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// The body a quoted body was written from. With `crlf`, each line's one trailing `\r`
+/// is taken for a converted line ending and dropped.
+pub fn unquote_body(quoted: &str, crlf: bool) -> String {
+    let mut out = String::with_capacity(quoted.len());
+    for (i, line) in quoted.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let line = if crlf {
+            line.strip_suffix('\r').unwrap_or(line)
+        } else {
+            line
+        };
+        let line = line
+            .strip_prefix("> ")
+            .or_else(|| line.strip_prefix('>'))
+            .unwrap_or(line);
+        out.push_str(line);
+    }
+    out
+}
+
+/// How many bytes `text` holds once every `\r\n` is read as `\n`.
+fn lf_len(text: &str) -> usize {
+    text.len() - text.matches("\r\n").count()
+}
+
+/// Try to read a toolkit block whose separator line ends at `after_sep` (its blank lines
+/// begin at `start`). A block is a toolkit block when its header (after an optional
+/// `### subject`) starts with `**ID:**` and has a `**Length:**`. Its frame decides where
+/// it ends, even when the frame no longer checks out: the bytes inside a toolkit block
+/// never become blocks of their own.
 fn toolkit_block(
     text: &str,
     start: usize,
-    sep: usize,
     after_sep: usize,
     base: u64,
-) -> Option<(usize, Message)> {
-    let _ = sep;
+    eof: bool,
+    only_quoted: bool,
+) -> Block {
+    let more = if eof { Block::No } else { Block::NeedMore };
     let mut pos = after_sep;
     // Blank lines, then an optional `### subject`, then `**ID:**`.
     loop {
-        let (line, next) = line_at(text, pos);
         if pos >= text.len() {
-            return None;
+            return more;
         }
+        let (line, next) = line_at(text, pos);
         if !line.trim().is_empty() {
             break;
         }
@@ -210,9 +357,12 @@ fn toolkit_block(
         subject = Some(h.to_string());
         pos = next;
     }
+    if pos >= text.len() {
+        return more;
+    }
     let (first, _) = line_at(text, pos);
     if !first.trim_start().starts_with("**ID:**") {
-        return None;
+        return Block::No;
     }
     let mut fields = Vec::new();
     while pos < text.len() {
@@ -225,32 +375,44 @@ fn toolkit_block(
             None => break,
         }
     }
+    if pos >= text.len() && !eof {
+        return Block::NeedMore;
+    }
     let get = |k: &str| {
         fields
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(k))
             .map(|(_, v)| v.as_str())
     };
-    let length: usize = get("Length")?.split_whitespace().next()?.parse().ok()?;
-    // One empty line, then exactly `length` bytes of body, then a newline.
+    let Some(length_field) = get("Length") else {
+        return Block::No;
+    };
+    let mut words = length_field.split_whitespace();
+    let Some(length) = words.next().and_then(|n| n.parse::<usize>().ok()) else {
+        return Block::No;
+    };
+    let quoted = words.next() == Some(QUOTED);
+    let Some(id) = get("ID").filter(|id| ids::validate("message ID", id).is_ok()) else {
+        return Block::No;
+    };
+    if only_quoted && !quoted {
+        return Block::No;
+    }
+    let id = id.to_string();
+    // One empty line, then the body: without it, this is no block the toolkit wrote.
     let (line, body_start) = line_at(text, pos);
     if !line.is_empty() || pos >= text.len() {
-        return None;
+        return Block::No;
     }
-    let body_end = body_start.checked_add(length)?;
-    if body_end >= text.len()
-        || text.as_bytes()[body_end] != b'\n'
-        || !text.is_char_boundary(body_end)
-    {
-        return None;
-    }
-    let end = body_end + 1;
-    let id = get("ID")?.to_string();
-    if ids::validate("message ID", &id).is_err() {
-        return None;
-    }
-    let body = text[body_start..body_end].to_string();
-    let msg = build_message(
+    let found = if quoted {
+        quoted_body(text, body_start, length, eof)
+    } else {
+        raw_body(text, body_start, length, eof)
+    };
+    let Some((end, body, framing)) = found else {
+        return Block::NeedMore;
+    };
+    let mut msg = build_message(
         id,
         false,
         Format::Toolkit,
@@ -262,27 +424,131 @@ fn toolkit_block(
         base + start as u64,
         (end - start) as u64,
     );
-    Some((end, msg))
+    msg.framing = framing;
+    Block::Found(end, Box::new(msg))
 }
 
-/// Classify a chunk between separators: a script-written message or free text.
-fn chunk(text: &str, start: usize, end: usize, base: u64, derived: &mut Taken) -> Segment {
-    let raw = &text[start..end];
-    let offset = base + start as u64;
-    let len = (end - start) as u64;
-    match script_message(raw, offset, len, derived) {
-        Some(msg) => Segment::Message(msg),
-        None => {
-            let title = raw.lines().find_map(heading).map(str::to_string);
-            Segment::Text(TextSection {
-                id: derive_id("t", raw, derived),
-                title,
-                text: raw.to_string(),
-                offset,
-                len,
-            })
+/// A quoted body starting at `body_start`: every line from there that begins with `>`.
+/// Returns the block's end, the body and how the frame held; `None` when the text ends
+/// inside the body and more may follow.
+fn quoted_body(
+    text: &str,
+    body_start: usize,
+    length: usize,
+    eof: bool,
+) -> Option<(usize, String, Framing)> {
+    let mut pos = body_start;
+    while pos < text.len() && text.as_bytes()[pos] == b'>' {
+        pos = text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1);
+    }
+    if pos >= text.len() && !eof {
+        return None;
+    }
+    let end = pos;
+    let region = &text[body_start..end];
+    let quoted = region.strip_suffix('\n').unwrap_or(region);
+    let closed = region.ends_with('\n');
+    let framing = if closed && quoted.len() == length {
+        Framing::Exact
+    } else if closed && lf_len(quoted) == length {
+        Framing::Converted
+    } else {
+        Framing::Damaged
+    };
+    let crlf = framing != Framing::Exact;
+    Some((end, unquote_body(quoted, crlf), framing))
+}
+
+/// A body written as is (blocks from before quoting): `length` bytes from `body_start`,
+/// then a newline. When the bytes no longer fit, the body is measured again reading
+/// `\r\n` as one byte (a CRLF conversion); failing that, the block runs to the end of
+/// the line where `length` such bytes end. Neither a conversion nor trimming makes a
+/// body longer when measured that way, so that end is never inside the body: whatever
+/// the body holds (a forged block) stays inside it.
+fn raw_body(
+    text: &str,
+    body_start: usize,
+    length: usize,
+    eof: bool,
+) -> Option<(usize, String, Framing)> {
+    let bytes = text.as_bytes();
+    let body_end = body_start.saturating_add(length);
+    if body_end < text.len() && bytes[body_end] == b'\n' && text.is_char_boundary(body_end) {
+        let body = text[body_start..body_end].to_string();
+        return Some((body_end + 1, body, Framing::Exact));
+    }
+    // Walk `length` bytes, a `\r\n` counting as one.
+    let mut at = body_start;
+    let mut counted = 0;
+    while counted < length && at < text.len() {
+        at += if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+            2
+        } else {
+            1
+        };
+        counted += 1;
+    }
+    let at = at.min(text.len());
+    if at >= text.len() && !eof {
+        // Cut short (or damaged): it ends at the next quoted block if one follows.
+        return next_quoted_block(text, body_start, text.len())
+            .map(|end| damaged(text, body_start, end));
+    }
+    let lf_body = |from: usize, to: usize| text[from..to].replace("\r\n", "\n");
+    if counted == length && text.is_char_boundary(at) {
+        for newline in ["\r\n", "\n"] {
+            if text[at..].starts_with(newline) {
+                let end = at + newline.len();
+                return Some((end, lf_body(body_start, at), Framing::Converted));
+            }
         }
     }
+    // Damaged: it runs to the end of the line the walk stopped in, or to the first
+    // quoted block before that (a block cut short by a crash must not hide the blocks
+    // written after it; quoted blocks cannot be forged inside an older body, which
+    // predates them).
+    let line_end = if at >= text.len() || at == body_start || bytes[at - 1] == b'\n' {
+        at
+    } else {
+        match text[at..].find('\n') {
+            Some(i) => at + i + 1,
+            None if eof => text.len(),
+            None => return None,
+        }
+    };
+    let end = next_quoted_block(text, body_start, line_end).unwrap_or(line_end);
+    Some(damaged(text, body_start, end))
+}
+
+fn damaged(text: &str, body_start: usize, end: usize) -> (usize, String, Framing) {
+    let body = text[body_start..end].replace("\r\n", "\n");
+    let body = body.strip_suffix('\n').unwrap_or(&body).to_string();
+    (end, body, Framing::Damaged)
+}
+
+/// Where the first quoted toolkit block whose frame holds begins (its blank lines
+/// included) among the lines from `from` to `to`.
+fn next_quoted_block(text: &str, from: usize, to: usize) -> Option<usize> {
+    let mut pos = from;
+    let mut blank_run_start = None;
+    while pos < to {
+        let (line, next) = line_at(text, pos);
+        if line.trim().is_empty() {
+            blank_run_start.get_or_insert(pos);
+        } else {
+            if is_separator(line) {
+                let start = blank_run_start.unwrap_or(pos);
+                if let Block::Found(_, m) = toolkit_block(text, start, next, 0, true, true)
+                    && m.framing != Framing::Damaged
+                {
+                    return Some(start);
+                }
+            }
+            blank_run_start = None;
+        }
+        pos = next;
+    }
+    None
 }
 
 /// A content-based ID for a block without one: stable across processes, and across a
@@ -524,6 +790,7 @@ fn build_message(
         fields: other,
         offset,
         len,
+        framing: Framing::Untracked,
         timestamp,
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::board::parse::{QUOTED, quote_body};
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::time;
@@ -35,15 +36,16 @@ pub struct Posted {
 }
 
 /// Render one block. The block begins with a separator so that appending it to any
-/// board, whatever its last line, starts a new section. The body is written as given
-/// (its exact bytes are recorded in `**Length:**`), followed by one newline.
+/// board, whatever its last line, starts a new section. The body is written quoted
+/// ([`quote_body`]: no body line can pass for a header, to a reader or to a person with
+/// `cat`), its size recorded in `**Length:** <n> quoted`, followed by one newline.
 pub fn render_block(id: &str, time: &str, post: &Post) -> String {
     let to = if post.to.is_empty() {
         "all".to_string()
     } else {
         post.to.join(", ")
     };
-    let mut block = String::with_capacity(post.body.len() + 256);
+    let mut block = String::with_capacity(post.body.len() * 9 / 8 + 256);
     block.push_str("\n---\n\n");
     if let Some(subject) = &post.subject {
         block.push_str(&format!("### {}\n", one_line(subject)));
@@ -59,9 +61,10 @@ pub fn render_block(id: &str, time: &str, post: &Post) -> String {
     if let Some(reply_to) = &post.reply_to {
         block.push_str(&format!("**Reply-To:** {reply_to}\n"));
     }
-    block.push_str(&format!("**Length:** {}\n", post.body.len()));
+    let body = quote_body(&post.body);
+    block.push_str(&format!("**Length:** {} {QUOTED}\n", body.len()));
     block.push('\n');
-    block.push_str(&post.body);
+    block.push_str(&body);
     block.push('\n');
     block
 }
