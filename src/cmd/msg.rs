@@ -307,18 +307,16 @@ impl Render for Sent {
 
 fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
     let hub = ctx.hub()?;
-    let text = messages::read_board(&hub)?;
-    let segments = messages::parse(&text);
+    // The board is streamed: free text is kept only when asked for.
+    let scan = messages::scan(&hub, args.with_text)?;
+    let segments = scan.segments;
     // What is listed depends on who reads: agents get every message by default (people
     // the last 30), and `--json --with-text` the board's segments as they are.
     let for_agents = ctx.out.is_json();
     if args.with_text && for_agents {
         return ctx.emit(&MessageList::Segments { segments });
     }
-    let sections = segments
-        .iter()
-        .filter(|s| matches!(s, Segment::Text(_)))
-        .count();
+    let sections = scan.text_sections;
     let texts: Vec<TextSection> = if args.with_text {
         segments
             .iter()
