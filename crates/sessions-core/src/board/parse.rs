@@ -500,7 +500,11 @@ fn raw_body(
     // A quoted block inside the body means the length ends past the body's end (the
     // board was trimmed, or the block cut short): the body ends before it.
     let quoted_inside = |end: usize| next_quoted_block(text, body_start, end, eof);
-    if body_end < text.len() && bytes[body_end] == b'\n' && text.is_char_boundary(body_end) {
+    if body_end < text.len()
+        && bytes[body_end] == b'\n'
+        && text.is_char_boundary(body_end)
+        && ends_block(text, body_end + 1, eof)?
+    {
         if let Some(end) = quoted_inside(body_end)? {
             return Some(damaged(text, body_start, end));
         }
@@ -527,7 +531,7 @@ fn raw_body(
     let lf_body = |from: usize, to: usize| text[from..to].replace("\r\n", "\n");
     if counted == length && text.is_char_boundary(at) {
         for newline in ["\r\n", "\n"] {
-            if text[at..].starts_with(newline) {
+            if text[at..].starts_with(newline) && ends_block(text, at + newline.len(), eof)? {
                 if let Some(end) = quoted_inside(at)? {
                     return Some(damaged(text, body_start, end));
                 }
@@ -557,10 +561,29 @@ fn raw_body(
     ))
 }
 
+/// Whether a block may end at `end`: the text ends there, or a blank line or a
+/// separator follows (every block starts with one). A length that ends anywhere else
+/// ends there by chance (the bytes changed). `None`: more text is needed to tell.
+fn ends_block(text: &str, end: usize, eof: bool) -> Option<bool> {
+    if end >= text.len() {
+        return eof.then_some(true);
+    }
+    let (line, next) = line_at(text, end);
+    if next >= text.len() && !eof && !text.ends_with('\n') {
+        return None;
+    }
+    Some(line.trim().is_empty() || is_separator(line))
+}
+
 fn damaged(text: &str, body_start: usize, end: usize) -> (usize, String, Framing) {
     let body = text[body_start..end].replace("\r\n", "\n");
     let body = body.strip_suffix('\n').unwrap_or(&body).to_string();
     (end, body, Framing::Damaged)
+}
+
+/// Where the first quoted toolkit block in `text` whose frame holds begins.
+pub(crate) fn first_quoted_block(text: &str) -> Option<usize> {
+    next_quoted_block(text, 0, text.len(), true).flatten()
 }
 
 /// Where the first quoted toolkit block whose frame holds begins (its blank lines

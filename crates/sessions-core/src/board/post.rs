@@ -98,17 +98,35 @@ pub fn post_with_id(hub: &Hub, post: &Post, id: &str) -> Result<Posted> {
             PRIORITIES.join(", ")
         )));
     }
+    let time = time::format(time::now());
+    let block = render_block(id, &time, post);
+    let limit = hub.config.board.max_message_bytes;
+    if block.len() as u64 > limit {
+        return Err(too_large(block.len() as u64, limit, false));
+    }
     hub.check_secrets("the message body", &post.body)?;
     if let Some(subject) = &post.subject {
         hub.check_secrets("the message subject", subject)?;
     }
-    let time = time::format(time::now());
-    let block = render_block(id, &time, post);
     append(hub, layout::MESSAGES, block.as_bytes())?;
     Ok(Posted {
         id: id.to_string(),
         time,
     })
+}
+
+/// The refusal of a message that would add `adds` bytes to the board, past `limit`
+/// (`at_least`: more was not read).
+pub fn too_large(adds: u64, limit: u64, at_least: bool) -> Error {
+    let adds = if at_least {
+        format!("at least {adds}")
+    } else {
+        adds.to_string()
+    };
+    Error::Refused(format!(
+        "the message is too large: it would add {adds} bytes to MESSAGES.md, and one message may add at most {limit} \
+         ([board] max_message_bytes in SESSIONS/sessions.toml): shorten it, post the path of a file instead, or raise the limit; nothing was written"
+    ))
 }
 
 /// Append `bytes` to a hub file in one write under its sidecar lock, then fsync.

@@ -308,11 +308,15 @@ pub fn recent(hub: &Hub, n: usize) -> Result<Vec<Summary>> {
         .map_err(|e| Error::io(&path, e))?;
     drop(lock);
     let text = String::from_utf8_lossy(&bytes);
-    // Start at the first separator: the bytes before it may be a cut block.
+    // Start at a block's start: the bytes before it may be a cut block. The first quoted
+    // block is one for sure (a cut inside an older, unquoted body could start at a block
+    // forged inside it); failing that, the first separator.
     let from = if start == 0 {
         0
     } else {
-        text.find("\n---").unwrap_or(text.len())
+        first_quoted_block(&text)
+            .or_else(|| text.find("\n---"))
+            .unwrap_or(text.len())
     };
     let all = messages(parse_at(&text[from..], start + from as u64));
     let keep = all.len().saturating_sub(n);
