@@ -501,6 +501,63 @@ impl Drop for FileLock {
     }
 }
 
+/// A file replaced atomically once written in full, for content too big to hold in
+/// memory (an archived board): written piece by piece to a temp file beside `target`,
+/// then fsynced and renamed over it by [`AtomicFile::commit`], as [`write_atomic`]
+/// does. Dropped without a commit, the temp file is removed and `target` is untouched.
+pub struct AtomicFile {
+    target: PathBuf,
+    temp: PathBuf,
+    file: Option<File>,
+    /// The last byte written, if any.
+    pub last: Option<u8>,
+}
+
+impl AtomicFile {
+    pub fn create(target: &Path) -> Result<AtomicFile> {
+        let temp = write_temp_with(target, b"", false)?;
+        let file = match open_regular(&temp, OpenOptions::new().append(true)) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                return Err(Error::io(&temp, e));
+            }
+        };
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            temp,
+            file: Some(file),
+            last: None,
+        })
+    }
+
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        if let (Some(file), Some(last)) = (&mut self.file, bytes.last()) {
+            file.write_all(bytes)
+                .map_err(|e| Error::io(&self.temp, e))?;
+            self.last = Some(*last);
+        }
+        Ok(())
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        if let Some(file) = self.file.take() {
+            file.sync_all().map_err(|e| Error::io(&self.temp, e))?;
+        }
+        fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        self.temp = PathBuf::new();
+        sync_dir(parent_dir(&self.target))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.temp.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
