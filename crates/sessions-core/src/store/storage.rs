@@ -506,8 +506,9 @@ impl Drop for FileLock {
 /// then fsynced and renamed over it by [`AtomicFile::commit`], as [`write_atomic`]
 /// does. Dropped without a commit, the temp file is removed and `target` is untouched.
 pub struct AtomicFile {
-    target: PathBuf,
-    temp: PathBuf,
+    target: At,
+    /// The temp file until it is committed (renamed over `target`).
+    temp: Option<At>,
     file: Option<File>,
     /// The last byte written, if any.
     pub last: Option<u8>,
@@ -515,26 +516,33 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     pub fn create(target: &Path) -> Result<AtomicFile> {
-        let temp = write_temp_with(target, b"", false)?;
-        let file = match open_regular(&temp, OpenOptions::new().append(true)) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = fs::remove_file(&temp);
-                return Err(Error::io(&temp, e));
-            }
-        };
+        let target = at(target)?;
+        let temp = write_temp(&target, b"", false)?;
+        let file =
+            match regular(temp.open(OFlags::WRONLY | OFlags::APPEND | OFlags::NONBLOCK, 0o666)) {
+                Ok(f) => f,
+                Err(e) => {
+                    let _ = temp.unlink();
+                    return Err(Error::io(temp.path(), e));
+                }
+            };
         Ok(AtomicFile {
-            target: target.to_path_buf(),
-            temp,
+            target,
+            temp: Some(temp),
             file: Some(file),
             last: None,
         })
     }
 
+    fn temp_path(&self) -> &Path {
+        self.temp.as_ref().map_or(self.target.path(), At::path)
+    }
+
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
         if let (Some(file), Some(last)) = (&mut self.file, bytes.last()) {
-            file.write_all(bytes)
-                .map_err(|e| Error::io(&self.temp, e))?;
+            if let Err(e) = file.write_all(bytes) {
+                return Err(Error::io(self.temp_path(), e));
+            }
             self.last = Some(*last);
         }
         Ok(())
@@ -542,18 +550,25 @@ impl AtomicFile {
 
     pub fn commit(mut self) -> Result<()> {
         if let Some(file) = self.file.take() {
-            file.sync_all().map_err(|e| Error::io(&self.temp, e))?;
+            file.sync_all()
+                .map_err(|e| Error::io(self.temp_path(), e))?;
         }
-        fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
-        self.temp = PathBuf::new();
-        sync_dir(parent_dir(&self.target))
+        if let Some(temp) = self.temp.take() {
+            if let Err(e) = temp.rename_to(&self.target) {
+                let _ = temp.unlink();
+                return Err(Error::io(self.target.path(), e));
+            }
+        }
+        self.target
+            .sync_dir()
+            .map_err(|e| Error::io(self.target.path(), e))
     }
 }
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if !self.temp.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.temp);
+        if let Some(temp) = self.temp.take() {
+            let _ = temp.unlink();
         }
     }
 }
