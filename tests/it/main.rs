@@ -2,6 +2,7 @@
 
 mod support;
 
+mod board_hardening;
 mod chats;
 mod chats_real;
 mod claims;

@@ -23,6 +23,35 @@ pub struct Config {
     pub matching: Matching,
     pub status: Status,
     pub chats: Chats,
+    pub board: Board,
+}
+
+/// `[board]`: the message board, `MESSAGES.md`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Board {
+    /// The most one message may add to the board, in bytes (its whole block): every
+    /// reader reads what is posted, so one post must not be able to flood them.
+    #[serde(deserialize_with = "positive_bytes")]
+    pub max_message_bytes: u64,
+}
+
+impl Default for Board {
+    fn default() -> Self {
+        Board {
+            max_message_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// A size in bytes: a whole number above zero.
+fn positive_bytes<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(serde::de::Error::custom(
+            "invalid size 0: give a number of bytes above zero",
+        )),
+        n => Ok(n),
+    }
 }
 
 /// `[chats]`: the agents' own sessions (`sessions chats …`, `sessions resume`).

@@ -501,6 +501,78 @@ impl Drop for FileLock {
     }
 }
 
+/// A file replaced atomically once written in full, for content too big to hold in
+/// memory (an archived board): written piece by piece to a temp file beside `target`,
+/// then fsynced and renamed over it by [`AtomicFile::commit`], as [`write_atomic`]
+/// does. Dropped without a commit, the temp file is removed and `target` is untouched.
+pub struct AtomicFile {
+    target: At,
+    /// The temp file until it is committed (renamed over `target`).
+    temp: Option<At>,
+    file: Option<File>,
+    /// The last byte written, if any.
+    pub last: Option<u8>,
+}
+
+impl AtomicFile {
+    pub fn create(target: &Path) -> Result<AtomicFile> {
+        let target = at(target)?;
+        let temp = write_temp(&target, b"", false)?;
+        let file =
+            match regular(temp.open(OFlags::WRONLY | OFlags::APPEND | OFlags::NONBLOCK, 0o666)) {
+                Ok(f) => f,
+                Err(e) => {
+                    let _ = temp.unlink();
+                    return Err(Error::io(temp.path(), e));
+                }
+            };
+        Ok(AtomicFile {
+            target,
+            temp: Some(temp),
+            file: Some(file),
+            last: None,
+        })
+    }
+
+    fn temp_path(&self) -> &Path {
+        self.temp.as_ref().map_or(self.target.path(), At::path)
+    }
+
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        if let (Some(file), Some(last)) = (&mut self.file, bytes.last()) {
+            if let Err(e) = file.write_all(bytes) {
+                return Err(Error::io(self.temp_path(), e));
+            }
+            self.last = Some(*last);
+        }
+        Ok(())
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        if let Some(file) = self.file.take() {
+            file.sync_all()
+                .map_err(|e| Error::io(self.temp_path(), e))?;
+        }
+        if let Some(temp) = self.temp.take()
+            && let Err(e) = temp.rename_to(&self.target)
+        {
+            let _ = temp.unlink();
+            return Err(Error::io(self.target.path(), e));
+        }
+        self.target
+            .sync_dir()
+            .map_err(|e| Error::io(self.target.path(), e))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            let _ = temp.unlink();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
