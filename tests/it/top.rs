@@ -42,7 +42,10 @@ impl Tmux {
         // dash sets root's prompt itself, so the prompt is set once the shell is up.
         tmux.wait_for("the shell", |s| !s.trim().is_empty());
         tmux.send(&["PS1='READY$ '", "Enter"]);
-        tmux.wait_for("the shell prompt", |s| s.contains("READY$"));
+        // (a line that starts with the prompt, not the echo of the line that sets it)
+        tmux.wait_for("the shell prompt", |s| {
+            s.lines().any(|l| l.starts_with("READY$"))
+        });
         tmux
     }
 
@@ -95,7 +98,11 @@ impl Tmux {
         // input reader could still take the keys typed next).
         self.wait_for("top to exit to the prompt", |s| {
             !s.contains("q quit")
-                && s.lines().rev().map(str::trim).find(|l| !l.is_empty()) == Some("READY$")
+                && s.lines()
+                    .rev()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .is_some_and(|l| l.ends_with("READY$"))
         });
         self.check_terminal_is_cooked();
     }

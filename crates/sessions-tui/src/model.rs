@@ -183,7 +183,10 @@ impl Places {
         } else if rel.starts_with(ACKS) {
             t.acks = true;
         } else if rel.starts_with(CURSORS)
-            && self.me.as_deref().is_some_and(|me| scan::stem(path) == me)
+            && let Some(me) = self.me.as_deref()
+            // The folder itself when it is made with my first cursor in it: the file's
+            // own event can come before the new folder is watched.
+            && (rel == Path::new(CURSORS) || scan::stem(path) == me)
         {
             t.my_cursor = true;
         }
@@ -626,6 +629,7 @@ mod tests {
         assert!(touched(&["/h/ACTIVE/COLLABORATIONS/c1.json"]).collab);
         assert!(touched(&["/h/ACTIVE/ACKS/m-1/s2.json"]).acks);
         assert!(touched(&["/h/.sessions/cursors/me1.json"]).my_cursor);
+        assert!(touched(&["/h/.sessions/cursors"]).my_cursor);
         assert!(touched(&["/h/HEARTBEATS"]).heartbeat_dir);
         assert!(touched(&["/h"]).all);
         let t = touched(&["/h/infra-status.md"]);
