@@ -676,7 +676,7 @@ fn the_index_is_reused_re_reads_changed_files_and_rebuilds_a_corrupt_cache() {
     let cold = m.list();
     let files = cold["index"]["files"].as_u64().unwrap();
     assert_eq!(cold["index"]["read"], files);
-    let cache = m.cache.join("sessions/chats-index.json");
+    let cache = m.cache.join("sessions/chats-index.bin");
     assert!(
         cache.is_file(),
         "the index is kept under $XDG_CACHE_HOME/sessions"
@@ -715,20 +715,34 @@ fn the_index_is_reused_re_reads_changed_files_and_rebuilds_a_corrupt_cache() {
             .all(|s| s["id"] != CLAUDE_A)
     );
 
-    // A corrupt cache is rebuilt, not trusted.
-    for junk in ["{\"version\":1,\"entries\":{", "garbage", ""] {
-        std::fs::write(&cache, junk).unwrap();
+    // A corrupt cache is rebuilt, not trusted: junk, a truncated cache, one damaged byte.
+    let good = std::fs::read(&cache).unwrap();
+    let mut flipped = good.clone();
+    flipped[good.len() / 2] ^= 0x20;
+    let junk: [(&str, Vec<u8>); 5] = [
+        ("old JSON", b"{\"version\":1,\"entries\":{".to_vec()),
+        ("garbage", b"garbage".to_vec()),
+        ("empty", Vec::new()),
+        ("truncated", good[..good.len() - 9].to_vec()),
+        ("one byte flipped", flipped),
+    ];
+    for (what, bytes) in junk {
+        std::fs::write(&cache, bytes).unwrap();
         let rebuilt = m.list();
-        assert_eq!(rebuilt["index"]["read"], files - 1, "{junk:?}");
-        assert_eq!(rebuilt["sessions"], gone["sessions"]);
-        assert!(serde_json::from_slice::<Value>(&std::fs::read(&cache).unwrap()).is_ok());
+        assert_eq!(rebuilt["index"]["rebuilt"], true, "{what}");
+        assert_eq!(rebuilt["index"]["read"], files - 1, "{what}");
+        assert_eq!(rebuilt["sessions"], gone["sessions"], "{what}");
+        let again = m.list();
+        assert_eq!(again["index"]["rebuilt"], false, "{what}: rewritten whole");
+        assert_eq!(again["index"]["read"], 0, "{what}");
+        assert_eq!(again["sessions"], gone["sessions"], "{what}");
     }
-    // A cache entry that lies about a file (same size and mtime key, other content) is
-    // not possible to detect; but an entry of the wrong shape is: it is rebuilt.
-    let mut doc: Value = serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
-    doc["version"] = json!(999);
-    std::fs::write(&cache, doc.to_string()).unwrap();
-    assert_eq!(m.list()["index"]["rebuilt"], true);
+    // The JSON cache of the previous version is replaced by the binary one.
+    let old_json = m.cache.join("sessions/chats-index.json");
+    std::fs::write(&old_json, "{\"version\":1,\"entries\":{}}").unwrap();
+    std::fs::remove_file(&cache).unwrap();
+    assert_eq!(m.list()["index"]["read"], files - 1);
+    assert!(cache.is_file() && !old_json.exists());
 }
 
 #[test]
@@ -784,7 +798,7 @@ fn the_cache_survives_sigkill_of_the_indexer_at_any_moment() {
         claude_session(&m, &format!("00000000-0000-4000-8000-{i:012}"), &cwd, &[]);
     }
     let truth = m.json(&["chats", "list", "--limit", "0", "--no-cache"]);
-    let cache = m.cache.join("sessions/chats-index.json");
+    let cache = m.cache.join("sessions/chats-index.bin");
     // Kill indexers after they have started (observable: the process exists) at
     // increasing moments, with files changing between runs so the cache is rewritten.
     for round in 0..12u64 {
@@ -803,14 +817,14 @@ fn the_cache_survives_sigkill_of_the_indexer_at_any_moment() {
         std::thread::sleep(std::time::Duration::from_millis(5 + round * 9));
         let _ = child.kill();
         child.wait().unwrap();
-        if cache.exists() {
-            let bytes = std::fs::read(&cache).unwrap();
-            assert!(
-                serde_json::from_slice::<Value>(&bytes).is_ok(),
+        let had_cache = cache.exists();
+        let list = m.list();
+        if had_cache {
+            assert_eq!(
+                list["index"]["rebuilt"], false,
                 "round {round}: a half-written cache"
             );
         }
-        let list = m.list();
         let mut expected = truth.clone();
         let fresh = m.json(&["chats", "list", "--limit", "0", "--no-cache"]);
         expected["sessions"] = fresh["sessions"].clone();

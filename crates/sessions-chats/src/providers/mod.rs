@@ -80,6 +80,8 @@ pub fn read(source: &Source) -> Result<Vec<ChatSession>, String> {
 pub fn complete(sessions: &mut [ChatSession], homes: &Homes) {
     let titles = codex::titles(&homes.codex);
     let roots = gemini::ProjectRoots::load(&homes.gemini);
+    // Many sessions share a project folder: look each one up once.
+    let mut root_of: std::collections::HashMap<PathBuf, Option<String>> = Default::default();
     for s in sessions.iter_mut() {
         match s.provider {
             Provider::Codex => {
@@ -89,7 +91,10 @@ pub fn complete(sessions: &mut [ChatSession], homes: &Homes) {
             }
             Provider::Gemini if s.cwd.is_none() => {
                 if let Some(dir) = &s.project_dir {
-                    s.cwd = roots.root_of(dir);
+                    s.cwd = root_of
+                        .entry(dir.clone())
+                        .or_insert_with(|| roots.root_of(dir))
+                        .clone();
                 }
             }
             _ => {}
