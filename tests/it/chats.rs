@@ -1245,3 +1245,123 @@ fn long_first_records_do_not_hide_the_cwd_or_the_title() {
         (Some(cwd.as_str()), Some("Late first prompt"))
     );
 }
+
+#[test]
+fn long_transcripts_take_late_titles_models_branches_and_times_from_their_tails() {
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    let answer = |i: usize| format!("answer {i} {}", "x".repeat(300));
+    // Claude: an old-style summary at the top, 200 turns, then a rename and a last turn
+    // on another model, branch and CLI version.
+    let mut extra = vec![json!({"type":"summary","summary":"Early summary","leafUuid":"a1"})];
+    for i in 0..200 {
+        extra.push(json!({"cwd":cwd,"sessionId":CLAUDE_A,"version":"2.0.61","gitBranch":"main","type":"assistant","message":{"model":"claude-sonnet-4-5","role":"assistant","content":[{"type":"text","text":answer(i)}]},"timestamp":"2026-11-20T09:30:00.000Z"}));
+    }
+    extra.push(json!({"type":"custom-title","customTitle":"Renamed late","sessionId":CLAUDE_A}));
+    extra.push(json!({"cwd":cwd,"sessionId":CLAUDE_A,"version":"2.1.0","gitBranch":"feature","type":"assistant","message":{"model":"claude-opus-4-5","role":"assistant","content":[{"type":"text","text":"last"}]},"timestamp":"2026-11-20T11:00:00.000Z"}));
+    extra.push(json!({"type":"file-history-snapshot","messageId":"m9","snapshot":{}}));
+    claude_session(&m, CLAUDE_A, &cwd, &extra);
+    // Codex: the model changes in a late turn_context.
+    let mut rollout = line(
+        json!({"timestamp":"2026-11-18T10:00:00Z","type":"session_meta","payload":{"id":CODEX_A,"timestamp":"2026-11-18T10:00:00Z","cwd":cwd,"cli_version":"0.46.0"}}),
+    );
+    rollout += &line(
+        json!({"timestamp":"2026-11-18T10:00:00Z","type":"turn_context","payload":{"cwd":cwd,"model":"gpt-5-codex"}}),
+    );
+    rollout += &line(
+        json!({"timestamp":"2026-11-18T10:00:01Z","type":"event_msg","payload":{"type":"user_message","message":"Port the parser"}}),
+    );
+    for i in 0..200 {
+        rollout += &line(
+            json!({"timestamp":"2026-11-18T10:05:00Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":answer(i)}]}}),
+        );
+    }
+    rollout += &line(
+        json!({"timestamp":"2026-11-18T12:00:00Z","type":"turn_context","payload":{"cwd":cwd,"model":"gpt-5.1-codex"}}),
+    );
+    rollout += &line(
+        json!({"timestamp":"2026-11-18T12:00:05Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"done"}]}}),
+    );
+    m.write(
+        &format!(".codex/sessions/2026/11/18/rollout-2026-11-18T10-00-00-{CODEX_A}.jsonl"),
+        &rollout,
+    );
+    // Gemini JSONL: a summary patched in at the end, and a last message on another model.
+    std::fs::create_dir_all(m.home.join(".gemini/tmp/api")).unwrap();
+    m.write(".gemini/tmp/api/.project_root", &cwd);
+    let mut chat = line(
+        json!({"sessionId":GEMINI_JSONL,"projectHash":"h","startTime":"2026-11-19T14:00:00.000Z","lastUpdated":"2026-11-19T14:00:00.000Z","kind":"main"}),
+    );
+    chat += &line(
+        json!({"id":"g0","timestamp":"2026-11-19T14:00:01.000Z","type":"user","content":[{"text":"Plan the release"}]}),
+    );
+    for i in 0..200 {
+        chat += &line(
+            json!({"id":format!("g{}", i + 1),"timestamp":"2026-11-19T14:00:05.000Z","type":"gemini","content":answer(i),"model":"gemini-2.5-flash"}),
+        );
+    }
+    chat += &line(json!({"$set":{"summary":"Release plan, late"}}));
+    chat += &line(
+        json!({"id":"g999","timestamp":"2026-11-19T16:00:00.000Z","type":"gemini","content":"ok","model":"gemini-2.5-pro"}),
+    );
+    m.write(
+        ".gemini/tmp/api/chats/session-2026-11-19T14-00-gemjsonl.jsonl",
+        &chat,
+    );
+
+    let cold = m.list();
+    assert_eq!(cold["warning_count"], 0, "{:#}", cold["warnings"]);
+    let c = by_id(&cold, CLAUDE_A);
+    assert_eq!(
+        c["title"], "Renamed late",
+        "custom-title wins, found in the tail"
+    );
+    assert_eq!(
+        (&c["model"], &c["branch"], &c["version"]),
+        (
+            &json!("claude-opus-4-5"),
+            &json!("feature"),
+            &json!("2.1.0")
+        )
+    );
+    assert_eq!(
+        (&c["created"], &c["updated"]),
+        (
+            &json!("2026-11-20T09:00:00Z"),
+            &json!("2026-11-20T11:00:00Z")
+        )
+    );
+    assert!(
+        c.get("messages").is_none(),
+        "not counted from head and tail"
+    );
+    let x = by_id(&cold, CODEX_A);
+    assert_eq!(
+        (&x["title"], &x["model"], &x["updated"]),
+        (
+            &json!("Port the parser"),
+            &json!("gpt-5.1-codex"),
+            &json!("2026-11-18T12:00:05Z")
+        )
+    );
+    let g = by_id(&cold, GEMINI_JSONL);
+    assert_eq!(
+        (&g["title"], &g["model"], &g["cwd"]),
+        (
+            &json!("Release plan, late"),
+            &json!("gemini-2.5-pro"),
+            &json!(cwd)
+        )
+    );
+    assert_eq!(
+        (&g["created"], &g["updated"]),
+        (
+            &json!("2026-11-19T14:00:00Z"),
+            &json!("2026-11-19T16:00:00Z")
+        )
+    );
+    // The index gives back exactly what was read.
+    let warm = m.list();
+    assert_eq!(warm["index"]["read"], 0);
+    assert_eq!(warm["sessions"], cold["sessions"]);
+}
