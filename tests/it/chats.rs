@@ -1365,3 +1365,116 @@ fn long_transcripts_take_late_titles_models_branches_and_times_from_their_tails(
     assert_eq!(warm["index"]["read"], 0);
     assert_eq!(warm["sessions"], cold["sessions"]);
 }
+
+#[test]
+fn resume_new_if_expired_starts_a_fresh_session_in_the_same_folder_and_links_it_to_the_hub_session()
+{
+    const OLD: &str = "0e0e0e0e-0000-4000-8000-000000000001";
+    const NEW: &str = "0f0f0f0f-0000-4000-8000-000000000002";
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    m.write(
+        ".claude/projects/old/0e0e0e0e-0000-4000-8000-000000000001.jsonl",
+        &line(
+            json!({"cwd":cwd,"sessionId":OLD,"type":"user","message":{"role":"user","content":"Long ago"},"timestamp":"2025-06-01T10:00:00Z"}),
+        ),
+    );
+    // The fake claude, started without arguments (a new session), writes a transcript
+    // for it in the folder it was started in, as the real one does.
+    m.fake_provider(
+        "claude",
+        &format!(
+            "if [ $# -eq 0 ]; then mkdir -p \"$HOME/.claude/projects/fresh\" && printf '{{\"cwd\":\"%s\",\"sessionId\":\"{NEW}\",\"type\":\"user\",\"message\":{{\"role\":\"user\",\"content\":\"fresh start\"}},\"timestamp\":\"2026-11-20T11:59:00Z\"}}\\n' \"$PWD\" > \"$HOME/.claude/projects/fresh/{NEW}.jsonl\"; fi"
+        ),
+    );
+    m.ok(&[
+        "register",
+        "session-3-api",
+        "--provider",
+        "claude",
+        "--provider-session",
+        OLD,
+    ]);
+    let printed = m.json(&["resume", "session-3-api", "--new-if-expired", "--print"]);
+    assert_eq!(
+        (&printed["new"], &printed["link_to"]),
+        (&json!(true), &json!("session-3-api"))
+    );
+    let out = m.run(&["resume", "session-3-api", "--new-if-expired"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs = m.runs("claude");
+    assert_eq!(runs.len(), 1);
+    assert!(runs[0].0.is_empty(), "a fresh session: {:?}", runs[0].0);
+    assert_eq!(
+        std::fs::canonicalize(&runs[0].1).unwrap(),
+        std::fs::canonicalize(&m.project).unwrap()
+    );
+    // The linker links the new session as soon as its transcript is there.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let reg = m.hub.read_json("REGISTRY.json");
+        if reg["sessions"]["session-3-api"]["provider_session"] == NEW {
+            assert_eq!(reg["sessions"]["session-3-api"]["provider"], "claude");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new session was never linked: {reg:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let listed = m.json(&["chats", "list", "--hub-session", "session-3-api"]);
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["sessions"][0]["id"], NEW);
+    assert_eq!(listed["sessions"][0]["status"], "active");
+}
+
+#[test]
+fn every_chats_json_document_matches_the_schema_sessions_schema_prints() {
+    use crate::output::{assert_matches, schema_of};
+    let m = Machine::new();
+    write_all_providers(&m);
+    m.fake_provider("claude", "echo answered");
+    let cases: Vec<(&[&str], Vec<&str>)> = vec![
+        (&["chats", "list"], vec!["chats", "list"]),
+        (
+            &["chats", "list"],
+            vec!["chats", "list", "--counts", "--limit", "3"],
+        ),
+        (&["chats", "show"], vec!["chats", "show", CLAUDE_A]),
+        (&["chats", "show"], vec!["chats", "show", GEMINI_JSONL]),
+        (&["chats", "stats"], vec!["chats", "stats"]),
+        (&["chats", "send"], vec!["chats", "send", CLAUDE_A, "hello"]),
+        (&["chats", "clean"], vec!["chats", "clean", "--dry-run"]),
+        (&["resume"], vec!["resume", CLAUDE_A, "--print"]),
+        (
+            &["resume"],
+            vec!["resume", CURSOR_A, "--print", "--new-if-expired"],
+        ),
+    ];
+    for (command, args) in cases {
+        let schema = schema_of(&m.hub, command);
+        let mut all = vec!["--json"];
+        all.extend(args.iter().copied());
+        let value = m.json(&args);
+        assert_matches(&schema, &value, &format!("sessions {all:?}"));
+    }
+    let names = m.json(&["schema"]);
+    for name in [
+        "chats list",
+        "chats show",
+        "chats send",
+        "chats clean",
+        "chats stats",
+        "resume",
+    ] {
+        assert!(
+            names["commands"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n == name),
+            "{name} is listed by `sessions schema`"
+        );
+    }
+}

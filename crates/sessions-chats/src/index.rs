@@ -71,6 +71,7 @@ struct CacheFile {
 
 /// What an index run did, for `--json` and benchmarks.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IndexStats {
     pub files: usize,
     pub read: usize,

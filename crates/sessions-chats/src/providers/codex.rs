@@ -108,10 +108,10 @@ fn read_ends(path: &Path, archived: bool, ends: &read::Ends) -> Result<ChatSessi
     acc.visit(&first);
     let is_context = |l: &[u8]| read::has(l, b"\"turn_context\"");
     for line in head {
-        if ends.whole || acc.prompt.is_none() || is_context(line) {
-            if let Some(r) = read::value(line) {
-                acc.visit(&r);
-            }
+        if (ends.whole || acc.prompt.is_none() || is_context(line))
+            && let Some(r) = read::value(line)
+        {
+            acc.visit(&r);
         }
     }
     for line in ends.tail_lines().filter(|l| is_context(l)) {

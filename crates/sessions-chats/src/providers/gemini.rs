@@ -177,11 +177,11 @@ pub fn read_jsonl(path: &Path) -> Result<ChatSession, String> {
     let is_patch = |l: &[u8]| read::has(l, b"\"$set\"") || read::has(l, b"\"$rewindTo\"");
     let mut seen_meta = false;
     for line in ends.head_lines() {
-        if ends.whole || !seen_meta || c.prompt.is_none() || is_patch(line) {
-            if let Some(r) = read::value(line) {
-                seen_meta |= r.get("sessionId").is_some();
-                c.visit(&r);
-            }
+        if (ends.whole || !seen_meta || c.prompt.is_none() || is_patch(line))
+            && let Some(r) = read::value(line)
+        {
+            seen_meta |= r.get("sessionId").is_some();
+            c.visit(&r);
         }
     }
     for line in ends.tail_lines().filter(|l| is_patch(l)) {
