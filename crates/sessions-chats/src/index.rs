@@ -9,9 +9,9 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::cache_file::{Reader, Writer};
 
@@ -36,25 +36,10 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|d| d.join("sessions"))
 }
 
-/// Size and modification time (ns) of a file: the key of a cached entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp {
-    pub size: u64,
-    pub mtime_ns: u128,
-}
+pub use crate::providers::Stamp;
 
 fn stamp(path: &Path) -> Option<Stamp> {
-    let m = std::fs::metadata(path).ok()?;
-    let mtime_ns = m
-        .modified()
-        .ok()?
-        .duration_since(UNIX_EPOCH)
-        .ok()?
-        .as_nanos();
-    Some(Stamp {
-        size: m.len(),
-        mtime_ns,
-    })
+    Stamp::of(&std::fs::metadata(path).ok()?)
 }
 
 #[derive(Debug, Clone)]
@@ -125,9 +110,8 @@ pub fn list(homes: &Homes, opts: &Options) -> (Listing, IndexStats) {
     let mut entries: Vec<Option<Entry>> = Vec::with_capacity(sources.len());
     let mut stamps_of: Vec<Vec<Option<Stamp>>> = Vec::with_capacity(sources.len());
     for s in &sources {
-        let stamps: Vec<Option<Stamp>> = std::iter::once(&s.path)
-            .chain(s.companions().iter())
-            .map(|p| stamp(p))
+        let stamps: Vec<Option<Stamp>> = std::iter::once(s.stamp.or_else(|| stamp(&s.path)))
+            .chain(s.companions().iter().map(|p| stamp(p)))
             .collect();
         let hit = old.entries.remove(&s.path);
         known += usize::from(hit.is_some());

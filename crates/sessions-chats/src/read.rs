@@ -67,6 +67,11 @@ pub fn has(line: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(line, needle).is_some()
 }
 
+/// Whether `line` holds any of `tokens`, searched with finders built once.
+pub fn has_any(line: &[u8], tokens: &[memchr::memmem::Finder<'static>]) -> bool {
+    tokens.iter().any(|t| t.find(line).is_some())
+}
+
 /// One JSON-object line as `T`; `None` for anything else (a partial last line of a
 /// transcript being written, a line that is not an object).
 pub fn record<'a, T: Deserialize<'a>>(line: &'a [u8]) -> Option<T> {
@@ -206,8 +211,10 @@ pub fn ends(path: &Path) -> io::Result<Ends> {
     let cut = head.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     head.truncate(cut);
     file.seek(SeekFrom::Start(size - TAIL_BYTES))?;
-    let mut tail = Vec::with_capacity(TAIL_BYTES as usize);
-    file.read_to_end(&mut tail)?;
+    // Exactly the last bytes as of the size read above (no probe read for the end; a
+    // file that shrank meanwhile is an error, like any other read error).
+    let mut tail = vec![0; TAIL_BYTES as usize];
+    file.read_exact(&mut tail)?;
     let start = tail
         .iter()
         .position(|&b| b == b'\n')

@@ -22,6 +22,7 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                     provider: Provider::Claude,
                     kind: Kind::ClaudeJsonl,
                     path: file.path(),
+                    stamp: super::stamp_of(&file),
                 });
             }
         }
@@ -105,14 +106,17 @@ impl Record<'_> {
 
 /// Title records can sit anywhere: found by their type token before any parsing.
 fn may_be_title(line: &[u8]) -> bool {
-    [
-        &b"\"custom-title\""[..],
-        b"\"agent-name\"",
-        b"\"summary\"",
-        b"\"ai-title\"",
-    ]
-    .iter()
-    .any(|t| read::has(line, t))
+    static TOKENS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
+        std::sync::LazyLock::new(|| {
+            [
+                &b"\"custom-title\""[..],
+                b"\"agent-name\"",
+                b"\"summary\"",
+                b"\"ai-title\"",
+            ]
+            .map(memchr::memmem::Finder::new)
+        });
+    read::has_any(line, &*TOKENS)
 }
 
 pub fn read(path: &Path) -> Result<ChatSession, String> {

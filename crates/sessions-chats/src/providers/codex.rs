@@ -28,6 +28,7 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                     provider: Provider::Codex,
                     kind: Kind::CodexRollout,
                     path: e.path(),
+                    stamp: super::stamp_of(&e),
                 });
             }
         }
@@ -39,6 +40,7 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                 provider: Provider::Codex,
                 kind: Kind::CodexArchived,
                 path: e.path(),
+                stamp: super::stamp_of(&e),
             });
         }
     }

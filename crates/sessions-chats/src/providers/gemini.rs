@@ -28,6 +28,7 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                             provider: Provider::Gemini,
                             kind: Kind::GeminiJsonl,
                             path: sub.path(),
+                            stamp: super::stamp_of(&sub),
                         });
                     }
                 }
@@ -36,12 +37,14 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                     provider: Provider::Gemini,
                     kind: Kind::GeminiJsonl,
                     path: e.path(),
+                    stamp: super::stamp_of(&e),
                 });
             } else if n.starts_with("session-") && n.ends_with(".json") {
                 out.push(Source {
                     provider: Provider::Gemini,
                     kind: Kind::GeminiJson,
                     path: e.path(),
+                    stamp: super::stamp_of(&e),
                 });
             }
         }
