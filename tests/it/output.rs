@@ -346,7 +346,7 @@ fn violations(root: &Value, schema: &Value, value: &Value, at: &str) -> Vec<Stri
     found
 }
 
-fn schema_of(hub: &TestHub, command: &[&str]) -> Value {
+pub fn schema_of(hub: &TestHub, command: &[&str]) -> Value {
     let mut args = vec!["schema"];
     args.extend_from_slice(command);
     let text = hub.ok(&args);
@@ -361,7 +361,7 @@ fn schema_of(hub: &TestHub, command: &[&str]) -> Value {
     schema
 }
 
-fn assert_matches(schema: &Value, value: &Value, what: &str) {
+pub fn assert_matches(schema: &Value, value: &Value, what: &str) {
     let found = violations(schema, schema, value, "$");
     assert!(
         found.is_empty(),
