@@ -2,6 +2,7 @@
 
 mod support;
 
+mod agent_clis;
 mod chats;
 mod chats_real;
 mod claims;
@@ -14,6 +15,7 @@ mod git;
 mod glance;
 mod hardening;
 mod hooks;
+mod hooks_real;
 mod mcp;
 mod messages;
 mod mixedfleet;

@@ -1,0 +1,240 @@
+//! Issue 11, "Real clients, offline": the real Claude Code, Codex and Gemini CLIs run
+//! our hooks (installed with `sessions hooks install <provider> --project`) for one turn
+//! against the fake model server, each with its own fake HOME and a deadline.
+//!
+//! The scene: a project with a hub, where another session (`owner`) is live and has
+//! reserved `src/api/**`. The model answers the prompt with a tool call writing
+//! `src/api/x.rs`, then one writing `src/web/y.rs`, then text. While it "thinks" about
+//! the first request, `owner` sends the agent a message. The run must show:
+//! - the session-start brief (naming the agent's hub id and `owner`'s reservation) in
+//!   the model's first request;
+//! - the reserved write denied: the file is not written and the next request carries
+//!   the reason naming `owner`;
+//! - the other write allowed: the file is written;
+//! - the message in the request after the allowed tool, exactly once, and in no
+//!   request before it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::agent_clis::{base_env, cli, run_with_timeout};
+use crate::fake_model::{FakeModel, Reply};
+use crate::support::*;
+
+const PROMPT: &str = "Write the two files";
+const RESERVED: &str = "src/api/x.rs";
+const FREE: &str = "src/web/y.rs";
+const NOTE: &str = "owner-note-mind-the-schema";
+const LIMIT: Duration = Duration::from_secs(120);
+
+struct Scene {
+    hub: TestHub,
+    home: tempfile::TempDir,
+    project: PathBuf,
+    model: FakeModel,
+    /// The hub id the brief in the first request named (the agent's binding).
+    agent: Arc<Mutex<Option<String>>>,
+}
+
+impl Scene {
+    /// The hub, `owner`'s reservation, our hooks installed for `provider` and the fake
+    /// model scripted with `write(path, text)` calls (absolute paths).
+    fn new(provider: &str, write: impl Fn(&Path, &str) -> Reply) -> Scene {
+        let hub = TestHub::new();
+        let project = hub.root.parent().unwrap().to_path_buf();
+        let home = tempfile::tempdir().unwrap();
+        let git = Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(&project)
+            .status()
+            .unwrap();
+        assert!(git.success());
+        hub.ok(&["--as", "owner", "heartbeat"]);
+        let out = hub
+            .command("sessions")
+            .current_dir(&project)
+            .args([
+                "--as",
+                "owner",
+                "reserve",
+                "src/api/**",
+                "--reason",
+                "moving the API",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = hub
+            .command("sessions")
+            .current_dir(&project)
+            .env("HOME", home.path())
+            .env_remove("SESSIONS_HUB")
+            .args(["hooks", "install", provider, "--project"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "install: {}", stderr(&out));
+
+        let agent = Arc::new(Mutex::new(None));
+        let seen = agent.clone();
+        let root = hub.root.clone();
+        let on_turn = Arc::new(move |turn: usize, body: &Value| {
+            if turn != 0 {
+                return;
+            }
+            let text = body.to_string();
+            let Some(id) = text
+                .split("SESSIONS hub: you are ")
+                .nth(1)
+                .and_then(|rest| rest.split(". ").next())
+            else {
+                return;
+            };
+            *seen.lock().unwrap() = Some(id.to_string());
+            // The message arrives before the tool the model is about to call runs.
+            let out = Command::new(bin("sessions"))
+                .env("SESSIONS_HUB", &root)
+                .env_remove("SESSIONS_ID")
+                .args(["--as", "owner", "msg", "send", "--to", id, NOTE])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "send: {}", stderr(&out));
+        });
+        let script = vec![
+            write(
+                &project.join(RESERVED),
+                "reserved by owner, must not appear\n",
+            ),
+            write(&project.join(FREE), "written by the agent\n"),
+            Reply::Text("Both done.".into()),
+        ];
+        let model = FakeModel::start_with(script, on_turn);
+        Scene {
+            hub,
+            home,
+            project,
+            model,
+            agent,
+        }
+    }
+
+    /// The CLI's command in a clean environment (fake HOME, the project as cwd). Mid-turn
+    /// delivery is not throttled, so the message comes after the very next tool.
+    fn command(&self, exe: &Path) -> Command {
+        let mut cmd = Command::new(exe);
+        base_env(&mut cmd, self.home.path(), &self.project);
+        cmd.env("SESSIONS_HOOK_DELIVERY_EVERY", "0s");
+        cmd
+    }
+
+    /// The conversation requests (those carrying the prompt), as JSON text.
+    fn turns(&self) -> Vec<String> {
+        self.model
+            .requests()
+            .iter()
+            .map(|r| r.body.to_string())
+            .filter(|b| b.contains(PROMPT))
+            .collect()
+    }
+
+    fn check(&self, name: &str, ok: bool, log: &str) {
+        let turns = self.turns();
+        let paths: Vec<String> = self
+            .model
+            .requests()
+            .iter()
+            .map(|r| r.path.clone())
+            .collect();
+        let hooks_log =
+            std::fs::read_to_string(self.hub.root.join(".sessions/hooks.log")).unwrap_or_default();
+        // The ends of the requests: where the hooks' context and tool results land.
+        let tails: Vec<String> = turns
+            .iter()
+            .map(|t| {
+                let chars: Vec<char> = t.chars().collect();
+                chars[chars.len().saturating_sub(3000)..].iter().collect()
+            })
+            .collect();
+        let context = format!(
+            "{name} output:\n{log}\nrequests: {paths:?}\nhooks.log:\n{hooks_log}\nturns (ends):\n{}",
+            tails.join("\n---\n")
+        );
+        assert!(ok, "{name} failed\n{context}");
+        assert!(turns.len() >= 3, "three model turns expected\n{context}");
+
+        // The brief, with the agent's own hub id and owner's reservation, came first.
+        let agent = self.agent.lock().unwrap().clone();
+        let agent = agent.unwrap_or_else(|| panic!("no brief in the first request\n{context}"));
+        assert!(
+            turns[0].contains("Reserved by others")
+                && turns[0].contains("owner holds `src/api/**`"),
+            "brief\n{context}"
+        );
+        let registry = self.hub.read_json("REGISTRY.json");
+        assert!(
+            registry["sessions"][&agent].is_object(),
+            "{agent} registered: {registry:#}"
+        );
+
+        // The reserved write was denied, with the holder named to the model.
+        assert!(
+            !self.project.join(RESERVED).exists(),
+            "the reserved file was written\n{context}"
+        );
+        assert!(
+            !turns[0].contains("reserved by owner"),
+            "the denial is not in the first request\n{context}"
+        );
+        assert!(
+            turns[1].contains("reserved by owner") && turns[1].contains("moving the API"),
+            "the denial's reason reaches the model\n{context}"
+        );
+
+        // The write elsewhere ran.
+        assert_eq!(
+            std::fs::read_to_string(self.project.join(FREE))
+                .ok()
+                .as_deref(),
+            Some("written by the agent\n"),
+            "{context}"
+        );
+
+        // The message: after the allowed tool, exactly once, not before.
+        for t in &turns[..2] {
+            assert!(!t.contains(NOTE), "message before its tool ran\n{context}");
+        }
+        let last = turns.last().unwrap();
+        assert_eq!(last.matches(NOTE).count(), 1, "message once\n{context}");
+        let inbox = self.hub.json(&["--as", &agent, "inbox", "--unread"]);
+        assert_eq!(
+            inbox["messages"].as_array().map(Vec::len),
+            Some(0),
+            "delivered messages are read: {inbox:#}"
+        );
+    }
+}
+
+/// Claude Code: `.claude/settings.json` in the project; PreToolUse denial becomes an
+/// error tool_result with the reason; PostToolUse additionalContext reaches the next
+/// request.
+#[test]
+fn real_claude_code_runs_the_hooks() {
+    let Some(claude) = cli("claude") else { return };
+    let scene = Scene::new("claude", |path, text| Reply::Tool {
+        name: "Write".into(),
+        input: json!({"file_path": path, "content": text}),
+    });
+    let mut cmd = scene.command(&claude);
+    cmd.args(["-p", PROMPT, "--permission-mode", "acceptEdits"])
+        .env("ANTHROPIC_BASE_URL", scene.model.url())
+        .env("ANTHROPIC_API_KEY", "sk-ant-fake")
+        .env("CLAUDE_CODE_MAX_RETRIES", "0")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .env("DISABLE_TELEMETRY", "1")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
+    let (ok, log) = run_with_timeout(cmd, LIMIT);
+    scene.check("claude", ok, &log);
+}
