@@ -130,11 +130,18 @@ impl Scene {
         cmd
     }
 
-    /// The conversation requests (those carrying the prompt), as JSON text.
+    /// The conversation requests (those carrying the prompt and the tools; not side
+    /// calls such as Gemini's router), as JSON text.
     fn turns(&self) -> Vec<String> {
         self.model
             .requests()
             .iter()
+            .filter(|r| {
+                r.body
+                    .get("tools")
+                    .and_then(Value::as_array)
+                    .is_some_and(|t| !t.is_empty())
+            })
             .map(|r| r.body.to_string())
             .filter(|b| b.contains(PROMPT))
             .collect()
@@ -237,4 +244,30 @@ fn real_claude_code_runs_the_hooks() {
         .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
     let (ok, log) = run_with_timeout(cmd, LIMIT);
     scene.check("claude", ok, &log);
+}
+
+/// Gemini CLI: hooks in the project's `.gemini/settings.json` (timeouts in
+/// milliseconds); BeforeTool `decision: deny` blocks write_file and the reason is the
+/// tool's error; AfterTool additionalContext is appended to the tool's result.
+#[test]
+fn real_gemini_cli_runs_the_hooks() {
+    let Some(gemini) = cli("gemini") else { return };
+    let scene = Scene::new("gemini", |path, text| Reply::Tool {
+        name: "write_file".into(),
+        input: json!({"file_path": path, "content": text}),
+    });
+    let settings = scene.home.path().join(".gemini/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(
+        &settings,
+        r#"{"security":{"auth":{"selectedType":"gemini-api-key"}},"general":{"disableAutoUpdate":true},"privacy":{"usageStatisticsEnabled":false}}"#,
+    )
+    .unwrap();
+    let mut cmd = scene.command(&gemini);
+    cmd.args(["-p", PROMPT, "--approval-mode", "yolo"])
+        .env("GEMINI_API_KEY", "fake")
+        .env("GEMINI_CLI_TRUST_WORKSPACE", "true")
+        .env("GOOGLE_GEMINI_BASE_URL", scene.model.url());
+    let (ok, log) = run_with_timeout(cmd, LIMIT);
+    scene.check("gemini", ok, &log);
 }
