@@ -20,6 +20,26 @@ pub enum Reply {
         name: String,
         input: Value,
     },
+    /// A call of a freeform (custom) tool, whose input is plain text: the Responses
+    /// API's `custom_tool_call` (Codex's apply_patch). Other wire formats get it as a
+    /// tool call with `{"input": text}`.
+    Freeform {
+        name: String,
+        input: String,
+    },
+}
+
+impl Reply {
+    /// The reply for wire formats without freeform tools.
+    fn as_function(&self) -> Reply {
+        match self {
+            Reply::Freeform { name, input } => Reply::Tool {
+                name: name.clone(),
+                input: json!({ "input": input }),
+            },
+            other => other.clone(),
+        }
+    }
 }
 
 /// A request the server received.
@@ -195,7 +215,7 @@ fn answer(method: &str, path: &str, body: &Value, state: &State) -> (&'static st
         let reply = if side {
             Reply::Text("Fake title".into())
         } else {
-            next_reply(state, body)
+            next_reply(state, body).as_function()
         };
         return if stream {
             ("text/event-stream", anthropic_sse(&reply))
@@ -216,7 +236,7 @@ fn answer(method: &str, path: &str, body: &Value, state: &State) -> (&'static st
             .or_else(|| body.pointer("/generationConfig/responseSchema"));
         let reply = match schema {
             Some(schema) => Reply::Text(example_of(schema).to_string()),
-            None => next_reply(state, body),
+            None => next_reply(state, body).as_function(),
         };
         let doc = gemini_doc(&reply);
         return if path.contains("alt=sse") || path.contains(":streamGenerateContent") {
@@ -229,19 +249,20 @@ fn answer(method: &str, path: &str, body: &Value, state: &State) -> (&'static st
 }
 
 fn anthropic_json(reply: &Reply) -> String {
-    let (content, stop) = match reply {
+    let (content, stop) = match &reply.as_function() {
         Reply::Text(t) => (json!([{"type":"text","text":t}]), "end_turn"),
         Reply::Tool { name, input } => (
             json!([{"type":"tool_use","id":"toolu_fake1","name":name,"input":input}]),
             "tool_use",
         ),
+        Reply::Freeform { .. } => unreachable!("as_function made it a tool call"),
     };
     json!({"id":"msg_fake","type":"message","role":"assistant","model":"claude-fake","content":content,"stop_reason":stop,"stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":5}}).to_string()
 }
 
 fn anthropic_sse(reply: &Reply) -> String {
     let start = json!({"type":"message_start","message":{"id":"msg_fake","type":"message","role":"assistant","model":"claude-fake","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":1}}});
-    let (block, delta, stop) = match reply {
+    let (block, delta, stop) = match &reply.as_function() {
         Reply::Text(t) => (
             json!({"type":"text","text":""}),
             json!({"type":"text_delta","text":t}),
@@ -252,6 +273,7 @@ fn anthropic_sse(reply: &Reply) -> String {
             json!({"type":"input_json_delta","partial_json":input.to_string()}),
             "tool_use",
         ),
+        Reply::Freeform { .. } => unreachable!("as_function made it a tool call"),
     };
     sse(&[
         ("message_start", start),
@@ -284,6 +306,9 @@ fn responses_sse(reply: &Reply) -> String {
         Reply::Tool { name, input } => {
             json!({"type":"function_call","id":format!("fc_{id}"),"call_id":format!("call_{id}"),"name":name,"arguments":input.to_string(),"status":"completed"})
         }
+        Reply::Freeform { name, input } => {
+            json!({"type":"custom_tool_call","id":format!("ctc_{id}"),"call_id":format!("call_{id}"),"name":name,"input":input,"status":"completed"})
+        }
     };
     let mut events = vec![(
         "response.created",
@@ -304,9 +329,10 @@ fn responses_sse(reply: &Reply) -> String {
 }
 
 fn gemini_doc(reply: &Reply) -> Value {
-    let part = match reply {
+    let part = match &reply.as_function() {
         Reply::Text(t) => json!({"text": t}),
         Reply::Tool { name, input } => json!({"functionCall": {"name": name, "args": input}}),
+        Reply::Freeform { .. } => unreachable!("as_function made it a tool call"),
     };
     json!({
         "candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],

@@ -104,10 +104,7 @@ impl Scene {
             assert!(out.status.success(), "send: {}", stderr(&out));
         });
         let script = vec![
-            write(
-                &project.join(RESERVED),
-                "reserved by owner, must not appear\n",
-            ),
+            write(&project.join(RESERVED), "this must not be written\n"),
             write(&project.join(FREE), "written by the agent\n"),
             Reply::Text("Both done.".into()),
         ];
@@ -149,6 +146,9 @@ impl Scene {
 
     fn check(&self, name: &str, ok: bool, log: &str) {
         let turns = self.turns();
+        if let Some(dump) = std::env::var_os("HOOKS_REAL_DUMP") {
+            std::fs::write(dump, turns.join("\n")).unwrap();
+        }
         let paths: Vec<String> = self
             .model
             .requests()
@@ -270,4 +270,46 @@ fn real_gemini_cli_runs_the_hooks() {
         .env("GOOGLE_GEMINI_BASE_URL", scene.model.url());
     let (ok, log) = run_with_timeout(cmd, LIMIT);
     scene.check("gemini", ok, &log);
+}
+
+/// Codex: hooks in the project's `.codex/hooks.json`. Codex loads a project's `.codex/`
+/// layer only when the project is trusted (`[projects."<path>"] trust_level = "trusted"`
+/// in the user's config.toml) and runs a hook only once its hash is approved;
+/// `--dangerously-bypass-hook-trust` stands in for that approval. The model is
+/// `gpt-5.5` so that Codex offers its real `apply_patch` tool (a freeform
+/// `custom_tool_call`; an unknown model only gets `exec_command`). Seen with 0.169:
+/// apply_patch sent through `exec_command` runs PreToolUse (as `Bash`, so the denial
+/// works) but no PostToolUse, so mid-turn delivery needs the apply_patch tool itself
+/// or any other tool call.
+#[test]
+fn real_codex_runs_the_hooks() {
+    let Some(codex) = cli("codex") else { return };
+    let scene = Scene::new("codex", |path, text| Reply::Freeform {
+        name: "apply_patch".into(),
+        input: format!(
+            "*** Begin Patch\n*** Add File: {}\n+{}*** End Patch\n",
+            path.display(),
+            text
+        ),
+    });
+    let project = std::fs::canonicalize(&scene.project).unwrap();
+    let config = format!(
+        "model = \"gpt-5.5\"\nmodel_provider = \"fake\"\n\n[model_providers.fake]\nname = \"fake\"\nbase_url = \"{}/v1\"\nenv_key = \"FAKE_API_KEY\"\nwire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n\n[projects.\"{}\"]\ntrust_level = \"trusted\"\n",
+        scene.model.url(),
+        project.display()
+    );
+    let codex_home = scene.home.path().join(".codex");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    std::fs::write(codex_home.join("config.toml"), config).unwrap();
+    let mut cmd = scene.command(&codex);
+    cmd.args([
+        "exec",
+        "--dangerously-bypass-hook-trust",
+        "--dangerously-bypass-approvals-and-sandbox",
+        PROMPT,
+    ])
+    .env("FAKE_API_KEY", "fake")
+    .env("CODEX_HOME", &codex_home);
+    let (ok, log) = run_with_timeout(cmd, LIMIT);
+    scene.check("codex", ok, &log);
 }

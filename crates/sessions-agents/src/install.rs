@@ -234,7 +234,9 @@ pub fn install(provider: Provider, path: &Path, exe: &str, dry_run: bool) -> Res
         notes.push(
             "Codex runs new hooks only once you trust them: start `codex` in this project and \
              approve the hooks it lists (or, for a one-off scripted run, pass \
-             --dangerously-bypass-hook-trust)."
+             --dangerously-bypass-hook-trust). A project's .codex/ folder is read only when \
+             the project itself is trusted (Codex asks on first start; or add \
+             [projects.\"/path/to/project\"] trust_level = \"trusted\" to ~/.codex/config.toml)."
                 .to_string(),
         );
     }
