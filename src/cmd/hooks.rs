@@ -57,13 +57,18 @@ pub enum HooksCommand {
 Files: claude .claude/settings.json, codex .codex/hooks.json, gemini .gemini/settings.json,
 cursor .cursor/hooks.json; in the project (git top folder, default) or in your home (--user).
 Installing twice changes nothing; `uninstall` removes exactly what was added.
+Codex reads hooks from hooks.json and from [hooks] in .codex/config.toml alike: --toml
+puts them in config.toml, keeping every other byte of it.
 
 Examples:
   sessions hooks install claude
-  sessions hooks install codex --user --dry-run")]
+  sessions hooks install codex --user --dry-run
+  sessions hooks install codex --toml")]
     Install(HooksTarget),
     /// Remove exactly the handlers `install` added.
-    #[command(after_help = "Example:\n  sessions hooks uninstall claude")]
+    #[command(
+        after_help = "Examples:\n  sessions hooks uninstall claude\n  sessions hooks uninstall codex --toml"
+    )]
     Uninstall(HooksTarget),
     /// Which events have the handler, per provider.
     #[command(
@@ -85,6 +90,9 @@ pub struct HooksTarget {
     /// Show the resulting file; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Codex only: `[hooks]` in .codex/config.toml instead of .codex/hooks.json.
+    #[arg(long)]
+    pub toml: bool,
 }
 
 #[derive(Debug, Args)]
@@ -105,7 +113,8 @@ fn provider(name: &str) -> Result<Provider> {
     })
 }
 
-fn target_path(p: Provider, user: bool) -> Result<PathBuf> {
+/// The scope, the project (git top folder, else the current one) and the home folder.
+fn locate(user: bool) -> Result<(Scope, PathBuf, PathBuf)> {
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     let project = cwd
         .ancestors()
@@ -120,22 +129,50 @@ fn target_path(p: Provider, user: bool) -> Result<PathBuf> {
     } else {
         home.unwrap_or_default()
     };
+    Ok((scope, project, home))
+}
+
+fn target_path(p: Provider, user: bool) -> Result<PathBuf> {
+    let (scope, project, home) = locate(user)?;
     Ok(install::settings_path(p, scope, &project, &home))
+}
+
+/// Whether `--toml` asks for Codex's config.toml (refused for other providers).
+fn toml_target(p: Provider, t: &HooksTarget) -> Result<bool> {
+    if t.toml && p != Provider::Codex {
+        return Err(Error::Usage(format!(
+            "--toml is for codex only ({} keeps its hooks in JSON)",
+            p.name()
+        )));
+    }
+    Ok(t.toml)
+}
+
+fn codex_toml_path(user: bool) -> Result<PathBuf> {
+    let (scope, project, home) = locate(user)?;
+    Ok(install::codex_config_path(scope, &project, &home))
 }
 
 pub fn run(ctx: &mut Ctx, command: HooksCommand) -> Result<u8> {
     match command {
         HooksCommand::Install(t) => {
             let p = provider(&t.provider)?;
-            let path = target_path(p, t.user)?;
             let exe = std::env::current_exe().map_err(|e| Error::io("sessions", e))?;
-            let change = install::install(p, &path, &exe.to_string_lossy(), t.dry_run)?;
+            let exe = exe.to_string_lossy();
+            let change = if toml_target(p, &t)? {
+                install::install_codex_toml(&codex_toml_path(t.user)?, &exe, t.dry_run)?
+            } else {
+                install::install(p, &target_path(p, t.user)?, &exe, t.dry_run)?
+            };
             render_change(ctx, &change, "Installed")?;
         }
         HooksCommand::Uninstall(t) => {
             let p = provider(&t.provider)?;
-            let path = target_path(p, t.user)?;
-            let change = install::uninstall(p, &path, t.dry_run)?;
+            let change = if toml_target(p, &t)? {
+                install::uninstall_codex_toml(&codex_toml_path(t.user)?, t.dry_run)?
+            } else {
+                install::uninstall(p, &target_path(p, t.user)?, t.dry_run)?
+            };
             render_change(ctx, &change, "Removed")?;
         }
         HooksCommand::Status(a) => {
@@ -145,7 +182,15 @@ pub fn run(ctx: &mut Ctx, command: HooksCommand) -> Result<u8> {
             };
             let mut out = Vec::new();
             for p in list {
-                out.push(install::status(p, &target_path(p, a.user)?)?);
+                let mut status = install::status(p, &target_path(p, a.user)?)?;
+                // Codex's hooks may live in config.toml instead (`install codex --toml`).
+                if p == Provider::Codex && status.installed.is_empty() {
+                    let in_toml = install::status_codex_toml(&codex_toml_path(a.user)?)?;
+                    if !in_toml.installed.is_empty() {
+                        status = in_toml;
+                    }
+                }
+                out.push(status);
             }
             if ctx.out.is_json() {
                 ctx.out.json_document(&out)?;

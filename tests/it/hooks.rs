@@ -834,3 +834,120 @@ fn hooks_install_into_nothing_and_back_and_refuses_a_broken_file() {
         broken
     );
 }
+
+/// `hooks install codex --toml`: our handlers go into `[hooks]` of .codex/config.toml
+/// (which Codex reads like hooks.json), every other byte of the file is kept, installing
+/// twice is once, uninstall gives back the original bytes, and a file that does not
+/// parse is refused with file:line:col and left alone.
+#[test]
+fn codex_hooks_in_config_toml_keep_every_other_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path();
+    std::fs::create_dir(project.join(".git")).unwrap();
+    let file = project.join(".codex/config.toml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    // Comments, odd spacing, an inline table and a hook of the person's own.
+    let original = "# my codex settings\nmodel   = \"gpt-5.5\"  # the default\n\n[model_providers.local]\nname = \"local\"\nbase_url = \"http://127.0.0.1:9/v1\"   \nheaders = { X-Team = \"a\" }\n\n[[hooks.Stop]]\n# notify me\n[[hooks.Stop.hooks]]\ntype = \"command\"\ncommand = \"notify-send done\"\n\n[tui]\nnotifications = true\n";
+    std::fs::write(&file, original).unwrap();
+
+    let out = in_project(project, &["hooks", "install", "codex", "--toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("trust"), "{}", stdout(&out));
+    let once = std::fs::read_to_string(&file).unwrap();
+    // The original lines are all there, in their order, untouched.
+    let mut rest = once.as_str();
+    for line in original.lines() {
+        let at = rest
+            .find(&format!("{line}\n"))
+            .unwrap_or_else(|| panic!("{line:?} lost or moved:\n{once}"));
+        rest = &rest[at + line.len() + 1..];
+    }
+    let doc: toml_edit::DocumentMut = once.parse().unwrap();
+    let stop = doc["hooks"]["Stop"].as_array_of_tables().unwrap();
+    assert_eq!(stop.len(), 2, "the person's Stop hook first, then ours");
+    assert_eq!(
+        stop.get(0).unwrap()["hooks"]
+            .as_array_of_tables()
+            .unwrap()
+            .get(0)
+            .unwrap()["command"]
+            .as_str(),
+        Some("notify-send done")
+    );
+    for event in [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "SessionEnd",
+    ] {
+        let groups = doc["hooks"][event].as_array_of_tables().unwrap();
+        let command = groups.get(0).unwrap()["hooks"]
+            .as_array_of_tables()
+            .unwrap()
+            .get(0)
+            .unwrap()["command"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            command.ends_with(&format!("hook codex {event}")),
+            "{command}"
+        );
+    }
+    let status: Value = serde_json::from_slice(
+        &in_project(project, &["--json", "hooks", "status", "codex"]).stdout,
+    )
+    .unwrap();
+    assert!(
+        status[0]["missing"].as_array().unwrap().is_empty(),
+        "{status}"
+    );
+    assert!(status[0]["path"].as_str().unwrap().ends_with("config.toml"));
+
+    assert!(
+        in_project(project, &["hooks", "install", "codex", "--toml"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        once,
+        "twice = once"
+    );
+
+    let out = in_project(project, &["hooks", "uninstall", "codex", "--toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        original,
+        "original bytes"
+    );
+
+    // No file before: install creates it, uninstall removes it.
+    std::fs::remove_file(&file).unwrap();
+    assert!(
+        in_project(project, &["hooks", "install", "codex", "--toml"])
+            .status
+            .success()
+    );
+    assert!(file.exists());
+    assert!(
+        in_project(project, &["hooks", "uninstall", "codex", "--toml"])
+            .status
+            .success()
+    );
+    assert!(!file.exists());
+
+    // --toml is Codex's alone.
+    let out = in_project(project, &["hooks", "install", "claude", "--toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // A config.toml that does not parse: refused with file:line:col, unchanged.
+    let broken = "model = \"gpt-5.5\"\n[hooks\nStop = 1\n";
+    std::fs::write(&file, broken).unwrap();
+    let out = in_project(project, &["hooks", "install", "codex", "--toml"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("config.toml:2:"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), broken);
+}

@@ -43,7 +43,7 @@ struct Scene {
 impl Scene {
     /// The hub, `owner`'s reservation, our hooks installed for `provider` and the fake
     /// model scripted with `write(path, text)` calls (absolute paths).
-    fn new(provider: &str, write: impl Fn(&Path, &str) -> Reply) -> Scene {
+    fn new(provider: &str, install: &[&str], write: impl Fn(&Path, &str) -> Reply) -> Scene {
         let hub = TestHub::new();
         let project = hub.root.parent().unwrap().to_path_buf();
         let home = tempfile::tempdir().unwrap();
@@ -74,6 +74,7 @@ impl Scene {
             .env("HOME", home.path())
             .env_remove("SESSIONS_HUB")
             .args(["hooks", "install", provider, "--project"])
+            .args(install)
             .output()
             .unwrap();
         assert!(out.status.success(), "install: {}", stderr(&out));
@@ -230,7 +231,7 @@ impl Scene {
 #[test]
 fn real_claude_code_runs_the_hooks() {
     let Some(claude) = cli("claude") else { return };
-    let scene = Scene::new("claude", |path, text| Reply::Tool {
+    let scene = Scene::new("claude", &[], |path, text| Reply::Tool {
         name: "Write".into(),
         input: json!({"file_path": path, "content": text}),
     });
@@ -252,7 +253,7 @@ fn real_claude_code_runs_the_hooks() {
 #[test]
 fn real_gemini_cli_runs_the_hooks() {
     let Some(gemini) = cli("gemini") else { return };
-    let scene = Scene::new("gemini", |path, text| Reply::Tool {
+    let scene = Scene::new("gemini", &[], |path, text| Reply::Tool {
         name: "write_file".into(),
         input: json!({"file_path": path, "content": text}),
     });
@@ -283,8 +284,19 @@ fn real_gemini_cli_runs_the_hooks() {
 /// or any other tool call.
 #[test]
 fn real_codex_runs_the_hooks() {
+    codex_turn(&[]);
+}
+
+/// The same with our hooks in `[hooks]` of the project's `.codex/config.toml`
+/// (`hooks install codex --toml`), which Codex reads like hooks.json.
+#[test]
+fn real_codex_runs_the_hooks_from_config_toml() {
+    codex_turn(&["--toml"]);
+}
+
+fn codex_turn(install: &[&str]) {
     let Some(codex) = cli("codex") else { return };
-    let scene = Scene::new("codex", |path, text| Reply::Freeform {
+    let scene = Scene::new("codex", install, |path, text| Reply::Freeform {
         name: "apply_patch".into(),
         input: format!(
             "*** Begin Patch\n*** Add File: {}\n+{}*** End Patch\n",
