@@ -164,7 +164,10 @@ pub fn run(ctx: &mut Ctx, command: HooksCommand) -> Result<u8> {
             } else {
                 install::install(p, &target_path(p, t.user)?, &exe, t.dry_run)?
             };
-            render_change(ctx, &change, "Installed")?;
+            ctx.emit(&HooksChanged {
+                action: "installed",
+                change,
+            })
         }
         HooksCommand::Uninstall(t) => {
             let p = provider(&t.provider)?;
@@ -173,7 +176,10 @@ pub fn run(ctx: &mut Ctx, command: HooksCommand) -> Result<u8> {
             } else {
                 install::uninstall(p, &target_path(p, t.user)?, t.dry_run)?
             };
-            render_change(ctx, &change, "Removed")?;
+            ctx.emit(&HooksChanged {
+                action: "removed",
+                change,
+            })
         }
         HooksCommand::Status(a) => {
             let list: Vec<Provider> = match &a.provider {
@@ -192,64 +198,81 @@ pub fn run(ctx: &mut Ctx, command: HooksCommand) -> Result<u8> {
                 }
                 out.push(status);
             }
-            if ctx.out.is_json() {
-                ctx.out.json_document(&out)?;
-            } else {
-                for s in &out {
-                    let state = if s.missing.is_empty() {
-                        "installed"
-                    } else if s.installed.is_empty() {
-                        "not installed"
-                    } else {
-                        "partly installed"
-                    };
-                    ctx.out.line(format!(
-                        "{:7} {state}  {}{}",
-                        s.provider.name(),
-                        s.path.display(),
-                        if s.missing.is_empty() || s.installed.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (missing: {})", s.missing.join(", "))
-                        }
-                    ));
-                }
-            }
+            ctx.emit(&HooksStatus { providers: out })
         }
     }
-    Ok(0)
 }
 
-fn render_change(ctx: &mut Ctx, change: &install::Change, verb: &str) -> Result<()> {
-    if ctx.out.is_json() {
-        ctx.out.json_document(change)?;
-        return Ok(());
+/// `hooks install|uninstall`: what changed in which file.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HooksChanged {
+    /// `installed` or `removed`.
+    pub action: &'static str,
+    #[serde(flatten)]
+    pub change: install::Change,
+}
+
+impl Render for HooksChanged {
+    fn text(&self, out: &mut Output) {
+        let change = &self.change;
+        if change.dry_run {
+            out.line(format!("Dry run: {} would become:", change.path.display()));
+            out.line(
+                change
+                    .contents
+                    .as_deref()
+                    .unwrap_or("(removed)\n")
+                    .trim_end(),
+            );
+        } else if change.changed.is_empty() {
+            out.line(format!("Nothing to change in {}.", change.path.display()));
+        } else {
+            let verb = if self.action == "installed" {
+                "Installed"
+            } else {
+                "Removed"
+            };
+            out.line(format!(
+                "{verb} the {} hooks in {}: {}",
+                change.provider.name(),
+                change.path.display(),
+                change.changed.join(", ")
+            ));
+        }
+        for note in &change.notes {
+            out.line(format!("Note: {note}"));
+        }
     }
-    if change.dry_run {
-        ctx.out
-            .line(format!("Dry run: {} would become:", change.path.display()));
-        ctx.out.line(
-            change
-                .contents
-                .as_deref()
-                .unwrap_or("(removed)\n")
-                .trim_end(),
-        );
-    } else if change.changed.is_empty() {
-        ctx.out
-            .line(format!("Nothing to change in {}.", change.path.display()));
-    } else {
-        ctx.out.line(format!(
-            "{verb} the {} hooks in {}: {}",
-            change.provider.name(),
-            change.path.display(),
-            change.changed.join(", ")
-        ));
+}
+
+/// `hooks status`: per provider, which events have the handler.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HooksStatus {
+    pub providers: Vec<install::Status>,
+}
+
+impl Render for HooksStatus {
+    fn text(&self, out: &mut Output) {
+        for s in &self.providers {
+            let state = if s.missing.is_empty() {
+                "installed"
+            } else if s.installed.is_empty() {
+                "not installed"
+            } else {
+                "partly installed"
+            };
+            let missing = if s.missing.is_empty() || s.installed.is_empty() {
+                String::new()
+            } else {
+                format!(" (missing: {})", s.missing.join(", "))
+            };
+            out.line(format!(
+                "{:7} {state}  {}{missing}",
+                s.provider.name(),
+                s.path.display()
+            ));
+        }
     }
-    for note in &change.notes {
-        ctx.out.line(format!("Note: {note}"));
-    }
-    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -333,11 +356,16 @@ pub fn prime(ctx: &mut Ctx, _args: PrimeArgs) -> Result<u8> {
         Some(me) => brief::peek_unread(&hub, me)?,
         None => Vec::new(),
     };
-    let brief = brief::build(&hub, me.as_deref(), &unread)?;
-    if ctx.out.is_json() {
-        ctx.out.json_document(&brief)?;
-    } else {
-        ctx.out.line(&brief.text);
+    ctx.emit(&Primed(brief::build(&hub, me.as_deref(), &unread)?))
+}
+
+/// `prime`: the session-start brief, its parts and its text.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Primed(pub brief::Brief);
+
+impl Render for Primed {
+    fn text(&self, out: &mut Output) {
+        out.line(&self.0.text);
     }
-    Ok(0)
 }

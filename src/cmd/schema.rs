@@ -113,6 +113,10 @@ pub fn contracts() -> Vec<Contract> {
         ("reservations", of::<reserve::ReservationList>),
         ("unreserve", of::<reserve::Unreserved>),
         ("whoami", of::<hooks::Identity>),
+        ("prime", of::<hooks::Primed>),
+        ("hooks install", of::<hooks::HooksChanged>),
+        ("hooks uninstall", of::<hooks::HooksChanged>),
+        ("hooks status", of::<hooks::HooksStatus>),
     ]
 }
 

@@ -768,7 +768,10 @@ fn hooks_install_merges_is_idempotent_and_uninstall_gives_back_the_bytes() {
         )
         .unwrap();
         assert!(
-            status[0]["missing"].as_array().unwrap().is_empty(),
+            status["providers"][0]["missing"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
             "{status}"
         );
 
@@ -900,10 +903,18 @@ fn codex_hooks_in_config_toml_keep_every_other_byte() {
     )
     .unwrap();
     assert!(
-        status[0]["missing"].as_array().unwrap().is_empty(),
+        status["providers"][0]["missing"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
         "{status}"
     );
-    assert!(status[0]["path"].as_str().unwrap().ends_with("config.toml"));
+    assert!(
+        status["providers"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("config.toml")
+    );
 
     assert!(
         in_project(project, &["hooks", "install", "codex", "--toml"])

@@ -14,6 +14,7 @@ use sessions_core::{Hub, Result};
 pub const MAX_CHARS: usize = 1500;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Brief {
     pub me: Option<String>,
     pub live: Vec<Peer>,
@@ -26,6 +27,7 @@ pub struct Brief {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Peer {
     pub id: String,
     pub status: Option<String>,

@@ -90,6 +90,7 @@ fn timeout_for(provider: Provider) -> Value {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Change {
     pub provider: Provider,
     pub path: PathBuf,
@@ -370,6 +371,7 @@ fn strip_empty_hooks(mut doc: Map<String, Value>) -> Map<String, Value> {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Status {
     pub provider: Provider,
     pub path: PathBuf,
