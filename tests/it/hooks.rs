@@ -419,7 +419,8 @@ fn gemini_and_cursor_events_get_answers_in_their_shape() {
             json!({"command": "ls", "cwd": repo(&hub)}),
         ),
     );
-    assert_eq!(allow, json!({"permission": "allow"}));
+    // No `permission` at all: "allow" would approve what the person is otherwise asked.
+    assert_eq!(allow, json!({}));
     assert_eq!(
         hook(
             &hub,
@@ -961,4 +962,128 @@ fn codex_hooks_in_config_toml_keep_every_other_byte() {
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("config.toml:2:"), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), broken);
+}
+
+/// Cursor's hook contract as its documentation and its shipped CLI describe it
+/// (cursor.com/docs/hooks): payloads carry `conversation_id`/`session_id`,
+/// `workspace_roots`, `cursor_version`; before-hooks answer `permission` with
+/// `user_message`/`agent_message`; sessionStart and postToolUse take
+/// `additional_context`; beforeSubmitPrompt documents no context, so a message waiting
+/// there is left for the next postToolUse instead of being marked delivered unseen.
+/// Cursor also runs Claude Code's hooks from .claude/settings.json: those calls (a
+/// `cursor_version` in a Claude payload) are left to the Cursor hooks.
+#[test]
+fn cursor_contract_as_documented() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "owner", "heartbeat"]);
+    let out = hub
+        .command("sessions")
+        .current_dir(repo(&hub))
+        .args(["--as", "owner", "reserve", "src/api/**"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let c = "5b0d6c1e-8a4f-4f1e-9d8e-2b7f1c3a9e10";
+    let event = |name: &str, extra: Value| {
+        let mut v = cursor_event(&hub, c, name, extra);
+        let o = v.as_object_mut().unwrap();
+        o.insert("session_id".into(), json!(c));
+        o.insert("cursor_version".into(), json!("2026.09.18-9a7762b"));
+        o.insert("model".into(), json!("composer-2.5"));
+        o.insert("transcript_path".into(), Value::Null);
+        v
+    };
+    let start = hook(
+        &hub,
+        "cursor",
+        "sessionStart",
+        &event("sessionStart", json!({"composer_mode": "agent"})),
+    );
+    assert_eq!(
+        start.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["additional_context"]
+    );
+    let me = start["additional_context"]
+        .as_str()
+        .unwrap()
+        .split("you are ")
+        .nth(1)
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .to_string();
+
+    hub.ok(&["--as", "owner", "msg", "send", "--to", &me, "cursor-note-1"]);
+    let prompt = hook(
+        &hub,
+        "cursor",
+        "beforeSubmitPrompt",
+        &event(
+            "beforeSubmitPrompt",
+            json!({"prompt": "go", "attachments": []}),
+        ),
+    );
+    assert_eq!(prompt, Value::Null, "no context at prompt submit");
+    let after = hook(
+        &hub,
+        "cursor",
+        "postToolUse",
+        &event(
+            "postToolUse",
+            json!({"tool_name": "Shell", "tool_input": {"command": "ls", "cwd": repo(&hub)}, "tool_output": "{\"output\":\"\",\"exitCode\":0}", "tool_use_id": "call_1"}),
+        ),
+    );
+    assert!(
+        after["additional_context"]
+            .as_str()
+            .unwrap()
+            .contains("cursor-note-1"),
+        "the message waited for postToolUse: {after}"
+    );
+
+    // The agent's edit tools on a reserved path are denied, naming the holder.
+    for tool in ["Write", "StrReplace", "Delete", "Edit"] {
+        let denied = hook(
+            &hub,
+            "cursor",
+            "preToolUse",
+            &event(
+                "preToolUse",
+                json!({"tool_name": tool, "tool_input": {"file_path": repo(&hub).join("src/api/x.rs")}, "tool_use_id": "call_2"}),
+            ),
+        );
+        assert_eq!(denied["permission"], "deny", "{tool}: {denied}");
+        assert!(
+            denied["user_message"]
+                .as_str()
+                .unwrap()
+                .contains("reserved by owner")
+        );
+    }
+    let read = hook(
+        &hub,
+        "cursor",
+        "preToolUse",
+        &event(
+            "preToolUse",
+            json!({"tool_name": "Read", "tool_input": {"file_path": repo(&hub).join("src/api/x.rs")}}),
+        ),
+    );
+    assert_eq!(read, json!({}), "reading a reserved file is fine");
+
+    // Cursor running Claude Code's hooks: left alone (no answer, no second identity).
+    let bindings = || {
+        std::fs::read_dir(hub.path(".sessions/agents"))
+            .unwrap()
+            .count()
+    };
+    let before = bindings();
+    let mut from_cursor = event("sessionStart", json!({}));
+    from_cursor["hook_event_name"] = json!("SessionStart");
+    assert_eq!(
+        hook(&hub, "claude", "SessionStart", &from_cursor),
+        Value::Null
+    );
+    assert_eq!(bindings(), before);
 }

@@ -12,7 +12,11 @@
 //!   the reason naming `owner`;
 //! - the other write allowed: the file is written;
 //! - the message in the request after the allowed tool, exactly once, and in no
-//!   request before it.
+//!   request before it (a denied tool runs no post-tool hook in any of the three, so the
+//!   message comes with the allowed one).
+//!
+//! Cursor has no CLI that runs offline against a fake model (its agent needs Cursor's
+//! backend), so its contract is checked with documented payloads in `hooks.rs` only.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

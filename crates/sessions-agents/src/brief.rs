@@ -68,12 +68,14 @@ pub fn build(hub: &Hub, me: Option<&str>, unread: &[InboxEntry]) -> Result<Brief
             work: s.current_work.clone(),
         })
         .collect();
-    let all_res = reservations::list(hub, now)?;
+    // One scan of the lock files serves both my claims and everyone's reservations.
+    let all_claims = claims::list(hub)?;
+    let all_res = reservations::of_claims(hub, &all_claims, now);
     let (my_claims, my_reservations) = match me {
         Some(me) => (
-            claims::held(hub, me)?
-                .into_iter()
-                .filter(|c| !c.key.starts_with(reservations::KEY_PREFIX))
+            all_claims
+                .iter()
+                .filter(|c| c.holder == me && !c.key.starts_with(reservations::KEY_PREFIX))
                 .map(|c| format!("{} (token {})", c.key, c.token.unwrap_or(0)))
                 .collect(),
             all_res

@@ -82,9 +82,11 @@ fn is_ours(command: &str, provider: Provider) -> bool {
             .is_some_and(|n| n.starts_with("sessions"))
 }
 
-fn timeout_for(provider: Provider) -> Value {
-    match provider {
-        Provider::Gemini => json!(10_000),
+fn timeout_for(provider: Provider, event: &str) -> Value {
+    match (provider, event) {
+        (Provider::Gemini, _) => json!(10_000),
+        // Codex caps SessionEnd hooks at 3 s (and warns about a longer timeout).
+        (Provider::Codex, "SessionEnd") => json!(3),
         _ => json!(10),
     }
 }
@@ -206,7 +208,7 @@ pub fn install(provider: Provider, path: &Path, exe: &str, dry_run: bool) -> Res
                 }
                 group.insert(
                     "hooks".into(),
-                    json!([{ "type": "command", "command": command, "timeout": timeout_for(provider) }]),
+                    json!([{ "type": "command", "command": command, "timeout": timeout_for(provider, event) }]),
                 );
                 Value::Object(group)
             };
@@ -539,12 +541,13 @@ pub fn install_codex_toml(path: &Path, exe: &str, dry_run: bool) -> Result<Chang
                 continue;
             }
             let command = command_for(exe, Provider::Codex, event);
+            let seconds = timeout_for(Provider::Codex, event).as_i64().unwrap_or(10);
             // `[[hooks.Event]]` with `[[hooks.Event.hooks]]`: hooks.json's shape as tables.
             let group_table = |command: &str| {
                 let mut handler = Table::new();
                 handler["type"] = value("command");
                 handler["command"] = value(command);
-                handler["timeout"] = value(10);
+                handler["timeout"] = value(seconds);
                 let mut handlers = ArrayOfTables::new();
                 handlers.push(handler);
                 let mut group = Table::new();
@@ -565,7 +568,7 @@ pub fn install_codex_toml(path: &Path, exe: &str, dry_run: bool) -> Result<Chang
                     let mut handler = InlineTable::new();
                     handler.insert("type", "command".into());
                     handler.insert("command", command.into());
-                    handler.insert("timeout", 10.into());
+                    handler.insert("timeout", seconds.into());
                     let mut handlers = toml_edit::Array::new();
                     handlers.push(handler);
                     let mut group = InlineTable::new();
