@@ -3,6 +3,7 @@
 mod support;
 
 mod agent_clis;
+mod board_hardening;
 mod chats;
 mod chats_real;
 mod claims;
@@ -14,6 +15,7 @@ mod foundation;
 mod git;
 mod glance;
 mod hardening;
+mod hardening_fs;
 mod hooks;
 mod hooks_real;
 mod mcp;
