@@ -119,6 +119,10 @@ pub fn contracts() -> Vec<Contract> {
         ("chats clean", of::<chats::CleanReport>),
         ("chats stats", of::<chats::StatsShown>),
         ("resume", of::<chats::ResumePrinted>),
+        ("prime", of::<hooks::Primed>),
+        ("hooks install", of::<hooks::HooksChanged>),
+        ("hooks uninstall", of::<hooks::HooksChanged>),
+        ("hooks status", of::<hooks::HooksStatus>),
     ]
 }
 

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod agent_clis;
 mod board_hardening;
 mod chats;
 mod chats_real;
@@ -16,6 +17,7 @@ mod glance;
 mod hardening;
 mod hardening_fs;
 mod hooks;
+mod hooks_real;
 mod mcp;
 mod messages;
 mod mixedfleet;
