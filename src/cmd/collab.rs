@@ -95,7 +95,14 @@ pub fn run(ctx: &mut Ctx, command: CollabCommand) -> Result<u8> {
         } => {
             let me = ctx.me()?;
             let req = collab::request(&hub, &me, &target, &request, &urgency)?;
-            return ctx.emit(&Requested(req));
+            let known = sessions_core::sessions::registry::Registry::load(&hub)?;
+            let warnings = sessions_core::sessions::registry::unregistered_warning(&known, &target)
+                .into_iter()
+                .collect();
+            return ctx.emit(&Requested {
+                request: req,
+                warnings,
+            });
         }
         CollabCommand::Accept { id, note } => (id, Action::Accept, note),
         CollabCommand::Decline { id, note } => (id, Action::Decline, note),
@@ -121,14 +128,23 @@ pub fn run(ctx: &mut Ctx, command: CollabCommand) -> Result<u8> {
     })
 }
 
-/// `collab request`: the request as filed.
+/// `collab request`: the request as filed, with a warning when the target is not a
+/// registered session (a probable typo).
 #[derive(Serialize, JsonSchema)]
-#[serde(transparent)]
-pub struct Requested(pub Request);
+pub struct Requested {
+    #[serde(flatten)]
+    pub request: Request,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
 
 impl Render for Requested {
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+
     fn text(&self, out: &mut Output) {
-        let req = &self.0;
+        let req = &self.request;
         out.line(format!(
             "🤝 {} asked {} ({}): {}",
             req.from_session,

@@ -322,6 +322,10 @@ fn edit_and_print(ctx: &mut Ctx, dir: Option<&Path>, project: &str, edit: &Edit)
 
 /// `report set|action|next`: the line as written.
 impl Render for Edited {
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+
     fn text(&self, out: &mut Output) {
         out.line(format!(
             "{}: {}",

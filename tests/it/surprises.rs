@@ -168,3 +168,65 @@ fn a_heartbeat_from_an_unregistered_session_warns() {
         .succeeds()
         .stderr_lacks("registered");
 }
+
+/// The one rule for names that may be typos (README "Typos"): the command does what
+/// was asked and warns, on stderr and in the JSON `warnings`, with the near match.
+#[test]
+fn a_collab_request_to_an_unregistered_session_warns_with_the_near_match() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    hub.ok(&["--as", "nobody-there", "register"]);
+    hub.cli(["collab", "request", "nobody-here", "help me"])
+        .as_("s1")
+        .succeeds()
+        .stderr_has("no registered session \"nobody-here\"; did you mean nobody-there?");
+    let v = hub.json(&["--as", "s1", "collab", "request", "nobody-here", "again"]);
+    assert_eq!(v["to_session"], "nobody-here", "still filed: {v}");
+    assert!(
+        v["warnings"][0].as_str().unwrap().contains("nobody-there"),
+        "{v}"
+    );
+    let v = hub.json(&["--as", "s1", "collab", "request", "nobody-there", "fine"]);
+    assert!(v.get("warnings").is_none(), "{v}");
+    assert!(
+        v["request_id"].as_str().unwrap().starts_with("collab-"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_signal_without_a_status_file_warns_with_the_near_match() {
+    let hub = TestHub::new();
+    hub.ok(&["report", "new", "infra", "--template", "infrastructure"]);
+    hub.cli(["signal", "infr"])
+        .succeeds()
+        .stderr_has("no status file infr-status.md; did you mean infra?");
+    assert!(hub.root.join(".infr-updated").exists(), "still touched");
+    let v = hub.json(&["signal", "nosuchproject"]);
+    let warning = v["warnings"][0].as_str().unwrap();
+    assert!(warning.contains("nosuchproject-status.md"), "{v}");
+    hub.cli(["signal", "infra"])
+        .succeeds()
+        .stderr_lacks("warning");
+}
+
+#[test]
+fn report_set_into_a_new_section_warns_with_the_near_match() {
+    let hub = TestHub::new();
+    hub.ok(&["report", "new", "infra", "--template", "infrastructure"]);
+    hub.ok(&["report", "set", "infra", "SERVICES", "Server", "ok"]);
+    hub.cli(["report", "set", "infra", "SERVCES", "Cache", "wip"])
+        .succeeds()
+        .stderr_has("created a new section SERVCES; did you mean SERVICES?");
+    assert!(
+        hub.read("infra-status.md").contains("**SERVCES:**"),
+        "still created"
+    );
+    let v = hub.json(&["report", "set", "infra", "Monitoring", "Alerts", "ok"]);
+    assert!(
+        v["warnings"][0].as_str().unwrap().contains("MONITORING"),
+        "{v}"
+    );
+    let v = hub.json(&["report", "set", "infra", "services", "Server", "fail"]);
+    assert!(v.get("warnings").is_none(), "an existing section: {v}");
+}
