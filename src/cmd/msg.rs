@@ -26,22 +26,27 @@ pub enum MsgCommand {
         after_help = "Examples:\n  sessions msg list --from session-5-orchestration --since 2h\n  sessions msg list --to s2 --priority high --limit 10\n  sessions msg list --thread m-20251115T214925.123Z-0a1b2c3d4e5f\n  sessions --json msg list --with-text    # messages and the free-text sections"
     )]
     List(ListArgs),
-    /// Show one message (by ID or a unique prefix), with who acknowledged it.
+    /// Show one message (by ID or a unique prefix or suffix), with who acknowledged it.
     #[command(
-        after_help = "Example:\n  sessions msg show m-20251115T214925\n  sessions --json msg show h-7b18ebb6e180"
+        after_help = "Example:\n  sessions msg show m-20251115T214925\n  sessions msg show 4e5f                  # the last characters are enough when unique\n  sessions --json msg show h-7b18ebb6e180"
     )]
     Show {
-        /// Message ID (or a unique prefix); blocks without an ID line have a derived `h-...` ID.
+        /// Message ID, or a unique prefix or suffix of it; blocks without an ID line have a
+        /// derived `h-...` ID.
         id: String,
     },
     /// Show the conversation a message belongs to (its Reply-To chain and all replies).
     #[command(after_help = "Example:\n  sessions msg thread m-20251115T214925.123Z-0a1b2c3d4e5f")]
-    Thread { id: String },
+    Thread {
+        /// Message ID, or a unique prefix or suffix of it (`4e5f`: its last characters).
+        id: String,
+    },
     /// Acknowledge a message; its sender sees who acknowledged it in `msg show`.
     #[command(
         after_help = "Example:\n  sessions --as s2 msg ack m-20251115T214925.123Z-0a1b2c3d4e5f \"on it\""
     )]
     Ack {
+        /// Message ID, or a unique prefix or suffix of it (`4e5f`: its last characters).
         id: String,
         /// An optional short note.
         note: Option<String>,
@@ -79,7 +84,7 @@ pub struct SendArgs {
     /// normal, high or urgent.
     #[arg(long, default_value = "normal", value_parser = ["low", "normal", "high", "urgent"])]
     pub priority: String,
-    /// The ID of the message this answers.
+    /// The ID of the message this answers (or a unique prefix or suffix of it).
     #[arg(long, value_name = "MESSAGE-ID")]
     pub reply_to: Option<String>,
     /// The body; read from stdin when absent or `-`.
@@ -210,7 +215,10 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
         to,
         subject: args.subject.filter(|s| !s.trim().is_empty()),
         priority: Some(args.priority),
-        reply_to: args.reply_to,
+        reply_to: match args.reply_to {
+            Some(typed) => Some(reply_target(&hub, typed)?),
+            None => None,
+        },
         body: String::new(),
     };
     if let Some(file) = &args.bodies_from {
@@ -271,6 +279,16 @@ pub struct PostedMany {
 impl Render for PostedMany {
     fn text(&self, out: &mut Output) {
         out.line(format!("Posted {} messages.", self.ids.len()));
+    }
+}
+
+/// The message `--reply-to` names: a unique part resolves to the whole ID; an ID not on
+/// the board (archived, say) is kept as typed; an ambiguous one is an error.
+fn reply_target(hub: &sessions_core::Hub, typed: String) -> Result<String> {
+    match messages::find(&messages::load(hub)?, &typed) {
+        Ok(m) => Ok(m.id.clone()),
+        Err(Error::NotFound { .. }) => Ok(typed),
+        Err(e) => Err(e),
     }
 }
 

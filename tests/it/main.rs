@@ -20,6 +20,7 @@ mod mixedfleet;
 mod output;
 mod reservations;
 mod sessions;
+mod short_ids;
 mod statusfiles;
 mod surprises;
 mod top;
