@@ -299,12 +299,44 @@ impl Render for Claimed {
         if let Some(notes) = &self.handoff_notes {
             out.line(format!("Handoff notes: {}", esc(notes)));
         }
-        if !self.next_session_should.is_empty() {
-            out.line("Next session should:");
-            for s in &self.next_session_should {
-                out.line(format!("  - {}", esc(s)));
-            }
+        // The next steps README promises: what the last holder asked for, the open
+        // steps, and the commands that move the work on.
+        out.line("Next steps:");
+        for s in &self.next_session_should {
+            out.line(format!("  - {}", esc(s)));
         }
+        let open: Vec<(u64, &str)> = m
+            .record
+            .get("steps")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|s| s.get("status").and_then(serde_json::Value::as_str) != Some("completed"))
+            .filter_map(|s| {
+                let n = s.get("step")?.as_u64()?;
+                let d = s.get("description").and_then(serde_json::Value::as_str);
+                Some((n, d.unwrap_or("")))
+            })
+            .collect();
+        for (n, d) in open.iter().take(3) {
+            out.line(format!("  - step {n}: {}", esc(d)));
+        }
+        if open.len() > 3 {
+            out.line(format!("  - … {} more open steps", open.len() - 3));
+        }
+        let id = &m.id;
+        match open.first() {
+            Some((n, _)) => out.line(format!(
+                "  sessions milestone update {id} {n} completed \"what you did\"   # when a step is done"
+            )),
+            None => out.line(format!(
+                "  sessions milestone add-step {id} \"what comes next\"   # it has no open step yet"
+            )),
+        }
+        out.line(format!(
+            "  sessions milestone handoff {id} \"where you stopped\"   # if you must stop before it is done"
+        ));
+        out.line(format!("  sessions milestone status {id}   # the details"));
     }
 
     fn warnings(&self) -> Vec<String> {

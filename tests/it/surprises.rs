@@ -230,3 +230,84 @@ fn report_set_into_a_new_section_warns_with_the_near_match() {
     let v = hub.json(&["report", "set", "infra", "services", "Server", "fail"]);
     assert!(v.get("warnings").is_none(), "an existing section: {v}");
 }
+
+#[test]
+fn milestone_claim_prints_the_next_steps_the_readme_promises() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "create",
+        "Deploy Dashboard",
+        "--step",
+        "Review script",
+        "--step",
+        "Deploy",
+    ]);
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains(
+        "milestone claim deploy-dashboard      # claim + owner + in_progress; prints the next steps"
+    ));
+    hub.cli(["milestone", "claim", "deploy-dashboard"])
+        .as_("s1")
+        .succeeds()
+        .stdout_has("Next steps:")
+        .stdout_has("  - step 1: Review script")
+        .stdout_has("  - step 2: Deploy")
+        .stdout_has("sessions milestone update deploy-dashboard 1 completed");
+    // After a handoff, what the last holder asked for comes first.
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "update",
+        "deploy-dashboard",
+        "1",
+        "completed",
+    ]);
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "handoff",
+        "deploy-dashboard",
+        "half way",
+        "--next",
+        "Open port 8002",
+    ]);
+    let text = hub.ok(&["--as", "s2", "milestone", "claim", "deploy-dashboard"]);
+    let steps = text.split("Next steps:").nth(1).expect("next steps");
+    assert!(
+        steps.starts_with("\n  - Open port 8002\n  - step 2: Deploy\n"),
+        "{text}"
+    );
+    assert!(
+        !steps.contains("step 1"),
+        "a completed step is not next: {text}"
+    );
+}
+
+#[test]
+fn consume_prints_the_status_file_path_as_the_readme_says() {
+    let hub = TestHub::new();
+    hub.ok(&["report", "new", "infra", "--template", "infrastructure"]);
+    hub.ok(&["signal", "infra"]);
+    let path = hub.ok(&["consume", "infra"]);
+    let path = std::path::Path::new(path.trim());
+    assert!(path.ends_with("infra-status.md"), "{path:?}");
+    assert!(std::fs::read_to_string(path).unwrap().contains("STATUS"));
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains("prints the path of its status file"),
+        "README says what it prints"
+    );
+    assert_eq!(
+        hub.run(&["consume", "infra"]).status.code(),
+        Some(1),
+        "no longer pending"
+    );
+}
