@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::cmd;
+use crate::output::ColorChoice;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -54,6 +55,12 @@ pub struct GlobalArgs {
     /// Write text even if it looks like a secret (API key, token, private key).
     #[arg(long, global = true)]
     pub allow_secrets: bool,
+    /// Colour text output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Quiet: no warnings, notes or progress lines on stderr (errors still print).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

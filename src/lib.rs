@@ -141,10 +141,10 @@ pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) ->
     if from_env("as_id") && cli.global.as_id.as_ref().is_some_and(String::is_empty) {
         cli.global.as_id = None;
     }
-    let json = cli.global.json;
+    let out = Output::with(cli.global.json, cli.global.color, cli.global.quiet);
     let mut ctx = Ctx {
         global: cli.global,
-        out: Output::new(json),
+        out,
     };
     restore_undone_step_writes(&ctx);
     let result = cmd::run(&mut ctx, cli.command);

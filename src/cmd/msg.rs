@@ -630,10 +630,29 @@ impl Render for Acked {
     }
 }
 
+/// Boards at least this large show a progress line while they are archived.
+const ARCHIVE_PROGRESS_FROM: u64 = 1024 * 1024;
+
 fn archive(ctx: &mut Ctx, before: &str, dry_run: bool) -> Result<u8> {
     let hub = ctx.hub()?;
     let before = parse_when(before)?;
-    let archived = messages::archive(&hub, before, dry_run)?;
+    // A large board takes a while: say so on a terminal (nothing when piped).
+    let size = std::fs::metadata(hub.display_path(sessions_core::store::hub::layout::MESSAGES))
+        .map_or(0, |m| m.len());
+    let ticker = (size >= ARCHIVE_PROGRESS_FROM).then(|| {
+        let mib = size as f64 / (1024.0 * 1024.0);
+        ctx.out.ticker(move |elapsed| {
+            format!(
+                "📦 archiving MESSAGES.md ({mib:.1} MiB): {}",
+                time::human_age(elapsed.as_secs() as i64)
+            )
+        })
+    });
+    let archived = messages::archive(&hub, before, dry_run);
+    if let Some(ticker) = ticker {
+        ticker.finish(None);
+    }
+    let archived = archived?;
     ctx.emit(&ArchiveReport { archived, dry_run })
 }
 

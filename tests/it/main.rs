@@ -23,6 +23,7 @@ mod sessions;
 mod short_ids;
 mod statusfiles;
 mod surprises;
+mod terminal;
 mod top;
 mod views;
 mod watch;
