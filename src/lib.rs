@@ -101,12 +101,10 @@ pub fn main_entry(args: Vec<OsString>) -> ExitCode {
 
 /// Run the command line with `args` (the first one is the program name).
 pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
-    let parsed = <Cli as clap::CommandFactory>::command()
-        .try_get_matches_from(args)
-        .and_then(|m| {
-            let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&m)?;
-            Ok((cli, m))
-        });
+    let parsed = cli::command().try_get_matches_from(args).and_then(|m| {
+        let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&m)?;
+        Ok((cli, m))
+    });
     let (mut cli, matches) = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {

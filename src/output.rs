@@ -50,12 +50,11 @@ pub struct Output {
 /// `--color`: when text output is coloured.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
-    /// On a terminal, unless NO_COLOR is set.
+    // On a terminal, unless NO_COLOR is set (the flag's help says it; variant docs would
+    // repeat it as a list in every command's --help).
     #[default]
     Auto,
-    /// Always (even through a pipe, and over NO_COLOR).
     Always,
-    /// Never.
     Never,
 }
 

@@ -21,8 +21,8 @@ pub enum CollabCommand {
         target: String,
         /// What you need.
         request: String,
-        /// normal, high or urgent.
-        #[arg(long, default_value = "normal", value_parser = ["normal", "high", "urgent"])]
+        /// How urgent it is.
+        #[arg(long, default_value = "normal", value_parser = clap::builder::PossibleValuesParser::new(collab::URGENCIES))]
         urgency: String,
     },
     /// Accept a request addressed to you (pending → accepted).

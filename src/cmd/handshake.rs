@@ -19,8 +19,10 @@ pub enum HandshakeCommand {
     Propose {
         /// The session ID proposed.
         id: String,
+        /// A name people read.
         #[arg(long)]
         name: Option<String>,
+        /// The role proposed.
         #[arg(long)]
         role: Option<String>,
         /// Specializations, comma-separated or repeated.
@@ -37,6 +39,7 @@ pub enum HandshakeCommand {
         proposal: String,
         /// agree | question | object
         vote: String,
+        /// Why (kept with the vote).
         #[arg(long)]
         comment: Option<String>,
     },

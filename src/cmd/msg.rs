@@ -81,8 +81,8 @@ pub struct SendArgs {
     /// A one-line subject (shown as the block's `###` heading).
     #[arg(long)]
     pub subject: Option<String>,
-    /// normal, high or urgent.
-    #[arg(long, default_value = "normal", value_parser = ["low", "normal", "high", "urgent"])]
+    /// How urgent it is (urgent ones stand out in inboxes and status).
+    #[arg(long, default_value = "normal", value_parser = clap::builder::PossibleValuesParser::new(sessions_core::board::post::PRIORITIES))]
     pub priority: String,
     /// The ID of the message this answers (or a unique prefix or suffix of it).
     #[arg(long, value_name = "MESSAGE-ID")]
@@ -98,6 +98,7 @@ pub struct SendArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Messages from this session.
     #[arg(long)]
     pub from: Option<String>,
     /// Messages to this session (including broadcasts).
@@ -106,8 +107,8 @@ pub struct ListArgs {
     /// A date/time or an age (2h, 1d).
     #[arg(long, value_name = "DATE|AGE")]
     pub since: Option<String>,
-    /// This priority or higher: low, normal, high, urgent.
-    #[arg(long, value_parser = ["low", "normal", "high", "urgent"])]
+    /// This priority or higher.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(sessions_core::board::post::PRIORITIES))]
     pub priority: Option<String>,
     /// Only the conversation this message belongs to.
     #[arg(long, value_name = "MESSAGE-ID")]

@@ -123,6 +123,7 @@ impl Render for SignalList {
     after_help = "Example:\n  f=$(sessions consume infra) && cat \"$f\"\n\nTakes .infra-updated atomically (two consumers never both get it) and prints the\nstatus file it belongs to. Exit 1 when the signal is not pending."
 )]
 pub struct ConsumeArgs {
+    /// The signal name (`infra` takes `.infra-updated`).
     pub name: String,
     #[command(flatten)]
     pub dir: DirArg,

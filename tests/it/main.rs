@@ -13,6 +13,7 @@ mod foundation;
 mod git;
 mod glance;
 mod hardening;
+mod help;
 mod hooks;
 mod mcp;
 mod messages;

@@ -1,0 +1,131 @@
+//! Help that teaches: `--help` by task with the global flags apart, the man page,
+//! completions installed in one command.
+
+use crate::support::TestHub;
+
+#[test]
+fn help_lists_commands_by_task_and_global_flags_apart() {
+    let hub = TestHub::new();
+    let help = hub.ok(&["--help"]);
+    let at = |needle: &str| {
+        help.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing from --help:\n{help}"))
+    };
+    let groups = [
+        "Sessions (who is here, what they do):",
+        "Work (claims, milestones, what is free):",
+        "Messages:",
+        "Status files and signals:",
+        "Agents (hooks, MCP, their own sessions):",
+        "Setup and maintenance:",
+        "Global options (every command takes them):",
+    ];
+    let positions: Vec<usize> = groups.iter().map(|g| at(g)).collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "in order: {help}"
+    );
+    // A command sits under its task, once.
+    assert!(
+        at("  claim ") > at("Work (") && at("  claim ") < at("Messages:"),
+        "{help}"
+    );
+    assert_eq!(help.matches("\n  msg ").count(), 1, "{help}");
+    assert!(at("--quiet") > at("Global options"), "{help}");
+    assert!(help.contains("Examples:"), "examples kept");
+    // Enums from one source: the priorities are the board's.
+    let send = hub.ok(&["msg", "send", "--help"]);
+    assert!(
+        send.contains("[possible values: low, normal, high, urgent]"),
+        "{send}"
+    );
+}
+
+#[test]
+fn man_prints_a_manual_page_and_writes_one_per_command() {
+    let hub = TestHub::new();
+    let page = hub.ok(&["man"]);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH sessions 1"),
+        "{}",
+        &page[..200.min(page.len())]
+    );
+    assert!(page.contains(".TH sessions 1"), "a section-1 page");
+    assert!(
+        page.contains("Coordinate parallel AI coding sessions"),
+        "the about"
+    );
+    assert!(page.contains("claim"), "the commands");
+    let dir = hub.root.with_file_name("man1");
+    hub.ok(&["man", "--out-dir", dir.to_str().unwrap()]);
+    assert!(dir.join("sessions.1").is_file());
+    assert!(
+        dir.join("sessions-claim.1").is_file(),
+        "one page per command"
+    );
+    if which("man") {
+        let out = std::process::Command::new("man")
+            .arg("-l")
+            .arg(dir.join("sessions.1"))
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "man reads it: {out:?}");
+    }
+}
+
+#[test]
+fn completions_install_with_one_command() {
+    let hub = TestHub::new();
+    let home = hub.root.with_file_name("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let install = |shell: &str| {
+        let out = hub
+            .command("sessions")
+            .args(["completions", shell, "--install"])
+            .env("HOME", &home)
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let said = install("bash");
+    let bash = home.join(".local/share/bash-completion/completions/sessions");
+    assert!(said.contains(&bash.display().to_string()), "{said}");
+    let script = std::fs::read_to_string(&bash).unwrap();
+    assert!(
+        script.contains("complete") && script.contains("sessions"),
+        "{script}"
+    );
+    // bash can load it and then completes a command name.
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}'; COMP_WORDS=(sessions cla); COMP_CWORD=1; COMP_LINE='sessions cla'; COMP_POINT=${{#COMP_LINE}}; _sessions sessions cla sessions; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            bash.display()
+        ))
+        .output()
+        .unwrap();
+    let replies = String::from_utf8_lossy(&out.stdout);
+    assert!(replies.lines().any(|l| l == "claim"), "{replies} {out:?}");
+    let said = install("zsh");
+    assert!(home.join(".zfunc/_sessions").is_file());
+    assert!(said.contains("fpath=(~/.zfunc $fpath)"), "{said}");
+    install("fish");
+    assert!(
+        home.join(".config/fish/completions/sessions.fish")
+            .is_file()
+    );
+    let out = hub.run(&["completions", "elvish", "--install"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+fn which(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool} >/dev/null")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
