@@ -129,3 +129,83 @@ fn which(tool: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// `init` prints its next commands so they paste into bash, zsh and fish: run them, in
+/// every one of those shells that is installed (bash always), in a folder whose name
+/// needs quoting.
+#[test]
+fn init_prints_commands_that_paste_into_every_shell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("it's my \\ project");
+    std::fs::create_dir(&project).unwrap();
+    let out = std::process::Command::new(crate::support::bin("sessions"))
+        .arg("init")
+        .current_dir(&project)
+        .env_remove("SESSIONS_HUB")
+        .env_remove("SESSIONS_ID")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Next"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(str::trim)
+        .collect();
+    assert!(lines.len() >= 3, "{text}");
+    for line in &lines {
+        assert!(
+            !line.contains('#') && !line.contains('<'),
+            "pastes as is: {line}"
+        );
+    }
+    let hub = std::fs::canonicalize(project.join("SESSIONS")).unwrap();
+    let bin_dir = crate::support::bin("sessions")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let shells = ["bash", "zsh", "fish"];
+    let mut ran = Vec::new();
+    for shell in shells {
+        let found = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {shell}")])
+            .output()
+            .unwrap();
+        if !found.status.success() {
+            continue;
+        }
+        // `&&`: any line that fails fails the run (bash, zsh and fish 3 all have it).
+        let script = format!(
+            "{} && printf '%s|%s' \"$SESSIONS_HUB\" \"$SESSIONS_ID\"",
+            lines.join(" && ")
+        );
+        let out = std::process::Command::new(shell)
+            .arg("-c")
+            .arg(&script)
+            .current_dir(tmp.path())
+            .env("PATH", &path)
+            .env("NO_COLOR", "1")
+            .env_remove("SESSIONS_HUB")
+            .env_remove("SESSIONS_ID")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{shell}: {out:?}");
+        assert!(
+            stdout.ends_with(&format!("{}|session-1", hub.display())),
+            "{shell} read the hub path back: {stdout}"
+        );
+        ran.push(shell);
+    }
+    assert!(ran.contains(&"bash"), "bash is always there");
+    // The session registered through the pasted lines is in the hub.
+    assert!(
+        std::fs::read_to_string(hub.join("REGISTRY.json"))
+            .unwrap()
+            .contains("session-1")
+    );
+}
