@@ -209,3 +209,86 @@ fn init_prints_commands_that_paste_into_every_shell() {
             .contains("session-1")
     );
 }
+
+/// The demo of the README's quick start: a short story by default, in the order things
+/// happened, no JSON and no time ahead of the clock, closing with three commands that
+/// work on the kept hub.
+#[test]
+fn the_demo_tells_a_short_story_and_ends_with_try_it_yourself() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains("cargo run --release -- demo "),
+        "the quick start runs the demo"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::support::bin("sessions"))
+        .args(["demo", "--keep", "--dir"])
+        .arg(dir.path())
+        .env_remove("SESSIONS_HUB")
+        .env_remove("SESSIONS_ID")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    let (story, closing) = text.split_once("Try it yourself").expect("a closing");
+    assert!(
+        story.lines().count() < 60,
+        "{} lines:\n{story}",
+        story.lines().count()
+    );
+    assert!(
+        !story.lines().any(|l| l.trim_start().starts_with('{')),
+        "no JSON: {story}"
+    );
+    for needle in [
+        "(lost the race: exit 1)",
+        "Milestone ship-login completed",
+        "12m ago",
+        "is blocked",
+    ] {
+        assert!(story.contains(needle), "{needle:?} missing:\n{story}");
+    }
+    // No absolute time at all (so none ahead of the reader's clock); IDs keep theirs.
+    for word in story.split_whitespace() {
+        let bare = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        let looks_like_time = bare.len() >= 19 && bare.as_bytes()[4] == b'-' && bare.contains('T');
+        assert!(!looks_like_time, "an absolute time: {word}\n{story}");
+    }
+    // Both concurrent updates landed (shown as they finished, which is nearly always
+    // the order they wrote; the exit order is not a guarantee, so not asserted).
+    let mut progress: Vec<u32> = story
+        .lines()
+        .filter(|l| l.contains("Step ") && l.contains('%'))
+        .filter_map(|l| l.split('%').next()?.split_whitespace().last()?.parse().ok())
+        .collect();
+    progress.sort_unstable();
+    assert_eq!(progress, vec![50, 100], "{story}");
+    // The three commands run as printed, on the kept hub.
+    let commands: Vec<&str> = closing.lines().skip(1).take(3).map(str::trim).collect();
+    assert!(commands[0].starts_with("export SESSIONS_HUB="), "{closing}");
+    let bin_dir = crate::support::bin("sessions")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let run = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(commands.join(" && "))
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env_remove("SESSIONS_HUB")
+        .env_remove("SESSIONS_ID")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    assert!(String::from_utf8_lossy(&run.stdout).contains("MULTI-SESSION STATUS"));
+    let board = std::fs::read_to_string(dir.path().join("SESSIONS/MESSAGES.md")).unwrap();
+    assert!(
+        board.contains("hello from me"),
+        "the closing's message is on the board"
+    );
+}
