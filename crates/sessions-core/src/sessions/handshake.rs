@@ -536,6 +536,7 @@ fn proposal_names(hub: &Hub) -> Result<std::collections::BTreeSet<String>> {
 /// The proposal a person means by `typed`: its whole ID, the proposed session's ID
 /// (`s1` for `s1-identity`), or a unique prefix or suffix ([`ids::resolve`]).
 pub fn resolve_id(hub: &Hub, typed: &str) -> Result<String> {
+    ids::validate("proposal ID", typed)?;
     let names = proposal_names(hub)?;
     if names.contains(typed) {
         return Ok(typed.to_string());

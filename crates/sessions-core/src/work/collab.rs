@@ -410,7 +410,8 @@ fn check(req: &Request, by: &str, action: &Action) -> Result<()> {
 /// The request a person means by `typed`: its whole ID, or a unique prefix or suffix
 /// of it ([`ids::resolve`]).
 pub fn resolve_id(hub: &Hub, typed: &str) -> Result<String> {
-    if ids::validate("request ID", typed).is_ok() && hub.file(&rel(typed)?)?.is_file() {
+    ids::validate("request ID", typed)?;
+    if hub.file(&rel(typed)?)?.is_file() {
         return Ok(typed.to_string());
     }
     let known: Vec<String> = hub
