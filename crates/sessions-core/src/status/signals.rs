@@ -62,6 +62,10 @@ pub fn touch(files: &StatusFiles, name: &str) -> Result<PathBuf> {
 /// near match among the projects that have one. The signal is still touched: a name
 /// without a status file is allowed, just rarely meant.
 pub fn unknown_name_warning(files: &StatusFiles, name: &str) -> Result<Option<String>> {
+    // The common case, a known project, costs one stat; only a miss lists the folder.
+    if files.path(name)?.is_file() {
+        return Ok(None);
+    }
     let projects = files.list()?;
     if projects.iter().any(|(p, _)| p == name) {
         return Ok(None);
