@@ -2,6 +2,7 @@
 
 mod support;
 
+mod board_hardening;
 mod chats;
 mod chats_real;
 mod claims;
@@ -13,6 +14,7 @@ mod foundation;
 mod git;
 mod glance;
 mod hardening;
+mod hardening_fs;
 mod help;
 mod hooks;
 mod mcp;
