@@ -99,8 +99,10 @@ pub struct HooksTarget {
 pub struct HooksStatusArgs {
     /// One provider (default: all).
     pub provider: Option<String>,
+    /// The project's settings (the default).
     #[arg(long, conflicts_with = "user")]
     pub project: bool,
+    /// Your own settings in your home folder.
     #[arg(long)]
     pub user: bool,
 }
