@@ -109,7 +109,51 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
             });
         }
     }
+    findings.extend(unfinished_operations(hub));
     Ok(findings)
+}
+
+/// Multi-file operations a crash interrupted (`.sessions/pending/`): `--fix` finishes
+/// them, as the next command touching their milestone, request or claim would.
+fn unfinished_operations(hub: &Hub) -> Vec<Finding> {
+    let Ok(found) = crate::work::pending::unfinished(hub) else {
+        return Vec::new();
+    };
+    found
+        .into_iter()
+        .map(|u| match u.intent {
+            Ok(intent) => Finding {
+                path: u.path,
+                line: None,
+                column: None,
+                kind: "unfinished_operation",
+                message: format!(
+                    "{} of {} by {} (started {}) was interrupted before all its writes were \
+                     done ({} steps to check)",
+                    intent.kind,
+                    intent.target,
+                    intent.by,
+                    intent.created_at,
+                    intent.steps.len()
+                ),
+                fixable: true,
+            },
+            Err(e) => Finding {
+                path: u.path,
+                line: match &e {
+                    Error::Parse { line, .. } => Some(*line),
+                    _ => None,
+                },
+                column: match &e {
+                    Error::Parse { column, .. } => Some(*column),
+                    _ => None,
+                },
+                kind: "parse",
+                message: format!("{e}; look at it, then remove it"),
+                fixable: false,
+            },
+        })
+        .collect()
 }
 
 /// Extensions of the hub's text files, scanned for secrets already written.
@@ -228,9 +272,22 @@ fn leftover_temp_files(root: &Path) -> Vec<Finding> {
     out
 }
 
-/// Repair what is safe: remove leftover temp files. Returns how many were fixed.
-pub fn fix(findings: &[Finding]) -> Result<usize> {
+/// Repair what is safe: remove leftover temp files, finish interrupted operations.
+/// Returns how many were fixed.
+pub fn fix(hub: &Hub, findings: &[Finding]) -> Result<usize> {
     let mut fixed = 0;
+    if findings.iter().any(|f| f.kind == "unfinished_operation") {
+        let finished = crate::work::pending::finish_all(hub);
+        fixed += findings
+            .iter()
+            .filter(|f| {
+                f.kind == "unfinished_operation"
+                    && finished
+                        .iter()
+                        .any(|d| f.path.file_stem().is_some_and(|s| *s == *d.op))
+            })
+            .count();
+    }
     for f in findings
         .iter()
         .filter(|f| f.fixable && f.kind == "temp_file")
