@@ -29,7 +29,11 @@ pub struct DoctorArgs {
 pub fn run(ctx: &mut Ctx, args: DoctorArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let findings = doctor::check(&hub)?;
-    let fixed = if args.fix { doctor::fix(&hub, &findings)? } else { 0 };
+    let fixed = if args.fix {
+        doctor::fix(&hub, &findings)?
+    } else {
+        0
+    };
     let remaining = findings.iter().filter(|f| !(args.fix && f.fixable)).count();
     // A clone that silently merges hub files as text is the classic failure: say so.
     let git_setup = sessions_git::setup::check(&hub)

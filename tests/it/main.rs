@@ -5,6 +5,7 @@ mod support;
 mod chats;
 mod chats_real;
 mod claims;
+mod crash;
 mod current_state;
 mod dropins;
 mod fake_model;

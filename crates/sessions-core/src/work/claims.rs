@@ -32,10 +32,10 @@ use crate::store::time::{self, Timestamp};
 use crate::{store::ids, store::storage};
 
 use crate::work::fence::next_token_unless;
-use crate::work::pending::{self, Guard, Intent, Step};
 pub use crate::work::fence::{
     CLONE_TAG_BITS, FENCE, ensure_clone_tag, highest_token, next_token, raise_token_floor,
 };
+use crate::work::pending::{self, Guard, Intent, Step};
 
 /// One lock file, read tolerantly. Files of the original scripts have only
 /// `{milestone_id|priority_id, session_id, claimed_at, type}`: they count as claims
@@ -635,9 +635,7 @@ pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Re
     drop(guard); // finishing takes the intent's lock, then this one: never hold both
     match pending::finish(hub, &intent).into_iter().next() {
         None => Ok(released),
-        Some(warning) => Err(Error::Failed(format!(
-            "{key} was released, but: {warning}"
-        ))),
+        Some(warning) => Err(Error::Failed(format!("{key} was released, but: {warning}"))),
     }
 }
 

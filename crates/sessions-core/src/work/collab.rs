@@ -332,7 +332,14 @@ pub fn transition(
             id,
             by,
             Guard::CollabLogged { id: id.to_string() },
-            vec![Step::post(notice(id, &req, by, action, status, body.clone()))],
+            vec![Step::post(notice(
+                id,
+                &req,
+                by,
+                action,
+                status,
+                body.clone(),
+            ))],
         );
         entry.insert("op".into(), json!(new.op));
         pending::begin(hub, &new)?;
@@ -369,7 +376,14 @@ pub fn transition(
 
 /// The board notice of a move: to the requester and the target(s), as a reply to the
 /// request's message.
-fn notice(id: &str, before: &Request, by: &str, action: &Action, status: &str, body: String) -> Post {
+fn notice(
+    id: &str,
+    before: &Request,
+    by: &str,
+    action: &Action,
+    status: &str,
+    body: String,
+) -> Post {
     let mut to: Vec<String> = vec![before.from_session.clone(), before.to_session.clone()];
     if let Action::Handoff(new) = action {
         to.push(new.clone());

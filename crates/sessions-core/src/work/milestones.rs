@@ -607,10 +607,8 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
         }
     }
     let released = intent.and_then(|intent| {
-        let problems = pending::finish(hub, &intent);
-        let released = planned_release(&intent).filter(|_| problems.is_empty());
-        warnings.extend(problems);
-        released
+        warnings.extend(pending::finish(hub, &intent));
+        planned_release(hub, &intent)
     });
     Ok(Updated {
         step: up.step,
@@ -657,16 +655,21 @@ fn completion_intent(hub: &Hub, m: &Milestone, by: &str) -> Result<Intent> {
     ))
 }
 
-/// The claim release an intent plans, as a [`Released`].
-fn planned_release(intent: &Intent) -> Option<Released> {
+/// The claim release an intent planned, as a [`Released`], once that grant is gone.
+fn planned_release(hub: &Hub, intent: &Intent) -> Option<Released> {
     intent.steps.iter().find_map(|s| match s {
-        Step::ReleaseClaim { key, holder, token } => Some(Released {
-            key: key.clone(),
-            holder: holder.clone(),
-            token: *token,
-            forced: false,
-            reason: None,
-        }),
+        Step::ReleaseClaim { key, holder, token }
+            if !claims::read(hub, key)
+                .is_ok_and(|c| c.is_some_and(|c| &c.holder == holder && c.token == *token)) =>
+        {
+            Some(Released {
+                key: key.clone(),
+                holder: holder.clone(),
+                token: *token,
+                forced: false,
+                reason: None,
+            })
+        }
         _ => None,
     })
 }
@@ -679,9 +682,10 @@ fn rerun_of_completion(
     up: &StepUpdate,
     finished: &[pending::Finished],
 ) -> Result<Option<Updated>> {
-    let Some(done) = finished.iter().find(|f| {
-        f.kind == "milestone-complete" && f.target == id && f.by == up.by && f.happened
-    }) else {
+    let Some(done) = finished
+        .iter()
+        .find(|f| f.kind == "milestone-complete" && f.target == id && f.by == up.by && f.happened)
+    else {
         return Ok(None);
     };
     let m = read(hub, id)?;
@@ -861,7 +865,7 @@ pub fn handoff(
             "milestone {id} was handed off, but: {problem}"
         )));
     }
-    let released = planned_release(&intent).map(|mut r| {
+    let released = planned_release(hub, &intent).map(|mut r| {
         r.forced = r.holder != by;
         r.reason = r.forced.then(|| "handoff".to_string());
         r

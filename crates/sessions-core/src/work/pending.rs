@@ -84,7 +84,11 @@ pub enum Step {
         token: Option<u64>,
     },
     /// Add this exact line to CURRENT_STATE.md's "Recently completed" unless it is there.
-    RecordCompleted { by: String, item: String, at: String },
+    RecordCompleted {
+        by: String,
+        item: String,
+        at: String,
+    },
     /// Post this message with this ID unless the board holds the ID.
     Post {
         id: String,
@@ -145,11 +149,11 @@ impl Intent {
         rel_of(&self.op)
     }
 
-    /// The pause point of write `k` of this operation (test builds; see
+    /// The pause point of write `k` of this operation (`<kind>-<k>`, test builds; see
     /// [`crate::store::test_hooks::pause_point`]). Write 0 is the intent itself; the
     /// operation's own first write is 1; the steps follow.
     pub fn pause(&self, k: usize) {
-        crate::store::test_hooks::pause_point(&format!("{}:{k}", self.kind));
+        crate::store::test_hooks::pause_point(&format!("{}-{k}", self.kind));
     }
 }
 
@@ -184,14 +188,15 @@ pub struct Finished {
     pub by: String,
     /// False when the guard showed the operation never made its first write (dropped).
     pub happened: bool,
-    /// Steps that can never succeed (a CURRENT_STATE.md without its section, a text the
-    /// secret check now refuses): skipped, each with why.
+    /// False when a step failed in a way worth another try: the intent stays.
+    pub done: bool,
+    /// The steps that failed, each with why.
     pub warnings: Vec<String>,
 }
 
 /// Do the steps of an intent this process just began (after the operation's first
-/// write), then remove it. Returns warnings for steps that failed: the intent then stays
-/// for the next command or `doctor --fix`.
+/// write), then remove it. Returns a warning for each step that failed; when one may
+/// succeed later, the intent stays for the next command or `doctor --fix`.
 pub fn finish(hub: &Hub, intent: &Intent) -> Vec<String> {
     match finish_one(hub, &intent.op, false) {
         Ok(done) => done.map(|d| d.warnings).unwrap_or_default(),
@@ -211,7 +216,9 @@ pub fn finish_all(hub: &Hub) -> Vec<Finished> {
     let mut out = Vec::new();
     for path in paths {
         let op = crate::store::scan::stem(&path);
-        if let Ok(Some(done)) = finish_one(hub, &op, true) {
+        if let Ok(Some(done)) = finish_one(hub, &op, true)
+            && done.done
+        {
             out.push(done);
         }
     }
@@ -236,18 +243,39 @@ fn finish_one(hub: &Hub, op: &str, check_guard: bool) -> Result<Option<Finished>
     })?;
     let happened = !check_guard || guard_holds(hub, &intent)?;
     let mut warnings = Vec::new();
+    let mut retry = false;
     if happened {
+        // Every step is tried, even after one failed: they do not depend on each other.
         for (i, step) in intent.steps.iter().enumerate() {
             intent.pause(i + 2);
-            match run(hub, step) {
-                Ok(()) => {}
-                // Worth another try later: the intent stays.
-                Err(e @ (Error::Io { .. } | Error::LockTimeout { .. })) => return Err(e),
-                // Would fail the same way every time: skipped, said, not retried forever.
-                Err(e) => warnings.push(format!("{}: {e}", step.describe())),
+            if let Err(e) = run(hub, step) {
+                // An I/O error or a busy lock is worth another try later: the intent
+                // stays. Anything else would fail the same way every time: skipped.
+                let again = matches!(e, Error::Io { .. } | Error::LockTimeout { .. });
+                retry |= again;
+                warnings.push(format!(
+                    "{}: {e}{}",
+                    step.describe(),
+                    if again {
+                        " (the next command, or `sessions doctor --fix`, tries again)"
+                    } else {
+                        ""
+                    }
+                ));
             }
         }
         intent.pause(intent.steps.len() + 2);
+    }
+    if retry {
+        return Ok(Some(Finished {
+            op: intent.op,
+            kind: intent.kind,
+            target: intent.target,
+            by: intent.by,
+            happened,
+            done: false,
+            warnings,
+        }));
     }
     storage::remove(&path)?;
     Ok(Some(Finished {
@@ -256,6 +284,7 @@ fn finish_one(hub: &Hub, op: &str, check_guard: bool) -> Result<Option<Finished>
         target: intent.target,
         by: intent.by,
         happened,
+        done: true,
         warnings,
     }))
 }
@@ -293,14 +322,16 @@ fn run(hub: &Hub, step: &Step) -> Result<()> {
         Step::ReleaseClaim { key, holder, token } => {
             crate::work::claims::release_grant(hub, key, holder, *token).map(|_| ())
         }
-        Step::RecordCompleted { by, item, at } => crate::work::current_state::record_completed_once(
-            hub,
-            by,
-            item,
-            at,
-            hub.config.current_state.keep_completed,
-        )
-        .map(|_| ()),
+        Step::RecordCompleted { by, item, at } => {
+            crate::work::current_state::record_completed_once(
+                hub,
+                by,
+                item,
+                at,
+                hub.config.current_state.keep_completed,
+            )
+            .map(|_| ())
+        }
         Step::Post {
             id,
             from,
