@@ -17,7 +17,8 @@ pub struct Finding {
     pub path: PathBuf,
     pub line: Option<usize>,
     pub column: Option<usize>,
-    /// `parse`, `temp_file`, `unreadable`, `secret`.
+    /// `parse`, `temp_file`, `unreadable`, `secret`, `overwritten_claim`,
+    /// `unfinished_operation`, `clock_skew`.
     pub kind: &'static str,
     pub message: String,
     /// True when `--fix` can repair it without losing data.
@@ -110,6 +111,24 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
         }
     }
     findings.extend(unfinished_operations(hub));
+    // Clocks that disagree with this machine's (the liveness rule copes; say so).
+    if let Ok(scan) = crate::sessions::heartbeat::scan_heartbeats(hub) {
+        let now = crate::store::time::now();
+        for hb in &scan.items {
+            for warning in
+                crate::sessions::liveness::skew_warnings(hub, std::slice::from_ref(hb), now)
+            {
+                findings.push(Finding {
+                    path: hb.path.clone(),
+                    line: None,
+                    column: None,
+                    kind: "clock_skew",
+                    message: format!("{warning}; set the clock of that machine right (NTP)"),
+                    fixable: false,
+                });
+            }
+        }
+    }
     Ok(findings)
 }
 

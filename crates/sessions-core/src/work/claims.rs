@@ -167,11 +167,21 @@ fn with_hint(e: Error, hint: &str) -> Error {
 
 /// When the lease of `claim` ends: `expires_at`, else `claimed_at` + the default TTL,
 /// else the file's modification time + the default TTL.
+/// Judged by this machine's sightings of the lock ([`liveness::judge_lease`]), so a
+/// holder's fast clock cannot stretch it.
 pub fn lease_end(hub: &Hub, claim: &Claim) -> Option<Timestamp> {
-    claim.expires().or_else(|| {
+    let end = claim.expires().or_else(|| {
         let modified = std::fs::metadata(&claim.path).ok()?.modified().ok()?;
         Timestamp::from(modified).checked_add_signed(chrono_ttl(hub))
-    })
+    })?;
+    let ttl = claim
+        .record
+        .get("ttl_seconds")
+        .and_then(Value::as_i64)
+        .and_then(chrono::Duration::try_seconds)
+        .unwrap_or_else(|| chrono_ttl(hub));
+    let seen = liveness::sighting(hub, &lock_rel(&claim.key), &claim.record, None, time::now());
+    Some(liveness::judge_lease(end, ttl, seen))
 }
 
 /// How alive the holder of a claim is, by the one liveness rule. A heartbeat reached
