@@ -21,6 +21,7 @@ mod mixedfleet;
 mod output;
 mod reservations;
 mod sessions;
+mod skew;
 mod statusfiles;
 mod surprises;
 mod top;

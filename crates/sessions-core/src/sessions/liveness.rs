@@ -204,13 +204,32 @@ pub fn judge(written: Timestamp, seen: Seen) -> Timestamp {
     written.min(seen.first_seen).max(floor)
 }
 
-/// The end of a lease, judged the same way: never later than a lease length after this
-/// machine first saw the lock as it is (a holder whose clock is a day fast cannot keep
-/// its lease for a day after it stopped renewing).
-pub fn judge_lease(end: Timestamp, ttl: chrono::Duration, seen: Seen) -> Timestamp {
+/// The end of a lease, judged the same way: moved by the holder's clock offset as its
+/// heartbeat shows it ([`clock_offset`]: a day-fast holder's lease ends a day earlier
+/// than it says, an hour-slow one's an hour later), and never later than a lease length
+/// after this machine first saw the lock as it is.
+pub fn judge_lease(
+    end: Timestamp,
+    ttl: chrono::Duration,
+    seen: Seen,
+    holder_offset: Option<chrono::Duration>,
+) -> Timestamp {
+    let end = holder_offset
+        .and_then(|off| end.checked_sub_signed(off))
+        .unwrap_or(end);
     seen.first_seen
         .checked_add_signed(ttl)
         .map_or(end, |cap| end.min(cap))
+}
+
+/// How far session `id`'s clock is off (positive: ahead), as far as this machine's
+/// sightings of its heartbeat prove: a bound that errs on the side of the holder.
+pub fn clock_offset(hub: &Hub, id: &str, now: Timestamp) -> Option<chrono::Duration> {
+    let rel = format!("{}/{id}.json", layout::HEARTBEATS);
+    let record = storage::read_json_object(&hub.file(&rel).ok()?).ok()??;
+    let written = record::timestamp(&record, fields::HEARTBEAT_TIME)?;
+    let seen = sighting(hub, &rel, &record, Some(written), now);
+    Some(written - judge(written, seen)).filter(|off| !off.is_zero())
 }
 
 /// How far the writer's clock is off, as far as this machine's sightings prove it

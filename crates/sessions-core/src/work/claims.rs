@@ -180,8 +180,12 @@ pub fn lease_end(hub: &Hub, claim: &Claim) -> Option<Timestamp> {
         .and_then(Value::as_i64)
         .and_then(chrono::Duration::try_seconds)
         .unwrap_or_else(|| chrono_ttl(hub));
-    let seen = liveness::sighting(hub, &lock_rel(&claim.key), &claim.record, None, time::now());
-    Some(liveness::judge_lease(end, ttl, seen))
+    let now = time::now();
+    let seen = liveness::sighting(hub, &lock_rel(&claim.key), &claim.record, None, now);
+    let offset = ids::validate("session ID", &claim.holder)
+        .ok()
+        .and_then(|_| liveness::clock_offset(hub, &claim.holder, now));
+    Some(liveness::judge_lease(end, ttl, seen, offset))
 }
 
 /// How alive the holder of a claim is, by the one liveness rule. A heartbeat reached
