@@ -275,3 +275,59 @@ pub fn skew_warnings(hub: &Hub, heartbeats: &[Heartbeat], now: Timestamp) -> Vec
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone, Utc};
+
+    fn t(secs: i64) -> Timestamp {
+        Utc.timestamp_opt(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn a_future_time_is_capped_at_the_first_sighting() {
+        let seen = Seen {
+            first_seen: t(0),
+            replaced_seen: None,
+        };
+        assert_eq!(judge(t(86_400), seen), t(0));
+        assert_eq!(skew(t(86_400), seen), Some(Duration::seconds(86_400)));
+        // A time in the past, first seen now: taken as written, no skew proven.
+        assert_eq!(judge(t(-600), seen), t(-600));
+        assert_eq!(skew(t(-600), seen), None);
+    }
+
+    #[test]
+    fn a_beat_is_never_older_than_the_sighting_of_what_it_replaced() {
+        let seen = Seen {
+            first_seen: t(60),
+            replaced_seen: Some(t(0)),
+        };
+        assert_eq!(judge(t(-3600), seen), t(0));
+        assert_eq!(skew(t(-3600), seen), Some(Duration::seconds(-3600)));
+        // Inside the window: as written.
+        assert_eq!(judge(t(30), seen), t(30));
+        assert_eq!(skew(t(30), seen), None);
+    }
+
+    #[test]
+    fn a_lease_moves_with_the_holders_offset_and_is_capped_by_the_sighting() {
+        let seen = Seen {
+            first_seen: t(0),
+            replaced_seen: None,
+        };
+        let ttl = Duration::minutes(30);
+        // A day fast: a day earlier than it says, and never past first sight + ttl.
+        assert_eq!(
+            judge_lease(t(86_400 + 1800), ttl, seen, Some(Duration::days(1))),
+            t(1800)
+        );
+        assert_eq!(judge_lease(t(86_400 + 1800), ttl, seen, None), t(1800));
+        // An hour slow: later than it says (up to the cap).
+        assert_eq!(
+            judge_lease(t(-3000), ttl, seen, Some(Duration::seconds(-3600))),
+            t(600)
+        );
+    }
+}
