@@ -586,7 +586,29 @@ pub struct Released {
 /// on the board. Forcing also removes a lock file that does not parse.
 pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Released> {
     ids::validate("claim key", key)?;
-    pending::finish_all(hub);
+    // A forced release a crash interrupted is finished first; re-running it answers.
+    let finished = pending::finish_all(hub);
+    if let (Some(reason), Some(done)) = (
+        force,
+        finished
+            .iter()
+            .find(|f| f.is("claim-force-release", key, by)),
+    ) && !path_exists(hub, key)
+    {
+        let released = done.steps.iter().find_map(|s| match s {
+            Step::ReleaseClaim { holder, token, .. } => Some(Released {
+                key: key.to_string(),
+                holder: holder.clone(),
+                token: *token,
+                forced: true,
+                reason: Some(reason.to_string()),
+            }),
+            _ => None,
+        });
+        if let Some(released) = released {
+            return Ok(released);
+        }
+    }
     let rel = lock_rel(key);
     let path = hub.file(&rel)?;
     let guard = hub.lock(&rel)?;
@@ -651,6 +673,10 @@ pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Re
         None => Ok(released),
         Some(warning) => Err(Error::Failed(format!("{key} was released, but: {warning}"))),
     }
+}
+
+fn path_exists(hub: &Hub, key: &str) -> bool {
+    hub.file(&lock_rel(key)).is_ok_and(|p| p.exists())
 }
 
 /// Who a forced release names as the holder of a lock file that did not parse.

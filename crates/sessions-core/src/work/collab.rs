@@ -280,10 +280,7 @@ pub fn transition(
     // same move is then an answer, not a refusal.
     let finished = pending::finish_all(hub);
     let kind = format!("collab-{}", action.name());
-    if finished
-        .iter()
-        .any(|f| f.kind == kind && f.target == id && f.by == by && f.happened)
-    {
+    if finished.iter().any(|f| f.is(&kind, id, by)) {
         let req = get(hub, id)?;
         if req.status == action.target_status() {
             return Ok(req);

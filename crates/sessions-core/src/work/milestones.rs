@@ -684,7 +684,7 @@ fn rerun_of_completion(
 ) -> Result<Option<Updated>> {
     let Some(done) = finished
         .iter()
-        .find(|f| f.kind == "milestone-complete" && f.target == id && f.by == up.by && f.happened)
+        .find(|f| f.is("milestone-complete", id, up.by))
     else {
         return Ok(None);
     };
@@ -793,7 +793,17 @@ pub fn handoff(
         hub.check_secrets("the next steps", n)?;
     }
     let key = claims::milestone_key(id);
-    pending::finish_all(hub);
+    // A handoff a crash interrupted is finished first; re-running it then answers.
+    let finished = pending::finish_all(hub);
+    if let Some(done) = finished.iter().find(|f| f.is("milestone-handoff", id, by)) {
+        let milestone = read(hub, id)?;
+        if milestone.handoff_notes() == Some(notes) {
+            return Ok(HandedOff {
+                milestone,
+                released: released_by(&done.steps, by),
+            });
+        }
+    }
     let mut intent: Option<Intent> = None;
     let modified = modify(hub, id, |r| {
         if !force {
@@ -870,6 +880,18 @@ pub fn handoff(
         r.reason = r.forced.then(|| "handoff".to_string());
         r
     });
+    fn released_by(steps: &[Step], by: &str) -> Option<Released> {
+        steps.iter().find_map(|s| match s {
+            Step::ReleaseClaim { key, holder, token } => Some(Released {
+                key: key.clone(),
+                holder: holder.clone(),
+                token: *token,
+                forced: holder != by,
+                reason: (holder != by).then(|| "handoff".to_string()),
+            }),
+            _ => None,
+        })
+    }
     Ok(HandedOff {
         milestone,
         released,

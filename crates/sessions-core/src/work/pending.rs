@@ -186,12 +186,21 @@ pub struct Finished {
     pub kind: String,
     pub target: String,
     pub by: String,
+    pub steps: Vec<Step>,
     /// False when the guard showed the operation never made its first write (dropped).
     pub happened: bool,
     /// False when a step failed in a way worth another try: the intent stays.
     pub done: bool,
     /// The steps that failed, each with why.
     pub warnings: Vec<String>,
+}
+
+impl Finished {
+    /// Whether this is a `kind` operation on `target` by `by` that had happened: what a
+    /// re-run of the interrupted command recognises as its own, now finished.
+    pub fn is(&self, kind: &str, target: &str, by: &str) -> bool {
+        self.happened && self.kind == kind && self.target == target && self.by == by
+    }
 }
 
 /// Do the steps of an intent this process just began (after the operation's first
@@ -272,6 +281,7 @@ fn finish_one(hub: &Hub, op: &str, check_guard: bool) -> Result<Option<Finished>
             kind: intent.kind,
             target: intent.target,
             by: intent.by,
+            steps: intent.steps,
             happened,
             done: false,
             warnings,
@@ -283,6 +293,7 @@ fn finish_one(hub: &Hub, op: &str, check_guard: bool) -> Result<Option<Finished>
         kind: intent.kind,
         target: intent.target,
         by: intent.by,
+        steps: intent.steps,
         happened,
         done: true,
         warnings,
