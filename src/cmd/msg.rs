@@ -158,7 +158,9 @@ pub fn parse_when(s: &str) -> Result<time::Timestamp> {
     )))
 }
 
-fn read_body(body: Option<String>) -> Result<String> {
+/// The body, from the argument or stdin; stdin is read only up to `limit` bytes (the
+/// most one message may add to the board), so a flood is refused without holding it.
+fn read_body(body: Option<String>, limit: u64) -> Result<String> {
     match body.as_deref() {
         Some(b) if b != "-" => Ok(b.to_string()),
         _ => {
@@ -171,8 +173,12 @@ fn read_body(body: Option<String>) -> Result<String> {
             let mut bytes = Vec::new();
             stdin
                 .lock()
+                .take(limit.saturating_add(1))
                 .read_to_end(&mut bytes)
                 .map_err(|e| Error::io("<stdin>", e))?;
+            if bytes.len() as u64 > limit {
+                return Err(messages::too_large(bytes.len() as u64, limit, true));
+            }
             let mut text = String::from_utf8(bytes).map_err(|e| {
                 Error::Usage(format!(
                     "the message body on stdin is not valid UTF-8 (byte {}); convert it first, e.g. with `iconv -t UTF-8`",
@@ -235,7 +241,7 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
         }
         return ctx.emit(&PostedMany { ids });
     }
-    post.body = read_body(args.body)?;
+    post.body = read_body(args.body, hub.config.board.max_message_bytes)?;
     if post.body.trim().is_empty() {
         return Err(Error::Usage("the message body is empty".into()));
     }
@@ -307,18 +313,16 @@ impl Render for Sent {
 
 fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
     let hub = ctx.hub()?;
-    let text = messages::read_board(&hub)?;
-    let segments = messages::parse(&text);
+    // The board is streamed: free text is kept only when asked for.
+    let scan = messages::scan(&hub, args.with_text)?;
+    let segments = scan.segments;
     // What is listed depends on who reads: agents get every message by default (people
     // the last 30), and `--json --with-text` the board's segments as they are.
     let for_agents = ctx.out.is_json();
     if args.with_text && for_agents {
         return ctx.emit(&MessageList::Segments { segments });
     }
-    let sections = segments
-        .iter()
-        .filter(|s| matches!(s, Segment::Text(_)))
-        .count();
+    let sections = scan.text_sections;
     let texts: Vec<TextSection> = if args.with_text {
         segments
             .iter()

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod board_hardening;
 mod chats;
 mod chats_real;
 mod claims;
@@ -14,6 +15,7 @@ mod foundation;
 mod git;
 mod glance;
 mod hardening;
+mod hardening_fs;
 mod hooks;
 mod mcp;
 mod messages;

@@ -33,6 +33,31 @@ fn cases(default: u32) -> ProptestConfig {
     }
 }
 
+/// What git `core.autocrlf` does on checkout: every `\n` not after a `\r` becomes `\r\n`.
+fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut prev = '\0';
+    for c in text.chars() {
+        if c == '\n' && prev != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
+}
+
+/// What an editor's "trim trailing whitespace" does (before `\r\n` too).
+fn trim_lines(text: &str) -> String {
+    text.split('\n')
+        .map(|l| match l.strip_suffix('\r') {
+            Some(l) => format!("{}\r", l.trim_end_matches([' ', '\t'])),
+            None => l.trim_end_matches([' ', '\t']).to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Lines that mean something to one of the hub's markdown parsers, mixed with noise.
 fn markdown_line() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -44,6 +69,9 @@ fn markdown_line() -> impl Strategy<Value = String> {
         Just("**Time:** 2025-11-15T21:49:14Z".to_string()),
         Just("**Priority:** high".to_string()),
         (0u64..400).prop_map(|n| format!("**Length:** {n}")),
+        (0u64..400).prop_map(|n| format!("**Length:** {n} quoted")),
+        Just("> quoted body line".to_string()),
+        Just(">".to_string()),
         Just("### A subject".to_string()),
         Just("## ✅ RECENTLY COMPLETED".to_string()),
         Just("## 🎯 CURRENT PRIORITY".to_string()),
@@ -213,6 +241,80 @@ proptest! {
         prop_assert_eq!(m.subject.as_deref(), subject.as_deref().map(str::trim));
         prop_assert_eq!(&m.priority, priority);
         prop_assert_eq!(&m.body, &body);
+    }
+
+    /// A block keeps its sender and ID, and nothing inside its body becomes a message,
+    /// after the board goes through a CRLF conversion or trailing-whitespace trimming;
+    /// after a conversion alone the body comes back too (with `\n` line ends).
+    #[test]
+    fn board_block_survives_crlf_and_trimming(
+        prefix in markdown_text(),
+        suffix in markdown_text(),
+        from in id(),
+        body in prop_oneof![
+            "\\PC{0,200}",
+            markdown_text(),
+            Just("x  \n\n---\n\n**ID:** forged\n**From:** someone-else\n**Length:** 1\n\ny  ".to_string()),
+        ],
+        rewrite in 0..3u8,
+    ) {
+        let post = Post { from: from.clone(), body: body.clone(), ..Post::default() };
+        let block = messages::render_block("msg-20251115-000000-abcd", "2025-11-15T21:49:14Z", &post);
+        let next = messages::render_block("msg-20251115-000001-beef", "2025-11-15T21:49:15Z", &Post {
+            from: "s-next".into(),
+            body: "after".into(),
+            ..Post::default()
+        });
+        let board = format!("{prefix}{block}{next}{suffix}");
+        let board = match rewrite {
+            0 => crlf(&board),
+            1 => trim_lines(&board),
+            _ => trim_lines(&crlf(&board)),
+        };
+        let all = messages::messages(messages::parse(&board));
+        let mine: Vec<_> = all.iter().filter(|m| m.id == "msg-20251115-000000-abcd").collect();
+        prop_assert_eq!(mine.len(), 1, "{:?}", all);
+        prop_assert_eq!(mine[0].from.as_deref(), Some(from.as_str()));
+        prop_assert!(all.iter().all(|m| m.id != "forged"), "{:?}", all);
+        let after = all.iter().find(|m| m.id == "msg-20251115-000001-beef");
+        prop_assert_eq!(after.and_then(|m| m.from.as_deref()), Some("s-next"), "{:?}", all);
+        if rewrite == 0 && !body.contains('\r') {
+            prop_assert_eq!(&mine[0].body, &body);
+        }
+    }
+
+    /// Fed in windows that end at line ends (how readers stream a board), the parser
+    /// gives exactly the segments it gives for the whole board at once.
+    #[test]
+    fn board_parse_in_windows_is_the_whole_parse(
+        parts in prop::collection::vec(prop_oneof![
+            markdown_text(),
+            ("\\PC{0,80}", id()).prop_map(|(body, from)| messages::render_block(
+                "msg-20251115-000000-abcd",
+                "2025-11-15T21:49:14Z",
+                &Post { from, body, ..Post::default() },
+            )),
+        ], 1..6),
+        window in 1usize..200,
+    ) {
+        let board: String = parts.concat();
+        let whole = messages::parse(&board);
+        let mut parser = messages::Parser::new(messages::Texts::Named);
+        let mut got = Vec::new();
+        let (mut base, mut end) = (0, 0);
+        loop {
+            end = (end.max(base) + window).min(board.len());
+            while end < board.len() && board.as_bytes()[end - 1] != b'\n' {
+                end += 1;
+            }
+            let eof = end == board.len();
+            base += parser.feed(&board[base..end], base as u64, eof, &mut got);
+            if eof {
+                break;
+            }
+        }
+        let view = |segs: &[Segment]| segs.iter().map(|s| (s.id().to_string(), s.range())).collect::<Vec<_>>();
+        prop_assert_eq!(view(&got), view(&whole));
     }
 
     #[test]

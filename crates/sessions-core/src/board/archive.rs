@@ -1,6 +1,8 @@
 //! Archiving: moving old blocks to `MESSAGES-<yyyy-mm>.md`.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
 
 use serde::Serialize;
 
@@ -25,115 +27,154 @@ pub struct Archived {
 /// month). Under the board's lock: the archive files are written first (atomically),
 /// then the board is replaced atomically without those blocks; free text and newer
 /// messages stay byte for byte. A crash in between leaves blocks in both places, never
-/// in neither; a rerun skips blocks the archive already has.
+/// in neither; a rerun skips blocks the archive already has. The board and the
+/// archives are streamed (read and written a window at a time), so a board of any size
+/// archives in bounded memory and linear time.
 pub fn archive(hub: &Hub, before: Timestamp, dry_run: bool) -> Result<Archived> {
     let path = board_path(hub)?;
     let _lock = hub.lock(layout::MESSAGES)?;
+    let mut archived = Archived {
+        moved: 0,
+        kept_messages: 0,
+        files: BTreeMap::new(),
+        before: time::format(before),
+    };
     // Held open on the board we read: old scripts append without the lock (`cat >>`),
     // and what they add while we work is carried over from this very file.
-    let board = storage::open_read(&path).ok();
-    // The board is rewritten from this text, so it must be the file's exact bytes: a
-    // lossy read of invalid UTF-8 would replace them.
-    let text = match storage::read_text(&path) {
-        Err(Error::TooLarge { .. }) => String::from_utf8(read_board_bytes(&path, MAX_BOARD_BYTES)?)
-            .map_err(|e| {
-                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-                let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-                Error::Parse {
-                    path: path.clone(),
-                    line: valid.iter().filter(|b| **b == b'\n').count() + 1,
-                    column: String::from_utf8_lossy(&valid[line_start..])
-                        .chars()
-                        .count()
-                        + 1,
-                    message: "the file is not valid UTF-8".into(),
-                }
-            })?,
-        other => other?.unwrap_or_default(),
+    let mut board = match storage::open_read(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(archived),
+        Err(e) => return Err(Error::io(&path, e)),
     };
-    let segments = parse(&text);
-    let mut keep = String::with_capacity(text.len());
-    let mut by_month: BTreeMap<String, Vec<(String, &str)>> = BTreeMap::new();
-    let mut kept_messages = 0;
-    for seg in &segments {
-        let (offset, len) = seg.range();
-        let raw = &text[offset as usize..(offset + len) as usize];
-        match seg {
-            Segment::Message(m) if m.timestamp.is_some_and(|t| t < before) => {
-                let month = m.timestamp.map(|t| t.format("%Y-%m").to_string());
-                by_month
-                    .entry(month.unwrap_or_default())
-                    .or_default()
-                    .push((m.id.clone(), raw));
-            }
-            Segment::Message(_) => {
-                kept_messages += 1;
-                keep.push_str(raw);
-            }
-            Segment::Text(_) => keep.push_str(raw),
-        }
-    }
-    let mut files = BTreeMap::new();
-    let moved = by_month.values().map(Vec::len).sum();
-    for (month, blocks) in &by_month {
-        let name = format!("MESSAGES-{month}.md");
-        files.insert(name.clone(), blocks.len());
-        if dry_run {
-            continue;
-        }
-        let target = hub.file(&name)?;
-        let mut archive = storage::read_text(&target)?.unwrap_or_else(|| {
-            format!(
-                "# 📬 SESSION MESSAGES — archive {month}\n\nBlocks moved here from MESSAGES.md by `sessions msg archive`.\n"
-            )
-        });
-        // A block counts as present only with the same ID and the same text: a block
-        // that merely shares an ID (a hand edit, a merge) must still be moved, or it
-        // would leave the board without reaching the archive.
-        let present: HashSet<(String, u64)> = messages(parse(&archive))
-            .into_iter()
-            .map(|m| {
-                let raw = &archive[m.offset as usize..(m.offset + m.len) as usize];
-                (m.id, fnv1a(raw.trim().as_bytes()))
-            })
-            .collect();
-        for (id, raw) in blocks {
-            if !present.contains(&(id.clone(), fnv1a(raw.trim().as_bytes()))) {
-                if !archive.ends_with('\n') {
-                    archive.push('\n');
+    let len = board.metadata().map_err(|e| Error::io(&path, e))?.len();
+    // The board is rewritten from what is read, so it must be the file's exact bytes:
+    // text that is not UTF-8 is an error (naming line and column), never replaced.
+    let mut keep = if dry_run {
+        None
+    } else {
+        Some(storage::AtomicFile::create(&path)?)
+    };
+    let mut months: BTreeMap<String, Month> = BTreeMap::new();
+    stream(
+        (&mut board).take(len),
+        &path,
+        0,
+        Texts::Bare,
+        Utf8::Require,
+        |segment, raw| {
+            match &segment {
+                Segment::Message(m) if m.timestamp.is_some_and(|t| t < before) => {
+                    let month = m
+                        .timestamp
+                        .map(|t| t.format("%Y-%m").to_string())
+                        .unwrap_or_default();
+                    archived.moved += 1;
+                    *archived
+                        .files
+                        .entry(format!("MESSAGES-{month}.md"))
+                        .or_default() += 1;
+                    if !dry_run {
+                        let archive = match months.entry(month) {
+                            Entry::Occupied(e) => e.into_mut(),
+                            Entry::Vacant(e) => {
+                                let month = Month::open(hub, e.key())?;
+                                e.insert(month)
+                            }
+                        };
+                        archive.add(&m.id, raw)?;
+                    }
                 }
-                archive.push_str(raw);
-            }
-        }
-        storage::write_atomic(&target, archive.as_bytes())?;
-    }
-    if !dry_run && moved > 0 {
-        let mut keep = keep.into_bytes();
-        let mut seen = text.len() as u64;
-        // Appended since we read: carried over before the board is replaced.
-        if let Some(board) = &board {
-            let extra = storage::read_from(board, &path, seen)?;
-            seen += extra.len() as u64;
-            keep.extend_from_slice(&extra);
-        }
-        storage::write_atomic(&path, &keep)?;
-        // A writer that opened the old board just before the replace may still write to
-        // it: look again (twice, briefly) and append what arrived to the new board.
-        if let Some(board) = &board {
-            for pause in [0, 50] {
-                std::thread::sleep(std::time::Duration::from_millis(pause));
-                let late = storage::read_from(board, &path, seen)?;
-                if !late.is_empty() {
-                    seen += late.len() as u64;
-                    storage::append(&path, &late)?;
+                Segment::Message(_) => {
+                    archived.kept_messages += 1;
+                    if let Some(keep) = &mut keep {
+                        keep.write_all(raw.as_bytes())?;
+                    }
+                }
+                Segment::Text(_) => {
+                    if let Some(keep) = &mut keep {
+                        keep.write_all(raw.as_bytes())?;
+                    }
                 }
             }
+            Ok(())
+        },
+    )?;
+    let Some(mut keep) = keep.filter(|_| archived.moved > 0) else {
+        return Ok(archived);
+    };
+    for month in months.into_values() {
+        month.file.commit()?;
+    }
+    // Appended since we read: carried over before the board is replaced.
+    let mut seen = len;
+    let extra = storage::read_from(&board, &path, seen)?;
+    seen += extra.len() as u64;
+    keep.write_all(&extra)?;
+    keep.commit()?;
+    // A writer that opened the old board just before the replace may still write to it:
+    // look again (twice, briefly) and append what arrived to the new board.
+    for pause in [0, 50] {
+        std::thread::sleep(std::time::Duration::from_millis(pause));
+        let late = storage::read_from(&board, &path, seen)?;
+        if !late.is_empty() {
+            seen += late.len() as u64;
+            storage::append(&path, &late)?;
         }
     }
-    Ok(Archived {
-        moved,
-        kept_messages,
-        files,
-        before: time::format(before),
-    })
+    Ok(archived)
+}
+
+/// One month's archive being written: its old content, then the blocks moved to it
+/// that it does not have yet.
+struct Month {
+    file: storage::AtomicFile,
+    /// The blocks it already has, by ID and text: a block counts as present only with
+    /// the same ID and the same text, so a block that merely shares an ID (a hand edit,
+    /// a merge) is still moved rather than left out of both files.
+    present: HashSet<(String, u64)>,
+}
+
+impl Month {
+    fn open(hub: &Hub, month: &str) -> Result<Month> {
+        let target = hub.file(&format!("MESSAGES-{month}.md"))?;
+        let mut file = storage::AtomicFile::create(&target)?;
+        let mut present = HashSet::new();
+        match storage::open_read(&target) {
+            Ok(old) => {
+                stream(
+                    old,
+                    &target,
+                    0,
+                    Texts::Bare,
+                    Utf8::Require,
+                    |segment, raw| {
+                        if let Segment::Message(m) = segment {
+                            present.insert((m.id, fnv1a(raw.trim().as_bytes())));
+                        }
+                        file.write_all(raw.as_bytes())
+                    },
+                )?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                file.write_all(format!(
+                    "# 📬 SESSION MESSAGES — archive {month}\n\nBlocks moved here from MESSAGES.md by `sessions msg archive`.\n"
+                ).as_bytes())?;
+            }
+            Err(e) => return Err(Error::io(&target, e)),
+        }
+        Ok(Month { file, present })
+    }
+
+    fn add(&mut self, id: &str, raw: &str) -> Result<()> {
+        if self
+            .present
+            .contains(&(id.to_string(), fnv1a(raw.trim().as_bytes())))
+        {
+            return Ok(());
+        }
+        if self.file.last.is_some_and(|b| b != b'\n') {
+            self.file.write_all(b"\n")?;
+        }
+        self.file.write_all(raw.as_bytes())
+    }
 }

@@ -154,48 +154,49 @@ pub fn inbox(hub: &Hub, me: &str, unread_only: bool) -> Result<Inbox> {
         _ => false,
     };
     let check_from = len.saturating_sub(CHECK_BYTES);
-    let (text, base, check) = if unread_only && valid_cursor {
-        let offset = cursor.as_ref().map_or(0, |c| c.offset);
-        let start = offset.min(check_from);
-        let bytes = read_range(&mut file, &path, start, len)?;
-        let check = checksum(&bytes[(check_from - start) as usize..]);
-        let text = lossy(bytes[(offset - start) as usize..].to_vec());
-        (text, offset, check)
-    } else {
-        if len > MAX_BOARD_BYTES {
-            return Err(Error::TooLarge {
-                path,
-                limit: MAX_BOARD_BYTES,
-            });
-        }
-        let bytes = read_range(&mut file, &path, 0, len)?;
-        let check = checksum(&bytes[check_from as usize..]);
-        (lossy(bytes), 0, check)
-    };
-    drop(lock);
-    let all = messages(parse_at(&text, base));
-    let seen = if valid_cursor && unread_only {
-        HashSet::new()
-    } else {
-        load_seen(hub, me)?
-    };
+    let check = checksum(&read_range(&mut file, &path, check_from, len)?);
+    let incremental = unread_only && valid_cursor;
     let read_offset = if valid_cursor {
         cursor.as_ref().map_or(0, |c| c.offset)
     } else {
         0
     };
-    let incremental = unread_only && valid_cursor;
+    let seen = if incremental {
+        HashSet::new()
+    } else {
+        load_seen(hub, me)?
+    };
+    // Only what was on the board when we looked (an old script may append meanwhile,
+    // without the lock): the cursor moves to `len`.
+    let start = if incremental { read_offset } else { 0 };
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| Error::io(&path, e))?;
     let mut entries = Vec::new();
     let mut all_ids = (!incremental).then(Vec::new);
-    for m in all.into_iter().filter(|m| m.is_for(me)) {
-        if let Some(ids) = &mut all_ids {
-            ids.push(m.id.clone());
-        }
-        let unread = m.offset + m.len > read_offset && !seen.contains(&m.id);
-        if unread || !unread_only {
-            entries.push(InboxEntry { message: m, unread });
-        }
-    }
+    stream(
+        (&mut file).take(len - start),
+        &path,
+        start,
+        Texts::Skip,
+        Utf8::Replace,
+        |segment, _| {
+            let Segment::Message(m) = segment else {
+                return Ok(());
+            };
+            if !m.is_for(me) {
+                return Ok(());
+            }
+            if let Some(ids) = &mut all_ids {
+                ids.push(m.id.clone());
+            }
+            let unread = m.offset + m.len > read_offset && !seen.contains(&m.id);
+            if unread || !unread_only {
+                entries.push(InboxEntry { message: m, unread });
+            }
+            Ok(())
+        },
+    )?;
+    drop(lock);
     let unread = entries.iter().filter(|e| e.unread).count();
     Ok(Inbox {
         session: me.into(),

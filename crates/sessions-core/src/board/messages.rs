@@ -4,8 +4,10 @@
 //! Each block the toolkit writes keeps the original shape (`---`, a `###` subject,
 //! `**From:**`, `**To:**`, `**Time:**`, `**Priority:**`, the body) and adds two lines:
 //! `**ID:**`, so readers can keep cursors and replies can point at it, and
-//! `**Length:**`, the body's size in bytes, so a body holding `---` lines or quoted
-//! headers still parses back exactly. Everything else on the board (the blocks the
+//! `**Length:** <n> quoted`, the size of the body, which is written quoted (every line
+//! behind `> `), so no body line can pass for a header and the body parses back exactly,
+//! even after the board's line endings were converted or its trailing whitespace
+//! trimmed (see [`crate::board::parse`]). Everything else on the board (the blocks the
 //! original scripts wrote, hand-written sections) is parsed tolerantly: blocks with a
 //! `**From:**` header become messages with a derived, content-based ID; the rest is
 //! kept as free-text sections. Parsing never fails and never drops a byte: the

@@ -2,6 +2,7 @@
 
 pub mod acks;
 pub mod archive;
+pub mod check;
 pub mod inbox;
 pub mod messages;
 pub mod parse;

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::board::parse::{QUOTED, quote_body};
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::time;
@@ -35,15 +36,16 @@ pub struct Posted {
 }
 
 /// Render one block. The block begins with a separator so that appending it to any
-/// board, whatever its last line, starts a new section. The body is written as given
-/// (its exact bytes are recorded in `**Length:**`), followed by one newline.
+/// board, whatever its last line, starts a new section. The body is written quoted
+/// ([`quote_body`]: no body line can pass for a header, to a reader or to a person with
+/// `cat`), its size recorded in `**Length:** <n> quoted`, followed by one newline.
 pub fn render_block(id: &str, time: &str, post: &Post) -> String {
     let to = if post.to.is_empty() {
         "all".to_string()
     } else {
         post.to.join(", ")
     };
-    let mut block = String::with_capacity(post.body.len() + 256);
+    let mut block = String::with_capacity(post.body.len() * 9 / 8 + 256);
     block.push_str("\n---\n\n");
     if let Some(subject) = &post.subject {
         block.push_str(&format!("### {}\n", one_line(subject)));
@@ -59,9 +61,10 @@ pub fn render_block(id: &str, time: &str, post: &Post) -> String {
     if let Some(reply_to) = &post.reply_to {
         block.push_str(&format!("**Reply-To:** {reply_to}\n"));
     }
-    block.push_str(&format!("**Length:** {}\n", post.body.len()));
+    let body = quote_body(&post.body);
+    block.push_str(&format!("**Length:** {} {QUOTED}\n", body.len()));
     block.push('\n');
-    block.push_str(&post.body);
+    block.push_str(&body);
     block.push('\n');
     block
 }
@@ -148,13 +151,31 @@ fn prepare(hub: &Hub, post: &Post, id: &str) -> Result<(String, String)> {
             PRIORITIES.join(", ")
         )));
     }
+    let time = time::format(time::now());
+    let block = render_block(id, &time, post);
+    let limit = hub.config.board.max_message_bytes;
+    if block.len() as u64 > limit {
+        return Err(too_large(block.len() as u64, limit, false));
+    }
     hub.check_secrets("the message body", &post.body)?;
     if let Some(subject) = &post.subject {
         hub.check_secrets("the message subject", subject)?;
     }
-    let time = time::format(time::now());
-    let block = render_block(id, &time, post);
     Ok((block, time))
+}
+
+/// The refusal of a message that would add `adds` bytes to the board, past `limit`
+/// (`at_least`: more was not read).
+pub fn too_large(adds: u64, limit: u64, at_least: bool) -> Error {
+    let adds = if at_least {
+        format!("at least {adds}")
+    } else {
+        adds.to_string()
+    };
+    Error::Refused(format!(
+        "the message is too large: it would add {adds} bytes to MESSAGES.md, and one message may add at most {limit} \
+         ([board] max_message_bytes in SESSIONS/sessions.toml): shorten it, post the path of a file instead, or raise the limit; nothing was written"
+    ))
 }
 
 /// Append `bytes` to a hub file in one write under its sidecar lock, then fsync.

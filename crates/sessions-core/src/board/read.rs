@@ -11,8 +11,9 @@ use crate::store::hub::{Hub, layout};
 use crate::store::storage;
 use crate::store::time::Timestamp;
 
-/// Largest board parsed whole; `msg archive` keeps boards far below it.
-pub(crate) const MAX_BOARD_BYTES: u64 = 512 * 1024 * 1024;
+/// Bytes read from the board at a time when it is streamed: readers hold one window and
+/// the segment being read, never the whole board.
+pub(crate) const WINDOW: usize = 1 << 20;
 
 pub(crate) fn board_path(hub: &Hub) -> Result<PathBuf> {
     hub.file(layout::MESSAGES)
@@ -28,39 +29,165 @@ pub(crate) fn read_lock(hub: &Hub) -> Result<Option<storage::FileLock>> {
     }
 }
 
-/// The whole board as text (empty when missing).
-pub fn read_board(hub: &Hub) -> Result<String> {
+/// How text that is not UTF-8 is taken when the board is streamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Utf8 {
+    /// Each byte that is not part of valid UTF-8 reads as `?` (one byte for one byte, so
+    /// offsets stay those of the file): for readers.
+    Replace,
+    /// An error naming the line and column: for rewriting the board byte for byte.
+    Require,
+}
+
+/// Stream the board from `reader` (the file named `path`, read from byte `start` on)
+/// to its end: each complete segment is given to `each` with its raw text, in board order. Memory holds one
+/// window plus the longest segment; time is linear in the bytes read (a segment that
+/// does not fit a window is read again with twice the bytes, so each byte is parsed a
+/// bounded number of times). Returns how many free-text sections it met.
+pub(crate) fn stream(
+    mut reader: impl Read,
+    path: &Path,
+    start: u64,
+    texts: Texts,
+    utf8: Utf8,
+    mut each: impl FnMut(Segment, &str) -> Result<()>,
+) -> Result<usize> {
+    let mut parser = Parser::new(texts);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut base = start;
+    let mut lines_before = 0usize;
+    let mut eof = false;
+    let mut want = WINDOW;
+    let mut segments = Vec::new();
+    loop {
+        while !eof && buf.len() < want {
+            let old = buf.len();
+            buf.resize(want, 0);
+            let n = loop {
+                match reader.read(&mut buf[old..]) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    other => break other.map_err(|e| Error::io(path, e))?,
+                }
+            };
+            buf.truncate(old + n);
+            eof = n == 0;
+        }
+        // Windows end at a line's end, so no character is cut.
+        let cut = if eof {
+            buf.len()
+        } else {
+            match buf.iter().rposition(|b| *b == b'\n') {
+                Some(i) => i + 1,
+                None => {
+                    want = buf.len() * 2;
+                    continue;
+                }
+            }
+        };
+        let text = window_text(&buf[..cut], utf8, path, lines_before)?;
+        let last = eof && cut == buf.len();
+        let used = parser.feed(&text, base, last, &mut segments);
+        for segment in segments.drain(..) {
+            let (offset, len) = segment.range();
+            let from = (offset - base) as usize;
+            each(segment, &text[from..from + len as usize])?;
+        }
+        if last {
+            return Ok(parser.text_sections);
+        }
+        if utf8 == Utf8::Require {
+            lines_before += buf[..used].iter().filter(|b| **b == b'\n').count();
+        }
+        buf.drain(..used);
+        base += used as u64;
+        want = if used == 0 {
+            buf.len().max(WINDOW) * 2
+        } else {
+            buf.len() + WINDOW
+        };
+    }
+}
+
+/// A window's bytes as text; see [`Utf8`].
+fn window_text<'a>(
+    bytes: &'a [u8],
+    utf8: Utf8,
+    path: &Path,
+    lines_before: usize,
+) -> Result<std::borrow::Cow<'a, str>> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(std::borrow::Cow::Borrowed(text)),
+        Err(e) if utf8 == Utf8::Require => {
+            let valid = &bytes[..e.valid_up_to()];
+            let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            Err(Error::Parse {
+                path: path.to_path_buf(),
+                line: lines_before + valid.iter().filter(|b| **b == b'\n').count() + 1,
+                column: String::from_utf8_lossy(&valid[line_start..])
+                    .chars()
+                    .count()
+                    + 1,
+                message: "the file is not valid UTF-8".into(),
+            })
+        }
+        Err(_) => {
+            let mut text = String::with_capacity(bytes.len());
+            for chunk in bytes.utf8_chunks() {
+                text.push_str(chunk.valid());
+                text.extend(std::iter::repeat_n('?', chunk.invalid().len()));
+            }
+            Ok(std::borrow::Cow::Owned(text))
+        }
+    }
+}
+
+/// Stream the whole board under its read lock (nothing when it is missing).
+pub(crate) fn stream_board(
+    hub: &Hub,
+    texts: Texts,
+    each: impl FnMut(Segment, &str) -> Result<()>,
+) -> Result<usize> {
     let path = board_path(hub)?;
     let _lock = read_lock(hub)?;
-    read_board_at(&path, MAX_BOARD_BYTES)
-}
-
-fn read_board_at(path: &Path, limit: u64) -> Result<String> {
-    Ok(lossy(read_board_bytes(path, limit)?))
-}
-
-pub(crate) fn read_board_bytes(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let mut file = match storage::open_read(path) {
+    let mut file = match storage::open_read(&path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(path, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::io(&path, e)),
     };
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    if len > limit {
-        return Err(Error::TooLarge {
-            path: path.to_path_buf(),
-            limit,
-        });
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    Ok(bytes)
+    stream(&mut file, &path, 0, texts, Utf8::Replace, each)
+}
+
+/// The board's segments, read as a stream. Without `want_text`, free-text sections are
+/// only counted, so a board of any size costs memory for its messages alone.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub segments: Vec<Segment>,
+    pub text_sections: usize,
+}
+
+pub fn scan(hub: &Hub, want_text: bool) -> Result<Scan> {
+    let mut segments = Vec::new();
+    let texts = if want_text { Texts::Named } else { Texts::Skip };
+    let text_sections = stream_board(hub, texts, |segment, _| {
+        segments.push(segment);
+        Ok(())
+    })?;
+    Ok(Scan {
+        segments,
+        text_sections,
+    })
 }
 
 /// Every message on the board, in board order.
 pub fn load(hub: &Hub) -> Result<Vec<Message>> {
-    Ok(messages(parse(&read_board(hub)?)))
+    let mut all = Vec::new();
+    stream_board(hub, Texts::Skip, |segment, _| {
+        if let Segment::Message(m) = segment {
+            all.push(m);
+        }
+        Ok(())
+    })?;
+    Ok(all)
 }
 
 /// Find a message by ID or unique ID prefix.
@@ -181,17 +308,17 @@ pub fn recent(hub: &Hub, n: usize) -> Result<Vec<Summary>> {
         .map_err(|e| Error::io(&path, e))?;
     drop(lock);
     let text = String::from_utf8_lossy(&bytes);
-    // Start at the first separator: the bytes before it may be a cut block.
+    // Start at a block's start: the bytes before it may be a cut block. The first quoted
+    // block is one for sure (a cut inside an older, unquoted body could start at a block
+    // forged inside it); failing that, the first separator.
     let from = if start == 0 {
         0
     } else {
-        text.find("\n---").unwrap_or(text.len())
+        first_quoted_block(&text)
+            .or_else(|| text.find("\n---"))
+            .unwrap_or(text.len())
     };
     let all = messages(parse_at(&text[from..], start + from as u64));
     let keep = all.len().saturating_sub(n);
     Ok(all[keep..].iter().map(Message::summary).collect())
-}
-
-pub(crate) fn lossy(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

@@ -29,13 +29,14 @@ pub struct StatusFiles {
 }
 
 impl StatusFiles {
-    /// The status folder of a hub: `dir` if given, else `[status] dir` from the hub
-    /// config (relative to the hub), else the hub itself.
+    /// The status folder of a hub: `dir` if the person gave one, else `[status] dir`
+    /// from the hub config (a folder inside the hub, see `Status::dir_in_hub`), else
+    /// the hub itself.
     pub fn for_hub(hub: &Hub, dir: Option<&Path>) -> Result<StatusFiles> {
         let dir = match dir {
             Some(d) => d.to_path_buf(),
-            None => match &hub.config.status.dir {
-                Some(d) => hub.root().join(d),
+            None => match hub.config.status.dir_in_hub(hub.root())? {
+                Some(d) => d,
                 None => hub.root().to_path_buf(),
             },
         };

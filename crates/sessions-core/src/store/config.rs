@@ -23,6 +23,35 @@ pub struct Config {
     pub matching: Matching,
     pub status: Status,
     pub chats: Chats,
+    pub board: Board,
+}
+
+/// `[board]`: the message board, `MESSAGES.md`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Board {
+    /// The most one message may add to the board, in bytes (its whole block): every
+    /// reader reads what is posted, so one post must not be able to flood them.
+    #[serde(deserialize_with = "positive_bytes")]
+    pub max_message_bytes: u64,
+}
+
+impl Default for Board {
+    fn default() -> Self {
+        Board {
+            max_message_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// A size in bytes: a whole number above zero.
+fn positive_bytes<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(serde::de::Error::custom(
+            "invalid size 0: give a number of bytes above zero",
+        )),
+        n => Ok(n),
+    }
 }
 
 /// `[chats]`: the agents' own sessions (`sessions chats …`, `sessions resume`).
@@ -159,6 +188,46 @@ impl Default for Status {
             dir: None,
             stale_after: Duration::from_secs(30 * 60),
         }
+    }
+}
+
+impl Status {
+    /// The folder `[status] dir` names, inside the hub at `hub_root`; `None` when the
+    /// key is not set. A hub's config is written by anyone who can write in the hub, so
+    /// it may not send writes elsewhere: a path that is absolute, climbs out with `..`
+    /// or passes through a link is refused, naming the file and the key. A folder
+    /// outside the hub is for the person to name (`--dir`, `$SESSIONS_STATUS_DIR`).
+    pub fn dir_in_hub(&self, hub_root: &Path) -> Result<Option<std::path::PathBuf>> {
+        use std::path::Component;
+        let Some(dir) = &self.dir else {
+            return Ok(None);
+        };
+        let refuse = |why: &str| {
+            Error::Refused(format!(
+                "{}: [status] dir = {:?} {why}; a hub's config may only name a folder \
+                 inside the hub (e.g. \"status\"). To use a folder elsewhere, pass it \
+                 yourself with --dir or $SESSIONS_STATUS_DIR",
+                hub_root.join(CONFIG_FILE).display(),
+                dir.display().to_string()
+            ))
+        };
+        let mut current = hub_root.to_path_buf();
+        for part in dir.components() {
+            match part {
+                Component::Normal(name) => current.push(name),
+                Component::CurDir => {}
+                Component::ParentDir => return Err(refuse("climbs out of the hub with `..`")),
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(refuse("is an absolute path"));
+                }
+            }
+            // An early, friendly refusal; the folder's handle is taken beneath the
+            // hub's without following links (store::beneath), which is what holds.
+            if std::fs::symlink_metadata(&current).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(refuse("passes through a symbolic link"));
+            }
+        }
+        Ok(Some(current))
     }
 }
 

@@ -58,7 +58,7 @@ pub enum Error {
     #[error("{} already holds a hub; refusing to overwrite it", path.display())]
     HubExists { path: PathBuf },
 
-    #[error("{} leads outside the hub ({}); refusing to follow it", path.display(), target.display())]
+    #[error("{} leads outside the hub, or through a symbolic link, to {}; refusing to follow it (links in the hub are never followed: put the file or folder itself there)", path.display(), target.display())]
     OutsideHub { path: PathBuf, target: PathBuf },
 
     #[error("{} is larger than {limit} bytes; refusing to read it", path.display())]
@@ -84,6 +84,24 @@ pub enum Error {
     Failed(String),
 }
 
+/// Where the link at (or above) `path` points, for the message only: the refusal
+/// itself was decided by the kernel when the file was opened.
+fn link_target(path: &Path) -> PathBuf {
+    let mut current = path;
+    loop {
+        if let Ok(target) = std::fs::read_link(current) {
+            return match current.parent() {
+                Some(parent) => parent.join(target),
+                None => target,
+            };
+        }
+        match current.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => current = parent,
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
 impl Error {
     /// Add what to do to the message of a parse error (other errors are unchanged).
     pub fn with_hint(self, hint: &str) -> Error {
@@ -103,11 +121,15 @@ impl Error {
         }
     }
 
+    /// An I/O error on `path`. A link met beneath a guarded folder (see
+    /// `store::beneath`) becomes [`Error::OutsideHub`], whichever primitive met it.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
+        let path = path.into();
+        if let Some(refused) = crate::store::beneath::link_refused(&source) {
+            let target = link_target(&refused.path);
+            return Error::OutsideHub { path, target };
         }
+        Error::Io { path, source }
     }
 
     pub fn json(path: &Path, err: &serde_json::Error) -> Self {

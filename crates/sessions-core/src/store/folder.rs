@@ -1,16 +1,19 @@
 //! A guarded folder: the one way to reach files beneath the hub or a status folder.
 //!
 //! Every file the toolkit reads or writes inside a shared folder is named relative to a
-//! [`Folder`] and resolved by [`Folder::resolve`], which refuses a name that leads
-//! outside the folder through a symlink. That one function is where issue 10's
-//! no-follow, openat-style resolution beneath a folder handle will replace today's
-//! lstat walk; callers never join paths onto the root themselves.
+//! [`Folder`] and named by [`Folder::resolve`], which refuses early, with a message
+//! saying where it leads, a name that leads outside the folder through a symlink.
+//! Opening a folder guards it ([`beneath::guard`]): every file effect beneath it is
+//! then resolved relative to the folder's handle without following any link, at the
+//! moment of the effect, so a link swapped in after the check is refused too.
+//! Callers never join paths onto the root themselves.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::store::beneath;
 use crate::store::error::{Error, Result};
 use crate::store::secrets;
 use crate::store::storage::{self, FileLock};
@@ -19,6 +22,9 @@ use crate::store::storage::{self, FileLock};
 pub const PRIVATE: &str = ".sessions";
 /// Sidecar locks, inside [`PRIVATE`].
 pub const LOCKS: &str = ".sessions/locks";
+
+/// An entry of a listed folder: its name and whether it is a link.
+type Named = (String, bool);
 
 #[derive(Debug, Clone)]
 pub struct Folder {
@@ -34,6 +40,7 @@ impl Folder {
     /// A folder that exists: its canonical form is taken once, now.
     pub fn open(root: &Path) -> Result<Folder> {
         let canonical_root = fs::canonicalize(root).map_err(|e| Error::io(root, e))?;
+        beneath::guard(root).map_err(|e| Error::io(root, e))?;
         Ok(Folder {
             root: root.to_path_buf(),
             canonical_root: Some(canonical_root),
@@ -41,8 +48,12 @@ impl Folder {
         })
     }
 
-    /// A folder that may not exist yet.
+    /// A folder that may not exist yet. It is guarded all the same: its handle is
+    /// taken at its first use (beneath the hub's when it lies inside the hub).
     pub fn at(root: &Path) -> Folder {
+        // An error here (a link where the folder should be) recurs, and is reported,
+        // at the folder's first use.
+        let _ = beneath::guard(root);
         Folder {
             root: root.to_path_buf(),
             canonical_root: None,
@@ -109,15 +120,12 @@ impl Folder {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&dir, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
+        for (name, is_link) in entries {
             if storage::is_temp_or_hidden(&name) || !name.ends_with(suffix) {
                 continue;
             }
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+            let path = dir.join(&name);
+            if is_link {
                 self.ensure_inside(&path)?;
             }
             out.push(path);
@@ -132,27 +140,33 @@ impl Folder {
         let Some((dir, entries)) = self.read_dir(rel_dir)? else {
             return Ok(Vec::new());
         };
-        let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&dir, e))?;
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            out.push((name, entry.path()));
-        }
-        Ok(out)
+        Ok(entries
+            .into_iter()
+            .map(|(name, _)| {
+                let path = dir.join(&name);
+                (name, path)
+            })
+            .collect())
     }
 
-    /// The open folder `rel_dir` (`""` for the root), resolved inside this folder, with
-    /// its path for errors; `None` when it does not exist (it lists as empty).
-    fn read_dir(&self, rel_dir: &str) -> Result<Option<(PathBuf, fs::ReadDir)>> {
+    /// The names in the folder `rel_dir` (`""` for the root), opened beneath this
+    /// folder's handle, each with whether it is a link, and the folder's path;
+    /// `None` when it does not exist (it lists as empty). Names that are not UTF-8
+    /// are no toolkit file and are left out.
+    fn read_dir(&self, rel_dir: &str) -> Result<Option<(PathBuf, Vec<Named>)>> {
         let dir = if rel_dir.is_empty() {
             self.root.clone()
         } else {
             self.resolve(rel_dir)?
         };
-        match fs::read_dir(&dir) {
-            Ok(entries) => Ok(Some((dir, entries))),
+        match beneath::list_dir(&dir) {
+            Ok(entries) => Ok(Some((
+                dir,
+                entries
+                    .into_iter()
+                    .filter_map(|(name, link)| name.into_string().ok().map(|n| (n, link)))
+                    .collect(),
+            ))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(&dir, e)),
         }
@@ -236,6 +250,13 @@ mod tests {
             Err(Error::OutsideHub { .. })
         ));
         assert_eq!(folder.resolve("in/x.json").unwrap(), root.join("in/x.json"));
+        // The check above only names the target; the write itself never follows a
+        // link, not even one that stays inside.
+        assert!(matches!(
+            storage::write_atomic(&root.join("in/x.json"), b"{}"),
+            Err(Error::OutsideHub { .. })
+        ));
+        assert!(!root.join("inner/x.json").exists());
         assert!(
             folder.lock("out/x.json").is_ok(),
             "lock names are flattened"

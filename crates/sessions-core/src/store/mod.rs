@@ -1,5 +1,6 @@
 //! Storage beneath the hub: the folder type, atomic files, locks, config, IDs, times, tolerant records, secrets, errors.
 
+pub mod beneath;
 pub mod config;
 pub mod error;
 pub mod folder;

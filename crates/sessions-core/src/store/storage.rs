@@ -16,7 +16,7 @@
 //! to or delete a file: a rule about file effects (issue 10's no-follow resolution,
 //! bounds, torn-write rollback) is added here once.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use rustix::fs::OFlags;
+
+use crate::store::beneath::{self, At};
 use crate::store::error::{Error, Result};
 
 /// Hub files larger than this are refused rather than read into memory.
@@ -39,7 +42,7 @@ pub fn is_temp_or_hidden(name: &str) -> bool {
     name.starts_with('.')
 }
 
-fn temp_path_for(target: &Path) -> PathBuf {
+fn temp_name_for(target: &At) -> std::ffi::OsString {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
@@ -47,39 +50,33 @@ fn temp_path_for(target: &Path) -> PathBuf {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     let name = target
+        .path()
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    target.with_file_name(format!(".{name}.{}.{n}.{nanos}.tmp", std::process::id()))
+    format!(".{name}.{}.{n}.{nanos}.tmp", std::process::id()).into()
 }
 
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
+/// The folder holding `path`, opened beneath its guarded folder (see [`beneath`]).
+fn at(path: &Path) -> Result<At> {
+    beneath::at(path).map_err(|e| Error::io(path, e))
 }
 
 /// fsync a folder so a rename or link inside it survives a crash.
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
+    beneath::open_dir(dir)
+        .and_then(|d| rustix::fs::fsync(d).map_err(io::Error::from))
         .map_err(|e| Error::io(dir, e))
 }
 
-/// Write `bytes` to a fresh temp file beside `target` and fsync it. The caller renames
-/// or links it into place; on error the temp file is removed.
-fn write_temp(target: &Path, bytes: &[u8]) -> Result<PathBuf> {
-    write_temp_with(target, bytes, true)
-}
-
-fn write_temp_with(target: &Path, bytes: &[u8], durable: bool) -> Result<PathBuf> {
-    let temp = temp_path_for(target);
+/// Write `bytes` to a fresh temp file beside `target` (in the same open folder) and
+/// fsync it. The caller renames or links it into place; on error the temp file is
+/// removed.
+fn write_temp(target: &At, bytes: &[u8], durable: bool) -> Result<At> {
+    survive_file_size_limit();
+    let temp = target.sibling(temp_name_for(target));
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
+        let mut file = temp.open(OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, 0o666)?;
         file.write_all(bytes)?;
         if durable {
             file.sync_all()?;
@@ -89,20 +86,15 @@ fn write_temp_with(target: &Path, bytes: &[u8], durable: bool) -> Result<PathBuf
     match result {
         Ok(()) => Ok(temp),
         Err(e) => {
-            let _ = fs::remove_file(&temp);
-            Err(Error::io(&temp, e))
+            let _ = temp.unlink();
+            Err(Error::io(temp.path(), e))
         }
     }
 }
 
 /// Replace `target` atomically: temp file in the same folder, fsync, rename, fsync folder.
 pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
-    let temp = write_temp(target, bytes)?;
-    if let Err(e) = fs::rename(&temp, target) {
-        let _ = fs::remove_file(&temp);
-        return Err(Error::io(target, e));
-    }
-    sync_dir(parent_dir(target))
+    replace(target, bytes, true)
 }
 
 /// Replace `target` by rename without any fsync: readers still never see a torn file,
@@ -110,37 +102,74 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<()> {
 /// whose loss is detected and recovered (the fencing counter inside its durable
 /// reservation, see `fence::next_token`).
 pub fn write_replace_unsynced(target: &Path, bytes: &[u8]) -> Result<()> {
-    let temp = write_temp_with(target, bytes, false)?;
-    std::fs::rename(&temp, target).map_err(|e| {
-        let _ = fs::remove_file(&temp);
-        Error::io(target, e)
-    })
+    replace(target, bytes, false)
+}
+
+fn replace(target: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    let target = at(target)?;
+    let temp = write_temp(&target, bytes, durable)?;
+    if let Err(e) = temp.rename_to(&target) {
+        let _ = temp.unlink();
+        return Err(Error::io(target.path(), e));
+    }
+    if durable {
+        target.sync_dir().map_err(|e| Error::io(target.path(), e))?;
+    }
+    Ok(())
 }
 
 /// Create `target` complete and exclusive: the record is written to a temp file first,
 /// then hard-linked into place, which fails if the target exists. Returns `false` when
 /// another file already holds the name.
 pub fn create_exclusive(target: &Path, bytes: &[u8]) -> Result<bool> {
-    let temp = write_temp(target, bytes)?;
-    let linked = fs::hard_link(&temp, target);
-    let _ = fs::remove_file(&temp);
+    let target = at(target)?;
+    let temp = write_temp(&target, bytes, true)?;
+    let linked = temp.link_to(&target);
+    let _ = temp.unlink();
     match linked {
         Ok(()) => {
-            sync_dir(parent_dir(target))?;
+            target.sync_dir().map_err(|e| Error::io(target.path(), e))?;
             Ok(true)
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(Error::io(target, e)),
+        Err(e) => Err(Error::io(target.path(), e)),
     }
 }
 
-/// Append `bytes` to `path` (created if missing) in one `write` call, then fsync the
-/// data. The caller holds the file's sidecar lock, so appends never interleave.
+/// Append `bytes` to `path` (created if missing), then fsync the data. The caller
+/// holds the file's sidecar lock, so appends never interleave. A failed append (disk
+/// full, file too large) leaves the file exactly as it was: what part of `bytes` did
+/// reach it is cut off again before the lock is released, so no reader is ever handed
+/// a torn block.
 pub fn append(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = open_regular(path, OpenOptions::new().create(true).append(true))
-        .map_err(|e| Error::io(path, e))?;
-    file.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    file.sync_data().map_err(|e| Error::io(path, e))
+    append_with(path, bytes, true)
+}
+
+fn append_with(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    survive_file_size_limit();
+    let mut file = open_regular(path, Access::Append).map_err(|e| Error::io(path, e))?;
+    let before = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| if durable { file.sync_data() } else { Ok(()) });
+    if let Err(e) = written {
+        // Through the same handle: the file we wrote to, whatever its name is now.
+        let _ = file.set_len(before).and_then(|()| file.sync_data());
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
+/// A write past the file-size limit (`ulimit -f`) raises SIGXFSZ, whose default action
+/// kills the process after the kernel wrote what fitted: a torn block nobody cuts
+/// off. With a handler installed the write fails with EFBIG instead, and the writer
+/// puts the file back as it was. Installed once, before the first write.
+fn survive_file_size_limit() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let _ = signal_hook::flag::register(libc::SIGXFSZ, seen);
+    });
 }
 
 /// The bytes of an open `file` (named `path` in errors) from `offset` to its current end:
@@ -158,30 +187,25 @@ pub fn read_from(file: &File, path: &Path, offset: u64) -> Result<Vec<u8>> {
 /// Append without fsync: for private, rebuildable records (a read-marks list) where a
 /// lost tail after an OS crash only means a message shows as unread again.
 pub fn append_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = open_regular(path, OpenOptions::new().create(true).append(true))
-        .map_err(|e| Error::io(path, e))?;
-    file.write_all(bytes).map_err(|e| Error::io(path, e))
+    append_with(path, bytes, false)
 }
 
 /// Create `path` empty, or set its modification time to now when it exists (the
 /// original `touch`). Returns `true` when the file was created. A new file already
 /// carries the current time; setting it again would be a second change for watchers.
 pub fn touch(path: &Path) -> Result<bool> {
+    let target = at(path)?;
     loop {
-        match OpenOptions::new().create_new(true).write(true).open(path) {
+        match target.open(OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL, 0o666) {
             Ok(_) => return Ok(true),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(Error::io(path, e)),
         }
-        let file = match open_regular(path, OpenOptions::new().write(true)) {
+        let file = match regular(target.open(OFlags::WRONLY | OFlags::NONBLOCK, 0)) {
             Ok(f) => f,
             // Someone removed it between the two opens: create it again (unless the
             // name is a dangling symlink, which would loop forever).
-            Err(e)
-                if e.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(path).is_err() =>
-            {
-                continue;
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !target.is_link() => continue,
             Err(e) => return Err(Error::io(path, e)),
         };
         let now = std::time::SystemTime::now();
@@ -194,7 +218,8 @@ pub fn touch(path: &Path) -> Result<bool> {
 /// Move `from` to the fresh name `to` by rename (atomic: of several racing takers
 /// exactly one succeeds). `Ok(false)` when `from` is already gone.
 pub fn take(from: &Path, to: &Path) -> Result<bool> {
-    match fs::rename(from, to) {
+    let (source, dest) = (at(from)?, at(to)?);
+    match source.rename_to(&dest) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(Error::io(from, e)),
@@ -204,7 +229,8 @@ pub fn take(from: &Path, to: &Path) -> Result<bool> {
 /// Link `held` back to `name` unless `name` exists again (a newer file there wins).
 /// Returns whether the link was made. `held` itself stays; remove it with [`remove`].
 pub fn link_back(held: &Path, name: &Path) -> Result<bool> {
-    match fs::hard_link(held, name) {
+    let (source, dest) = (at(held)?, at(name)?);
+    match source.link_to(&dest) {
         Ok(()) => Ok(true),
         Err(e)
             if matches!(
@@ -221,12 +247,18 @@ pub fn link_back(held: &Path, name: &Path) -> Result<bool> {
 /// Delete `path` and fsync its folder so the delete survives a crash. `Ok(false)`
 /// when there was nothing to delete.
 pub fn remove(path: &Path) -> Result<bool> {
-    match fs::remove_file(path) {
+    let target = match beneath::at(path) {
+        Ok(t) => t,
+        // The folder is gone, so is the file.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    match target.unlink() {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(Error::io(path, e)),
     }
-    sync_dir(parent_dir(path))?;
+    target.sync_dir().map_err(|e| Error::io(path, e))?;
     Ok(true)
 }
 
@@ -234,8 +266,10 @@ pub fn remove(path: &Path) -> Result<bool> {
 pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| Error::io(path, e))
+        let file = regular(at(path)?.open(OFlags::RDONLY | OFlags::NONBLOCK, 0))
+            .map_err(|e| Error::io(path, e))?;
+        rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(mode))
+            .map_err(|e| Error::io(path, e.into()))
     }
     #[cfg(not(unix))]
     {
@@ -252,18 +286,26 @@ pub fn remove_tree(dir: &Path) -> Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io(dir, e)),
     }
-    sync_dir(parent_dir(dir))
+    match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
+        _ => sync_dir(Path::new(".")),
+    }
 }
 
 /// Delete an empty folder; `Ok(false)` when it is missing or not empty.
 pub fn remove_empty_dir(dir: &Path) -> Result<bool> {
-    match fs::remove_dir(dir) {
+    let target = match beneath::at(dir) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    match target.remove_dir() {
         Ok(()) => Ok(true),
         Err(e)
             if matches!(
                 e.kind(),
                 io::ErrorKind::NotFound | io::ErrorKind::DirectoryNotEmpty
-            ) =>
+            ) || e.raw_os_error() == Some(libc::EEXIST) =>
         {
             Ok(false)
         }
@@ -272,8 +314,10 @@ pub fn remove_empty_dir(dir: &Path) -> Result<bool> {
 }
 
 /// Create a folder (and its parents) if missing.
+/// Beneath a guarded folder each one is made relative to its parent's handle, never
+/// through a link.
 pub fn ensure_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
+    beneath::make_dirs(dir).map_err(|e| Error::io(dir, e))
 }
 
 /// Open a hub file with `options`, refusing (never blocking on) anything that is not a
@@ -282,10 +326,28 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
 /// is non-blocking and the type is checked on the opened handle, so no swap between a
 /// check and the open can slip one in. Every read, append and lock of a hub file goes
 /// through here.
-pub fn open_regular(path: &Path, options: &OpenOptions) -> io::Result<File> {
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-    let mut options = options.clone();
-    options.custom_flags(libc::O_NONBLOCK);
+pub fn open_regular(path: &Path, access: Access) -> io::Result<File> {
+    let flags = match access {
+        Access::Read => OFlags::RDONLY,
+        Access::Append => OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE,
+        Access::Lock => OFlags::RDWR | OFlags::CREATE,
+    };
+    regular(beneath::at(path)?.open(flags | OFlags::NONBLOCK, 0o666))
+}
+
+/// How [`open_regular`] opens a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    /// Writes go to the end; created if missing.
+    Append,
+    /// Read and write, created if missing, never truncated (a sidecar lock).
+    Lock,
+}
+
+/// `opened`, refused unless it is a regular file (see [`open_regular`]).
+fn regular(opened: io::Result<File>) -> io::Result<File> {
+    use std::os::unix::fs::FileTypeExt;
     let not_regular = |what: &str| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -295,7 +357,7 @@ pub fn open_regular(path: &Path, options: &OpenOptions) -> io::Result<File> {
             ),
         )
     };
-    let file = match options.open(path) {
+    let file = match opened {
         Ok(f) => f,
         // Opening a FIFO without a reader for writing, or a socket, fails with ENXIO.
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
@@ -322,7 +384,7 @@ pub fn open_regular(path: &Path, options: &OpenOptions) -> io::Result<File> {
 
 /// Open a hub file for reading; see [`open_regular`].
 pub fn open_read(path: &Path) -> io::Result<File> {
-    open_regular(path, OpenOptions::new().read(true))
+    open_regular(path, Access::Read)
 }
 
 /// Read a whole text file, bounded by [`MAX_FILE_BYTES`]. `Ok(None)` when it does not exist.
@@ -402,15 +464,7 @@ impl FileLock {
         if let Some(dir) = path.parent() {
             ensure_dir(dir)?;
         }
-        let file = open_regular(
-            path,
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false),
-        )
-        .map_err(|e| Error::io(path, e))?;
+        let file = open_regular(path, Access::Lock).map_err(|e| Error::io(path, e))?;
         let start = Instant::now();
         let mut pause = Duration::from_micros(200);
         loop {
@@ -447,6 +501,78 @@ impl Drop for FileLock {
     }
 }
 
+/// A file replaced atomically once written in full, for content too big to hold in
+/// memory (an archived board): written piece by piece to a temp file beside `target`,
+/// then fsynced and renamed over it by [`AtomicFile::commit`], as [`write_atomic`]
+/// does. Dropped without a commit, the temp file is removed and `target` is untouched.
+pub struct AtomicFile {
+    target: At,
+    /// The temp file until it is committed (renamed over `target`).
+    temp: Option<At>,
+    file: Option<File>,
+    /// The last byte written, if any.
+    pub last: Option<u8>,
+}
+
+impl AtomicFile {
+    pub fn create(target: &Path) -> Result<AtomicFile> {
+        let target = at(target)?;
+        let temp = write_temp(&target, b"", false)?;
+        let file =
+            match regular(temp.open(OFlags::WRONLY | OFlags::APPEND | OFlags::NONBLOCK, 0o666)) {
+                Ok(f) => f,
+                Err(e) => {
+                    let _ = temp.unlink();
+                    return Err(Error::io(temp.path(), e));
+                }
+            };
+        Ok(AtomicFile {
+            target,
+            temp: Some(temp),
+            file: Some(file),
+            last: None,
+        })
+    }
+
+    fn temp_path(&self) -> &Path {
+        self.temp.as_ref().map_or(self.target.path(), At::path)
+    }
+
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        if let (Some(file), Some(last)) = (&mut self.file, bytes.last()) {
+            if let Err(e) = file.write_all(bytes) {
+                return Err(Error::io(self.temp_path(), e));
+            }
+            self.last = Some(*last);
+        }
+        Ok(())
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        if let Some(file) = self.file.take() {
+            file.sync_all()
+                .map_err(|e| Error::io(self.temp_path(), e))?;
+        }
+        if let Some(temp) = self.temp.take() {
+            if let Err(e) = temp.rename_to(&self.target) {
+                let _ = temp.unlink();
+                return Err(Error::io(self.target.path(), e));
+            }
+        }
+        self.target
+            .sync_dir()
+            .map_err(|e| Error::io(self.target.path(), e))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            let _ = temp.unlink();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,7 +591,7 @@ mod tests {
         // Each of these blocked forever on a FIFO without a writer (or reader).
         let err = read_text(&fifo).unwrap_err().to_string();
         assert!(err.contains("FIFO"), "{err}");
-        let append = open_regular(&fifo, OpenOptions::new().append(true).create(true));
+        let append = open_regular(&fifo, Access::Append);
         assert!(append.unwrap_err().to_string().contains("FIFO"));
         let lock = FileLock::acquire(&fifo, Duration::from_secs(1)).unwrap_err();
         assert!(lock.to_string().contains("FIFO"), "{lock}");

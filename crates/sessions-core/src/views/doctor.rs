@@ -18,7 +18,7 @@ pub struct Finding {
     pub line: Option<usize>,
     pub column: Option<usize>,
     /// `parse`, `temp_file`, `unreadable`, `secret`, `overwritten_claim`,
-    /// `unfinished_operation`, `clock_skew`.
+    /// `board_framing`, `board_forged`, `unfinished_operation`, `clock_skew`.
     pub kind: &'static str,
     pub message: String,
     /// True when `--fix` can repair it without losing data.
@@ -38,6 +38,7 @@ const JSON_FOLDERS: &[(&str, &str)] = &[
 
 pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
     let mut findings = Vec::new();
+    let mut board_findings = Vec::new();
     let mut note = |path: &Path, err: Error| {
         let (line, column) = match &err {
             Error::Parse { line, column, .. } => (Some(*line), Some(*column)),
@@ -86,12 +87,28 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
             note(&path, e);
         }
     }
-    for file in [layout::MESSAGES, layout::CURRENT_STATE] {
-        let path = hub.display_path(file);
-        if let Err(e) = storage::read_text(&path) {
-            note(&path, e);
-        }
+    let path = hub.display_path(layout::CURRENT_STATE);
+    if let Err(e) = storage::read_text(&path) {
+        note(&path, e);
     }
+    // The board is streamed (any size): its text, and blocks whose frame does not hold.
+    let board = hub.display_path(layout::MESSAGES);
+    match crate::board::check::check(hub) {
+        Ok(problems) => {
+            for p in problems {
+                board_findings.push(Finding {
+                    path: board.clone(),
+                    line: Some(p.line),
+                    column: Some(1),
+                    kind: p.kind,
+                    message: p.message,
+                    fixable: false,
+                });
+            }
+        }
+        Err(e) => note(&board, e),
+    }
+    findings.extend(board_findings);
     findings.extend(leftover_temp_files(hub.root()));
     findings.extend(secrets_in_files(hub.root()));
     // A claim `sessions` granted that an old script's lock replaced (mixed fleets).
