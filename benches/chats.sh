@@ -3,10 +3,11 @@
 # the floor measured in the same run: the first and last 4 KiB of every transcript read
 # with head and tail (one process each over all files). BENCHMARKS.md, "Provider sessions".
 #   cargo build --release && cargo build --release --example gen-chats
-#   sh benches/chats.sh             # results in /tmp/bench-chats/*.json
+#   sh benches/chats.sh             # results in target/tmp/bench-chats/*.json
+#   OLD=path/to/older/sessions sh benches/chats.sh   # the same runs of another build beside
 set -e
 T=${T:-$(pwd)/target/release}
-B=${B:-/tmp/bench-chats}
+B=${B:-$(pwd)/target/tmp/bench-chats}
 rm -rf "$B" && mkdir -p "$B"
 "$T/examples/gen-chats" "$B/home"                                    # 3,200 sessions, 60 turns
 "$T/examples/gen-chats" "$B/home10k" --claude 6250 --codex 1562 --gemini 1563 --cursor 312 --opencode 313 --turns 10
@@ -14,20 +15,32 @@ du -sh "$B/home" "$B/home10k"
 find "$B/home" -name '*.jsonl' -o -name 'store.db' -o -name 'opencode.db' > "$B/files"
 wc -l < "$B/files"
 export NO_COLOR=1
-cold="rm -rf $B/cache && HOME=$B/home XDG_CACHE_HOME=$B/cache $T/sessions --json chats list --limit 0 > /dev/null"
-warm="HOME=$B/home XDG_CACHE_HOME=$B/cache $T/sessions --json chats list --limit 0 > /dev/null"
+cd "$B"  # no hub above: the listing alone is measured
 floor="xargs head -q -c 4096 < $B/files > /dev/null && xargs tail -q -c 4096 < $B/files > /dev/null"
-HOME=$B/home XDG_CACHE_HOME=$B/cache "$T/sessions" --json chats list --limit 0 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["total"], "sessions,", d["warning_count"], "warnings")'
-hyperfine --warmup 2 --runs ${RUNS:-10} --export-json "$B/list.json" "$floor" "$cold" "$warm"
-# First page of 10,000 sessions, warm.
-HOME=$B/home10k XDG_CACHE_HOME=$B/cache10k "$T/sessions" --json chats list > /dev/null
-hyperfine -N --warmup 3 --runs ${RUNS:-20} --export-json "$B/page.json" \
-  "env HOME=$B/home10k XDG_CACHE_HOME=$B/cache10k $T/sessions --json chats list" \
-  "env HOME=$B/home10k XDG_CACHE_HOME=$B/cache10k $T/sessions --json chats list --limit 0"
-/usr/bin/time -f "warm list of 3,200: %M KiB peak" sh -c "$warm"
+set -- "$floor"
+for bin in ${OLD:+"$OLD"} "$T/sessions"; do
+  c=$B/cache-$(echo "$bin" | cksum | cut -d' ' -f1)
+  HOME=$B/home XDG_CACHE_HOME=$c "$bin" --json chats list --limit 0 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["total"], "sessions,", d["warning_count"], "warnings")'
+  set -- "$@" "rm -rf $c && HOME=$B/home XDG_CACHE_HOME=$c $bin --json chats list --limit 0 > /dev/null" \
+              "HOME=$B/home XDG_CACHE_HOME=$c $bin --json chats list --limit 0 > /dev/null"
+done
+hyperfine --warmup 2 --runs ${RUNS:-10} --export-json "$B/list.json" "$@"
+# First page of 10,000 sessions, warm (and all of them).
+set --
+for bin in ${OLD:+"$OLD"} "$T/sessions"; do
+  c=$B/cache10k-$(echo "$bin" | cksum | cut -d' ' -f1)
+  HOME=$B/home10k XDG_CACHE_HOME=$c "$bin" --json chats list > /dev/null
+  set -- "$@" "env HOME=$B/home10k XDG_CACHE_HOME=$c $bin --json chats list" \
+              "env HOME=$B/home10k XDG_CACHE_HOME=$c $bin --json chats list --limit 0"
+done
+hyperfine -N --warmup 3 --runs ${RUNS:-20} --output=null --export-json "$B/page.json" "$@"
+c=$B/cache-$(echo "$T/sessions" | cksum | cut -d' ' -f1)
+HOME=$B/home XDG_CACHE_HOME=$c /usr/bin/time -f "warm list of 3,200: %M KiB peak" "$T/sessions" --json chats list --limit 0 > /dev/null
 python3 - "$B" <<'PY'
 import json, sys
+print(f"{'wall median':>12} {'CPU mean':>9}  command (CPU = user + system)")
 for f in ("list.json", "page.json"):
     for r in json.load(open(f"{sys.argv[1]}/{f}"))["results"]:
-        print(f"{r['median']*1000:9.1f} ms median  {r['mean']*1000:9.1f} ms mean  {r['command'][:110]}")
+        cpu = (r["user"] + r["system"]) * 1000
+        print(f"{r['median']*1000:9.1f} ms {cpu:6.1f} ms  {r['command'][:140]}")
 PY

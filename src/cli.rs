@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::cmd;
+use crate::output::ColorChoice;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -38,6 +39,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The hub folder (default: the nearest SESSIONS/ upwards).
     #[arg(long, global = true, env = "SESSIONS_HUB", value_name = "DIR",
@@ -54,6 +56,12 @@ pub struct GlobalArgs {
     /// Write text even if it looks like a secret (API key, token, private key).
     #[arg(long, global = true)]
     pub allow_secrets: bool,
+    /// Colour text output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Quiet: no warnings, notes or progress lines on stderr (errors still print).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,8 +152,10 @@ pub enum Command {
     Prime(cmd::hooks::PrimeArgs),
     /// Serve the hub to MCP clients on stdio (status, inbox, send, claim, reserve, ...).
     Mcp(cmd::mcp::McpArgs),
-    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    /// Print shell completions (bash, zsh, fish, elvish, powershell), or --install them.
     Completions(cmd::completions::CompletionsArgs),
+    /// Print the manual page (or write one per command with --out-dir).
+    Man(cmd::man::ManArgs),
     /// Run a demo: a throw-away hub with several real session processes.
     Demo(cmd::demo::DemoArgs),
     /// Share the hub through git: `git setup` (merge drivers), `git sync` (commit the
@@ -174,6 +184,104 @@ pub enum Command {
     Top(cmd::top::TopArgs),
 }
 
+/// The commands by task, as `sessions --help` lists them. Every visible command is in
+/// exactly one group (a test checks it).
+pub const COMMAND_GROUPS: &[(&str, &[&str])] = &[
+    (
+        "Sessions (who is here, what they do)",
+        &[
+            "status",
+            "top",
+            "register",
+            "heartbeat",
+            "sync",
+            "whoami",
+            "find-help",
+            "match",
+            "handshake",
+            "goal",
+            "unregister",
+            "prune",
+        ],
+    ),
+    (
+        "Work (claims, milestones, what is free)",
+        &[
+            "ready",
+            "next",
+            "claim",
+            "renew",
+            "release",
+            "claims",
+            "milestone",
+            "save-progress",
+            "reserve",
+            "reservations",
+            "unreserve",
+            "state",
+        ],
+    ),
+    ("Messages", &["msg", "inbox", "collab"]),
+    (
+        "Status files and signals",
+        &[
+            "report",
+            "healthcheck",
+            "signal",
+            "signals",
+            "consume",
+            "watch",
+        ],
+    ),
+    (
+        "Agents (hooks, MCP, their own sessions)",
+        &["prime", "hooks", "hook", "mcp", "chats", "resume", "schema"],
+    ),
+    (
+        "Setup and maintenance",
+        &[
+            "init",
+            "doctor",
+            "git",
+            "demo",
+            "completions",
+            "man",
+            "install-dropins",
+        ],
+    ),
+];
+
+/// The command-line grammar with `--help` listing the commands by task
+/// ([`COMMAND_GROUPS`]) and the global flags in their own section.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let width = COMMAND_GROUPS
+        .iter()
+        .flat_map(|(_, names)| names.iter())
+        .map(|n| n.len())
+        .max()
+        .unwrap_or(0);
+    let mut listing = String::new();
+    for (group, names) in COMMAND_GROUPS {
+        listing.push_str(&format!("{group}:\n"));
+        for name in *names {
+            let about = cmd
+                .find_subcommand(name)
+                .and_then(|c| c.get_about())
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let first = about.lines().next().unwrap_or_default();
+            listing.push_str(&format!("  {name:<width$}  {first}\n"));
+        }
+        listing.push('\n');
+    }
+    cmd.help_template(format!(
+        "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{listing}Global options (every command takes them):\n{{options}}{{after-help}}"
+    ))
+    .subcommand_help_heading("All commands")
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -183,6 +291,47 @@ mod tests {
     #[test]
     fn grammar_is_consistent() {
         Cli::command().debug_assert();
+        super::command().debug_assert();
+    }
+
+    /// `--help` lists every visible command in exactly one task group, and the groups
+    /// name nothing that is not a command.
+    #[test]
+    fn help_groups_every_command_once() {
+        let cmd = Cli::command();
+        let grouped: Vec<&str> = super::COMMAND_GROUPS
+            .iter()
+            .flat_map(|(_, names)| names.iter().copied())
+            .collect();
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let n = grouped.iter().filter(|g| **g == sub.get_name()).count();
+            assert_eq!(n, 1, "{} is in {n} help groups", sub.get_name());
+        }
+        for name in &grouped {
+            assert!(
+                cmd.find_subcommand(name).is_some(),
+                "{name} is not a command"
+            );
+        }
+    }
+
+    /// Every argument of every command says what it is (shown by `--help`).
+    #[test]
+    fn every_argument_is_described() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !arg.is_hide_set() && !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{path} <{}>", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "sessions", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:#?}");
     }
 
     /// DESIGN §5: `--help` on every command has an example.

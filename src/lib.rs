@@ -101,12 +101,22 @@ pub fn main_entry(args: Vec<OsString>) -> ExitCode {
 
 /// Run the command line with `args` (the first one is the program name).
 pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
-    let parsed = <Cli as clap::CommandFactory>::command()
-        .try_get_matches_from(args)
-        .and_then(|m| {
-            let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&m)?;
-            Ok((cli, m))
-        });
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // The grouped command listing costs a walk of the whole grammar: build it only when
+    // help may be printed (every other run starts faster without it).
+    let may_print_help = args.len() < 2
+        || args[1..]
+            .iter()
+            .any(|a| a == "-h" || a == "--help" || a == "help");
+    let grammar = if may_print_help {
+        cli::command()
+    } else {
+        <Cli as clap::CommandFactory>::command()
+    };
+    let parsed = grammar.try_get_matches_from(args).and_then(|m| {
+        let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&m)?;
+        Ok((cli, m))
+    });
     let (mut cli, matches) = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -141,10 +151,10 @@ pub fn main_with(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) ->
     if from_env("as_id") && cli.global.as_id.as_ref().is_some_and(String::is_empty) {
         cli.global.as_id = None;
     }
-    let json = cli.global.json;
+    let out = Output::with(cli.global.json, cli.global.color, cli.global.quiet);
     let mut ctx = Ctx {
         global: cli.global,
-        out: Output::new(json),
+        out,
     };
     restore_undone_step_writes(&ctx);
     let result = cmd::run(&mut ctx, cli.command);

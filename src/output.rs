@@ -43,15 +43,40 @@ pub struct Output {
     buffer: String,
     color: bool,
     json: bool,
+    /// `-q`: no warnings, notes or progress lines on stderr (errors still print).
+    quiet: bool,
+}
+
+/// `--color`: when text output is coloured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    // On a terminal, unless NO_COLOR is set (the flag's help says it; variant docs would
+    // repeat it as a list in every command's --help).
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 impl Output {
     pub fn new(json: bool) -> Output {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Output::with(json, ColorChoice::Auto, false)
+    }
+
+    /// An output honouring `--color` and `-q`.
+    pub fn with(json: bool, color: ColorChoice, quiet: bool) -> Output {
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
         Output {
             buffer: String::new(),
             color,
             json,
+            quiet,
         }
     }
 
@@ -109,14 +134,55 @@ impl Output {
         std::mem::take(&mut self.buffer)
     }
 
-    /// A warning, on stderr (now, so it comes before the output it is about).
+    /// A warning, on stderr (now, so it comes before the output it is about); not with
+    /// `-q`.
     pub fn warn(&mut self, text: &str) {
-        stderr_line(&format!("sessions: warning: {text}"));
+        if !self.quiet {
+            stderr_line(&format!("sessions: warning: {text}"));
+        }
     }
 
-    /// A note for people on stderr (`sessions watch: ...`, a file that could not be read).
+    /// A note for people on stderr (`sessions watch: ...`, a file that could not be read);
+    /// not with `-q`.
     pub fn note(&mut self, text: &str) {
-        stderr_line(text);
+        if !self.quiet {
+            stderr_line(text);
+        }
+    }
+
+    /// A line on stderr that `describe(elapsed)` redraws in place while something slow
+    /// runs (a wait, a long archive): only when stderr is a terminal and not `-q`, so a
+    /// pipe or a log gets nothing extra.
+    pub fn ticker(
+        &self,
+        describe: impl Fn(std::time::Duration) -> String + Send + 'static,
+    ) -> Ticker {
+        if self.quiet || !std::io::stderr().is_terminal() {
+            return Ticker { running: None };
+        }
+        let stop = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let signal = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            let (lock, wake) = &*signal;
+            let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
+            while !*stopped {
+                let mut stderr = std::io::stderr().lock();
+                let _ = write!(stderr, "\r\x1b[2K{}", describe(start.elapsed()));
+                let _ = stderr.flush();
+                drop(stderr);
+                stopped = wake
+                    .wait_timeout(stopped, std::time::Duration::from_millis(250))
+                    .map(|(guard, _)| guard)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "\r\x1b[2K");
+            let _ = stderr.flush();
+        });
+        Ticker {
+            running: Some((stop, thread)),
+        }
     }
 
     /// Write what is buffered so far (streaming commands call this per event; `main`
@@ -156,6 +222,42 @@ impl Output {
     }
     pub fn red(&self, text: &str) -> String {
         self.paint("31", text)
+    }
+}
+
+/// The in-place line of [`Output::ticker`]; [`Ticker::finish`] clears it (dropping it
+/// does too).
+pub struct Ticker {
+    #[allow(clippy::type_complexity)]
+    running: Option<(
+        std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+        std::thread::JoinHandle<()>,
+    )>,
+}
+
+impl Ticker {
+    /// Clear the line; then, on a terminal only, print `last` (how the wait ended).
+    pub fn finish(mut self, last: Option<&str>) {
+        let shown = self.running.is_some();
+        self.stop();
+        if let (true, Some(last)) = (shown, last) {
+            stderr_line(last);
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some((stop, thread)) = self.running.take() {
+            let (lock, wake) = &*stop;
+            *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            wake.notify_all();
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

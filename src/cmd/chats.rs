@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use schemars::JsonSchema;
 use serde::Serialize;
 use sessions_chats::{
     self as chats, ChatSession, Filter, Homes, Lifetimes, Listing, Provider, Status, index, run,
@@ -18,6 +19,7 @@ use sessions_core::store::time;
 use sessions_core::{Error, Result};
 
 use crate::Ctx;
+use crate::output::{Output, Render};
 
 #[derive(Debug, Subcommand)]
 pub enum ChatsCommand {
@@ -40,6 +42,29 @@ pub enum ChatsCommand {
     /// Counts per provider and status, mean lifetime, sessions per day, share active.
     #[command(after_help = "Example:\n  sessions chats stats --json")]
     Stats(StatsArgs),
+    /// (internal) Started by `resume --new-if-expired`: links the new provider session to
+    /// the hub session as soon as its transcript appears.
+    #[command(
+        hide = true,
+        after_help = "Example:\n  sessions chats link-new --hub-session session-3-api --provider claude --cwd ~/src/api --pid 4242"
+    )]
+    LinkNew(LinkNewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LinkNewArgs {
+    #[arg(long)]
+    pub hub_session: String,
+    #[arg(long)]
+    pub provider: String,
+    #[arg(long)]
+    pub cwd: PathBuf,
+    /// The process running the provider: once it is gone, one last look, then stop.
+    #[arg(long)]
+    pub pid: i32,
+    /// Sessions of this provider in this folder that existed before (not the new one).
+    #[arg(long = "known")]
+    pub known: Vec<String>,
 }
 
 #[derive(Debug, Args, Default)]
@@ -240,29 +265,32 @@ impl World {
         })
     }
 
-    fn row<'a>(&'a self, s: &'a ChatSession) -> Row<'a> {
-        Row {
-            session: s,
+    fn row(&self, s: &ChatSession) -> ChatRow {
+        ChatRow {
+            session: s.clone(),
             status: self.status(s),
-            hub_session: self.links.get(&s.id).map(String::as_str),
+            hub_session: self.links.get(&s.id).cloned(),
         }
     }
 
-    fn warn(&self, ctx: &mut Ctx) {
-        if !ctx.out.is_json() {
-            for w in &self.listing.warnings {
-                ctx.out.warn(&format!("skipped {w}"));
-            }
-        }
+    /// The skipped files, as text-mode warnings.
+    fn skipped(&self) -> Vec<String> {
+        self.listing
+            .warnings
+            .iter()
+            .map(|w| format!("skipped {w}"))
+            .collect()
     }
 }
 
-#[derive(Serialize)]
-struct Row<'a> {
+/// One provider session as the chats commands print it: what its files say, its status
+/// from the last activity, and the hub session linked to it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ChatRow {
     #[serde(flatten)]
-    session: &'a ChatSession,
-    status: Status,
-    hub_session: Option<&'a str>,
+    pub session: ChatSession,
+    pub status: Status,
+    pub hub_session: Option<String>,
 }
 
 pub fn run(ctx: &mut Ctx, command: ChatsCommand) -> Result<u8> {
@@ -272,6 +300,7 @@ pub fn run(ctx: &mut Ctx, command: ChatsCommand) -> Result<u8> {
         ChatsCommand::Send(args) => send(ctx, args),
         ChatsCommand::Clean(args) => clean(ctx, args),
         ChatsCommand::Stats(args) => stats(ctx, args),
+        ChatsCommand::LinkNew(args) => link_new(ctx, args),
     }
 }
 
@@ -303,30 +332,27 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
         },
         since: args.since.as_deref().map(|s| since(s, w.now)).transpose()?,
     };
-    let mut rows: Vec<Row> = w
+    // Sorted and paged by reference: only the rows of the page are built.
+    let mut rows: Vec<(&ChatSession, Status)> = w
         .listing
         .sessions
         .iter()
-        .map(|s| w.row(s))
-        .filter(|r| filter.keeps(r.session, r.status))
-        .filter(|r| {
+        .map(|s| (s, w.status(s)))
+        .filter(|(s, status)| filter.keeps(s, *status))
+        .filter(|(s, _)| {
             args.hub_session
                 .as_deref()
-                .is_none_or(|h| r.hub_session == Some(h))
+                .is_none_or(|h| w.links.get(&s.id).map(String::as_str) == Some(h))
         })
         .collect();
     match args.sort.as_str() {
-        "activity" => rows.sort_by(|a, b| {
-            b.session
-                .activity()
-                .cmp(&a.session.activity())
-                .then(a.session.id.cmp(&b.session.id))
+        "activity" => rows.sort_unstable_by(|(a, _), (b, _)| {
+            b.activity()
+                .cmp(&a.activity())
+                .then_with(|| a.id.cmp(&b.id))
         }),
-        "created" => rows.sort_by(|a, b| {
-            b.session
-                .created
-                .cmp(&a.session.created)
-                .then(a.session.id.cmp(&b.session.id))
+        "created" => rows.sort_unstable_by(|(a, _), (b, _)| {
+            b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id))
         }),
         other => {
             return Err(Error::Usage(format!(
@@ -342,90 +368,112 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
     };
     let pages = total.div_ceil(limit).max(1);
     let page = args.page.max(1);
-    let mut shown: Vec<Row> = rows
+    let sessions: Vec<ChatRow> = rows
         .into_iter()
         .skip((page - 1) * limit)
         .take(limit)
+        .map(|(s, _)| {
+            let mut row = w.row(s);
+            if args.counts && row.session.messages.is_none() {
+                row.session.messages = chats::transcript::turns(s).ok().map(|t| t.len() as u64);
+            }
+            row
+        })
         .collect();
-    let counted: Vec<ChatSession> = if args.counts {
-        shown
-            .iter()
-            .map(|r| {
-                let mut s = r.session.clone();
-                if s.messages.is_none() {
-                    s.messages = chats::transcript::turns(&s).ok().map(|t| t.len() as u64);
-                }
-                s
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    if args.counts {
-        shown = counted.iter().map(|s| w.row(s)).collect();
+    ctx.emit(&ChatList {
+        sessions,
+        total,
+        page,
+        pages,
+        limit,
+        warning_count: w.listing.warnings.len(),
+        skipped: w.skipped(),
+        warnings: w.listing.warnings,
+        index: w.stats,
+        now: w.now,
+        counts: args.counts,
+    })
+}
+
+/// `chats list`: one page of sessions, newest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ChatList {
+    pub sessions: Vec<ChatRow>,
+    /// Sessions that pass the filters, on all pages.
+    pub total: usize,
+    pub page: usize,
+    pub pages: usize,
+    pub limit: usize,
+    /// Files that could not be read as a session (each listed once).
+    pub warnings: Vec<chats::Warning>,
+    pub warning_count: usize,
+    /// What the index did: files seen, read, taken from the cache.
+    pub index: index::IndexStats,
+    #[serde(skip)]
+    skipped: Vec<String>,
+    #[serde(skip)]
+    now: time::Timestamp,
+    #[serde(skip)]
+    counts: bool,
+}
+
+impl Render for ChatList {
+    fn warnings(&self) -> Vec<String> {
+        self.skipped.clone()
     }
-    if ctx.out.is_json() {
-        ctx.out.json_document(&serde_json::json!({
-            "sessions": shown,
-            "total": total,
-            "page": page,
-            "pages": pages,
-            "limit": limit,
-            "warnings": w.listing.warnings,
-            "warning_count": w.listing.warnings.len(),
-            "index": w.stats,
-        }))?;
-        return Ok(0);
-    }
-    w.warn(ctx);
-    if shown.is_empty() {
-        ctx.out.line(if total == 0 {
-            "No provider sessions found."
-        } else {
-            "No sessions on this page."
-        });
-        return Ok(0);
-    }
-    let home = std::env::var("HOME").unwrap_or_default();
-    ctx.out.line(ctx.out.bold(&format!(
-        "{:<8} {:<10} {:<8} {:<8} {:<16} {:<28} TITLE",
-        "PROVIDER", "ID", "ACTIVE", "STATUS", "HUB", "PROJECT"
-    )));
-    for r in &shown {
-        let s = r.session;
-        let age = s
-            .activity()
-            .map(|t| time::human_age((w.now - t).num_seconds()))
-            .unwrap_or_else(|| "?".into());
-        let cwd = s
-            .cwd
-            .as_deref()
-            .map(|c| tilde(c, &home))
-            .unwrap_or_else(|| "?".into());
-        let mut title = s.title.clone().unwrap_or_default();
-        if let Some(n) = s.messages.filter(|_| args.counts) {
-            title = format!("[{n} msgs] {title}");
+
+    fn text(&self, out: &mut Output) {
+        if self.sessions.is_empty() {
+            out.line(if self.total == 0 {
+                "No provider sessions found."
+            } else {
+                "No sessions on this page."
+            });
+            return;
         }
-        ctx.out.line(format!(
-            "{:<8} {:<10} {:<8} {:<8} {:<16} {:<28} {}",
-            s.provider.name(),
-            short(&s.id, 10),
-            age,
-            r.status.name(),
-            short(r.hub_session.unwrap_or("-"), 16),
-            short(&cwd, 28),
-            short(&title, 60)
-        ));
+        let home = std::env::var("HOME").unwrap_or_default();
+        out.line(out.bold(&format!(
+            "{:<8} {:<10} {:<8} {:<8} {:<16} {:<28} TITLE",
+            "PROVIDER", "ID", "ACTIVE", "STATUS", "HUB", "PROJECT"
+        )));
+        for r in &self.sessions {
+            let s = &r.session;
+            let age = s
+                .activity()
+                .map(|t| time::human_age((self.now - t).num_seconds()))
+                .unwrap_or_else(|| "?".into());
+            let cwd = s
+                .cwd
+                .as_deref()
+                .map(|c| tilde(c, &home))
+                .unwrap_or_else(|| "?".into());
+            let mut title = s.title.clone().unwrap_or_default();
+            if let Some(n) = s.messages.filter(|_| self.counts) {
+                title = format!("[{n} msgs] {title}");
+            }
+            out.line(format!(
+                "{:<8} {:<10} {:<8} {:<8} {:<16} {:<28} {}",
+                s.provider.name(),
+                short(&s.id, 10),
+                age,
+                r.status.name(),
+                short(r.hub_session.as_deref().unwrap_or("-"), 16),
+                short(&cwd, 28),
+                short(&title, 60)
+            ));
+        }
+        let mut footer = format!("{} sessions", self.total);
+        if self.pages > 1 {
+            footer.push_str(&format!(
+                ", page {} of {} (--page N)",
+                self.page, self.pages
+            ));
+        }
+        if self.warning_count > 0 {
+            footer.push_str(&format!(", {} files skipped", self.warning_count));
+        }
+        out.line(out.dim(&footer));
     }
-    let mut footer = format!("{total} sessions");
-    if pages > 1 {
-        footer.push_str(&format!(", page {page} of {pages} (--page N)"));
-    }
-    if !w.listing.warnings.is_empty() {
-        footer.push_str(&format!(", {} files skipped", w.listing.warnings.len()));
-    }
-    ctx.out.line(ctx.out.dim(&footer));
-    Ok(0)
 }
 
 fn short(text: &str, width: usize) -> String {
@@ -449,60 +497,71 @@ fn tilde(path: &str, home: &str) -> String {
 
 fn show(ctx: &mut Ctx, args: ShowArgs) -> Result<u8> {
     let w = world(ctx, &args.common)?;
-    let s = w.find(&args.id)?.clone();
-    let turns = chats::transcript::turns(&s).map_err(Error::Failed)?;
-    let mut counted = s.clone();
-    counted.messages = Some(turns.len() as u64);
-    let last = &turns[turns.len().saturating_sub(args.turns)..];
-    if ctx.out.is_json() {
-        ctx.out.json_document(&serde_json::json!({
-            "session": w.row(&counted),
-            "turns": last,
-            "resume": run::shell_line(s.cwd.as_deref(), run::binary(s.provider), &run::resume_args(s.provider, &s.id)),
-        }))?;
-        return Ok(0);
-    }
-    let fmt_time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(time::format).unwrap_or_else(|| "?".into())
-    };
-    let r = w.row(&counted);
-    let lines = [
-        ("Provider", s.provider.name().to_string()),
-        ("Session", s.id.clone()),
-        ("Title", s.title.clone().unwrap_or_default()),
-        ("Folder", s.cwd.clone().unwrap_or_else(|| "?".into())),
-        ("Created", fmt_time(s.created)),
-        ("Last activity", fmt_time(s.updated)),
-        ("Status", r.status.name().to_string()),
-        ("Hub session", r.hub_session.unwrap_or("-").to_string()),
-        ("Model", s.model.clone().unwrap_or_else(|| "-".into())),
-        ("Branch", s.branch.clone().unwrap_or_else(|| "-".into())),
-        ("Version", s.version.clone().unwrap_or_else(|| "-".into())),
-        ("Messages", turns.len().to_string()),
-        ("Transcript", s.path.display().to_string()),
-        (
-            "Resume",
-            run::shell_line(
-                s.cwd.as_deref(),
-                run::binary(s.provider),
-                &run::resume_args(s.provider, &s.id),
+    let s = w.find(&args.id)?;
+    let turns = chats::transcript::turns(s).map_err(Error::Failed)?;
+    let mut session = w.row(s);
+    session.session.messages = Some(turns.len() as u64);
+    let resume = run::shell_line(
+        s.cwd.as_deref(),
+        run::binary(s.provider),
+        &run::resume_args(s.provider, &s.id),
+    );
+    let last = turns.len().saturating_sub(args.turns);
+    ctx.emit(&ChatShown {
+        session,
+        turns: turns.into_iter().skip(last).collect(),
+        resume,
+    })
+}
+
+/// `chats show`: one session's metadata (with its exact message count) and its last turns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ChatShown {
+    pub session: ChatRow,
+    /// The last turns asked for (`--turns`), oldest first.
+    pub turns: Vec<chats::transcript::Turn>,
+    /// The shell line that resumes it.
+    pub resume: String,
+}
+
+impl Render for ChatShown {
+    fn text(&self, out: &mut Output) {
+        let fmt_time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(time::format).unwrap_or_else(|| "?".into())
+        };
+        let r = &self.session;
+        let s = &r.session;
+        let lines = [
+            ("Provider", s.provider.name().to_string()),
+            ("Session", s.id.clone()),
+            ("Title", s.title.clone().unwrap_or_default()),
+            ("Folder", s.cwd.clone().unwrap_or_else(|| "?".into())),
+            ("Created", fmt_time(s.created)),
+            ("Last activity", fmt_time(s.updated)),
+            ("Status", r.status.name().to_string()),
+            (
+                "Hub session",
+                r.hub_session.clone().unwrap_or_else(|| "-".into()),
             ),
-        ),
-    ];
-    for (k, v) in lines {
-        ctx.out.line(format!("{:<14} {v}", format!("{k}:")));
-    }
-    if !last.is_empty() {
-        ctx.out.line("");
-        ctx.out
-            .line(ctx.out.bold(&format!("Last {} turns:", last.len())));
-        for t in last {
-            ctx.out
-                .line(format!("── {} {}", t.role, t.time.as_deref().unwrap_or("")));
-            ctx.out.line(short(&t.text, 2000));
+            ("Model", s.model.clone().unwrap_or_else(|| "-".into())),
+            ("Branch", s.branch.clone().unwrap_or_else(|| "-".into())),
+            ("Version", s.version.clone().unwrap_or_else(|| "-".into())),
+            ("Messages", s.messages.unwrap_or_default().to_string()),
+            ("Transcript", s.path.display().to_string()),
+            ("Resume", self.resume.clone()),
+        ];
+        for (k, v) in lines {
+            out.line(format!("{:<14} {v}", format!("{k}:")));
+        }
+        if !self.turns.is_empty() {
+            out.line("");
+            out.line(out.bold(&format!("Last {} turns:", self.turns.len())));
+            for t in &self.turns {
+                out.line(format!("── {} {}", t.role, t.time.as_deref().unwrap_or("")));
+                out.line(short(&t.text, 2000));
+            }
         }
     }
-    Ok(0)
 }
 
 pub fn resume(ctx: &mut Ctx, args: ResumeArgs) -> Result<u8> {
@@ -554,22 +613,35 @@ pub fn resume(ctx: &mut Ctx, args: ResumeArgs) -> Result<u8> {
     } else {
         run::resume_args(s.provider, &s.id)
     };
+    // The hub session a fresh session is linked to: the one named, or the one linked
+    // to the expired session.
+    let hub_session = w
+        .links
+        .values()
+        .find(|h| **h == args.id)
+        .or_else(|| w.links.get(&s.id))
+        .cloned();
     if args.print {
-        let line = run::shell_line(Some(&cwd), name, &argv);
-        if ctx.out.is_json() {
-            let mut command = vec![name.to_string()];
-            command.extend(argv);
-            ctx.out.json_document(&serde_json::json!({"provider": s.provider, "id": s.id, "cwd": cwd, "command": command, "shell": line, "new": expired}))?;
-        } else {
-            ctx.out.line(line);
-        }
-        return Ok(0);
+        let mut command = vec![name.to_string()];
+        command.extend(argv.iter().cloned());
+        return ctx.emit(&ResumePrinted {
+            provider: s.provider,
+            id: s.id.clone(),
+            shell: run::shell_line(Some(&cwd), name, &argv),
+            cwd,
+            command,
+            new: expired,
+            link_to: hub_session.filter(|_| expired),
+        });
     }
     if expired {
         eprintln!(
             "{} session {} is expired: starting a new one in {cwd}",
             s.provider, s.id
         );
+        if let Some(hub_session) = &hub_session {
+            start_linker(&w, &s, &cwd, hub_session)?;
+        }
     }
     // Whatever was buffered goes out before this process is replaced.
     let _ = ctx.out.flush();
@@ -578,6 +650,124 @@ pub fn resume(ctx: &mut Ctx, args: ResumeArgs) -> Result<u8> {
         "cannot run {}: {err}",
         bin.display()
     )))
+}
+
+/// `resume --print`: the command that would run, in which folder.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ResumePrinted {
+    pub provider: Provider,
+    /// The provider session.
+    pub id: String,
+    pub cwd: String,
+    /// The program and its arguments.
+    pub command: Vec<String>,
+    /// The same as one shell line, with its `cd`.
+    pub shell: String,
+    /// The session is expired and `--new-if-expired` starts a fresh one.
+    pub new: bool,
+    /// The hub session the fresh session would be linked to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_to: Option<String>,
+}
+
+impl Render for ResumePrinted {
+    fn text(&self, out: &mut Output) {
+        out.line(&self.shell);
+    }
+}
+
+/// Start the watcher that links the fresh session to `hub_session` once the provider
+/// has written its transcript (this process is about to become the provider, so the
+/// watcher is a process of its own, in its own process group so that a Ctrl-C meant for
+/// the provider does not stop it).
+fn start_linker(w: &World, old: &ChatSession, cwd: &str, hub_session: &str) -> Result<()> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Failed(format!("cannot find sessions itself: {e}")))?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["chats", "link-new", "--hub-session", hub_session])
+        .args(["--provider", old.provider.name(), "--cwd", cwd])
+        .args(["--pid", &std::process::id().to_string()]);
+    for s in w
+        .listing
+        .sessions
+        .iter()
+        .filter(|s| s.provider == old.provider && same_folder(s.cwd.as_deref(), cwd))
+    {
+        cmd.args(["--known", &s.id]);
+    }
+    use std::os::unix::process::CommandExt;
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Error::Failed(format!("cannot start the session linker: {e}")))?;
+    Ok(())
+}
+
+fn same_folder(a: Option<&str>, b: &str) -> bool {
+    let Some(a) = a else { return false };
+    a == b
+        || matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
+}
+
+/// `chats link-new`: wait for a session of `provider` in `cwd` that is not one of the
+/// known ones, and record it on the hub session; stop once the provider process is gone
+/// (after one last look) or after a day.
+fn link_new(ctx: &mut Ctx, args: LinkNewArgs) -> Result<u8> {
+    let hub = ctx.hub()?;
+    let provider = Provider::parse(&args.provider)
+        .ok_or_else(|| Error::Usage(format!("unknown provider {:?}", args.provider)))?;
+    let cwd = args.cwd.to_string_lossy().into_owned();
+    let opts = index::Options {
+        providers: vec![provider],
+        cache_dir: index::default_cache_dir(),
+        progress: false,
+    };
+    let homes = Homes::from_env();
+    let started = std::time::Instant::now();
+    loop {
+        let alive = run::is_running(args.pid);
+        let (listing, _) = index::list(&homes, &opts);
+        let fresh = listing
+            .sessions
+            .iter()
+            .filter(|s| !args.known.contains(&s.id) && same_folder(s.cwd.as_deref(), &cwd))
+            .max_by_key(|s| s.created);
+        if let Some(new) = fresh {
+            link(&hub, &args.hub_session, provider, &new.id)?;
+            return Ok(0);
+        }
+        if !alive || started.elapsed() > Duration::from_secs(24 * 3600) {
+            return Ok(1);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Record `provider_id` as the provider session of `hub_session` in the registry.
+fn link(
+    hub: &sessions_core::Hub,
+    hub_session: &str,
+    provider: Provider,
+    provider_id: &str,
+) -> Result<()> {
+    sessions_core::sessions::registry::update_registry(hub, |doc| {
+        let sessions = sessions_core::sessions::registry::registry_sessions(doc);
+        let entry = sessions
+            .get_mut(hub_session)
+            .and_then(|e| e.as_object_mut())
+            .ok_or_else(|| Error::NotFound {
+                what: "hub session",
+                name: hub_session.to_string(),
+            })?;
+        entry.insert("provider".into(), provider.name().into());
+        entry.insert("provider_session".into(), provider_id.into());
+        Ok(())
+    })
 }
 
 fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
@@ -594,40 +784,59 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
     let concurrency = args.concurrency.unwrap_or(w.config.concurrency).max(1);
     let results = run::send_all(&sessions, prompt, concurrency, timeout);
     let failed = results.iter().filter(|r| !r.ok()).count();
-    if ctx.out.is_json() {
-        ctx.out.json_document(
-            &serde_json::json!({"results": results, "sent": results.len(), "failed": failed}),
-        )?;
-    } else {
-        for r in &results {
+    ctx.emit(&SendReport {
+        sent: results.len(),
+        results,
+        failed,
+    })
+}
+
+/// `chats send`: one result per session (exit, output, duration, or why it did not run).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SendReport {
+    pub results: Vec<run::SendResult>,
+    pub sent: usize,
+    pub failed: usize,
+}
+
+impl Render for SendReport {
+    fn exit_code(&self) -> u8 {
+        if self.failed > 0 {
+            sessions_core::store::error::exit::FAILURE
+        } else {
+            sessions_core::store::error::exit::OK
+        }
+    }
+
+    fn text(&self, out: &mut Output) {
+        for r in &self.results {
             let head = format!("{} {}", r.provider, r.id);
             match (&r.error, &r.run) {
-                (Some(e), _) => ctx.out.line(format!("{} {head}: {e}", ctx.out.red("✗"))),
-                (None, Some(run)) if run.timed_out => ctx.out.line(format!(
+                (Some(e), _) => out.line(format!("{} {head}: {e}", out.red("✗"))),
+                (None, Some(run)) if run.timed_out => out.line(format!(
                     "{} {head}: killed after {}s (timeout)",
-                    ctx.out.red("✗"),
+                    out.red("✗"),
                     run.duration_ms / 1000
                 )),
                 (None, Some(run)) => {
                     let mark = if run.exit == Some(0) {
-                        ctx.out.green("✓")
+                        out.green("✓")
                     } else {
-                        ctx.out.red("✗")
+                        out.red("✗")
                     };
-                    ctx.out.line(format!(
+                    out.line(format!(
                         "{mark} {head}: exit {} in {} ms",
                         run.exit.map_or("?".into(), |c| c.to_string()),
                         run.duration_ms
                     ));
                     for line in run.stdout.trim_end().lines() {
-                        ctx.out.line(format!("  {line}"));
+                        out.line(format!("  {line}"));
                     }
                 }
                 (None, None) => {}
             }
         }
     }
-    Ok(if failed > 0 { 1 } else { 0 })
 }
 
 fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
@@ -700,73 +909,137 @@ fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
             }
         }
     }
-    if ctx.out.is_json() {
-        ctx.out.json_document(&serde_json::json!({
-            "dry_run": args.dry_run,
-            "expired": old.iter().map(|s| serde_json::json!({"provider": s.provider, "id": s.id, "path": s.path})).collect::<Vec<_>>(),
-            "links_removed": links.iter().map(|(h, p)| serde_json::json!({"hub_session": h, "provider_session": p})).collect::<Vec<_>>(),
-            "transcripts_deleted": deleted,
-        }))?;
-    } else {
-        let verb = if args.dry_run {
+    ctx.emit(&CleanReport {
+        dry_run: args.dry_run,
+        expired: old
+            .iter()
+            .map(|s| Expired {
+                provider: s.provider,
+                id: s.id.clone(),
+                path: s.path.clone(),
+            })
+            .collect(),
+        links_removed: links
+            .into_iter()
+            .map(|(hub_session, provider_session)| LinkRemoved {
+                hub_session,
+                provider_session,
+            })
+            .collect(),
+        transcripts_deleted: deleted,
+        would_delete: (args.delete_transcripts && args.dry_run).then_some(files.len()),
+    })
+}
+
+/// `chats clean`: the expired sessions, the hub links removed, the transcripts deleted.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CleanReport {
+    pub dry_run: bool,
+    pub expired: Vec<Expired>,
+    pub links_removed: Vec<LinkRemoved>,
+    pub transcripts_deleted: Vec<PathBuf>,
+    #[serde(skip)]
+    would_delete: Option<usize>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Expired {
+    pub provider: Provider,
+    pub id: String,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LinkRemoved {
+    pub hub_session: String,
+    pub provider_session: String,
+}
+
+impl Render for CleanReport {
+    fn text(&self, out: &mut Output) {
+        let verb = if self.dry_run {
             "would forget"
         } else {
             "forgot"
         };
-        ctx.out.line(format!(
+        out.line(format!(
             "{} expired sessions: {verb} their cache entries and {} hub links.",
-            old.len(),
-            links.len()
+            self.expired.len(),
+            self.links_removed.len()
         ));
-        for (h, p) in &links {
-            ctx.out.line(format!("  {h} → {p}"));
+        for l in &self.links_removed {
+            out.line(format!("  {} → {}", l.hub_session, l.provider_session));
         }
-        if !deleted.is_empty() {
-            ctx.out
-                .line(format!("Deleted {} transcript files.", deleted.len()));
-        } else if args.delete_transcripts && args.dry_run {
-            ctx.out
-                .line(format!("Would delete {} transcript files.", files.len()));
+        if !self.transcripts_deleted.is_empty() {
+            out.line(format!(
+                "Deleted {} transcript files.",
+                self.transcripts_deleted.len()
+            ));
+        } else if let Some(n) = self.would_delete {
+            out.line(format!("Would delete {n} transcript files."));
         }
     }
-    Ok(0)
 }
 
 fn stats(ctx: &mut Ctx, args: StatsArgs) -> Result<u8> {
     let w = world(ctx, &args.common)?;
-    let st = chats::stats::compute(&w.listing.sessions, &w.lifetimes, w.now);
-    if ctx.out.is_json() {
-        ctx.out.json_document(
-            &serde_json::json!({"stats": st, "warning_count": w.listing.warnings.len()}),
-        )?;
-        return Ok(0);
+    let stats = chats::stats::compute(&w.listing.sessions, &w.lifetimes, w.now);
+    ctx.emit(&StatsShown {
+        stats,
+        warning_count: w.listing.warnings.len(),
+        skipped: w.skipped(),
+    })
+}
+
+/// `chats stats`: per provider and in total.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StatsShown {
+    pub stats: chats::stats::Stats,
+    /// Files that could not be read as a session.
+    pub warning_count: usize,
+    #[serde(skip)]
+    skipped: Vec<String>,
+}
+
+impl Render for StatsShown {
+    fn warnings(&self) -> Vec<String> {
+        self.skipped.clone()
     }
-    w.warn(ctx);
-    ctx.out.line(ctx.out.bold(&format!(
-        "{:<9} {:>8} {:>7} {:>7} {:>8} {:>13} {:>8} {:>7}",
-        "PROVIDER", "SESSIONS", "ACTIVE", "IDLE", "EXPIRED", "MEAN LIFETIME", "PER DAY", "ACTIVE%"
-    )));
-    let rows = st
-        .providers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v))
-        .chain(std::iter::once(("total", &st.total)));
-    for (name, p) in rows {
-        ctx.out.line(format!(
-            "{:<9} {:>8} {:>7} {:>7} {:>8} {:>13} {:>8} {:>6.0}%",
-            name,
-            p.sessions,
-            p.active,
-            p.idle,
-            p.expired,
-            p.mean_lifetime_secs
-                .map(|s| time::human_age(s as i64))
-                .unwrap_or_else(|| "-".into()),
-            p.sessions_per_day
-                .map(|d| format!("{d:.1}"))
-                .unwrap_or_else(|| "-".into()),
-            p.share_active * 100.0
-        ));
+
+    fn text(&self, out: &mut Output) {
+        out.line(out.bold(&format!(
+            "{:<9} {:>8} {:>7} {:>7} {:>8} {:>13} {:>8} {:>7}",
+            "PROVIDER",
+            "SESSIONS",
+            "ACTIVE",
+            "IDLE",
+            "EXPIRED",
+            "MEAN LIFETIME",
+            "PER DAY",
+            "ACTIVE%"
+        )));
+        let st = &self.stats;
+        let rows = st
+            .providers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .chain(std::iter::once(("total", &st.total)));
+        for (name, p) in rows {
+            out.line(format!(
+                "{:<9} {:>8} {:>7} {:>7} {:>8} {:>13} {:>8} {:>6.0}%",
+                name,
+                p.sessions,
+                p.active,
+                p.idle,
+                p.expired,
+                p.mean_lifetime_secs
+                    .map(|s| time::human_age(s as i64))
+                    .unwrap_or_else(|| "-".into()),
+                p.sessions_per_day
+                    .map(|d| format!("{d:.1}"))
+                    .unwrap_or_else(|| "-".into()),
+                p.share_active * 100.0
+            ));
+        }
     }
-    Ok(0)
 }

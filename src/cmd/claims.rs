@@ -6,7 +6,7 @@ use clap::Args;
 use schemars::JsonSchema;
 use serde::Serialize;
 use sessions_core::work::claims::{self, Claim, ClaimView, Grant, Released};
-use sessions_core::{Result, store::time};
+use sessions_core::{Error, Result, store::time};
 
 use crate::Ctx;
 use crate::cmd::session::parse_duration;
@@ -40,10 +40,57 @@ pub fn claim(ctx: &mut Ctx, args: ClaimArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let me = ctx.me()?;
     let grant = match args.wait {
-        Some(wait) => claims::claim_wait(&hub, &args.key, &me, args.ttl, wait)?,
+        Some(wait) => claim_waiting(ctx, &hub, &args.key, &me, args.ttl, wait)?,
         None => claims::claim(&hub, &args.key, &me, args.ttl)?,
     };
     ctx.emit(&grant)
+}
+
+/// `claim --wait`: on a terminal, a line on stderr says what it waits for (the key, its
+/// holder and lease) and for how long, and a last line says when the wait ran out.
+fn claim_waiting(
+    ctx: &Ctx,
+    hub: &sessions_core::Hub,
+    key: &str,
+    me: &str,
+    ttl: Option<Duration>,
+    wait: Duration,
+) -> Result<Grant> {
+    let held_by = claims::read(hub, key)
+        .ok()
+        .flatten()
+        .filter(|c| c.holder != me)
+        .map(|c| {
+            let lease = claims::lease_end(hub, &c)
+                .map(|end| {
+                    format!(
+                        ", lease ends in {}",
+                        time::human_age((end - time::now()).num_seconds())
+                    )
+                })
+                .unwrap_or_default();
+            format!(" (held by {}{lease})", esc(&c.holder))
+        })
+        .unwrap_or_default();
+    let what = format!("{}{held_by}", esc(key));
+    let line = what.clone();
+    let ticker = ctx.out.ticker(move |elapsed| {
+        format!(
+            "⏳ waiting for {line}: {} of {}",
+            time::human_age(elapsed.as_secs() as i64),
+            time::human_age(wait.as_secs() as i64)
+        )
+    });
+    let result = claims::claim_wait(hub, key, me, ttl, wait);
+    let ended = matches!(result, Err(Error::AlreadyClaimed { .. })).then(|| {
+        format!(
+            "⌛ waited {} for {}; the wait ran out",
+            time::human_age(wait.as_secs() as i64),
+            esc(key)
+        )
+    });
+    ticker.finish(ended.as_deref());
+    result
 }
 
 /// `claim` (and `milestone claim`): the grant, with its warnings.

@@ -21,38 +21,60 @@ pub enum CollabCommand {
         target: String,
         /// What you need.
         request: String,
-        /// normal, high or urgent.
-        #[arg(long, default_value = "normal", value_parser = ["normal", "high", "urgent"])]
+        /// How urgent it is.
+        #[arg(long, default_value = "normal", value_parser = clap::builder::PossibleValuesParser::new(collab::URGENCIES))]
         urgency: String,
     },
     /// Accept a request addressed to you (pending → accepted).
     #[command(
         after_help = "Example:\n  sessions --as session-1-dashboard collab accept collab-20251115T214925.123Z-0a1b2c3d4e5f \"starting after lunch\""
     )]
-    Accept { id: String, note: Option<String> },
+    Accept {
+        /// Request ID, or a unique prefix or suffix of it (`4e5f`: its last characters).
+        id: String,
+        /// A note recorded in the history and the board message.
+        note: Option<String>,
+    },
     /// Decline a request addressed to you (pending → declined, final).
     #[command(
         after_help = "Example:\n  sessions --as session-1-dashboard collab decline collab-20251115T214925.123Z-0a1b2c3d4e5f \"no capacity\""
     )]
-    Decline { id: String, note: Option<String> },
+    Decline {
+        /// Request ID, or a unique prefix or suffix of it (`4e5f`: its last characters).
+        id: String,
+        /// A note recorded in the history and the board message.
+        note: Option<String>,
+    },
     /// Start work on an accepted request (accepted → in_progress).
     #[command(
         after_help = "Example:\n  sessions --as session-1-dashboard collab start collab-20251115T214925.123Z-0a1b2c3d4e5f"
     )]
-    Start { id: String, note: Option<String> },
+    Start {
+        /// Request ID, or a unique prefix or suffix of it (`4e5f`: its last characters).
+        id: String,
+        /// A note recorded in the history and the board message.
+        note: Option<String>,
+    },
     /// Complete a request (target or requester; final).
     #[command(
         after_help = "Example:\n  sessions --as session-1-dashboard collab complete collab-20251115T214925.123Z-0a1b2c3d4e5f \"shipped in #42\""
     )]
-    Complete { id: String, note: Option<String> },
+    Complete {
+        /// Request ID, or a unique prefix or suffix of it (`4e5f`: its last characters).
+        id: String,
+        /// A note recorded in the history and the board message.
+        note: Option<String>,
+    },
     /// Hand a request to another session; it becomes pending for them.
     #[command(
         after_help = "Example:\n  sessions --as session-1-dashboard collab handoff collab-20251115T214925.123Z-0a1b2c3d4e5f session-4-deployment \"they own deploys\""
     )]
     Handoff {
+        /// Request ID, or a unique prefix or suffix of it (`4e5f`: its last characters).
         id: String,
         /// The session that takes it over.
         to: String,
+        /// A note recorded in the history and the board message.
         note: Option<String>,
     },
     /// List requests: by default those involving me (or all when I am unknown).
@@ -77,7 +99,10 @@ pub enum CollabCommand {
     #[command(
         after_help = "Example:\n  sessions collab show collab-20251115T214925.123Z-0a1b2c3d4e5f"
     )]
-    Show { id: String },
+    Show {
+        /// Request ID, or a unique prefix or suffix of it (`4e5f`: its last characters).
+        id: String,
+    },
     /// Requests by status, time to first response (median, p90), completion rate.
     #[command(
         after_help = "Example:\n  sessions collab metrics\n  sessions --json collab metrics | jq '.overall'"
@@ -95,7 +120,14 @@ pub fn run(ctx: &mut Ctx, command: CollabCommand) -> Result<u8> {
         } => {
             let me = ctx.me()?;
             let req = collab::request(&hub, &me, &target, &request, &urgency)?;
-            return ctx.emit(&Requested(req));
+            let known = sessions_core::sessions::registry::Registry::load(&hub)?;
+            let warnings = sessions_core::sessions::registry::unregistered_warning(&known, &target)
+                .into_iter()
+                .collect();
+            return ctx.emit(&Requested {
+                request: req,
+                warnings,
+            });
         }
         CollabCommand::Accept { id, note } => (id, Action::Accept, note),
         CollabCommand::Decline { id, note } => (id, Action::Decline, note),
@@ -121,14 +153,23 @@ pub fn run(ctx: &mut Ctx, command: CollabCommand) -> Result<u8> {
     })
 }
 
-/// `collab request`: the request as filed.
+/// `collab request`: the request as filed, with a warning when the target is not a
+/// registered session (a probable typo).
 #[derive(Serialize, JsonSchema)]
-#[serde(transparent)]
-pub struct Requested(pub Request);
+pub struct Requested {
+    #[serde(flatten)]
+    pub request: Request,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
 
 impl Render for Requested {
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+
     fn text(&self, out: &mut Output) {
-        let req = &self.0;
+        let req = &self.request;
         out.line(format!(
             "🤝 {} asked {} ({}): {}",
             req.from_session,

@@ -16,12 +16,15 @@ use crate::output::WriteFailure;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  sessions demo\n  sessions demo --keep      # keep the hub to explore it afterwards"
+    after_help = "Example:\n  sessions demo              # the short story (under 60 lines)\n  sessions demo --verbose    # the full tour, ending on the dashboard\n  sessions demo --keep --dir ~/sessions-demo   # keep the hub to explore it afterwards"
 )]
 pub struct DemoArgs {
     /// Keep the demo hub instead of deleting it at the end.
     #[arg(long)]
     pub keep: bool,
+    /// The full tour: every chapter, whole outputs and the dashboard at the end.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Where to create the demo hub (default: a new temporary folder).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -30,6 +33,8 @@ pub struct DemoArgs {
 struct Demo {
     exe: PathBuf,
     hub: PathBuf,
+    /// Lines of each step's output shown (the short story); `None`: all of them.
+    max_lines: Option<usize>,
 }
 
 /// One `sessions` invocation of the demo: who runs it and with which arguments.
@@ -159,29 +164,55 @@ impl Demo {
         self.run_capturing(ctx, steps).map(|_| ())
     }
 
-    /// Like [`Demo::run`], returning each step's stdout.
+    /// Like [`Demo::run`], returning each step's stdout (in step order). Steps run
+    /// together are shown in the order they finished, so what they print reads as it
+    /// happened (progress going up, votes adding up).
     fn run_capturing(&self, ctx: &mut Ctx, steps: &[Step]) -> Result<Vec<String>> {
-        let children: Vec<Option<Child>> = steps
-            .iter()
-            .map(|s| match s.minutes_ago {
-                Some(_) => Ok(None),
-                None => self.spawn(s).map(Some),
-            })
-            .collect::<Result<_>>()?;
-        let mut outputs = Vec::new();
-        for (step, child) in steps.iter().zip(children) {
-            let out = match child {
-                Some(child) => child
-                    .wait_with_output()
-                    .map_err(|e| Error::io(&self.exe, e))?,
-                None => self.in_the_past(step)?,
-            };
-            ctx.out.line(ctx.out.bold(&Self::describe(step)));
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
-                ctx.out.line(format!("  {line}"));
+        let (done, finished) = std::sync::mpsc::channel();
+        let mut waiting = 0;
+        let mut results: Vec<Option<(std::time::Instant, std::process::Output)>> =
+            steps.iter().map(|_| None).collect();
+        for (i, s) in steps.iter().enumerate() {
+            match s.minutes_ago {
+                Some(_) => results[i] = Some((std::time::Instant::now(), self.in_the_past(s)?)),
+                None => {
+                    let child = self.spawn(s)?;
+                    let done = done.clone();
+                    waiting += 1;
+                    std::thread::spawn(move || {
+                        let out = child.wait_with_output();
+                        let _ = done.send((i, std::time::Instant::now(), out));
+                    });
+                }
             }
-            for line in String::from_utf8_lossy(&out.stderr).lines() {
-                ctx.out.line(format!("  {line}"));
+        }
+        for _ in 0..waiting {
+            let (i, at, out) = finished
+                .recv()
+                .map_err(|_| Error::Failed("demo: a step's waiter went away".into()))?;
+            results[i] = Some((at, out.map_err(|e| Error::io(&self.exe, e))?));
+        }
+        let results: Vec<(std::time::Instant, std::process::Output)> = results
+            .into_iter()
+            .map(|r| r.expect("every step finished"))
+            .collect();
+        let mut order: Vec<usize> = (0..steps.len()).collect();
+        order.sort_by_key(|&i| results[i].0);
+        for i in order {
+            let (step, out) = (&steps[i], &results[i].1);
+            ctx.out.line(ctx.out.bold(&Self::describe(step)));
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let lines: Vec<&str> = text.lines().collect();
+            let shown = self.max_lines.unwrap_or(usize::MAX).min(lines.len());
+            for (n, line) in lines[..shown].iter().enumerate() {
+                let cut = n + 1 == shown && shown < lines.len();
+                let line = relative_times(line, time::now());
+                ctx.out
+                    .line(format!("  {line}{}", if cut { " …" } else { "" }));
             }
             let code = out.status.code().unwrap_or(-1);
             if step.outcome == Outcome::Refused {
@@ -195,15 +226,56 @@ impl Demo {
                     Self::describe(step)
                 )));
             }
-            outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
         }
         // Shown as it happens. A reader that went away is not the demo's failure (the
         // last flush in `main` ends quietly); a full disk is.
         if let Err(WriteFailure::Failed(e)) = ctx.out.flush() {
             return Err(e);
         }
-        Ok(outputs)
+        Ok(results
+            .into_iter()
+            .map(|(_, out)| String::from_utf8_lossy(&out.stdout).into_owned())
+            .collect())
     }
+}
+
+/// `line` with its RFC 3339 times told relative to `now` ("12m ago", "in 30m"): the
+/// demo acts out the past with a shifted clock and leases end in the future, and a
+/// wall of absolute times (some ahead of the reader's clock) reads as nonsense.
+fn relative_times(line: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find(|c: char| c.is_ascii_digit()) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | '.' | '+')))
+            .unwrap_or(rest.len());
+        let word = &rest[..len];
+        match time::parse_str(word) {
+            Some(t) if word.len() >= 20 && word.contains('T') => {
+                let secs = (t - now).num_seconds();
+                let told = if secs > 0 {
+                    format!("in {}", time::human_age(secs))
+                } else {
+                    format!("{} ago", time::human_age(-secs))
+                };
+                if out.ends_with("until ") {
+                    out.truncate(out.len() - "until ".len());
+                    out.push_str(&format!("for another {}", time::human_age(secs.max(0))));
+                } else if out.ends_with(" at ") && secs <= 0 {
+                    out.truncate(out.len() - " at ".len());
+                    out.push_str(&format!(" {told}"));
+                } else {
+                    out.push_str(&told);
+                }
+            }
+            _ => out.push_str(word),
+        }
+        rest = &rest[len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn chapter(ctx: &mut Ctx, title: &str) {
@@ -223,19 +295,50 @@ pub fn run(ctx: &mut Ctx, args: DemoArgs) -> Result<u8> {
     let hub = base.join("SESSIONS");
     let exe = std::env::current_exe().map_err(|e| Error::io("current executable", e))?;
     init::create(&hub, true)?;
-    let demo = Demo { exe, hub };
-    let result = script(ctx, &demo);
-    if args.keep || result.is_err() {
-        ctx.out.line("");
-        ctx.out.line(format!(
-            "The demo hub is kept at {}; explore it with:\n  export SESSIONS_HUB={}\n  sessions status",
-            demo.hub.display(),
-            demo.hub.display()
-        ));
+    let demo = Demo {
+        exe,
+        hub,
+        max_lines: (!args.verbose).then_some(SHORT_STEP_LINES),
+    };
+    let result = if args.verbose {
+        script(ctx, &demo)
     } else {
+        short_story(ctx, &demo)
+    };
+    let kept = args.keep || result.is_err();
+    if !kept {
         remove_demo(&base, args.dir.is_some(), &demo.hub);
     }
+    try_it_yourself(ctx, &demo.hub, kept);
     result.map(|()| exit::OK)
+}
+
+/// Lines of each step's output the short story shows.
+const SHORT_STEP_LINES: usize = 2;
+
+/// The closing: three commands to go on, on the kept hub (or to keep one).
+fn try_it_yourself(ctx: &mut Ctx, hub: &Path, kept: bool) {
+    let hub_word = super::init::shell_word(&hub.display().to_string());
+    ctx.out.line("");
+    if kept {
+        ctx.out.line(ctx.out.bold(&format!(
+            "Try it yourself: the demo hub is kept at {}",
+            hub.display()
+        )));
+        ctx.out.line(format!("  export SESSIONS_HUB={hub_word}"));
+        ctx.out.line("  sessions status");
+        ctx.out
+            .line("  sessions --as me msg send --all \"hello from me\"");
+    } else {
+        ctx.out.line(
+            ctx.out
+                .bold("Try it yourself (this demo's hub is gone; --keep keeps one):"),
+        );
+        ctx.out.line("  sessions demo --keep --dir ~/sessions-demo");
+        ctx.out
+            .line("  export SESSIONS_HUB=~/sessions-demo/SESSIONS");
+        ctx.out.line("  sessions status");
+    }
 }
 
 fn remove_demo(base: &Path, user_dir: bool, hub: &Path) {
@@ -244,6 +347,146 @@ fn remove_demo(base: &Path, user_dir: bool, hub: &Path) {
     if !user_dir {
         let _ = storage::remove_empty_dir(base);
     }
+}
+
+/// The default: the story in under 60 lines, no JSON, each step's output cut to its
+/// first lines. `--verbose` runs [`script`], the full tour.
+fn short_story(ctx: &mut Ctx, demo: &Demo) -> Result<()> {
+    ctx.out
+        .line(format!("A throw-away hub at {}.", demo.hub.display()));
+    ctx.out.line(
+        "Each `$ sessions ...` is its own process; steps under one heading ran at once (shown as they finished).",
+    );
+
+    chapter(
+        ctx,
+        "Three sessions register at once; a fourth went quiet 12 minutes ago",
+    );
+    let mut stale = step(Some("tests"), &["heartbeat", "--work", "flaky test hunt"]);
+    stale.minutes_ago = Some(12);
+    demo.run(
+        ctx,
+        &[
+            step(
+                Some("ui"),
+                &["register", "--spec", "ui,react", "--work", "login page"],
+            ),
+            step(
+                Some("api"),
+                &["register", "--spec", "backend,api", "--work", "auth API"],
+            ),
+            step(Some("ops"), &["register", "--spec", "deployment,devops"]),
+        ],
+    )?;
+    demo.run(ctx, &[stale])?;
+
+    chapter(
+        ctx,
+        "A request for help, accepted by the last characters of its ID",
+    );
+    let out = demo.run_capturing(
+        ctx,
+        &[step(
+            Some("ui"),
+            &[
+                "collab",
+                "request",
+                "ops",
+                "Deploy the login page to staging",
+            ],
+        )],
+    )?;
+    let request_id = out[0]
+        .split_whitespace()
+        .find(|w| w.starts_with("collab-"))
+        .ok_or_else(|| Error::Failed("demo: collab request printed no request ID".into()))?
+        .to_string();
+    let short = &request_id[request_id.len() - 4..];
+    demo.run(
+        ctx,
+        &[step(Some("ops"), &["collab", "accept", short, "on it"])],
+    )?;
+
+    chapter(
+        ctx,
+        "Three sessions race for one milestone: exactly one wins",
+    );
+    demo.run(
+        ctx,
+        &[step(
+            Some("api"),
+            &[
+                "milestone",
+                "create",
+                "Ship login",
+                "--step",
+                "Form",
+                "--step",
+                "API",
+            ],
+        )],
+    )?;
+    let out = demo.run_capturing(
+        ctx,
+        &[
+            racing(Some("ui"), &["milestone", "claim", "ship-login"]),
+            racing(Some("api"), &["milestone", "claim", "ship-login"]),
+            racing(Some("ops"), &["milestone", "claim", "ship-login"]),
+        ],
+    )?;
+    let winner = ["ui", "api", "ops"]
+        .into_iter()
+        .zip(&out)
+        .find(|(_, text)| text.starts_with("Claimed"))
+        .map(|(who, _)| who)
+        .ok_or_else(|| Error::Failed("demo: nobody won the milestone".into()))?;
+
+    chapter(
+        ctx,
+        &format!("{winner} completes both steps at once: no update lost"),
+    );
+    demo.run(
+        ctx,
+        &[
+            step(
+                Some(winner),
+                &["milestone", "update", "ship-login", "1", "completed"],
+            ),
+            step(
+                Some(winner),
+                &["milestone", "update", "ship-login", "2", "completed"],
+            ),
+        ],
+    )?;
+
+    chapter(ctx, "A status file says what is blocked");
+    demo.run(
+        ctx,
+        &[step(
+            Some("ops"),
+            &["report", "new", "infra", "--template", "infrastructure"],
+        )],
+    )?;
+    demo.run(
+        ctx,
+        &[
+            step(
+                Some("ops"),
+                &[
+                    "report",
+                    "set",
+                    "infra",
+                    "DEPENDENCIES",
+                    "DNS",
+                    "fail",
+                    "registrar down",
+                ],
+            ),
+            step(Some("api"), &["report", "next", "infra", "ui"]),
+        ],
+    )?;
+    demo.run(ctx, &[refused(None, &["healthcheck"])])?;
+    Ok(())
 }
 
 fn script(ctx: &mut Ctx, demo: &Demo) -> Result<()> {
@@ -734,4 +977,30 @@ fn status_files_and_watch(ctx: &mut Ctx, demo: &Demo) -> Result<()> {
     demo.run(ctx, &[step(None, &["report", "show"])])?;
     demo.run(ctx, &[refused(None, &["healthcheck"])])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_times;
+
+    #[test]
+    fn times_are_told_relative_to_now() {
+        let now = sessions_core::store::time::parse_str("2026-01-01T12:00:00Z").unwrap();
+        assert_eq!(
+            relative_times("♥ tests at 2026-01-01T11:48:00Z", now),
+            "♥ tests 12m ago"
+        );
+        assert_eq!(
+            relative_times("token 1, expires 2026-01-01T12:30:00Z", now),
+            "token 1, expires in 30m"
+        );
+        assert_eq!(
+            relative_times("held by api until 2026-01-01T12:30:00Z", now),
+            "held by api for another 30m"
+        );
+        assert_eq!(
+            relative_times("50% (1/2 steps) on :8080", now),
+            "50% (1/2 steps) on :8080"
+        );
+    }
 }

@@ -19,6 +19,7 @@ pub enum GoalCommand {
         /// What you agree to (default: the goal the earlier agreements name).
         #[arg(long)]
         goal: Option<String>,
+        /// A note kept with the agreement.
         #[arg(long)]
         comment: Option<String>,
     },

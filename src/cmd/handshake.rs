@@ -19,8 +19,10 @@ pub enum HandshakeCommand {
     Propose {
         /// The session ID proposed.
         id: String,
+        /// A name people read.
         #[arg(long)]
         name: Option<String>,
+        /// The role proposed.
         #[arg(long)]
         role: Option<String>,
         /// Specializations, comma-separated or repeated.
@@ -32,10 +34,12 @@ pub enum HandshakeCommand {
         after_help = "Example:\n  sessions --as session-1 handshake vote session-5-identity agree --comment \"welcome\""
     )]
     Vote {
-        /// The proposal ID (`<session-id>-identity`).
+        /// The proposal ID (`<session-id>-identity`), the proposed session's ID, or a
+        /// unique prefix or suffix.
         proposal: String,
         /// agree | question | object
         vote: String,
+        /// Why (kept with the vote).
         #[arg(long)]
         comment: Option<String>,
     },
@@ -43,7 +47,10 @@ pub enum HandshakeCommand {
     #[command(
         after_help = "Example:\n  sessions handshake status\n  sessions handshake status session-5-identity --json"
     )]
-    Status { proposal: Option<String> },
+    Status {
+        /// One proposal (ID, the proposed session's ID, or a unique prefix or suffix).
+        proposal: Option<String>,
+    },
 }
 
 pub fn run(ctx: &mut Ctx, command: HandshakeCommand) -> Result<u8> {
@@ -75,12 +82,13 @@ pub fn run(ctx: &mut Ctx, command: HandshakeCommand) -> Result<u8> {
         } => {
             let voter = ctx.me()?;
             let vote: Vote = vote.parse()?;
+            let proposal = handshake::resolve_id(&hub, &proposal)?;
             let st = handshake::vote(&hub, &proposal, &voter, vote, comment.as_deref())?;
             ctx.emit(&Proposals::One(Box::new(st)))
         }
         HandshakeCommand::Status { proposal } => {
             let mut all = match proposal {
-                Some(p) => vec![handshake::status(&hub, &p)?],
+                Some(p) => vec![handshake::status(&hub, &handshake::resolve_id(&hub, &p)?)?],
                 None => handshake::list(&hub)?,
             };
             // One proposal prints as itself, any other number as a list (as always).

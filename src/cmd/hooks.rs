@@ -57,13 +57,18 @@ pub enum HooksCommand {
 Files: claude .claude/settings.json, codex .codex/hooks.json, gemini .gemini/settings.json,
 cursor .cursor/hooks.json; in the project (git top folder, default) or in your home (--user).
 Installing twice changes nothing; `uninstall` removes exactly what was added.
+Codex reads hooks from hooks.json and from [hooks] in .codex/config.toml alike: --toml
+puts them in config.toml, keeping every other byte of it.
 
 Examples:
   sessions hooks install claude
-  sessions hooks install codex --user --dry-run")]
+  sessions hooks install codex --user --dry-run
+  sessions hooks install codex --toml")]
     Install(HooksTarget),
     /// Remove exactly the handlers `install` added.
-    #[command(after_help = "Example:\n  sessions hooks uninstall claude")]
+    #[command(
+        after_help = "Examples:\n  sessions hooks uninstall claude\n  sessions hooks uninstall codex --toml"
+    )]
     Uninstall(HooksTarget),
     /// Which events have the handler, per provider.
     #[command(
@@ -85,14 +90,19 @@ pub struct HooksTarget {
     /// Show the resulting file; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Codex only: `[hooks]` in .codex/config.toml instead of .codex/hooks.json.
+    #[arg(long)]
+    pub toml: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct HooksStatusArgs {
     /// One provider (default: all).
     pub provider: Option<String>,
+    /// The project's settings (the default).
     #[arg(long, conflicts_with = "user")]
     pub project: bool,
+    /// Your own settings in your home folder.
     #[arg(long)]
     pub user: bool,
 }
@@ -105,7 +115,8 @@ fn provider(name: &str) -> Result<Provider> {
     })
 }
 
-fn target_path(p: Provider, user: bool) -> Result<PathBuf> {
+/// The scope, the project (git top folder, else the current one) and the home folder.
+fn locate(user: bool) -> Result<(Scope, PathBuf, PathBuf)> {
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     let project = cwd
         .ancestors()
@@ -120,23 +131,57 @@ fn target_path(p: Provider, user: bool) -> Result<PathBuf> {
     } else {
         home.unwrap_or_default()
     };
+    Ok((scope, project, home))
+}
+
+fn target_path(p: Provider, user: bool) -> Result<PathBuf> {
+    let (scope, project, home) = locate(user)?;
     Ok(install::settings_path(p, scope, &project, &home))
+}
+
+/// Whether `--toml` asks for Codex's config.toml (refused for other providers).
+fn toml_target(p: Provider, t: &HooksTarget) -> Result<bool> {
+    if t.toml && p != Provider::Codex {
+        return Err(Error::Usage(format!(
+            "--toml is for codex only ({} keeps its hooks in JSON)",
+            p.name()
+        )));
+    }
+    Ok(t.toml)
+}
+
+fn codex_toml_path(user: bool) -> Result<PathBuf> {
+    let (scope, project, home) = locate(user)?;
+    Ok(install::codex_config_path(scope, &project, &home))
 }
 
 pub fn run(ctx: &mut Ctx, command: HooksCommand) -> Result<u8> {
     match command {
         HooksCommand::Install(t) => {
             let p = provider(&t.provider)?;
-            let path = target_path(p, t.user)?;
             let exe = std::env::current_exe().map_err(|e| Error::io("sessions", e))?;
-            let change = install::install(p, &path, &exe.to_string_lossy(), t.dry_run)?;
-            render_change(ctx, &change, "Installed")?;
+            let exe = exe.to_string_lossy();
+            let change = if toml_target(p, &t)? {
+                install::install_codex_toml(&codex_toml_path(t.user)?, &exe, t.dry_run)?
+            } else {
+                install::install(p, &target_path(p, t.user)?, &exe, t.dry_run)?
+            };
+            ctx.emit(&HooksChanged {
+                action: "installed",
+                change,
+            })
         }
         HooksCommand::Uninstall(t) => {
             let p = provider(&t.provider)?;
-            let path = target_path(p, t.user)?;
-            let change = install::uninstall(p, &path, t.dry_run)?;
-            render_change(ctx, &change, "Removed")?;
+            let change = if toml_target(p, &t)? {
+                install::uninstall_codex_toml(&codex_toml_path(t.user)?, t.dry_run)?
+            } else {
+                install::uninstall(p, &target_path(p, t.user)?, t.dry_run)?
+            };
+            ctx.emit(&HooksChanged {
+                action: "removed",
+                change,
+            })
         }
         HooksCommand::Status(a) => {
             let list: Vec<Provider> = match &a.provider {
@@ -145,66 +190,91 @@ pub fn run(ctx: &mut Ctx, command: HooksCommand) -> Result<u8> {
             };
             let mut out = Vec::new();
             for p in list {
-                out.push(install::status(p, &target_path(p, a.user)?)?);
-            }
-            if ctx.out.is_json() {
-                ctx.out.json_document(&out)?;
-            } else {
-                for s in &out {
-                    let state = if s.missing.is_empty() {
-                        "installed"
-                    } else if s.installed.is_empty() {
-                        "not installed"
-                    } else {
-                        "partly installed"
-                    };
-                    ctx.out.line(format!(
-                        "{:7} {state}  {}{}",
-                        s.provider.name(),
-                        s.path.display(),
-                        if s.missing.is_empty() || s.installed.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (missing: {})", s.missing.join(", "))
-                        }
-                    ));
+                let mut status = install::status(p, &target_path(p, a.user)?)?;
+                // Codex's hooks may live in config.toml instead (`install codex --toml`).
+                if p == Provider::Codex && status.installed.is_empty() {
+                    let in_toml = install::status_codex_toml(&codex_toml_path(a.user)?)?;
+                    if !in_toml.installed.is_empty() {
+                        status = in_toml;
+                    }
                 }
+                out.push(status);
             }
+            ctx.emit(&HooksStatus { providers: out })
         }
     }
-    Ok(0)
 }
 
-fn render_change(ctx: &mut Ctx, change: &install::Change, verb: &str) -> Result<()> {
-    if ctx.out.is_json() {
-        ctx.out.json_document(change)?;
-        return Ok(());
+/// `hooks install|uninstall`: what changed in which file.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HooksChanged {
+    /// `installed` or `removed`.
+    pub action: &'static str,
+    #[serde(flatten)]
+    pub change: install::Change,
+}
+
+impl Render for HooksChanged {
+    fn text(&self, out: &mut Output) {
+        let change = &self.change;
+        if change.dry_run {
+            out.line(format!("Dry run: {} would become:", change.path.display()));
+            out.line(
+                change
+                    .contents
+                    .as_deref()
+                    .unwrap_or("(removed)\n")
+                    .trim_end(),
+            );
+        } else if change.changed.is_empty() {
+            out.line(format!("Nothing to change in {}.", change.path.display()));
+        } else {
+            let verb = if self.action == "installed" {
+                "Installed"
+            } else {
+                "Removed"
+            };
+            out.line(format!(
+                "{verb} the {} hooks in {}: {}",
+                change.provider.name(),
+                change.path.display(),
+                change.changed.join(", ")
+            ));
+        }
+        for note in &change.notes {
+            out.line(format!("Note: {note}"));
+        }
     }
-    if change.dry_run {
-        ctx.out
-            .line(format!("Dry run: {} would become:", change.path.display()));
-        ctx.out.line(
-            change
-                .contents
-                .as_deref()
-                .unwrap_or("(removed)\n")
-                .trim_end(),
-        );
-    } else if change.changed.is_empty() {
-        ctx.out
-            .line(format!("Nothing to change in {}.", change.path.display()));
-    } else {
-        ctx.out.line(format!(
-            "{verb} the {} hooks in {}: {}",
-            change.provider.name(),
-            change.path.display(),
-            change.changed.join(", ")
-        ));
+}
+
+/// `hooks status`: per provider, which events have the handler.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HooksStatus {
+    pub providers: Vec<install::Status>,
+}
+
+impl Render for HooksStatus {
+    fn text(&self, out: &mut Output) {
+        for s in &self.providers {
+            let state = if s.missing.is_empty() {
+                "installed"
+            } else if s.installed.is_empty() {
+                "not installed"
+            } else {
+                "partly installed"
+            };
+            let missing = if s.missing.is_empty() || s.installed.is_empty() {
+                String::new()
+            } else {
+                format!(" (missing: {})", s.missing.join(", "))
+            };
+            out.line(format!(
+                "{:7} {state}  {}{missing}",
+                s.provider.name(),
+                s.path.display()
+            ));
+        }
     }
-    for note in &change.notes {
-        ctx.out.line(format!("Note: {note}"));
-    }
-    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -288,11 +358,16 @@ pub fn prime(ctx: &mut Ctx, _args: PrimeArgs) -> Result<u8> {
         Some(me) => brief::peek_unread(&hub, me)?,
         None => Vec::new(),
     };
-    let brief = brief::build(&hub, me.as_deref(), &unread)?;
-    if ctx.out.is_json() {
-        ctx.out.json_document(&brief)?;
-    } else {
-        ctx.out.line(&brief.text);
+    ctx.emit(&Primed(brief::build(&hub, me.as_deref(), &unread)?))
+}
+
+/// `prime`: the session-start brief, its parts and its text.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Primed(pub brief::Brief);
+
+impl Render for Primed {
+    fn text(&self, out: &mut Output) {
+        out.line(&self.0.text);
     }
-    Ok(0)
 }

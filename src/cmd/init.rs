@@ -89,22 +89,77 @@ impl Render for Initialized {
             self.hub.display(),
             self.files.len()
         ));
-        out.line("Next:");
+        // Commands only, no `#` comments (zsh leaves them off in interactive shells) and
+        // no `<placeholders>` (a redirection in every shell): the lines paste as they are
+        // into bash, zsh and fish.
+        let hub = std::fs::canonicalize(&self.hub).unwrap_or_else(|_| self.hub.clone());
+        out.line("Next (these lines paste into bash, zsh or fish; pick your own session ID):");
         out.line(format!(
-            "  export SESSIONS_HUB={}  SESSIONS_ID=<your-session-id>",
-            std::fs::canonicalize(&self.hub)
-                .unwrap_or_else(|_| self.hub.clone())
-                .display()
+            "  export SESSIONS_HUB={}",
+            shell_word(&hub.display().to_string())
         ));
-        out.line("  sessions register --name \"<name>\" --role \"<role>\" --spec <a,b>");
+        out.line("  export SESSIONS_ID=session-1");
+        out.line("  sessions register --name \"Session 1\" --role Developer");
         out.line("  sessions status");
         if self.git_setup.is_some() {
             out.line("Git merge drivers are set up: `sessions git sync` shares the hub.");
         } else if self.in_git {
             out.line(format!(
                 "This hub is in a git repository: to merge it by meaning across clones, run\n  sessions --hub {} git setup",
-                self.hub.display()
+                shell_word(&self.hub.display().to_string())
             ));
         }
+    }
+}
+
+/// `word` as one shell word that bash, zsh and fish all read back the same: bare when
+/// it is plain, else single-quoted, with each `'` and `\` put in double quotes (`"'"`,
+/// `"\\"`), the only spelling of them the three shells agree on inside quotes.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        return word.to_string();
+    }
+    let mut out = String::new();
+    let mut open = false;
+    for c in word.chars() {
+        match c {
+            '\'' | '\\' => {
+                if open {
+                    out.push('\'');
+                    open = false;
+                }
+                out.push_str(if c == '\'' { "\"'\"" } else { "\"\\\\\"" });
+            }
+            c => {
+                if !open {
+                    out.push('\'');
+                    open = true;
+                }
+                out.push(c);
+            }
+        }
+    }
+    if open {
+        out.push('\'');
+    }
+    if out.is_empty() {
+        out.push_str("''");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn shell_words_read_back_the_same_in_every_shell() {
+        assert_eq!(shell_word("/home/me/SESSIONS"), "/home/me/SESSIONS");
+        assert_eq!(shell_word("/my project/SESSIONS"), "'/my project/SESSIONS'");
+        assert_eq!(shell_word("/it's/x"), "'/it'\"'\"'s/x'");
+        assert_eq!(shell_word(r"/a\b"), r#"'/a'"\\"'b'"#);
+        assert_eq!(shell_word("/$HOME `x` *"), "'/$HOME `x` *'");
+        assert_eq!(shell_word(""), "''");
     }
 }

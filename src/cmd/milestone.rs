@@ -28,6 +28,7 @@ pub enum MilestoneCommand {
         after_help = "Example:\n  sessions --as s1 milestone create \"Deploy Dashboard\" --priority HIGH \\\n      --step \"Review the deploy script\" --step \"Deploy\" --step \"Verify endpoints\""
     )]
     Create {
+        /// The title; the ID is derived from it (`Deploy Dashboard` -> `deploy-dashboard`).
         title: String,
         /// HIGH, MEDIUM or LOW.
         #[arg(long, default_value = "MEDIUM")]
@@ -53,12 +54,18 @@ pub enum MilestoneCommand {
     #[command(
         after_help = "Example:\n  sessions milestone add-step deploy-dashboard \"Update the health monitor\""
     )]
-    AddStep { id: String, description: String },
+    AddStep {
+        /// The milestone ID (`deploy-dashboard`; see `sessions milestone status`).
+        id: String,
+        /// What the step does.
+        description: String,
+    },
     /// Claim a milestone (claim `milestone-<id>`, owner, in_progress); prints what to do next.
     #[command(
         after_help = "Example:\n  sessions --as s2 milestone claim deploy-dashboard\n  sessions --as s2 --json milestone claim deploy-dashboard | jq .claim.token"
     )]
     Claim {
+        /// The milestone ID (`deploy-dashboard`; see `sessions milestone status`).
         id: String,
         /// Lease length (default: the hub's `claims.ttl`).
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -73,9 +80,14 @@ the milestone, releases the claim, records it in CURRENT_STATE.md and posts on t
 Example:
   sessions --as s2 milestone update deploy-dashboard 3 completed \"deployed to the server\"")]
     Update {
+        /// The milestone ID (`deploy-dashboard`; see `sessions milestone status`).
         id: String,
+        /// The step number (from 1).
         step: u64,
+        /// The step's new status.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(milestones::STEP_STATUSES))]
         status: String,
+        /// What you did or found (kept in the step).
         notes: Option<String>,
         /// The fencing token of your claim (from `milestone claim`).
         #[arg(long)]
@@ -88,16 +100,26 @@ Example:
     #[command(
         after_help = "Example:\n  sessions --as s2 milestone block deploy-dashboard \"server credentials missing\""
     )]
-    Block { id: String, reason: String },
+    Block {
+        /// The milestone ID (`deploy-dashboard`; see `sessions milestone status`).
+        id: String,
+        /// Why it cannot go on.
+        reason: String,
+    },
     /// Clear a milestone's blockers.
     #[command(after_help = "Example:\n  sessions --as s2 milestone unblock deploy-dashboard")]
-    Unblock { id: String },
+    Unblock {
+        /// The milestone ID (`deploy-dashboard`; see `sessions milestone status`).
+        id: String,
+    },
     /// Leave notes for the next session and release the claim.
     #[command(
         after_help = "Example:\n  sessions --as s2 milestone handoff deploy-dashboard \"step 4 half done; port 8002 still closed\" \\\n      --next \"Open port 8002\" --next \"Finish step 4\""
     )]
     Handoff {
+        /// The milestone ID (`deploy-dashboard`; see `sessions milestone status`).
         id: String,
+        /// Where you stopped and what the next session must know.
         notes: String,
         /// What the next session should do (repeat; replaces next_session_should).
         #[arg(long = "next", value_name = "TEXT")]
@@ -111,6 +133,7 @@ Example:
         after_help = "Example:\n  sessions milestone status\n  sessions milestone status deploy-dashboard --json"
     )]
     Status {
+        /// One milestone in detail (default: all open ones).
         id: Option<String>,
         /// Include completed milestones.
         #[arg(long)]
@@ -299,12 +322,44 @@ impl Render for Claimed {
         if let Some(notes) = &self.handoff_notes {
             out.line(format!("Handoff notes: {}", esc(notes)));
         }
-        if !self.next_session_should.is_empty() {
-            out.line("Next session should:");
-            for s in &self.next_session_should {
-                out.line(format!("  - {}", esc(s)));
-            }
+        // The next steps README promises: what the last holder asked for, the open
+        // steps, and the commands that move the work on.
+        out.line("Next steps:");
+        for s in &self.next_session_should {
+            out.line(format!("  - {}", esc(s)));
         }
+        let open: Vec<(u64, &str)> = m
+            .record
+            .get("steps")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|s| s.get("status").and_then(serde_json::Value::as_str) != Some("completed"))
+            .filter_map(|s| {
+                let n = s.get("step")?.as_u64()?;
+                let d = s.get("description").and_then(serde_json::Value::as_str);
+                Some((n, d.unwrap_or("")))
+            })
+            .collect();
+        for (n, d) in open.iter().take(3) {
+            out.line(format!("  - step {n}: {}", esc(d)));
+        }
+        if open.len() > 3 {
+            out.line(format!("  - … {} more open steps", open.len() - 3));
+        }
+        let id = &m.id;
+        match open.first() {
+            Some((n, _)) => out.line(format!(
+                "  sessions milestone update {id} {n} completed \"what you did\"   # when a step is done"
+            )),
+            None => out.line(format!(
+                "  sessions milestone add-step {id} \"what comes next\"   # it has no open step yet"
+            )),
+        }
+        out.line(format!(
+            "  sessions milestone handoff {id} \"where you stopped\"   # if you must stop before it is done"
+        ));
+        out.line(format!("  sessions milestone status {id}   # the details"));
     }
 
     fn warnings(&self) -> Vec<String> {
@@ -548,6 +603,7 @@ Examples:
   sessions --as s1 save-progress milestone --step 3 --notes \"deployed\"
   sessions --as s1 save-progress full")]
 pub struct SaveProgressArgs {
+    /// What to save: auto (milestone when you hold one, else quick), quick, milestone, full.
     #[arg(value_enum, default_value = "auto")]
     pub mode: SaveMode,
     /// The session (default: --as / $SESSIONS_ID).

@@ -13,6 +13,7 @@ pub mod goal;
 pub mod handshake;
 pub mod hooks;
 pub mod init;
+pub mod man;
 pub mod mcp;
 pub mod milestone;
 pub mod msg;
@@ -63,6 +64,7 @@ pub fn run(ctx: &mut Ctx, command: Command) -> Result<u8> {
         Command::Prime(args) => hooks::prime(ctx, args),
         Command::Mcp(args) => mcp::run(ctx, args),
         Command::Completions(args) => completions::run(ctx, args),
+        Command::Man(args) => man::run(ctx, args),
         Command::Msg(command) => msg::run(ctx, command),
         Command::Inbox(args) => msg::inbox(ctx, args),
         Command::Collab(command) => collab::run(ctx, command),

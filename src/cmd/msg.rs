@@ -26,22 +26,27 @@ pub enum MsgCommand {
         after_help = "Examples:\n  sessions msg list --from session-5-orchestration --since 2h\n  sessions msg list --to s2 --priority high --limit 10\n  sessions msg list --thread m-20251115T214925.123Z-0a1b2c3d4e5f\n  sessions --json msg list --with-text    # messages and the free-text sections"
     )]
     List(ListArgs),
-    /// Show one message (by ID or a unique prefix), with who acknowledged it.
+    /// Show one message (by ID or a unique prefix or suffix), with who acknowledged it.
     #[command(
-        after_help = "Example:\n  sessions msg show m-20251115T214925\n  sessions --json msg show h-7b18ebb6e180"
+        after_help = "Example:\n  sessions msg show m-20251115T214925\n  sessions msg show 4e5f                  # the last characters are enough when unique\n  sessions --json msg show h-7b18ebb6e180"
     )]
     Show {
-        /// Message ID (or a unique prefix); blocks without an ID line have a derived `h-...` ID.
+        /// Message ID, or a unique prefix or suffix of it; blocks without an ID line have a
+        /// derived `h-...` ID.
         id: String,
     },
     /// Show the conversation a message belongs to (its Reply-To chain and all replies).
     #[command(after_help = "Example:\n  sessions msg thread m-20251115T214925.123Z-0a1b2c3d4e5f")]
-    Thread { id: String },
+    Thread {
+        /// Message ID, or a unique prefix or suffix of it (`4e5f`: its last characters).
+        id: String,
+    },
     /// Acknowledge a message; its sender sees who acknowledged it in `msg show`.
     #[command(
         after_help = "Example:\n  sessions --as s2 msg ack m-20251115T214925.123Z-0a1b2c3d4e5f \"on it\""
     )]
     Ack {
+        /// Message ID, or a unique prefix or suffix of it (`4e5f`: its last characters).
         id: String,
         /// An optional short note.
         note: Option<String>,
@@ -76,10 +81,10 @@ pub struct SendArgs {
     /// A one-line subject (shown as the block's `###` heading).
     #[arg(long)]
     pub subject: Option<String>,
-    /// normal, high or urgent.
-    #[arg(long, default_value = "normal", value_parser = ["low", "normal", "high", "urgent"])]
+    /// How urgent it is (urgent ones stand out in inboxes and status).
+    #[arg(long, default_value = "normal", value_parser = clap::builder::PossibleValuesParser::new(sessions_core::board::post::PRIORITIES))]
     pub priority: String,
-    /// The ID of the message this answers.
+    /// The ID of the message this answers (or a unique prefix or suffix of it).
     #[arg(long, value_name = "MESSAGE-ID")]
     pub reply_to: Option<String>,
     /// The body; read from stdin when absent or `-`.
@@ -93,6 +98,7 @@ pub struct SendArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Messages from this session.
     #[arg(long)]
     pub from: Option<String>,
     /// Messages to this session (including broadcasts).
@@ -101,8 +107,8 @@ pub struct ListArgs {
     /// A date/time or an age (2h, 1d).
     #[arg(long, value_name = "DATE|AGE")]
     pub since: Option<String>,
-    /// This priority or higher: low, normal, high, urgent.
-    #[arg(long, value_parser = ["low", "normal", "high", "urgent"])]
+    /// This priority or higher.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(sessions_core::board::post::PRIORITIES))]
     pub priority: Option<String>,
     /// Only the conversation this message belongs to.
     #[arg(long, value_name = "MESSAGE-ID")]
@@ -216,7 +222,10 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
         to,
         subject: args.subject.filter(|s| !s.trim().is_empty()),
         priority: Some(args.priority),
-        reply_to: args.reply_to,
+        reply_to: match args.reply_to {
+            Some(typed) => Some(reply_target(&hub, typed)?),
+            None => None,
+        },
         body: String::new(),
     };
     if let Some(file) = &args.bodies_from {
@@ -277,6 +286,16 @@ pub struct PostedMany {
 impl Render for PostedMany {
     fn text(&self, out: &mut Output) {
         out.line(format!("Posted {} messages.", self.ids.len()));
+    }
+}
+
+/// The message `--reply-to` names: a unique part resolves to the whole ID; an ID not on
+/// the board (archived, say) is kept as typed; an ambiguous one is an error.
+fn reply_target(hub: &sessions_core::Hub, typed: String) -> Result<String> {
+    match messages::find(&messages::load(hub)?, &typed) {
+        Ok(m) => Ok(m.id.clone()),
+        Err(Error::NotFound { .. }) => Ok(typed),
+        Err(e) => Err(e),
     }
 }
 
@@ -616,10 +635,29 @@ impl Render for Acked {
     }
 }
 
+/// Boards at least this large show a progress line while they are archived.
+const ARCHIVE_PROGRESS_FROM: u64 = 1024 * 1024;
+
 fn archive(ctx: &mut Ctx, before: &str, dry_run: bool) -> Result<u8> {
     let hub = ctx.hub()?;
     let before = parse_when(before)?;
-    let archived = messages::archive(&hub, before, dry_run)?;
+    // A large board takes a while: say so on a terminal (nothing when piped).
+    let size = std::fs::metadata(hub.display_path(sessions_core::store::hub::layout::MESSAGES))
+        .map_or(0, |m| m.len());
+    let ticker = (size >= ARCHIVE_PROGRESS_FROM).then(|| {
+        let mib = size as f64 / (1024.0 * 1024.0);
+        ctx.out.ticker(move |elapsed| {
+            format!(
+                "📦 archiving MESSAGES.md ({mib:.1} MiB): {}",
+                time::human_age(elapsed.as_secs() as i64)
+            )
+        })
+    });
+    let archived = messages::archive(&hub, before, dry_run);
+    if let Some(ticker) = ticker {
+        ticker.finish(None);
+    }
+    let archived = archived?;
     ctx.emit(&ArchiveReport { archived, dry_run })
 }
 

@@ -48,7 +48,9 @@ pub enum ReportCommand {
         after_help = "Example:\n  sessions report new infra --template infrastructure\n  sessions report templates"
     )]
     New {
+        /// The project: its file is `<project>-status.md`.
         project: String,
+        /// The built-in template (`sessions report templates` lists them).
         #[arg(long, short, default_value = "generic")]
         template: String,
         #[command(flatten)]
@@ -63,9 +65,11 @@ pub enum ReportCommand {
         after_help = "Example:\n  sessions report set infra SERVICES API ok \"running on :8080\"\n  sessions report set infra DEPENDENCIES \"Auth service\" ❌ token endpoint down\n\nWithout a note, the item's old note is cleared. The file's signal .<project>-updated is touched."
     )]
     Set {
+        /// The project: its file is `<project>-status.md`.
         project: String,
         /// The group (`**SERVICES:**`); case and emoji do not matter.
         section: String,
+        /// The item (`API`, `Auth service`); added when missing.
         label: String,
         /// ✅ ❌ ⏳ 🔄, or ok fail wip sync.
         #[arg(value_parser = parse_marker)]
@@ -81,9 +85,12 @@ pub enum ReportCommand {
         after_help = "Example:\n  sessions report action infra add \"Rotate the certificates\"\n  sessions report action infra done rotate"
     )]
     Action {
+        /// The project: its file is `<project>-status.md`.
         project: String,
+        /// add a new open action, or tick one done.
         #[arg(value_enum)]
         verb: ActionVerb,
+        /// The action's text (for done: the whole text or a unique part of it).
         text: String,
         #[command(flatten)]
         dir: DirArg,
@@ -91,7 +98,9 @@ pub enum ReportCommand {
     /// Set the NEXT SESSION line.
     #[command(after_help = "Example:\n  sessions report next infra session-2-deploy")]
     Next {
+        /// The project: its file is `<project>-status.md`.
         project: String,
+        /// Who should pick it up next (a session ID or any text).
         session: String,
         #[command(flatten)]
         dir: DirArg,
@@ -101,6 +110,7 @@ pub enum ReportCommand {
         after_help = "Example:\n  sessions report show\n  sessions report show infra --json | jq '.items[] | select(.marker == \"fail\")'"
     )]
     Show {
+        /// One project (default: the roll-up of all).
         project: Option<String>,
         #[command(flatten)]
         dir: DirArg,
@@ -322,6 +332,10 @@ fn edit_and_print(ctx: &mut Ctx, dir: Option<&Path>, project: &str, edit: &Edit)
 
 /// `report set|action|next`: the line as written.
 impl Render for Edited {
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+
     fn text(&self, out: &mut Output) {
         out.line(format!(
             "{}: {}",

@@ -9,8 +9,8 @@ use sessions_core::{Error, Result};
 
 use crate::Ctx;
 use crate::cmd::{
-    claims, collab, doctor, dropins, goal, handshake, hooks, init, milestone, msg, next, report,
-    reserve, session, signal, state,
+    chats, claims, collab, doctor, dropins, goal, handshake, hooks, init, milestone, msg, next,
+    report, reserve, session, signal, state,
 };
 use crate::output::{Output, Render};
 
@@ -113,6 +113,16 @@ pub fn contracts() -> Vec<Contract> {
         ("reservations", of::<reserve::ReservationList>),
         ("unreserve", of::<reserve::Unreserved>),
         ("whoami", of::<hooks::Identity>),
+        ("chats list", of::<chats::ChatList>),
+        ("chats show", of::<chats::ChatShown>),
+        ("chats send", of::<chats::SendReport>),
+        ("chats clean", of::<chats::CleanReport>),
+        ("chats stats", of::<chats::StatsShown>),
+        ("resume", of::<chats::ResumePrinted>),
+        ("prime", of::<hooks::Primed>),
+        ("hooks install", of::<hooks::HooksChanged>),
+        ("hooks uninstall", of::<hooks::HooksChanged>),
+        ("hooks status", of::<hooks::HooksStatus>),
     ]
 }
 

@@ -23,8 +23,10 @@ use crate::output::{Output, Render, escape_untrusted as esc};
 pub struct RegisterArgs {
     /// The session ID (default: --as / $SESSIONS_ID).
     pub id: Option<String>,
+    /// A name people read ("Dashboard Builder").
     #[arg(long)]
     pub name: Option<String>,
+    /// The role in the team ("Frontend", "Coordinator").
     #[arg(long)]
     pub role: Option<String>,
     /// Specializations, comma-separated or repeated.

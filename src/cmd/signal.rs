@@ -28,19 +28,28 @@ pub struct SignalArgs {
 pub fn signal(ctx: &mut Ctx, args: SignalArgs) -> Result<u8> {
     let files = status_files(ctx, args.dir.dir.as_deref())?;
     let mut touched = Vec::new();
+    let mut warnings = Vec::new();
     for name in &args.names {
         touched.push(signals::touch(&files, name)?);
+        warnings.extend(signals::unknown_name_warning(&files, name)?);
     }
-    ctx.emit(&Touched { touched })
+    ctx.emit(&Touched { touched, warnings })
 }
 
-/// `signal`: the signal files touched.
+/// `signal`: the signal files touched, with a warning for each name that has no status
+/// file (a probable typo).
 #[derive(Serialize, JsonSchema)]
 pub struct Touched {
     pub touched: Vec<PathBuf>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Render for Touched {
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+
     fn text(&self, out: &mut Output) {
         for path in &self.touched {
             out.line(format!("touched {}", path.display()));
@@ -114,6 +123,7 @@ impl Render for SignalList {
     after_help = "Example:\n  f=$(sessions consume infra) && cat \"$f\"\n\nTakes .infra-updated atomically (two consumers never both get it) and prints the\nstatus file it belongs to. Exit 1 when the signal is not pending."
 )]
 pub struct ConsumeArgs {
+    /// The signal name (`infra` takes `.infra-updated`).
     pub name: String,
     #[command(flatten)]
     pub dir: DirArg,

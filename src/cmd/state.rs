@@ -26,6 +26,7 @@ pub enum StateCommand {
         after_help = "Example:\n  sessions --as s1 state priority \"Ship the login page\" --details \"Owner: s1\""
     )]
     Priority {
+        /// The new priority's title.
         text: String,
         /// Extra lines under the priority's title.
         #[arg(long)]
@@ -33,7 +34,10 @@ pub enum StateCommand {
     },
     /// Record a completed item at the top of "Recently completed" (keeps the newest N).
     #[command(after_help = "Example:\n  sessions --as s1 state done \"Deployed the dashboard\"")]
-    Done { item: String },
+    Done {
+        /// What was completed.
+        item: String,
+    },
 }
 
 pub fn run(ctx: &mut Ctx, command: StateCommand) -> Result<u8> {

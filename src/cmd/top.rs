@@ -13,6 +13,8 @@ use crate::output::escape_untrusted;
 #[command(after_help = "\
 Keys: q quit · Tab/Shift-Tab focus · ↑↓ select · / filter (Enter keep, Esc clear)
       c claim the selected free item (Work pane) · r release the selected claim of yours
+      Board pane: Enter open the message in full · a acknowledge it · r reply to its sender
+      (type the reply; Enter sends, Esc cancels)
 
 Example:
   sessions --as s1 top       the dashboard for session s1 (its requests, unread messages)
@@ -21,6 +23,10 @@ pub struct TopArgs {
     /// Append `<unix ns> change` for every frame drawn after a hub change (benchmarks).
     #[arg(long, hide = true, value_name = "FILE")]
     pub bench_log: Option<PathBuf>,
+    /// Read the whole hub again on every change, as top did before it kept each part
+    /// apart (the benchmark's baseline).
+    #[arg(long, hide = true)]
+    pub bench_reload_all: bool,
 }
 
 pub fn run(ctx: &mut Ctx, args: TopArgs) -> Result<u8> {
@@ -42,6 +48,7 @@ pub fn run(ctx: &mut Ctx, args: TopArgs) -> Result<u8> {
             me,
             sanitize: |text| escape_untrusted(text).into_owned(),
             bench_log: args.bench_log,
+            reload_all: args.bench_reload_all,
         },
     )?;
     Ok(0)

@@ -676,7 +676,7 @@ fn the_index_is_reused_re_reads_changed_files_and_rebuilds_a_corrupt_cache() {
     let cold = m.list();
     let files = cold["index"]["files"].as_u64().unwrap();
     assert_eq!(cold["index"]["read"], files);
-    let cache = m.cache.join("sessions/chats-index.json");
+    let cache = m.cache.join("sessions/chats-index.bin");
     assert!(
         cache.is_file(),
         "the index is kept under $XDG_CACHE_HOME/sessions"
@@ -715,20 +715,34 @@ fn the_index_is_reused_re_reads_changed_files_and_rebuilds_a_corrupt_cache() {
             .all(|s| s["id"] != CLAUDE_A)
     );
 
-    // A corrupt cache is rebuilt, not trusted.
-    for junk in ["{\"version\":1,\"entries\":{", "garbage", ""] {
-        std::fs::write(&cache, junk).unwrap();
+    // A corrupt cache is rebuilt, not trusted: junk, a truncated cache, one damaged byte.
+    let good = std::fs::read(&cache).unwrap();
+    let mut flipped = good.clone();
+    flipped[good.len() / 2] ^= 0x20;
+    let junk: [(&str, Vec<u8>); 5] = [
+        ("old JSON", b"{\"version\":1,\"entries\":{".to_vec()),
+        ("garbage", b"garbage".to_vec()),
+        ("empty", Vec::new()),
+        ("truncated", good[..good.len() - 9].to_vec()),
+        ("one byte flipped", flipped),
+    ];
+    for (what, bytes) in junk {
+        std::fs::write(&cache, bytes).unwrap();
         let rebuilt = m.list();
-        assert_eq!(rebuilt["index"]["read"], files - 1, "{junk:?}");
-        assert_eq!(rebuilt["sessions"], gone["sessions"]);
-        assert!(serde_json::from_slice::<Value>(&std::fs::read(&cache).unwrap()).is_ok());
+        assert_eq!(rebuilt["index"]["rebuilt"], true, "{what}");
+        assert_eq!(rebuilt["index"]["read"], files - 1, "{what}");
+        assert_eq!(rebuilt["sessions"], gone["sessions"], "{what}");
+        let again = m.list();
+        assert_eq!(again["index"]["rebuilt"], false, "{what}: rewritten whole");
+        assert_eq!(again["index"]["read"], 0, "{what}");
+        assert_eq!(again["sessions"], gone["sessions"], "{what}");
     }
-    // A cache entry that lies about a file (same size and mtime key, other content) is
-    // not possible to detect; but an entry of the wrong shape is: it is rebuilt.
-    let mut doc: Value = serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
-    doc["version"] = json!(999);
-    std::fs::write(&cache, doc.to_string()).unwrap();
-    assert_eq!(m.list()["index"]["rebuilt"], true);
+    // The JSON cache of the previous version is replaced by the binary one.
+    let old_json = m.cache.join("sessions/chats-index.json");
+    std::fs::write(&old_json, "{\"version\":1,\"entries\":{}}").unwrap();
+    std::fs::remove_file(&cache).unwrap();
+    assert_eq!(m.list()["index"]["read"], files - 1);
+    assert!(cache.is_file() && !old_json.exists());
 }
 
 #[test]
@@ -784,7 +798,7 @@ fn the_cache_survives_sigkill_of_the_indexer_at_any_moment() {
         claude_session(&m, &format!("00000000-0000-4000-8000-{i:012}"), &cwd, &[]);
     }
     let truth = m.json(&["chats", "list", "--limit", "0", "--no-cache"]);
-    let cache = m.cache.join("sessions/chats-index.json");
+    let cache = m.cache.join("sessions/chats-index.bin");
     // Kill indexers after they have started (observable: the process exists) at
     // increasing moments, with files changing between runs so the cache is rewritten.
     for round in 0..12u64 {
@@ -803,14 +817,14 @@ fn the_cache_survives_sigkill_of_the_indexer_at_any_moment() {
         std::thread::sleep(std::time::Duration::from_millis(5 + round * 9));
         let _ = child.kill();
         child.wait().unwrap();
-        if cache.exists() {
-            let bytes = std::fs::read(&cache).unwrap();
-            assert!(
-                serde_json::from_slice::<Value>(&bytes).is_ok(),
+        let had_cache = cache.exists();
+        let list = m.list();
+        if had_cache {
+            assert_eq!(
+                list["index"]["rebuilt"], false,
                 "round {round}: a half-written cache"
             );
         }
-        let list = m.list();
         let mut expected = truth.clone();
         let fresh = m.json(&["chats", "list", "--limit", "0", "--no-cache"]);
         expected["sessions"] = fresh["sessions"].clone();
@@ -1230,4 +1244,237 @@ fn long_first_records_do_not_hide_the_cwd_or_the_title() {
         (x["cwd"].as_str(), x["title"].as_str()),
         (Some(cwd.as_str()), Some("Late first prompt"))
     );
+}
+
+#[test]
+fn long_transcripts_take_late_titles_models_branches_and_times_from_their_tails() {
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    let answer = |i: usize| format!("answer {i} {}", "x".repeat(300));
+    // Claude: an old-style summary at the top, 200 turns, then a rename and a last turn
+    // on another model, branch and CLI version.
+    let mut extra = vec![json!({"type":"summary","summary":"Early summary","leafUuid":"a1"})];
+    for i in 0..200 {
+        extra.push(json!({"cwd":cwd,"sessionId":CLAUDE_A,"version":"2.0.61","gitBranch":"main","type":"assistant","message":{"model":"claude-sonnet-4-5","role":"assistant","content":[{"type":"text","text":answer(i)}]},"timestamp":"2026-11-20T09:30:00.000Z"}));
+    }
+    extra.push(json!({"type":"custom-title","customTitle":"Renamed late","sessionId":CLAUDE_A}));
+    extra.push(json!({"cwd":cwd,"sessionId":CLAUDE_A,"version":"2.1.0","gitBranch":"feature","type":"assistant","message":{"model":"claude-opus-4-5","role":"assistant","content":[{"type":"text","text":"last"}]},"timestamp":"2026-11-20T11:00:00.000Z"}));
+    extra.push(json!({"type":"file-history-snapshot","messageId":"m9","snapshot":{}}));
+    claude_session(&m, CLAUDE_A, &cwd, &extra);
+    // Codex: the model changes in a late turn_context.
+    let mut rollout = line(
+        json!({"timestamp":"2026-11-18T10:00:00Z","type":"session_meta","payload":{"id":CODEX_A,"timestamp":"2026-11-18T10:00:00Z","cwd":cwd,"cli_version":"0.46.0"}}),
+    );
+    rollout += &line(
+        json!({"timestamp":"2026-11-18T10:00:00Z","type":"turn_context","payload":{"cwd":cwd,"model":"gpt-5-codex"}}),
+    );
+    rollout += &line(
+        json!({"timestamp":"2026-11-18T10:00:01Z","type":"event_msg","payload":{"type":"user_message","message":"Port the parser"}}),
+    );
+    for i in 0..200 {
+        rollout += &line(
+            json!({"timestamp":"2026-11-18T10:05:00Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":answer(i)}]}}),
+        );
+    }
+    rollout += &line(
+        json!({"timestamp":"2026-11-18T12:00:00Z","type":"turn_context","payload":{"cwd":cwd,"model":"gpt-5.1-codex"}}),
+    );
+    rollout += &line(
+        json!({"timestamp":"2026-11-18T12:00:05Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"done"}]}}),
+    );
+    m.write(
+        &format!(".codex/sessions/2026/11/18/rollout-2026-11-18T10-00-00-{CODEX_A}.jsonl"),
+        &rollout,
+    );
+    // Gemini JSONL: a summary patched in at the end, and a last message on another model.
+    std::fs::create_dir_all(m.home.join(".gemini/tmp/api")).unwrap();
+    m.write(".gemini/tmp/api/.project_root", &cwd);
+    let mut chat = line(
+        json!({"sessionId":GEMINI_JSONL,"projectHash":"h","startTime":"2026-11-19T14:00:00.000Z","lastUpdated":"2026-11-19T14:00:00.000Z","kind":"main"}),
+    );
+    chat += &line(
+        json!({"id":"g0","timestamp":"2026-11-19T14:00:01.000Z","type":"user","content":[{"text":"Plan the release"}]}),
+    );
+    for i in 0..200 {
+        chat += &line(
+            json!({"id":format!("g{}", i + 1),"timestamp":"2026-11-19T14:00:05.000Z","type":"gemini","content":answer(i),"model":"gemini-2.5-flash"}),
+        );
+    }
+    chat += &line(json!({"$set":{"summary":"Release plan, late"}}));
+    chat += &line(
+        json!({"id":"g999","timestamp":"2026-11-19T16:00:00.000Z","type":"gemini","content":"ok","model":"gemini-2.5-pro"}),
+    );
+    m.write(
+        ".gemini/tmp/api/chats/session-2026-11-19T14-00-gemjsonl.jsonl",
+        &chat,
+    );
+
+    let cold = m.list();
+    assert_eq!(cold["warning_count"], 0, "{:#}", cold["warnings"]);
+    let c = by_id(&cold, CLAUDE_A);
+    assert_eq!(
+        c["title"], "Renamed late",
+        "custom-title wins, found in the tail"
+    );
+    assert_eq!(
+        (&c["model"], &c["branch"], &c["version"]),
+        (
+            &json!("claude-opus-4-5"),
+            &json!("feature"),
+            &json!("2.1.0")
+        )
+    );
+    assert_eq!(
+        (&c["created"], &c["updated"]),
+        (
+            &json!("2026-11-20T09:00:00Z"),
+            &json!("2026-11-20T11:00:00Z")
+        )
+    );
+    assert!(
+        c.get("messages").is_none(),
+        "not counted from head and tail"
+    );
+    let x = by_id(&cold, CODEX_A);
+    assert_eq!(
+        (&x["title"], &x["model"], &x["updated"]),
+        (
+            &json!("Port the parser"),
+            &json!("gpt-5.1-codex"),
+            &json!("2026-11-18T12:00:05Z")
+        )
+    );
+    let g = by_id(&cold, GEMINI_JSONL);
+    assert_eq!(
+        (&g["title"], &g["model"], &g["cwd"]),
+        (
+            &json!("Release plan, late"),
+            &json!("gemini-2.5-pro"),
+            &json!(cwd)
+        )
+    );
+    assert_eq!(
+        (&g["created"], &g["updated"]),
+        (
+            &json!("2026-11-19T14:00:00Z"),
+            &json!("2026-11-19T16:00:00Z")
+        )
+    );
+    // The index gives back exactly what was read.
+    let warm = m.list();
+    assert_eq!(warm["index"]["read"], 0);
+    assert_eq!(warm["sessions"], cold["sessions"]);
+}
+
+#[test]
+fn resume_new_if_expired_starts_a_fresh_session_in_the_same_folder_and_links_it_to_the_hub_session()
+{
+    const OLD: &str = "0e0e0e0e-0000-4000-8000-000000000001";
+    const NEW: &str = "0f0f0f0f-0000-4000-8000-000000000002";
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    m.write(
+        ".claude/projects/old/0e0e0e0e-0000-4000-8000-000000000001.jsonl",
+        &line(
+            json!({"cwd":cwd,"sessionId":OLD,"type":"user","message":{"role":"user","content":"Long ago"},"timestamp":"2025-06-01T10:00:00Z"}),
+        ),
+    );
+    // The fake claude, started without arguments (a new session), writes a transcript
+    // for it in the folder it was started in, as the real one does.
+    m.fake_provider(
+        "claude",
+        &format!(
+            "if [ $# -eq 0 ]; then mkdir -p \"$HOME/.claude/projects/fresh\" && printf '{{\"cwd\":\"%s\",\"sessionId\":\"{NEW}\",\"type\":\"user\",\"message\":{{\"role\":\"user\",\"content\":\"fresh start\"}},\"timestamp\":\"2026-11-20T11:59:00Z\"}}\\n' \"$PWD\" > \"$HOME/.claude/projects/fresh/{NEW}.jsonl\"; fi"
+        ),
+    );
+    m.ok(&[
+        "register",
+        "session-3-api",
+        "--provider",
+        "claude",
+        "--provider-session",
+        OLD,
+    ]);
+    let printed = m.json(&["resume", "session-3-api", "--new-if-expired", "--print"]);
+    assert_eq!(
+        (&printed["new"], &printed["link_to"]),
+        (&json!(true), &json!("session-3-api"))
+    );
+    let out = m.run(&["resume", "session-3-api", "--new-if-expired"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs = m.runs("claude");
+    assert_eq!(runs.len(), 1);
+    assert!(runs[0].0.is_empty(), "a fresh session: {:?}", runs[0].0);
+    assert_eq!(
+        std::fs::canonicalize(&runs[0].1).unwrap(),
+        std::fs::canonicalize(&m.project).unwrap()
+    );
+    // The linker links the new session as soon as its transcript is there.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let reg = m.hub.read_json("REGISTRY.json");
+        if reg["sessions"]["session-3-api"]["provider_session"] == NEW {
+            assert_eq!(reg["sessions"]["session-3-api"]["provider"], "claude");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new session was never linked: {reg:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let listed = m.json(&["chats", "list", "--hub-session", "session-3-api"]);
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["sessions"][0]["id"], NEW);
+    assert_eq!(listed["sessions"][0]["status"], "active");
+}
+
+#[test]
+fn every_chats_json_document_matches_the_schema_sessions_schema_prints() {
+    use crate::output::{assert_matches, schema_of};
+    let m = Machine::new();
+    write_all_providers(&m);
+    m.fake_provider("claude", "echo answered");
+    let cases: Vec<(&[&str], Vec<&str>)> = vec![
+        (&["chats", "list"], vec!["chats", "list"]),
+        (
+            &["chats", "list"],
+            vec!["chats", "list", "--counts", "--limit", "3"],
+        ),
+        (&["chats", "show"], vec!["chats", "show", CLAUDE_A]),
+        (&["chats", "show"], vec!["chats", "show", GEMINI_JSONL]),
+        (&["chats", "stats"], vec!["chats", "stats"]),
+        (&["chats", "send"], vec!["chats", "send", CLAUDE_A, "hello"]),
+        (&["chats", "clean"], vec!["chats", "clean", "--dry-run"]),
+        (&["resume"], vec!["resume", CLAUDE_A, "--print"]),
+        (
+            &["resume"],
+            vec!["resume", CURSOR_A, "--print", "--new-if-expired"],
+        ),
+    ];
+    for (command, args) in cases {
+        let schema = schema_of(&m.hub, command);
+        let mut all = vec!["--json"];
+        all.extend(args.iter().copied());
+        let value = m.json(&args);
+        assert_matches(&schema, &value, &format!("sessions {all:?}"));
+    }
+    let names = m.json(&["schema"]);
+    for name in [
+        "chats list",
+        "chats show",
+        "chats send",
+        "chats clean",
+        "chats stats",
+        "resume",
+    ] {
+        assert!(
+            names["commands"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n == name),
+            "{name} is listed by `sessions schema`"
+        );
+    }
 }

@@ -20,6 +20,26 @@ pub enum Reply {
         name: String,
         input: Value,
     },
+    /// A call of a freeform (custom) tool, whose input is plain text: the Responses
+    /// API's `custom_tool_call` (Codex's apply_patch). Other wire formats get it as a
+    /// tool call with `{"input": text}`.
+    Freeform {
+        name: String,
+        input: String,
+    },
+}
+
+impl Reply {
+    /// The reply for wire formats without freeform tools.
+    fn as_function(&self) -> Reply {
+        match self {
+            Reply::Freeform { name, input } => Reply::Tool {
+                name: name.clone(),
+                input: json!({ "input": input }),
+            },
+            other => other.clone(),
+        }
+    }
 }
 
 /// A request the server received.
@@ -35,15 +55,27 @@ pub struct FakeModel {
     pub requests: Arc<Mutex<Vec<Request>>>,
 }
 
+/// Called with each conversation request (its 0-based turn and body) before its reply
+/// is sent: a test acts there "while the model thinks", before the tool runs.
+pub type OnTurn = Arc<dyn Fn(usize, &Value) + Send + Sync>;
+
 impl FakeModel {
     /// Start serving on a free port. Conversation requests get the replies of `script`
     /// in turn (the last one repeats); side requests (titles, token counts, routing)
     /// get a neutral answer and do not use up the script.
     pub fn start(script: Vec<Reply>) -> FakeModel {
+        FakeModel::start_with(script, Arc::new(|_, _| {}))
+    }
+
+    /// [`FakeModel::start`], calling `on_turn` on each conversation request.
+    pub fn start_with(script: Vec<Reply>, on_turn: OnTurn) -> FakeModel {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let state = Arc::new(Mutex::new((script, 0usize)));
+        let state = Arc::new(State {
+            script: Mutex::new((script, 0usize)),
+            on_turn,
+        });
         let recorded = requests.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -65,21 +97,28 @@ impl FakeModel {
     }
 }
 
-type Script = Mutex<(Vec<Reply>, usize)>;
+struct State {
+    script: Mutex<(Vec<Reply>, usize)>,
+    on_turn: OnTurn,
+}
 
-fn next_reply(state: &Script) -> Reply {
-    let mut s = state.lock().unwrap();
-    let (script, at) = &mut *s;
-    let reply = script
-        .get(*at)
-        .or(script.last())
-        .cloned()
-        .unwrap_or(Reply::Text("ok".into()));
-    *at += 1;
+fn next_reply(state: &State, body: &Value) -> Reply {
+    let (reply, turn) = {
+        let mut s = state.script.lock().unwrap();
+        let (script, at) = &mut *s;
+        let reply = script
+            .get(*at)
+            .or(script.last())
+            .cloned()
+            .unwrap_or(Reply::Text("ok".into()));
+        *at += 1;
+        (reply, *at - 1)
+    };
+    (state.on_turn)(turn, body);
     reply
 }
 
-fn serve(stream: TcpStream, recorded: &Mutex<Vec<Request>>, state: &Script) -> std::io::Result<()> {
+fn serve(stream: TcpStream, recorded: &Mutex<Vec<Request>>, state: &State) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     loop {
         let mut first = String::new();
@@ -159,7 +198,7 @@ fn sse(events: &[(&str, Value)]) -> String {
         .collect()
 }
 
-fn answer(method: &str, path: &str, body: &Value, state: &Script) -> (&'static str, String) {
+fn answer(method: &str, path: &str, body: &Value, state: &State) -> (&'static str, String) {
     let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
     if method != "POST" {
         return ("application/json", "{}".into());
@@ -176,7 +215,7 @@ fn answer(method: &str, path: &str, body: &Value, state: &Script) -> (&'static s
         let reply = if side {
             Reply::Text("Fake title".into())
         } else {
-            next_reply(state)
+            next_reply(state, body).as_function()
         };
         return if stream {
             ("text/event-stream", anthropic_sse(&reply))
@@ -185,7 +224,7 @@ fn answer(method: &str, path: &str, body: &Value, state: &Script) -> (&'static s
         };
     }
     if path.starts_with("/v1/responses") || path.starts_with("/responses") {
-        return ("text/event-stream", responses_sse(&next_reply(state)));
+        return ("text/event-stream", responses_sse(&next_reply(state, body)));
     }
     if path.contains(":countTokens") {
         return ("application/json", json!({"totalTokens": 10}).to_string());
@@ -197,7 +236,7 @@ fn answer(method: &str, path: &str, body: &Value, state: &Script) -> (&'static s
             .or_else(|| body.pointer("/generationConfig/responseSchema"));
         let reply = match schema {
             Some(schema) => Reply::Text(example_of(schema).to_string()),
-            None => next_reply(state),
+            None => next_reply(state, body).as_function(),
         };
         let doc = gemini_doc(&reply);
         return if path.contains("alt=sse") || path.contains(":streamGenerateContent") {
@@ -210,19 +249,20 @@ fn answer(method: &str, path: &str, body: &Value, state: &Script) -> (&'static s
 }
 
 fn anthropic_json(reply: &Reply) -> String {
-    let (content, stop) = match reply {
+    let (content, stop) = match &reply.as_function() {
         Reply::Text(t) => (json!([{"type":"text","text":t}]), "end_turn"),
         Reply::Tool { name, input } => (
             json!([{"type":"tool_use","id":"toolu_fake1","name":name,"input":input}]),
             "tool_use",
         ),
+        Reply::Freeform { .. } => unreachable!("as_function made it a tool call"),
     };
     json!({"id":"msg_fake","type":"message","role":"assistant","model":"claude-fake","content":content,"stop_reason":stop,"stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":5}}).to_string()
 }
 
 fn anthropic_sse(reply: &Reply) -> String {
     let start = json!({"type":"message_start","message":{"id":"msg_fake","type":"message","role":"assistant","model":"claude-fake","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":1}}});
-    let (block, delta, stop) = match reply {
+    let (block, delta, stop) = match &reply.as_function() {
         Reply::Text(t) => (
             json!({"type":"text","text":""}),
             json!({"type":"text_delta","text":t}),
@@ -233,6 +273,7 @@ fn anthropic_sse(reply: &Reply) -> String {
             json!({"type":"input_json_delta","partial_json":input.to_string()}),
             "tool_use",
         ),
+        Reply::Freeform { .. } => unreachable!("as_function made it a tool call"),
     };
     sse(&[
         ("message_start", start),
@@ -265,6 +306,9 @@ fn responses_sse(reply: &Reply) -> String {
         Reply::Tool { name, input } => {
             json!({"type":"function_call","id":format!("fc_{id}"),"call_id":format!("call_{id}"),"name":name,"arguments":input.to_string(),"status":"completed"})
         }
+        Reply::Freeform { name, input } => {
+            json!({"type":"custom_tool_call","id":format!("ctc_{id}"),"call_id":format!("call_{id}"),"name":name,"input":input,"status":"completed"})
+        }
     };
     let mut events = vec![(
         "response.created",
@@ -285,9 +329,10 @@ fn responses_sse(reply: &Reply) -> String {
 }
 
 fn gemini_doc(reply: &Reply) -> Value {
-    let part = match reply {
+    let part = match &reply.as_function() {
         Reply::Text(t) => json!({"text": t}),
         Reply::Tool { name, input } => json!({"functionCall": {"name": name, "args": input}}),
+        Reply::Freeform { .. } => unreachable!("as_function made it a tool call"),
     };
     json!({
         "candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],

@@ -577,7 +577,7 @@ fn demo_runs_real_session_processes_and_ends_on_the_dashboard() {
             .output()
             .unwrap()
     };
-    let out = demo(&["--keep"]);
+    let out = demo(&["--keep", "--verbose"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
     for needle in [

@@ -419,7 +419,8 @@ fn gemini_and_cursor_events_get_answers_in_their_shape() {
             json!({"command": "ls", "cwd": repo(&hub)}),
         ),
     );
-    assert_eq!(allow, json!({"permission": "allow"}));
+    // No `permission` at all: "allow" would approve what the person is otherwise asked.
+    assert_eq!(allow, json!({}));
     assert_eq!(
         hook(
             &hub,
@@ -768,7 +769,10 @@ fn hooks_install_merges_is_idempotent_and_uninstall_gives_back_the_bytes() {
         )
         .unwrap();
         assert!(
-            status[0]["missing"].as_array().unwrap().is_empty(),
+            status["providers"][0]["missing"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
             "{status}"
         );
 
@@ -833,4 +837,253 @@ fn hooks_install_into_nothing_and_back_and_refuses_a_broken_file() {
         std::fs::read_to_string(project.join(".cursor/hooks.json")).unwrap(),
         broken
     );
+}
+
+/// `hooks install codex --toml`: our handlers go into `[hooks]` of .codex/config.toml
+/// (which Codex reads like hooks.json), every other byte of the file is kept, installing
+/// twice is once, uninstall gives back the original bytes, and a file that does not
+/// parse is refused with file:line:col and left alone.
+#[test]
+fn codex_hooks_in_config_toml_keep_every_other_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path();
+    std::fs::create_dir(project.join(".git")).unwrap();
+    let file = project.join(".codex/config.toml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    // Comments, odd spacing, an inline table and a hook of the person's own.
+    let original = "# my codex settings\nmodel   = \"gpt-5.5\"  # the default\n\n[model_providers.local]\nname = \"local\"\nbase_url = \"http://127.0.0.1:9/v1\"   \nheaders = { X-Team = \"a\" }\n\n[[hooks.Stop]]\n# notify me\n[[hooks.Stop.hooks]]\ntype = \"command\"\ncommand = \"notify-send done\"\n\n[tui]\nnotifications = true\n";
+    std::fs::write(&file, original).unwrap();
+
+    let out = in_project(project, &["hooks", "install", "codex", "--toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("trust"), "{}", stdout(&out));
+    let once = std::fs::read_to_string(&file).unwrap();
+    // The original lines are all there, in their order, untouched.
+    let mut rest = once.as_str();
+    for line in original.lines() {
+        let at = rest
+            .find(&format!("{line}\n"))
+            .unwrap_or_else(|| panic!("{line:?} lost or moved:\n{once}"));
+        rest = &rest[at + line.len() + 1..];
+    }
+    let doc: toml_edit::DocumentMut = once.parse().unwrap();
+    let stop = doc["hooks"]["Stop"].as_array_of_tables().unwrap();
+    assert_eq!(stop.len(), 2, "the person's Stop hook first, then ours");
+    assert_eq!(
+        stop.get(0).unwrap()["hooks"]
+            .as_array_of_tables()
+            .unwrap()
+            .get(0)
+            .unwrap()["command"]
+            .as_str(),
+        Some("notify-send done")
+    );
+    for event in [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "SessionEnd",
+    ] {
+        let groups = doc["hooks"][event].as_array_of_tables().unwrap();
+        let command = groups.get(0).unwrap()["hooks"]
+            .as_array_of_tables()
+            .unwrap()
+            .get(0)
+            .unwrap()["command"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            command.ends_with(&format!("hook codex {event}")),
+            "{command}"
+        );
+    }
+    let status: Value = serde_json::from_slice(
+        &in_project(project, &["--json", "hooks", "status", "codex"]).stdout,
+    )
+    .unwrap();
+    assert!(
+        status["providers"][0]["missing"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{status}"
+    );
+    assert!(
+        status["providers"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("config.toml")
+    );
+
+    assert!(
+        in_project(project, &["hooks", "install", "codex", "--toml"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        once,
+        "twice = once"
+    );
+
+    let out = in_project(project, &["hooks", "uninstall", "codex", "--toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        original,
+        "original bytes"
+    );
+
+    // No file before: install creates it, uninstall removes it.
+    std::fs::remove_file(&file).unwrap();
+    assert!(
+        in_project(project, &["hooks", "install", "codex", "--toml"])
+            .status
+            .success()
+    );
+    assert!(file.exists());
+    assert!(
+        in_project(project, &["hooks", "uninstall", "codex", "--toml"])
+            .status
+            .success()
+    );
+    assert!(!file.exists());
+
+    // --toml is Codex's alone.
+    let out = in_project(project, &["hooks", "install", "claude", "--toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // A config.toml that does not parse: refused with file:line:col, unchanged.
+    let broken = "model = \"gpt-5.5\"\n[hooks\nStop = 1\n";
+    std::fs::write(&file, broken).unwrap();
+    let out = in_project(project, &["hooks", "install", "codex", "--toml"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("config.toml:2:"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), broken);
+}
+
+/// Cursor's hook contract as its documentation and its shipped CLI describe it
+/// (cursor.com/docs/hooks): payloads carry `conversation_id`/`session_id`,
+/// `workspace_roots`, `cursor_version`; before-hooks answer `permission` with
+/// `user_message`/`agent_message`; sessionStart and postToolUse take
+/// `additional_context`; beforeSubmitPrompt documents no context, so a message waiting
+/// there is left for the next postToolUse instead of being marked delivered unseen.
+/// Cursor also runs Claude Code's hooks from .claude/settings.json: those calls (a
+/// `cursor_version` in a Claude payload) are left to the Cursor hooks.
+#[test]
+fn cursor_contract_as_documented() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "owner", "heartbeat"]);
+    let out = hub
+        .command("sessions")
+        .current_dir(repo(&hub))
+        .args(["--as", "owner", "reserve", "src/api/**"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let c = "5b0d6c1e-8a4f-4f1e-9d8e-2b7f1c3a9e10";
+    let event = |name: &str, extra: Value| {
+        let mut v = cursor_event(&hub, c, name, extra);
+        let o = v.as_object_mut().unwrap();
+        o.insert("session_id".into(), json!(c));
+        o.insert("cursor_version".into(), json!("2026.09.18-9a7762b"));
+        o.insert("model".into(), json!("composer-2.5"));
+        o.insert("transcript_path".into(), Value::Null);
+        v
+    };
+    let start = hook(
+        &hub,
+        "cursor",
+        "sessionStart",
+        &event("sessionStart", json!({"composer_mode": "agent"})),
+    );
+    assert_eq!(
+        start.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["additional_context"]
+    );
+    let me = start["additional_context"]
+        .as_str()
+        .unwrap()
+        .split("you are ")
+        .nth(1)
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .to_string();
+
+    hub.ok(&["--as", "owner", "msg", "send", "--to", &me, "cursor-note-1"]);
+    let prompt = hook(
+        &hub,
+        "cursor",
+        "beforeSubmitPrompt",
+        &event(
+            "beforeSubmitPrompt",
+            json!({"prompt": "go", "attachments": []}),
+        ),
+    );
+    assert_eq!(prompt, Value::Null, "no context at prompt submit");
+    let after = hook(
+        &hub,
+        "cursor",
+        "postToolUse",
+        &event(
+            "postToolUse",
+            json!({"tool_name": "Shell", "tool_input": {"command": "ls", "cwd": repo(&hub)}, "tool_output": "{\"output\":\"\",\"exitCode\":0}", "tool_use_id": "call_1"}),
+        ),
+    );
+    assert!(
+        after["additional_context"]
+            .as_str()
+            .unwrap()
+            .contains("cursor-note-1"),
+        "the message waited for postToolUse: {after}"
+    );
+
+    // The agent's edit tools on a reserved path are denied, naming the holder.
+    for tool in ["Write", "StrReplace", "Delete", "Edit"] {
+        let denied = hook(
+            &hub,
+            "cursor",
+            "preToolUse",
+            &event(
+                "preToolUse",
+                json!({"tool_name": tool, "tool_input": {"file_path": repo(&hub).join("src/api/x.rs")}, "tool_use_id": "call_2"}),
+            ),
+        );
+        assert_eq!(denied["permission"], "deny", "{tool}: {denied}");
+        assert!(
+            denied["user_message"]
+                .as_str()
+                .unwrap()
+                .contains("reserved by owner")
+        );
+    }
+    let read = hook(
+        &hub,
+        "cursor",
+        "preToolUse",
+        &event(
+            "preToolUse",
+            json!({"tool_name": "Read", "tool_input": {"file_path": repo(&hub).join("src/api/x.rs")}}),
+        ),
+    );
+    assert_eq!(read, json!({}), "reading a reserved file is fine");
+
+    // Cursor running Claude Code's hooks: left alone (no answer, no second identity).
+    let bindings = || {
+        std::fs::read_dir(hub.path(".sessions/agents"))
+            .unwrap()
+            .count()
+    };
+    let before = bindings();
+    let mut from_cursor = event("sessionStart", json!({}));
+    from_cursor["hook_event_name"] = json!("SessionStart");
+    assert_eq!(
+        hook(&hub, "claude", "SessionStart", &from_cursor),
+        Value::Null
+    );
+    assert_eq!(bindings(), before);
 }

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod agent_clis;
 mod board_hardening;
 mod chats;
 mod chats_real;
@@ -16,16 +17,20 @@ mod git;
 mod glance;
 mod hardening;
 mod hardening_fs;
+mod help;
 mod hooks;
+mod hooks_real;
 mod mcp;
 mod messages;
 mod mixedfleet;
 mod output;
 mod reservations;
 mod sessions;
+mod short_ids;
 mod skew;
 mod statusfiles;
 mod surprises;
+mod terminal;
 mod top;
 mod views;
 mod watch;

@@ -346,7 +346,7 @@ fn violations(root: &Value, schema: &Value, value: &Value, at: &str) -> Vec<Stri
     found
 }
 
-fn schema_of(hub: &TestHub, command: &[&str]) -> Value {
+pub fn schema_of(hub: &TestHub, command: &[&str]) -> Value {
     let mut args = vec!["schema"];
     args.extend_from_slice(command);
     let text = hub.ok(&args);
@@ -361,7 +361,7 @@ fn schema_of(hub: &TestHub, command: &[&str]) -> Value {
     schema
 }
 
-fn assert_matches(schema: &Value, value: &Value, what: &str) {
+pub fn assert_matches(schema: &Value, value: &Value, what: &str) {
     let found = violations(schema, schema, value, "$");
     assert!(
         found.is_empty(),
@@ -432,6 +432,7 @@ fn every_json_document_matches_the_schema_sessions_schema_prints() {
         (&["reservations"], vec!["reservations"]),
         (&["unreserve"], vec!["--as", "s2", "unreserve"]),
         (&["whoami"], vec!["--as", "s2", "whoami"]),
+        (&["prime"], vec!["--as", "s2", "prime"]),
     ];
     for (command, args) in cases {
         let schema = schema_of(&hub, command);
@@ -442,6 +443,36 @@ fn every_json_document_matches_the_schema_sessions_schema_prints() {
             .unwrap_or_else(|e| panic!("sessions {all:?}: {e}: {}", stderr(&out)));
         assert_matches(&schema, &value, &format!("sessions {all:?}"));
     }
+    // The hooks commands work on the project of the folder they run in.
+    let project = hub.root.parent().unwrap();
+    std::fs::create_dir_all(project.join(".git")).unwrap();
+    let hooks_cases: [(&[&str], Vec<&str>); 4] = [
+        (&["hooks", "install"], vec!["hooks", "install", "gemini"]),
+        (
+            &["hooks", "install"],
+            vec!["hooks", "install", "codex", "--toml", "--dry-run"],
+        ),
+        (&["hooks", "status"], vec!["hooks", "status"]),
+        (
+            &["hooks", "uninstall"],
+            vec!["hooks", "uninstall", "gemini"],
+        ),
+    ];
+    for (command, args) in hooks_cases {
+        let schema = schema_of(&hub, command);
+        let out = hub
+            .command("sessions")
+            .current_dir(project)
+            .env("HOME", project)
+            .arg("--json")
+            .args(&args)
+            .output()
+            .unwrap();
+        let value: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("sessions {args:?}: {e}: {}", stderr(&out)));
+        assert_matches(&schema, &value, &format!("sessions {args:?}"));
+    }
+
     // A failed command's document has a schema too.
     let out = hub.run(&["--json", "--as", "s3", "claim", "deploy-api"]);
     assert_eq!(out.status.code(), Some(1));

@@ -168,3 +168,146 @@ fn a_heartbeat_from_an_unregistered_session_warns() {
         .succeeds()
         .stderr_lacks("registered");
 }
+
+/// The one rule for names that may be typos (README "Typos"): the command does what
+/// was asked and warns, on stderr and in the JSON `warnings`, with the near match.
+#[test]
+fn a_collab_request_to_an_unregistered_session_warns_with_the_near_match() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    hub.ok(&["--as", "nobody-there", "register"]);
+    hub.cli(["collab", "request", "nobody-here", "help me"])
+        .as_("s1")
+        .succeeds()
+        .stderr_has("no registered session \"nobody-here\"; did you mean nobody-there?");
+    let v = hub.json(&["--as", "s1", "collab", "request", "nobody-here", "again"]);
+    assert_eq!(v["to_session"], "nobody-here", "still filed: {v}");
+    assert!(
+        v["warnings"][0].as_str().unwrap().contains("nobody-there"),
+        "{v}"
+    );
+    let v = hub.json(&["--as", "s1", "collab", "request", "nobody-there", "fine"]);
+    assert!(v.get("warnings").is_none(), "{v}");
+    assert!(
+        v["request_id"].as_str().unwrap().starts_with("collab-"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_signal_without_a_status_file_warns_with_the_near_match() {
+    let hub = TestHub::new();
+    hub.ok(&["report", "new", "infra", "--template", "infrastructure"]);
+    hub.cli(["signal", "infr"])
+        .succeeds()
+        .stderr_has("no status file infr-status.md; did you mean infra?");
+    assert!(hub.root.join(".infr-updated").exists(), "still touched");
+    let v = hub.json(&["signal", "nosuchproject"]);
+    let warning = v["warnings"][0].as_str().unwrap();
+    assert!(warning.contains("nosuchproject-status.md"), "{v}");
+    hub.cli(["signal", "infra"])
+        .succeeds()
+        .stderr_lacks("warning");
+}
+
+#[test]
+fn report_set_into_a_new_section_warns_with_the_near_match() {
+    let hub = TestHub::new();
+    hub.ok(&["report", "new", "infra", "--template", "infrastructure"]);
+    hub.ok(&["report", "set", "infra", "SERVICES", "Server", "ok"]);
+    hub.cli(["report", "set", "infra", "SERVCES", "Cache", "wip"])
+        .succeeds()
+        .stderr_has("created a new section SERVCES; did you mean SERVICES?");
+    assert!(
+        hub.read("infra-status.md").contains("**SERVCES:**"),
+        "still created"
+    );
+    let v = hub.json(&["report", "set", "infra", "Monitoring", "Alerts", "ok"]);
+    assert!(
+        v["warnings"][0].as_str().unwrap().contains("MONITORING"),
+        "{v}"
+    );
+    let v = hub.json(&["report", "set", "infra", "services", "Server", "fail"]);
+    assert!(v.get("warnings").is_none(), "an existing section: {v}");
+}
+
+#[test]
+fn milestone_claim_prints_the_next_steps_the_readme_promises() {
+    let hub = TestHub::new();
+    hub.ok(&["--as", "s1", "register"]);
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "create",
+        "Deploy Dashboard",
+        "--step",
+        "Review script",
+        "--step",
+        "Deploy",
+    ]);
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains(
+        "milestone claim deploy-dashboard      # claim + owner + in_progress; prints the next steps"
+    ));
+    hub.cli(["milestone", "claim", "deploy-dashboard"])
+        .as_("s1")
+        .succeeds()
+        .stdout_has("Next steps:")
+        .stdout_has("  - step 1: Review script")
+        .stdout_has("  - step 2: Deploy")
+        .stdout_has("sessions milestone update deploy-dashboard 1 completed");
+    // After a handoff, what the last holder asked for comes first.
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "update",
+        "deploy-dashboard",
+        "1",
+        "completed",
+    ]);
+    hub.ok(&[
+        "--as",
+        "s1",
+        "milestone",
+        "handoff",
+        "deploy-dashboard",
+        "half way",
+        "--next",
+        "Open port 8002",
+    ]);
+    let text = hub.ok(&["--as", "s2", "milestone", "claim", "deploy-dashboard"]);
+    let steps = text.split("Next steps:").nth(1).expect("next steps");
+    assert!(
+        steps.starts_with("\n  - Open port 8002\n  - step 2: Deploy\n"),
+        "{text}"
+    );
+    assert!(
+        !steps.contains("step 1"),
+        "a completed step is not next: {text}"
+    );
+}
+
+#[test]
+fn consume_prints_the_status_file_path_as_the_readme_says() {
+    let hub = TestHub::new();
+    hub.ok(&["report", "new", "infra", "--template", "infrastructure"]);
+    hub.ok(&["signal", "infra"]);
+    let path = hub.ok(&["consume", "infra"]);
+    let path = std::path::Path::new(path.trim());
+    assert!(path.ends_with("infra-status.md"), "{path:?}");
+    assert!(std::fs::read_to_string(path).unwrap().contains("STATUS"));
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains("prints the path of its status file"),
+        "README says what it prints"
+    );
+    assert_eq!(
+        hub.run(&["consume", "infra"]).status.code(),
+        Some(1),
+        "no longer pending"
+    );
+}

@@ -381,6 +381,9 @@ fn watch_once_exits_on_the_first_message_addressed_to_me() {
     assert_eq!(e["message_id"], "m-2");
     assert_eq!(e["sender"], "s1");
     assert_eq!(e["subject"], "for you");
+    // The event carries the text, and the recipients as a list.
+    assert_eq!(e["text"], "body", "{e}");
+    assert_eq!(e["recipients"], serde_json::json!(["s2"]), "{e}");
 }
 
 #[test]
@@ -776,4 +779,48 @@ fn a_running_consumer_picks_up_a_signal_another_consumer_died_holding() {
     survivor.wait_until("the survivor to handle the abandoned signal", || {
         log_lines(&log).len() > handled_before
     });
+}
+
+#[test]
+fn message_events_carry_the_text_and_a_list_of_recipients() {
+    let hub = TestHub::new();
+    let env_log = hub.root.with_file_name("recipients.log");
+    let exec = format!(
+        "printf '%s|%s\\n' \"$SESSIONS_RECIPIENTS\" \"$SESSIONS_TEXT\" >> '{}'",
+        env_log.display()
+    );
+    let w = Watcher::start(&hub, &["--kind", "message", "--exec", &exec]);
+    hub.ok(&[
+        "--as",
+        "s1",
+        "msg",
+        "send",
+        "--to",
+        "s2,s3",
+        "two lines\nof text",
+    ]);
+    hub.ok(&["--as", "s1", "msg", "send", "--all", "to everyone"]);
+    w.wait_until("two message events", || w.events().len() >= 2);
+    let events = w.events();
+    assert_eq!(
+        events[0]["recipients"],
+        serde_json::json!(["s2", "s3"]),
+        "{events:?}"
+    );
+    assert_eq!(events[0]["text"], "two lines\nof text", "{events:?}");
+    assert_eq!(
+        events[1]["recipients"],
+        serde_json::json!(["all"]),
+        "{events:?}"
+    );
+    assert_eq!(events[1]["text"], "to everyone", "{events:?}");
+    // --exec sees the list as it always read: names joined by ", ".
+    w.wait_until("both commands ran", || {
+        std::fs::read_to_string(&env_log).is_ok_and(|l| l.contains("all|to everyone"))
+    });
+    let log = std::fs::read_to_string(&env_log).unwrap();
+    assert!(log.starts_with("s2, s3|two lines\nof text\n"), "{log:?}");
+    // The help says what the stream is.
+    let help = hub.ok(&["watch", "--help"]);
+    assert!(help.contains("one JSON object per line"), "{help}");
 }

@@ -14,6 +14,7 @@ use sessions_core::{Hub, Result};
 pub const MAX_CHARS: usize = 1500;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Brief {
     pub me: Option<String>,
     pub live: Vec<Peer>,
@@ -26,6 +27,7 @@ pub struct Brief {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Peer {
     pub id: String,
     pub status: Option<String>,
@@ -66,12 +68,14 @@ pub fn build(hub: &Hub, me: Option<&str>, unread: &[InboxEntry]) -> Result<Brief
             work: s.current_work.clone(),
         })
         .collect();
-    let all_res = reservations::list(hub, now)?;
+    // One scan of the lock files serves both my claims and everyone's reservations.
+    let all_claims = claims::list(hub)?;
+    let all_res = reservations::of_claims(hub, &all_claims, now);
     let (my_claims, my_reservations) = match me {
         Some(me) => (
-            claims::held(hub, me)?
-                .into_iter()
-                .filter(|c| !c.key.starts_with(reservations::KEY_PREFIX))
+            all_claims
+                .iter()
+                .filter(|c| c.holder == me && !c.key.starts_with(reservations::KEY_PREFIX))
                 .map(|c| format!("{} (token {})", c.key, c.token.unwrap_or(0)))
                 .collect(),
             all_res

@@ -122,6 +122,10 @@ fn handle(
             Error::Usage("stdin is not a JSON object".into()),
         )));
     }
+    // Cursor runs Claude Code's hooks too; its own hooks handle its sessions.
+    if provider != Provider::Cursor && raw.get("cursor_version").is_some() {
+        return Ok(Answer { stdout: None });
+    }
     let input = Input::parse(raw);
     let cwd = input
         .cwd
@@ -173,11 +177,21 @@ fn respond(
     let decision = match event {
         Event::SessionStart => {
             beat(hub, &mut binding, "active", Duration::ZERO)?;
-            let (inbox, _) = messages::inbox_mark_read(hub, &me, true)?;
-            let unread: Vec<_> = inbox.messages.into_iter().filter(|e| e.unread).collect();
+            // Nothing unread (the usual start): no cursor lock, no cursor write.
+            let unread: Vec<_> = if messages::unread_count(hub, &me)? == 0 {
+                Vec::new()
+            } else {
+                let (inbox, _) = messages::inbox_mark_read(hub, &me, true)?;
+                inbox.messages.into_iter().filter(|e| e.unread).collect()
+            };
             receipts(hub, &me, provider, &unread);
             binding.last_delivery = Some(time::format(now));
             Decision::Context(brief::build(hub, Some(&me), &unread)?.text)
+        }
+        // Messages wait (unread) for an event whose context the model sees.
+        Event::PromptSubmit if !provider.carries_context(event) => {
+            beat(hub, &mut binding, "active", settings.beat_every)?;
+            Decision::Nothing
         }
         Event::PromptSubmit => {
             beat(hub, &mut binding, "active", settings.beat_every)?;

@@ -8,14 +8,18 @@
 //!   BeforeAgent, BeforeTool, AfterTool, AfterAgent, SessionEnd, PreCompress. A denial is
 //!   a top-level `decision: "deny"` with `reason`; context is
 //!   `hookSpecificOutput.additionalContext`. Timeouts in settings are milliseconds.
-//! - Cursor: `conversation_id` and `workspace_roots` instead of a session id and cwd;
-//!   camelCase events; before-events answer `permission: allow|deny` with
-//!   `user_message`/`agent_message`; sessionStart and postToolUse take
-//!   `additional_context`.
+//! - Cursor (cursor.com/docs/hooks): `conversation_id` (and `session_id`, the same) and
+//!   `workspace_roots` instead of a cwd; camelCase events; before-events answer
+//!   `permission: deny` with `user_message`/`agent_message` (we never answer `allow`: it
+//!   would approve what the person is otherwise asked, so an allowed tool gets `{}`);
+//!   sessionStart and postToolUse take `additional_context`; beforeSubmitPrompt and
+//!   stop document no context. Cursor also runs Claude Code's hooks (from
+//!   .claude/settings.json), with `cursor_version` in the payload.
 
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     Claude,
@@ -127,12 +131,31 @@ impl Provider {
             // headers name the files, so every tool input is searched for them.
             Provider::Codex => true,
             Provider::Gemini => matches!(t.as_str(), "write_file" | "replace" | "edit"),
+            // The agent's tools are Write, StrReplace, Edit, Delete (and older edit_file,
+            // search_replace, delete_file); file events carry no tool name.
             Provider::Cursor => {
                 matches!(
                     t.as_str(),
-                    "write" | "edit" | "multiedit" | "edit_file" | "search_replace" | "delete_file"
+                    "write"
+                        | "edit"
+                        | "multiedit"
+                        | "strreplace"
+                        | "delete"
+                        | "edit_file"
+                        | "search_replace"
+                        | "delete_file"
                 ) || t.is_empty()
             }
+        }
+    }
+}
+
+impl Provider {
+    /// Whether the provider shows the model context a hook returns for `event`.
+    pub fn carries_context(self, event: Event) -> bool {
+        match self {
+            Provider::Cursor => matches!(event, Event::SessionStart | Event::PostTool),
+            _ => true,
         }
     }
 }
@@ -290,11 +313,11 @@ pub fn answer(
         (Provider::Gemini, Decision::Deny(reason)) => {
             Some(json!({ "decision": "deny", "reason": reason }))
         }
-        (Provider::Cursor, Decision::Context(text)) => match event {
-            Event::SessionStart | Event::PostTool => Some(json!({ "additional_context": text })),
-            _ => None, // beforeSubmitPrompt and stop take no context
-        },
-        (Provider::Cursor, Decision::Allow) => Some(json!({ "permission": "allow" })),
+        (Provider::Cursor, Decision::Context(text)) => provider
+            .carries_context(event)
+            .then(|| json!({ "additional_context": text })),
+        // An empty answer lets Cursor ask the person as it would without us.
+        (Provider::Cursor, Decision::Allow) => Some(json!({})),
         (Provider::Cursor, Decision::Deny(reason)) => Some(json!({
             "permission": "deny",
             "user_message": reason,

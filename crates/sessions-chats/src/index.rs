@@ -1,22 +1,28 @@
 //! The per-file index that makes listing instant: what each session file held, keyed by
-//! (path, size, mtime) and kept in one JSON file under the user's cache folder. A file
-//! whose size or mtime changed is read again; the cache is replaced atomically (a killed
-//! indexer leaves the old one), and a cache that does not parse is rebuilt, not trusted.
+//! (path, size, mtime) and kept in one compact binary file under the user's cache folder
+//! (see `cache_file`). A file whose size or mtime changed is read again; the cache is
+//! replaced atomically (a killed indexer leaves the old one), and a cache that fails its
+//! checksum or does not decode is rebuilt, not trusted.
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use crate::cache_file::{Reader, Writer};
 
 use crate::providers::{self, Source};
 use crate::{ChatSession, Homes, Listing, Provider, Warning};
 
-const VERSION: u32 = 1;
-const FILE_NAME: &str = "chats-index.json";
+const VERSION: u32 = 2;
+/// The cache file, in the cache folder.
+pub const FILE_NAME: &str = "chats-index.bin";
+/// The JSON cache of version 1, removed when the binary one is written.
+const OLD_FILE_NAME: &str = "chats-index.json";
 
 /// `$XDG_CACHE_HOME/sessions`, else `~/.cache/sessions`.
 pub fn default_cache_dir() -> Option<PathBuf> {
@@ -30,44 +36,27 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|d| d.join("sessions"))
 }
 
-/// Size and modification time (ns) of a file: the key of a cached entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp {
-    pub size: u64,
-    pub mtime_ns: u128,
-}
+pub use crate::providers::Stamp;
 
 fn stamp(path: &Path) -> Option<Stamp> {
-    let m = std::fs::metadata(path).ok()?;
-    let mtime_ns = m
-        .modified()
-        .ok()?
-        .duration_since(UNIX_EPOCH)
-        .ok()?
-        .as_nanos();
-    Some(Stamp {
-        size: m.len(),
-        mtime_ns,
-    })
+    Stamp::of(&std::fs::metadata(path).ok()?)
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct Entry {
     stamps: Vec<Option<Stamp>>,
-    #[serde(default)]
     sessions: Vec<ChatSession>,
-    #[serde(default)]
     warning: Option<String>,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default)]
 struct CacheFile {
-    version: u32,
     entries: HashMap<PathBuf, Entry>,
 }
 
 /// What an index run did, for `--json` and benchmarks.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IndexStats {
     pub files: usize,
     pub read: usize,
@@ -121,9 +110,8 @@ pub fn list(homes: &Homes, opts: &Options) -> (Listing, IndexStats) {
     let mut entries: Vec<Option<Entry>> = Vec::with_capacity(sources.len());
     let mut stamps_of: Vec<Vec<Option<Stamp>>> = Vec::with_capacity(sources.len());
     for s in &sources {
-        let stamps: Vec<Option<Stamp>> = std::iter::once(&s.path)
-            .chain(s.companions().iter())
-            .map(|p| stamp(p))
+        let stamps: Vec<Option<Stamp>> = std::iter::once(s.stamp.or_else(|| stamp(&s.path)))
+            .chain(s.companions().iter().map(|p| stamp(p)))
             .collect();
         let hit = old.entries.remove(&s.path);
         known += usize::from(hit.is_some());
@@ -148,28 +136,26 @@ pub fn list(homes: &Homes, opts: &Options) -> (Listing, IndexStats) {
     let write = cache_path.is_some() && (stats.read > 0 || stats.rebuilt || gone);
 
     let mut listing = Listing::default();
-    let mut new_cache = CacheFile {
-        version: VERSION,
-        entries: std::mem::take(&mut old.entries),
-    };
-    for (s, e) in sources.iter().zip(entries) {
-        let Some(e) = e else { continue };
-        if let Some(w) = &e.warning {
-            listing.warnings.push(Warning {
-                path: s.path.clone(),
-                message: w.clone(),
-            });
-        }
-        if write {
-            listing.sessions.extend(e.sessions.iter().cloned());
-            new_cache.entries.insert(s.path.clone(), e);
-        } else {
-            listing.sessions.extend(e.sessions);
-        }
-    }
+    let current: Vec<(&Path, &Entry)> = sources
+        .iter()
+        .zip(&entries)
+        .filter_map(|(s, e)| Some((s.path.as_path(), e.as_ref()?)))
+        .collect();
     if let (true, Some(p)) = (write, &cache_path) {
         // A cache that cannot be written only costs speed next time.
-        let _ = save(p, &new_cache);
+        let kept = old.entries.iter().map(|(p, e)| (p.as_path(), e));
+        let _ = save(p, kept.chain(current.iter().copied()));
+    }
+    drop(current);
+    for (s, e) in sources.iter().zip(entries) {
+        let Some(e) = e else { continue };
+        if let Some(w) = e.warning {
+            listing.warnings.push(Warning {
+                path: s.path.clone(),
+                message: w,
+            });
+        }
+        listing.sessions.extend(e.sessions);
     }
     providers::complete(&mut listing.sessions, homes);
     dedupe(&mut listing.sessions);
@@ -193,23 +179,25 @@ fn sources_cover(providers: &[Provider], homes: &Homes, path: &Path) -> bool {
 /// One session per (provider, id): Gemini's old JSON and its JSONL successor, or a
 /// Codex rollout both live and archived, keep the most recently active.
 fn dedupe(sessions: &mut Vec<ChatSession>) {
-    let mut best: HashMap<(Provider, String), usize> = HashMap::new();
+    let mut best: HashMap<(Provider, &str), usize> = HashMap::with_capacity(sessions.len());
     let mut keep = vec![true; sessions.len()];
     for (i, s) in sessions.iter().enumerate() {
-        match best.get(&(s.provider, s.id.clone())) {
-            Some(&j) => {
+        match best.entry((s.provider, s.id.as_str())) {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let j = *o.get();
                 if s.activity() > sessions[j].activity() {
                     keep[j] = false;
-                    best.insert((s.provider, s.id.clone()), i);
+                    o.insert(i);
                 } else {
                     keep[i] = false;
                 }
             }
-            None => {
-                best.insert((s.provider, s.id.clone()), i);
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
             }
         }
     }
+    drop(best);
     let mut i = 0;
     sessions.retain(|_| {
         i += 1;
@@ -281,25 +269,85 @@ fn read_all(
 /// `Err(true)`: a cache exists but is unusable; `Err(false)`: there is none.
 fn load(path: &Path) -> Result<CacheFile, bool> {
     let bytes = std::fs::read(path).map_err(|_| false)?;
-    match serde_json::from_slice::<CacheFile>(&bytes) {
-        Ok(c) if c.version == VERSION => Ok(c),
-        _ => Err(true),
+    decode(&bytes).ok_or(true)
+}
+
+fn decode(bytes: &[u8]) -> Option<CacheFile> {
+    let mut r = Reader::open(bytes, VERSION)?;
+    let count = r.u32()? as usize;
+    let mut entries = HashMap::with_capacity(count.min(bytes.len()));
+    for _ in 0..count {
+        let path = r.path()?;
+        let stamps = (0..r.u8()?)
+            .map(|_| match r.u8()? {
+                0 => Some(None),
+                1 => Some(Some(Stamp {
+                    size: r.u64()?,
+                    mtime_ns: r.u128()?,
+                })),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let warning = r.opt_string()?;
+        let sessions = (0..r.u32()?)
+            .map(|_| r.session())
+            .collect::<Option<Vec<_>>>()?;
+        entries.insert(
+            path,
+            Entry {
+                stamps,
+                sessions,
+                warning,
+            },
+        );
     }
+    r.at_end().then_some(CacheFile { entries })
+}
+
+fn encode<'a>(entries: impl Iterator<Item = (&'a Path, &'a Entry)>) -> Vec<u8> {
+    let entries: Vec<_> = entries.collect();
+    let mut w = Writer::new(VERSION);
+    w.u32(entries.len() as u32);
+    for (path, e) in entries {
+        w.path(path);
+        w.u8(e.stamps.len() as u8);
+        for st in &e.stamps {
+            match st {
+                Some(st) => {
+                    w.u8(1);
+                    w.u64(st.size);
+                    w.u128(st.mtime_ns);
+                }
+                None => w.u8(0),
+            }
+        }
+        w.opt_str(e.warning.as_deref());
+        w.u32(e.sessions.len() as u32);
+        for s in &e.sessions {
+            w.session(s);
+        }
+    }
+    w.finish()
 }
 
 /// Write to a temporary file in the same folder, flush it to disk, rename over.
-fn save(path: &Path, cache: &CacheFile) -> std::io::Result<()> {
+fn save<'a>(
+    path: &Path,
+    entries: impl Iterator<Item = (&'a Path, &'a Entry)>,
+) -> std::io::Result<()> {
     let dir = path.parent().expect("the cache file has a folder");
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&serde_json::to_vec(cache).map_err(std::io::Error::other)?)?;
+        f.write_all(&encode(entries))?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+    } else {
+        let _ = std::fs::remove_file(dir.join(OLD_FILE_NAME));
     }
     result
 }
@@ -316,7 +364,7 @@ pub fn forget(cache_dir: &Path, paths: &[PathBuf]) -> std::io::Result<usize> {
     }
     let removed = before - cache.entries.len();
     if removed > 0 {
-        save(&path, &cache)?;
+        save(&path, cache.entries.iter().map(|(p, e)| (p.as_path(), e)))?;
     }
     Ok(removed)
 }

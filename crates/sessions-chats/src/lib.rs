@@ -5,6 +5,7 @@
 //! Readers are plain blocking code: a listing reads only the head and tail of each
 //! transcript (see [`read`]), and the [`index`] caches what it found per file.
 
+mod cache_file;
 pub mod index;
 pub mod providers;
 pub mod read;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 /// One of the five agent CLIs whose sessions are listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     Claude,
@@ -68,14 +70,18 @@ impl std::fmt::Display for Provider {
 
 /// One provider session as found on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChatSession {
     pub provider: Provider,
     pub id: String,
     /// The working directory the session ran in (from the provider's own records).
     pub cwd: Option<String>,
     pub title: Option<String>,
+    /// RFC 3339.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub created: Option<DateTime<Utc>>,
     /// Last activity: the newest record's time.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub updated: Option<DateTime<Utc>>,
     /// Bytes of the transcript (0 for sessions inside a database).
     pub size: u64,
@@ -129,6 +135,7 @@ impl ChatSession {
 
 /// A file that could not be read as a session: listed once, never fatal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Warning {
     pub path: PathBuf,
     pub message: String,
@@ -174,6 +181,7 @@ impl Homes {
 
 /// active / idle / expired, from the last activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Active,

@@ -107,6 +107,11 @@ pub fn check_provider(
     Ok((bin, r.stdout.trim().to_string()))
 }
 
+/// Whether process `pid` still exists (signal 0).
+pub fn is_running(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
 /// Replace this process with the provider's resume, in the session's cwd.
 /// Returns only if the exec failed.
 pub fn exec_in(bin: &Path, args: &[String], cwd: &Path) -> std::io::Error {
@@ -115,6 +120,7 @@ pub fn exec_in(bin: &Path, args: &[String], cwd: &Path) -> std::io::Error {
 
 /// What one bounded run did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RunResult {
     pub exit: Option<i32>,
     pub stdout: String,
@@ -175,6 +181,7 @@ fn kill_group(child: &Child) {
 
 /// The result of sending to one session.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SendResult {
     pub provider: Provider,
     pub id: String,

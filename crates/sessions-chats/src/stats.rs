@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::{ChatSession, Lifetimes, Status};
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProviderStats {
     pub sessions: usize,
     pub active: usize,
@@ -22,6 +23,7 @@ pub struct ProviderStats {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Stats {
     pub total: ProviderStats,
     pub providers: BTreeMap<String, ProviderStats>,

@@ -11,6 +11,7 @@ use crate::{ChatSession, Provider};
 
 /// One message: who said it, when, and its text.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Turn {
     pub role: String,
     pub time: Option<String>,

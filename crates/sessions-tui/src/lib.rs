@@ -1,10 +1,12 @@
 //! `sessions top`: a live terminal dashboard of a hub.
 //!
-//! Frames are built from the core's views ([`model::Model`]). The screen is redrawn when
-//! something happens, never in a busy loop: a file-system event under the hub (through
-//! `notify`, so a change shows within milliseconds), a key, a resize, and a 1 s tick only
-//! for the countdowns. The terminal is restored on `q`, on a panic (a panic hook) and on
-//! SIGTERM/SIGHUP/SIGINT.
+//! The hub is read once at start ([`model::Live`]); after that a file-system event
+//! under the hub (through `notify`) names the files that changed, and only the parts
+//! they belong to are read again (one heartbeat, one status file, the board from where
+//! it was last read), so a change shows within milliseconds even on a large hub. The
+//! screen is redrawn when something happens, never in a busy loop: a hub change, a key,
+//! a resize, and a 1 s tick for the countdowns. The terminal is restored on `q`, on a
+//! panic (a panic hook) and on SIGTERM/SIGHUP/SIGINT.
 
 pub mod model;
 mod view;
@@ -17,12 +19,14 @@ use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEvent, KeyEventKind
 use crossterm::{execute, terminal};
 use notify::{EventKind, RecursiveMode, Watcher, event::AccessKind, event::AccessMode};
 use ratatui::{Terminal, backend::CrosstermBackend};
+use sessions_core::board::messages;
+use sessions_core::board::post::CURSORS;
 use sessions_core::status::report::StatusFiles;
 use sessions_core::store::hub::layout;
 use sessions_core::work::{claims, milestones};
 use sessions_core::{Error, Hub, Result};
 
-pub use model::Model;
+pub use model::{Live, Model, Touched};
 pub use view::{Pane, Ui};
 
 /// How `top` runs.
@@ -34,12 +38,18 @@ pub struct Options {
     /// Append one line per frame drawn after a hub change (`<unix ns> change`) here:
     /// the benchmark's probe.
     pub bench_log: Option<PathBuf>,
+    /// Read the whole hub again on every change (the benchmark's baseline: what top did
+    /// before it kept each part apart).
+    pub reload_all: bool,
 }
 
 enum Msg {
     Key(KeyEvent),
     Redraw,
-    HubChanged,
+    /// Files under the hub changed (their paths).
+    HubChanged(Vec<PathBuf>),
+    /// The watcher lost events (queue overflow, an error): read everything again.
+    Rescan,
     Quit,
 }
 
@@ -48,6 +58,9 @@ enum Msg {
 const SETTLE: Duration = Duration::from_millis(15);
 /// The countdowns tick once a second; nothing else is redrawn without a cause.
 const TICK: Duration = Duration::from_secs(1);
+/// What changes with time alone (liveness, stale status files, leases running out)
+/// is worked out again this often.
+const AGE_EVERY: Duration = Duration::from_secs(15);
 
 /// Run the dashboard until `q`. The terminal is restored whatever happens.
 pub fn run(hub: &Hub, opts: Options) -> Result<()> {
@@ -83,53 +96,78 @@ fn event_loop(
 ) -> Result<()> {
     let term_err = |e: std::io::Error| Error::io("the terminal", e);
     let mut ui = Ui::new(opts.me.clone(), opts.sanitize);
-    let mut model = load(hub, opts);
+    let places = Live::places(hub, opts.me.as_deref());
+    let mut live = Live::load(hub, opts.me.as_deref());
+    let mut aged = Instant::now();
     // A key that arrived while a burst of file events settled.
     let mut pending: Option<Msg> = None;
     loop {
         terminal
-            .draw(|frame| view::draw(frame, &model, &mut ui))
+            .draw(|frame| view::draw(frame, &live.model, &mut ui))
             .map_err(term_err)?;
         let msg = match pending.take().map_or_else(|| rx.recv_timeout(TICK), Ok) {
             Ok(msg) => msg,
-            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Timeout) => {
+                if aged.elapsed() >= AGE_EVERY {
+                    live.age(hub);
+                    aged = Instant::now();
+                }
+                continue;
+            }
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
         match msg {
             Msg::Quit => return Ok(()),
             Msg::Redraw => {}
-            Msg::HubChanged => {
-                pending = settle(rx);
-                model = load(hub, opts);
+            Msg::HubChanged(_) | Msg::Rescan => {
+                let mut touched = Touched::default();
+                note_change(&places, msg, &mut touched);
+                pending = settle(rx, &places, &mut touched);
+                if touched.is_empty() {
+                    continue;
+                }
+                if opts.reload_all {
+                    touched = Touched::everything();
+                }
+                live.refresh(hub, &touched);
                 terminal
-                    .draw(|frame| view::draw(frame, &model, &mut ui))
+                    .draw(|frame| view::draw(frame, &live.model, &mut ui))
                     .map_err(term_err)?;
                 bench_probe(opts);
             }
-            Msg::Key(key) => match ui.key(key) {
-                view::Action::None => {}
-                view::Action::Quit => return Ok(()),
-                view::Action::Claim(item) => {
-                    ui.note = Some(claim(hub, opts, &item));
-                    model = load(hub, opts);
+            Msg::Key(key) => {
+                let action = ui.key(key);
+                if matches!(action, view::Action::Quit) {
+                    return Ok(());
                 }
-                view::Action::Release(key) => {
-                    ui.note = Some(release(hub, opts, &key));
-                    model = load(hub, opts);
+                if let Some(touched) = act(hub, opts, &mut ui, action) {
+                    live.refresh(hub, &touched);
                 }
-            },
+            }
         }
     }
 }
 
-/// Swallow the rest of a burst of file events (bounded, so a hub that never stops
+fn note_change(places: &model::Places, msg: Msg, touched: &mut Touched) {
+    match msg {
+        Msg::HubChanged(paths) => {
+            for path in &paths {
+                places.classify(path, touched);
+            }
+        }
+        Msg::Rescan => touched.all = true,
+        _ => {}
+    }
+}
+
+/// Gather the rest of a burst of file events (bounded, so a hub that never stops
 /// changing still redraws). Anything else that arrives meanwhile (a key, quit) is
 /// returned, to be handled right after the reload.
-fn settle(rx: &Receiver<Msg>) -> Option<Msg> {
+fn settle(rx: &Receiver<Msg>, places: &model::Places, touched: &mut Touched) -> Option<Msg> {
     let start = Instant::now();
     while start.elapsed() < SETTLE * 4 {
         match rx.recv_timeout(SETTLE) {
-            Ok(Msg::HubChanged) => continue,
+            Ok(msg @ (Msg::HubChanged(_) | Msg::Rescan)) => note_change(places, msg, touched),
             Ok(other) => return Some(other),
             Err(_) => break,
         }
@@ -137,12 +175,71 @@ fn settle(rx: &Receiver<Msg>) -> Option<Msg> {
     None
 }
 
-fn load(hub: &Hub, opts: &Options) -> std::result::Result<Model, String> {
-    Model::load(hub, opts.me.as_deref()).map_err(|e| e.to_string())
+/// Do what a key asked for; returns the parts of the hub it changed (read again at
+/// once, so the screen shows the outcome without waiting for the watcher).
+fn act(hub: &Hub, opts: &Options, ui: &mut Ui, action: view::Action) -> Option<Touched> {
+    let me = opts.me.as_deref();
+    let need_me = |what: &str| format!("to {what}, start top as a session: sessions --as ID top");
+    let (note, touched) = match action {
+        view::Action::None | view::Action::Quit => return None,
+        view::Action::Claim(item) => (
+            claim(hub, me, &item),
+            Touched {
+                claims: true,
+                milestones: true,
+                ..Touched::default()
+            },
+        ),
+        view::Action::Release(key) => (
+            release(hub, me, &key),
+            Touched {
+                claims: true,
+                ..Touched::default()
+            },
+        ),
+        view::Action::Ack(id) => (
+            match me {
+                None => need_me("acknowledge"),
+                Some(me) => match messages::ack(hub, &id, me, None) {
+                    Ok((_, true)) => format!("acknowledged {id}"),
+                    Ok((_, false)) => format!("already acknowledged {id}"),
+                    Err(e) => format!("could not acknowledge {id}: {e}"),
+                },
+            },
+            Touched {
+                acks: true,
+                ..Touched::default()
+            },
+        ),
+        view::Action::Reply { id, to, body } => (
+            match me {
+                None => need_me("reply"),
+                Some(me) => {
+                    let post = messages::Post {
+                        from: me.to_string(),
+                        to: to.clone(),
+                        reply_to: Some(id),
+                        body,
+                        ..messages::Post::default()
+                    };
+                    match messages::post(hub, &post) {
+                        Ok(posted) => format!("replied to {} ({})", to.join(","), posted.id),
+                        Err(e) => format!("could not send the reply: {e}"),
+                    }
+                }
+            },
+            Touched {
+                board: true,
+                ..Touched::default()
+            },
+        ),
+    };
+    ui.note = Some((opts.sanitize)(&note));
+    Some(touched)
 }
 
-fn claim(hub: &Hub, opts: &Options, item: &milestones::ReadyItem) -> String {
-    let Some(me) = opts.me.as_deref() else {
+fn claim(hub: &Hub, me: Option<&str>, item: &milestones::ReadyItem) -> String {
+    let Some(me) = me else {
         return "to claim, start top as a session: sessions --as ID top".into();
     };
     let done = if item.kind == "milestone" {
@@ -156,8 +253,8 @@ fn claim(hub: &Hub, opts: &Options, item: &milestones::ReadyItem) -> String {
     }
 }
 
-fn release(hub: &Hub, opts: &Options, key: &str) -> String {
-    let Some(me) = opts.me.as_deref() else {
+fn release(hub: &Hub, me: Option<&str>, key: &str) -> String {
+    let Some(me) = me else {
         return "to release, start top as a session: sessions --as ID top".into();
     };
     match claims::release(hub, key, me, None) {
@@ -179,8 +276,9 @@ fn bench_probe(opts: &Options) {
 }
 
 /// Watch the hub (and the status folder when it lives elsewhere). The toolkit's private
-/// state (`.sessions/`: locks, cursors) and `.git` are ignored: reading the hub takes
-/// read locks there, and reacting to those would redraw forever.
+/// state (`.sessions/`: locks) and `.git` are ignored: reading the hub takes read locks
+/// there, and reacting to those would redraw forever. My read cursor is the exception
+/// (it moves when I read my inbox elsewhere, and the unread marks follow it).
 fn watch_hub(hub: &Hub, tx: Sender<Msg>) -> Result<Vec<notify::RecommendedWatcher>> {
     let mut dirs = vec![hub.root().to_path_buf()];
     if let Ok(files) = StatusFiles::for_hub(hub, None)
@@ -193,10 +291,23 @@ fn watch_hub(hub: &Hub, tx: Sender<Msg>) -> Result<Vec<notify::RecommendedWatche
         let root = dir.clone();
         let tx = tx.clone();
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-            let Ok(event) = res else { return };
-            if is_change(&event.kind) && event.paths.iter().any(|p| !is_private(&root, p)) {
-                let _ = tx.send(Msg::HubChanged);
-            }
+            let msg = match res {
+                Ok(event) if event.need_rescan() => Msg::Rescan,
+                Ok(event) if is_change(&event.kind) => {
+                    let paths: Vec<PathBuf> = event
+                        .paths
+                        .into_iter()
+                        .filter(|p| !is_private(&root, p))
+                        .collect();
+                    if paths.is_empty() {
+                        return;
+                    }
+                    Msg::HubChanged(paths)
+                }
+                Ok(_) => return,
+                Err(_) => Msg::Rescan,
+            };
+            let _ = tx.send(msg);
         })
         .map_err(|e| Error::io(&dir, std::io::Error::other(e)))?;
         watcher
@@ -219,6 +330,9 @@ fn is_change(kind: &EventKind) -> bool {
 
 fn is_private(root: &Path, path: &Path) -> bool {
     let rel = path.strip_prefix(root).unwrap_or(path);
+    if rel.starts_with(CURSORS) {
+        return false;
+    }
     rel.components().next().is_some_and(|c| {
         let c = c.as_os_str();
         c == layout::PRIVATE || c == ".git"

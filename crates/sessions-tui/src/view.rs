@@ -6,12 +6,15 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph};
+use ratatui::widgets::{
+    Block, Borders, Clear, List, ListItem, ListState, Paragraph, Sparkline, Wrap,
+};
+use sessions_core::board::messages::Message;
 use sessions_core::sessions::registry::Liveness;
 use sessions_core::store::time;
 use sessions_core::work::milestones::ReadyItem;
 
-use crate::model::Model;
+use crate::model::{Activity, CHART_MINUTES, Model};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -38,6 +41,7 @@ enum Target {
     None,
     Ready(ReadyItem),
     Claim { key: String, holder: String },
+    Message(Box<Message>),
 }
 
 pub enum Action {
@@ -45,6 +49,20 @@ pub enum Action {
     Quit,
     Claim(ReadyItem),
     Release(String),
+    /// Acknowledge this message (by ID).
+    Ack(String),
+    /// Post `body` to `to` as a reply to message `id`.
+    Reply {
+        id: String,
+        to: Vec<String>,
+        body: String,
+    },
+}
+
+/// A reply being typed in the footer.
+struct Draft {
+    message: Box<Message>,
+    text: String,
 }
 
 /// The state of the screen (not of the hub).
@@ -59,6 +77,9 @@ pub struct Ui {
     pub note: Option<String>,
     /// The targets of the rows last drawn, per pane (what `c` and `r` act on).
     targets: [Vec<Target>; 6],
+    /// The message opened in full (Enter on the board).
+    open: Option<Box<Message>>,
+    draft: Option<Draft>,
 }
 
 impl Ui {
@@ -72,6 +93,8 @@ impl Ui {
             filtering: false,
             note: None,
             targets: Default::default(),
+            open: None,
+            draft: None,
         }
     }
 
@@ -80,6 +103,9 @@ impl Ui {
     }
 
     pub fn key(&mut self, key: KeyEvent) -> Action {
+        if self.draft.is_some() {
+            return self.draft_key(key);
+        }
         if self.filtering {
             match key.code {
                 KeyCode::Esc => {
@@ -97,7 +123,19 @@ impl Ui {
             return Action::None;
         }
         self.note = None;
+        if let Some(open) = &self.open {
+            let message = open.clone();
+            match key.code {
+                KeyCode::Char('q') => return Action::Quit,
+                KeyCode::Esc | KeyCode::Enter => self.open = None,
+                KeyCode::Char('a') => return Action::Ack(message.id.clone()),
+                KeyCode::Char('r') => self.start_reply(message),
+                _ => {}
+            }
+            return Action::None;
+        }
         let row = self.selected[self.focus];
+        let target = self.targets[self.focus].get(row).cloned();
         match key.code {
             KeyCode::Char('q') => return Action::Quit,
             KeyCode::Esc if !self.filter.is_empty() => self.filter.clear(),
@@ -111,22 +149,81 @@ impl Ui {
                 self.filtering = true;
                 self.filter.clear();
             }
-            KeyCode::Char('c') => match self.targets[self.focus].get(row) {
-                Some(Target::Ready(item)) => return Action::Claim(item.clone()),
+            KeyCode::Char('c') => match target {
+                Some(Target::Ready(item)) => return Action::Claim(item),
                 _ => self.note = Some("select a free item in Work, then press c".into()),
             },
-            KeyCode::Char('r') => match self.targets[self.focus].get(row) {
-                Some(Target::Claim { key, holder }) if Some(holder) == self.me.as_ref() => {
-                    return Action::Release(key.clone());
+            KeyCode::Enter => match target {
+                Some(Target::Message(m)) => self.open = Some(m),
+                _ => self.note = Some("select a message in Board, then press Enter".into()),
+            },
+            KeyCode::Char('a') => match target {
+                Some(Target::Message(m)) => return Action::Ack(m.id),
+                _ => self.note = Some("select a message in Board, then press a".into()),
+            },
+            KeyCode::Char('r') => match target {
+                Some(Target::Message(m)) => self.start_reply(m),
+                Some(Target::Claim { key, holder }) if Some(&holder) == self.me.as_ref() => {
+                    return Action::Release(key);
                 }
                 Some(Target::Claim { holder, .. }) => {
                     self.note = Some(format!(
                         "that claim is {}'s, not yours",
-                        (self.sanitize)(holder)
+                        (self.sanitize)(&holder)
                     ));
                 }
-                _ => self.note = Some("select your claim in Claims, then press r".into()),
+                _ => {
+                    self.note = Some(
+                        "r: select your claim in Claims (release) or a message in Board (reply)"
+                            .into(),
+                    );
+                }
             },
+            _ => {}
+        }
+        Action::None
+    }
+
+    fn start_reply(&mut self, message: Box<Message>) {
+        if message.from.is_none() {
+            self.note = Some("that message names no sender to reply to".into());
+        } else if self.me.is_none() {
+            self.note = Some("to reply, start top as a session: sessions --as ID top".into());
+        } else {
+            self.draft = Some(Draft {
+                message,
+                text: String::new(),
+            });
+        }
+    }
+
+    fn draft_key(&mut self, key: KeyEvent) -> Action {
+        let Some(draft) = &mut self.draft else {
+            return Action::None;
+        };
+        match key.code {
+            KeyCode::Esc => {
+                self.draft = None;
+                self.note = Some("reply not sent".into());
+            }
+            KeyCode::Enter if draft.text.trim().is_empty() => {
+                self.note = Some("the reply is empty: type it, or Esc to cancel".into());
+            }
+            KeyCode::Enter => {
+                let Some(draft) = self.draft.take() else {
+                    return Action::None;
+                };
+                self.open = None;
+                return Action::Reply {
+                    id: draft.message.id.clone(),
+                    to: draft.message.from.iter().cloned().collect(),
+                    body: draft.text,
+                };
+            }
+            KeyCode::Backspace => {
+                draft.text.pop();
+            }
+            KeyCode::Char(c) => draft.text.push(c),
             _ => {}
         }
         Action::None
@@ -142,22 +239,29 @@ fn plain(line: &Line) -> String {
     line.spans.iter().map(|s| s.content.as_ref()).collect()
 }
 
-pub fn draw(frame: &mut Frame, model: &Result<Model, String>, ui: &mut Ui) {
-    let [header, body, footer] = Layout::vertical([
+/// The chart gets its own row when the terminal is at least this big; smaller, the
+/// message rate goes into the board pane's title.
+const CHART_MIN: (u16, u16) = (100, 40);
+const CHART_HEIGHT: u16 = 6;
+
+pub fn draw(frame: &mut Frame, model: &Model, ui: &mut Ui) {
+    let area = frame.area();
+    let chart_height = if area.width >= CHART_MIN.0 && area.height >= CHART_MIN.1 {
+        CHART_HEIGHT
+    } else {
+        0
+    };
+    let [header, chart, body, footer] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(chart_height),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
-    .areas(frame.area());
-    let model = match model {
-        Ok(model) => model,
-        Err(e) => {
-            frame.render_widget(Paragraph::new(format!("sessions top: {e}")), body);
-            draw_footer(frame, footer, ui);
-            return;
-        }
-    };
+    .areas(area);
     draw_header(frame, header, model, ui);
+    if chart_height > 0 {
+        draw_chart(frame, chart, &model.activity);
+    }
     let rows = Layout::vertical([Constraint::Ratio(1, 3); 3]).split(body);
     let mut areas = Vec::new();
     for row in rows.iter() {
@@ -168,21 +272,134 @@ pub fn draw(frame: &mut Frame, model: &Result<Model, String>, ui: &mut Ui) {
         areas.push(right);
     }
     for (i, pane) in PANES.iter().enumerate() {
-        let (title, rows) = pane_rows(*pane, model, ui);
+        let (mut title, rows) = pane_rows(*pane, model, ui);
+        if *pane == Pane::Board && chart_height == 0 {
+            let last_hour = model.activity.messages.len();
+            title = format!("{} {last_hour} msg/h ", title.trim_end());
+        }
         draw_pane(frame, areas[i], i, title, rows, ui);
+    }
+    if let Some(message) = &ui.open {
+        draw_message(frame, body, message, model, ui);
     }
     draw_footer(frame, footer, ui);
 }
 
+/// Messages and heartbeats per minute over the last hour, side by side.
+fn draw_chart(frame: &mut Frame, area: Rect, activity: &Activity) {
+    let now = time::now();
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    for (area, what, times, color) in [
+        (left, "Messages", &activity.messages, Color::Cyan),
+        (right, "Heartbeats", &activity.heartbeats, Color::Green),
+    ] {
+        let per_minute = Activity::per_minute(times, now);
+        let total: u64 = per_minute.iter().sum();
+        let peak = per_minute.iter().copied().max().unwrap_or(0);
+        let block = Block::default().borders(Borders::ALL).title(format!(
+            " {what} / min, last {CHART_MINUTES} min: {total} (peak {peak}) "
+        ));
+        // One column a minute, the latest at the right edge.
+        let width = usize::from(block.inner(area).width);
+        let shown = &per_minute[per_minute.len().saturating_sub(width)..];
+        frame.render_widget(
+            Sparkline::default()
+                .block(block)
+                .data(shown)
+                .max(peak.max(1))
+                .style(Style::new().fg(color)),
+            area,
+        );
+    }
+}
+
+/// The opened message in full, over the panes.
+fn draw_message(frame: &mut Frame, area: Rect, m: &Message, model: &Model, ui: &Ui) {
+    let s = ui.sanitize;
+    let popup = centered(area, 90, 80);
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let field = |name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("{name}: "), bold),
+            Span::raw(value),
+        ])
+    };
+    let mut lines = vec![
+        field("From", s(m.from.as_deref().unwrap_or("?"))),
+        field("To", s(&m.to.join(", "))),
+        field(
+            "Time",
+            m.time
+                .clone()
+                .or_else(|| m.time_raw.clone())
+                .map_or_else(|| "?".into(), |t| s(&t)),
+        ),
+        field("Priority", s(&m.priority)),
+        field("ID", s(&m.id)),
+    ];
+    if let Some(subject) = &m.subject {
+        lines.push(field("Subject", s(subject)));
+    }
+    if let Some(reply_to) = &m.reply_to {
+        lines.push(field("Reply to", s(reply_to)));
+    }
+    let acked: Vec<String> = model
+        .acks
+        .get(&m.id)
+        .map(|acks| acks.iter().map(|a| s(&a.session_id)).collect())
+        .unwrap_or_default();
+    lines.push(field(
+        "Acknowledged by",
+        if acked.is_empty() {
+            "nobody yet".into()
+        } else {
+            acked.join(", ")
+        },
+    ));
+    lines.push(Line::raw(""));
+    lines.extend(m.body.lines().map(|l| Line::raw(s(l))));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(Style::new().fg(Color::Cyan))
+                .title(" Message (Esc close · a ack · r reply) "),
+        ),
+        popup,
+    );
+}
+
+fn centered(area: Rect, width_percent: u16, height_percent: u16) -> Rect {
+    let [_, middle, _] = Layout::vertical([
+        Constraint::Percentage((100 - height_percent) / 2),
+        Constraint::Percentage(height_percent),
+        Constraint::Percentage((100 - height_percent) / 2),
+    ])
+    .areas(area);
+    let [_, center, _] = Layout::horizontal([
+        Constraint::Percentage((100 - width_percent) / 2),
+        Constraint::Percentage(width_percent),
+        Constraint::Percentage((100 - width_percent) / 2),
+    ])
+    .areas(middle);
+    center
+}
+
 fn draw_header(frame: &mut Frame, area: Rect, model: &Model, ui: &Ui) {
-    let c = &model.glance.snapshot.sessions.counts;
+    let c = &model.sessions.counts;
     let me = ui
         .me
         .as_deref()
         .map(|m| format!(" · me: {}", (ui.sanitize)(m)))
         .unwrap_or_default();
+    let problems = match model.errors.len() {
+        0 => String::new(),
+        n => format!(" · ⚠ {n} unreadable (Status pane)"),
+    };
     let text = format!(
-        "sessions top{me} · {} live ({} idle, {} busy) · {} stale · {} gone · {} never · {}",
+        "sessions top{me} · {} live ({} idle, {} busy) · {} stale · {} gone · {} never · {}{problems}",
         c.live,
         c.idle,
         c.busy,
@@ -198,17 +415,31 @@ fn draw_header(frame: &mut Frame, area: Rect, model: &Model, ui: &Ui) {
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, ui: &Ui) {
-    let text = if ui.filtering {
+    let text = if let Some(draft) = &ui.draft {
+        format!(
+            "reply to {}: {}█  (Enter send, Esc cancel)",
+            (ui.sanitize)(draft.message.from.as_deref().unwrap_or("?")),
+            draft.text
+        )
+    } else if ui.filtering {
         format!("filter: {}█  (Enter keep, Esc clear)", ui.filter)
     } else if let Some(note) = &ui.note {
         note.clone()
+    } else if ui.open.is_some() {
+        "q quit · Esc close · a ack · r reply".to_string()
     } else {
         let filter = if ui.filter.is_empty() {
             String::new()
         } else {
             format!("[filter: {}] ", ui.filter)
         };
-        format!("{filter}q quit · Tab focus · ↑↓ select · / filter · c claim · r release")
+        let pane_keys = match ui.focused() {
+            Pane::Work => " · c claim",
+            Pane::Claims => " · r release",
+            Pane::Board => " · Enter open · a ack · r reply",
+            _ => "",
+        };
+        format!("{filter}q quit · Tab focus · ↑↓ select · / filter{pane_keys}")
     };
     frame.render_widget(
         Paragraph::new(text).style(Style::new().add_modifier(Modifier::REVERSED)),
@@ -271,7 +502,7 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
     let now = time::now();
     match pane {
         Pane::Sessions => {
-            let mut sessions: Vec<_> = model.glance.snapshot.sessions.sessions.iter().collect();
+            let mut sessions: Vec<_> = model.sessions.sessions.iter().collect();
             sessions.sort_by_key(|v| (v.availability_rank(), v.age_secs.unwrap_or(i64::MAX)));
             let rows = sessions
                 .into_iter()
@@ -296,17 +527,12 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
                 })
                 .collect();
             (
-                format!(
-                    " Sessions ({}) ",
-                    model.glance.snapshot.sessions.sessions.len()
-                ),
+                format!(" Sessions ({}) ", model.sessions.sessions.len()),
                 rows,
             )
         }
         Pane::Claims => {
             let rows = model
-                .glance
-                .snapshot
                 .claims
                 .iter()
                 .map(|c| {
@@ -335,13 +561,10 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
                     }
                 })
                 .collect();
-            (
-                format!(" Claims ({}) ", model.glance.snapshot.claims.len()),
-                rows,
-            )
+            (format!(" Claims ({}) ", model.claims.len()), rows)
         }
         Pane::Work => {
-            let mut milestones: Vec<_> = model.glance.snapshot.milestones.iter().collect();
+            let mut milestones: Vec<_> = model.milestones.iter().collect();
             milestones.sort_by_key(|m| (m.status != "blocked", m.priority_rank(), m.id.clone()));
             let mut rows: Vec<Row> = milestones
                 .into_iter()
@@ -383,21 +606,17 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
             );
             let free = model.ready.len();
             (
-                format!(
-                    " Work ({} open, {free} free) ",
-                    model.glance.snapshot.milestones.len()
-                ),
+                format!(" Work ({} open, {free} free) ", model.milestones.len()),
                 rows,
             )
         }
         Pane::Status => {
-            let verdict = match &model.glance.health {
+            let verdict = match &model.health {
                 Some(h) if h.ok => "healthy".to_string(),
                 Some(h) => format!("{} problems", h.problems.len()),
                 None => "unknown".into(),
             };
             let rows = model
-                .glance
                 .status_files
                 .iter()
                 .map(|st| {
@@ -424,12 +643,22 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
                         Span::raw(format!(" {}", s(&detail))),
                     ])
                 })
+                .collect::<Vec<_>>();
+            let rows = model
+                .errors
+                .iter()
+                .map(|e| {
+                    row(vec![
+                        Span::styled("ERROR   ", Style::new().fg(Color::Red)),
+                        Span::raw(s(e)),
+                    ])
+                })
+                .chain(rows)
                 .collect();
             (format!(" Status files: {verdict} "), rows)
         }
         Pane::Requests => {
             let rows = model
-                .glance
                 .requests_waiting
                 .iter()
                 .map(|r| {
@@ -445,45 +674,56 @@ fn pane_rows(pane: Pane, model: &Model, ui: &Ui) -> (String, Vec<Row>) {
                 .collect();
             let whose = if ui.me.is_some() { "on me" } else { "pending" };
             (
-                format!(
-                    " Requests {whose} ({}) ",
-                    model.glance.requests_waiting.len()
-                ),
+                format!(" Requests {whose} ({}) ", model.requests_waiting.len()),
                 rows,
             )
         }
         Pane::Board => {
-            let unread = model.unread.len();
+            let me = ui.me.as_deref();
             let rows = model
                 .board
                 .iter()
                 .rev()
                 .map(|m| {
                     let is_unread = model.unread.contains(&m.id);
+                    let acked_by_me = me.is_some_and(|me| {
+                        model
+                            .acks
+                            .get(&m.id)
+                            .is_some_and(|acks| acks.iter().any(|a| a.session_id == me))
+                    });
                     let style = if is_unread {
                         Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
                     } else {
                         Style::new()
+                    };
+                    let mark = match (is_unread, acked_by_me) {
+                        (_, true) => "✓ ",
+                        (true, false) => "• ",
+                        _ => "  ",
                     };
                     let when = m
                         .time
                         .as_deref()
                         .and_then(|t| t.get(11..16))
                         .unwrap_or("--:--");
-                    let text = sessions_core::views::glance::message_headline(m);
-                    row(vec![
-                        Span::styled(if is_unread { "• " } else { "  " }, style),
-                        Span::raw(format!("{when} ")),
-                        Span::raw(format!(
-                            "{}→{} ",
-                            s(m.from.as_deref().unwrap_or("?")),
-                            s(&m.to.join(","))
-                        )),
-                        Span::styled(s(&text), style),
-                    ])
+                    let text = sessions_core::views::glance::message_headline(&m.summary());
+                    Row {
+                        line: Line::from(vec![
+                            Span::styled(mark, style),
+                            Span::raw(format!("{when} ")),
+                            Span::raw(format!(
+                                "{}→{} ",
+                                s(m.from.as_deref().unwrap_or("?")),
+                                s(&m.to.join(","))
+                            )),
+                            Span::styled(s(&text), style),
+                        ]),
+                        target: Target::Message(Box::new(m.clone())),
+                    }
                 })
                 .collect();
-            (format!(" Board ({unread} unread) "), rows)
+            (format!(" Board ({} unread) ", model.unread.len()), rows)
         }
     }
 }

@@ -8,6 +8,24 @@ use serde::Serialize;
 use sessions_core::status::report::{self, STATUS_SUFFIX, StatusFiles};
 use sessions_core::{Error, Result, status::signals, store::time};
 
+/// The longest message text an event carries: the event is one line and also goes into
+/// `--exec`'s environment, which has a size limit; `msg show` has the whole message.
+pub const MAX_EVENT_TEXT: usize = 16 * 1024;
+
+/// A message body as an event carries it: at most [`MAX_EVENT_TEXT`] bytes (on a
+/// character boundary), marked with `…` when cut.
+pub fn event_text(body: &str) -> String {
+    let body = body.trim();
+    if body.len() <= MAX_EVENT_TEXT {
+        return body.to_string();
+    }
+    let mut end = MAX_EVENT_TEXT;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &body[..end])
+}
+
 /// Event kinds, for filters.
 pub const KINDS: &[&str] = &[
     "signal",
@@ -54,16 +72,19 @@ pub enum Event {
         note: Option<String>,
         detail: String,
     },
-    /// A new message on the board.
+    /// A new message on the board: who, to whom (a list; `["all"]` for a broadcast),
+    /// its subject and its text (the body, cut at [`MAX_EVENT_TEXT`] bytes).
     Message {
         time: String,
         file: PathBuf,
         message_id: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         sender: Option<String>,
-        recipients: String,
+        recipients: Vec<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         subject: Option<String>,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        text: String,
         detail: String,
     },
     ClaimTaken {
@@ -206,6 +227,12 @@ impl Event {
                     serde_json::Value::String(s) => s.clone(),
                     serde_json::Value::Number(n) => n.to_string(),
                     serde_json::Value::Bool(b) => b.to_string(),
+                    // A list of names (`recipients`): as it always read, `s2, s3`.
+                    serde_json::Value::Array(items) if items.iter().all(|i| i.is_string()) => items
+                        .iter()
+                        .filter_map(|i| i.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     _ => continue,
                 };
                 out.push((format!("SESSIONS_{}", k.to_uppercase()), value));

@@ -202,13 +202,19 @@ impl Watch {
                         .map(|s| format!(": {s}"))
                         .unwrap_or_default()
                 );
+                let recipients = if m.to.is_empty() && m.broadcast {
+                    vec!["all".to_string()]
+                } else {
+                    m.to
+                };
                 events.push(Event::Message {
                     time: event::now(),
                     file: path.clone(),
                     message_id: m.id,
                     sender: m.from,
-                    recipients: to,
+                    recipients,
                     subject: m.subject,
+                    text: event::event_text(&m.body),
                     detail,
                 });
             }

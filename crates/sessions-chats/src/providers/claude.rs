@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{Kind, Source, entries, is_dir, name};
-use crate::read::{self, content_text, str_field};
+use crate::read::{self, Obj, Text, content_text};
 use crate::{ChatSession, Provider, clean_title, parse_time};
 
 pub fn sources(home: &Path, out: &mut Vec<Source>) {
@@ -22,6 +22,7 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                     provider: Provider::Claude,
                     kind: Kind::ClaudeJsonl,
                     path: file.path(),
+                    stamp: super::stamp_of(&file),
                 });
             }
         }
@@ -34,6 +35,88 @@ struct Titles {
     agent: Option<String>,
     summary: Option<String>,
     prompt: Option<String>,
+}
+
+/// The fields of a record a listing uses; everything else is skipped unparsed.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Record<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Text<'a>,
+    #[serde(borrow, rename = "sessionId")]
+    session_id: Text<'a>,
+    #[serde(borrow)]
+    cwd: Text<'a>,
+    #[serde(borrow)]
+    version: Text<'a>,
+    #[serde(borrow, rename = "gitBranch")]
+    git_branch: Text<'a>,
+    #[serde(borrow)]
+    timestamp: Text<'a>,
+    #[serde(borrow)]
+    message: Obj<Message<'a>>,
+    #[serde(borrow, rename = "customTitle")]
+    custom_title: Text<'a>,
+    #[serde(borrow, rename = "agentName")]
+    agent_name: Text<'a>,
+    #[serde(borrow)]
+    summary: Text<'a>,
+    #[serde(borrow, rename = "aiTitle")]
+    ai_title: Text<'a>,
+    #[serde(borrow)]
+    title: Text<'a>,
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Message<'a> {
+    #[serde(borrow)]
+    model: Text<'a>,
+}
+
+impl Record<'_> {
+    fn time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.timestamp.get().and_then(parse_time)
+    }
+
+    fn model(&self) -> Option<&str> {
+        (self.kind.get() == Some("assistant"))
+            .then(|| self.message.0.as_ref()?.model.get())
+            .flatten()
+            .filter(|m| !m.starts_with('<'))
+    }
+
+    /// A title record's title (later ones of a kind replace earlier ones).
+    fn note_title(&self, titles: &mut Titles) {
+        match self.kind.get() {
+            Some("custom-title") => titles.custom = self.custom_title.get().and_then(clean_title),
+            Some("agent-name") => titles.agent = self.agent_name.get().and_then(clean_title),
+            Some("summary") => titles.summary = self.summary.get().and_then(clean_title),
+            Some("ai-title") => {
+                titles.summary = self
+                    .ai_title
+                    .get()
+                    .or_else(|| self.title.get())
+                    .and_then(clean_title)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Title records can sit anywhere: found by their type token before any parsing.
+fn may_be_title(line: &[u8]) -> bool {
+    static TOKENS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
+        std::sync::LazyLock::new(|| {
+            [
+                &b"\"custom-title\""[..],
+                b"\"agent-name\"",
+                b"\"summary\"",
+                b"\"ai-title\"",
+            ]
+            .map(memchr::memmem::Finder::new)
+        });
+    read::has_any(line, &*TOKENS)
 }
 
 pub fn read(path: &Path) -> Result<ChatSession, String> {
@@ -50,8 +133,12 @@ pub fn read(path: &Path) -> Result<ChatSession, String> {
     }
 }
 
+/// The head is read forwards until it has named the session, its folder, its start and
+/// its first prompt; the tail backwards until it has the newest time, model, branch and
+/// version. Title records are picked out of both by a byte check. A whole (small) file
+/// has every record read, and its messages counted.
 fn read_ends(path: &Path, ends: &read::Ends) -> Result<ChatSession, String> {
-    if ends.head.trim().is_empty() {
+    if ends.is_blank() {
         return Err("empty transcript".into());
     }
     let stem = path
@@ -60,68 +147,106 @@ fn read_ends(path: &Path, ends: &read::Ends) -> Result<ChatSession, String> {
         .unwrap_or_default();
     let mut s = ChatSession::new(Provider::Claude, stem, path);
     s.size = ends.size;
-    let (head, _) = read::json_lines(&ends.head);
-    let (tail, _) = read::json_lines(&ends.tail);
-    if head.is_empty() {
-        return Err("not a Claude Code transcript: no line is a JSON record".into());
-    }
     let mut titles = Titles::default();
     let mut known = false;
+    let mut records = 0usize;
     let mut messages = 0u64;
-    for r in head.iter().chain(tail.iter()) {
-        if let Some(id) = str_field(r, "sessionId") {
+    let note_time = |s: &mut ChatSession, t| {
+        if s.created.is_none_or(|c| t < c) {
+            s.created = Some(t);
+        }
+        if s.updated.is_none_or(|u| t > u) {
+            s.updated = Some(t);
+        }
+    };
+    for line in ends.head_lines() {
+        let enough = !ends.whole
+            && known
+            && s.cwd.is_some()
+            && s.created.is_some()
+            && titles.prompt.is_some();
+        if enough && !may_be_title(line) {
+            continue;
+        }
+        let Some(r) = read::record::<Record>(line) else {
+            continue;
+        };
+        records += 1;
+        if let Some(id) = r.session_id.get() {
             if !known {
                 s.id = id.to_string();
             }
             known = true;
         }
         if s.cwd.is_none() {
-            s.cwd = str_field(r, "cwd").map(str::to_string);
+            s.cwd = r.cwd.get().map(str::to_string);
         }
-        if let Some(v) = str_field(r, "version") {
+        if let Some(v) = r.version.get() {
             s.version = Some(v.to_string());
         }
-        if let Some(b) = str_field(r, "gitBranch") {
+        if let Some(b) = r.git_branch.get() {
             s.branch = Some(b.to_string());
         }
-        if let Some(t) = r
-            .get("timestamp")
-            .and_then(Value::as_str)
-            .and_then(parse_time)
-        {
-            if s.created.is_none_or(|c| t < c) {
-                s.created = Some(t);
-            }
-            if s.updated.is_none_or(|u| t > u) {
-                s.updated = Some(t);
-            }
+        if let Some(t) = r.time() {
+            note_time(&mut s, t);
         }
-        match str_field(r, "type") {
-            Some("custom-title") => {
-                titles.custom = str_field(r, "customTitle").and_then(clean_title)
-            }
-            Some("agent-name") => titles.agent = str_field(r, "agentName").and_then(clean_title),
-            Some("summary") => titles.summary = str_field(r, "summary").and_then(clean_title),
-            Some("ai-title") => {
-                titles.summary = str_field(r, "aiTitle")
-                    .or_else(|| str_field(r, "title"))
-                    .and_then(clean_title)
-            }
+        r.note_title(&mut titles);
+        match r.kind.get() {
             Some("user") => {
                 messages += 1;
                 if titles.prompt.is_none() {
-                    titles.prompt = user_prompt(r);
+                    titles.prompt = read::value(line).as_ref().and_then(user_prompt);
                 }
             }
             Some("assistant") => {
                 messages += 1;
-                if let Some(m) = r.pointer("/message/model").and_then(Value::as_str)
-                    && !m.starts_with('<')
-                {
+                if let Some(m) = r.model() {
                     s.model = Some(m.to_string());
                 }
             }
             _ => {}
+        }
+    }
+    if records == 0 {
+        return Err("not a Claude Code transcript: no line is a JSON record".into());
+    }
+    for line in ends.tail_lines().filter(|l| may_be_title(l)) {
+        if let Some(r) = read::record::<Record>(line) {
+            r.note_title(&mut titles);
+        }
+    }
+    let (mut time, mut model, mut branch, mut version) = (false, false, false, false);
+    for line in ends.tail_lines().rev() {
+        if time && model && branch && version {
+            break;
+        }
+        let Some(r) = read::record::<Record>(line) else {
+            continue;
+        };
+        if let Some(id) = r.session_id.get() {
+            if !known {
+                s.id = id.to_string();
+            }
+            known = true;
+        }
+        if s.cwd.is_none() {
+            s.cwd = r.cwd.get().map(str::to_string);
+        }
+        if let (false, Some(t)) = (time, r.time()) {
+            note_time(&mut s, t);
+            time = true;
+        }
+        if let (false, Some(v)) = (version, r.version.get()) {
+            s.version = Some(v.to_string());
+            version = true;
+        }
+        if let (false, Some(b)) = (branch, r.git_branch.get()) {
+            s.branch = Some(b.to_string());
+            branch = true;
+        }
+        if let (false, Some(m)) = (model, r.model()) {
+            s.model = Some(m.to_string());
+            model = true;
         }
     }
     if !known && s.cwd.is_none() {

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{Kind, Source, entries, is_dir, name};
-use crate::read::{self, content_text, str_field};
+use crate::read::{self, Text, content_text, str_field};
 use crate::{ChatSession, Provider, clean_title, parse_time};
 
 fn is_rollout(n: &str) -> bool {
@@ -28,6 +28,7 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                     provider: Provider::Codex,
                     kind: Kind::CodexRollout,
                     path: e.path(),
+                    stamp: super::stamp_of(&e),
                 });
             }
         }
@@ -39,6 +40,7 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                 provider: Provider::Codex,
                 kind: Kind::CodexArchived,
                 path: e.path(),
+                stamp: super::stamp_of(&e),
             });
         }
     }
@@ -67,20 +69,23 @@ pub fn read(path: &Path, archived: bool) -> Result<ChatSession, String> {
     }
 }
 
+/// A whole (small) file has every record read and its messages counted; of a long one
+/// the head is read until the first prompt (then only `turn_context` records, for the
+/// model), and the tail for its `turn_context` records and its newest time.
 fn read_ends(path: &Path, archived: bool, ends: &read::Ends) -> Result<ChatSession, String> {
-    if ends.head.trim().is_empty() {
+    if ends.is_blank() {
         return Err("empty rollout".into());
     }
-    let (head, _) = read::json_lines(&ends.head);
-    let (tail, _) = read::json_lines(&ends.tail);
+    let mut head = ends.head_lines();
     let first = head
-        .first()
+        .by_ref()
+        .find_map(read::value)
         .ok_or("not a Codex rollout: no line is a JSON record")?;
     // Current rollouts start with {"type":"session_meta","payload":{…}}; the first
     // versions wrote the meta fields at the top level of the first line.
-    let meta = match str_field(first, "type") {
-        Some("session_meta") => first.get("payload").unwrap_or(first),
-        _ if first.get("id").is_some() => first,
+    let meta = match str_field(&first, "type") {
+        Some("session_meta") => first.get("payload").unwrap_or(&first),
+        _ if first.get("id").is_some() => &first,
         _ => return Err("not a Codex rollout: the first record is not session_meta".into()),
     };
     let id = str_field(meta, "id")
@@ -97,16 +102,69 @@ fn read_ends(path: &Path, archived: bool, ends: &read::Ends) -> Result<ChatSessi
         .and_then(Value::as_str)
         .map(str::to_string);
     s.created = str_field(meta, "timestamp").and_then(parse_time);
-    let mut prompt = None;
-    let mut messages = 0u64;
-    for r in head.iter().chain(tail.iter()) {
+    let mut acc = Rollout {
+        s,
+        prompt: None,
+        messages: 0,
+    };
+    acc.visit(&first);
+    let is_context = |l: &[u8]| read::has(l, b"\"turn_context\"");
+    for line in head {
+        if (ends.whole || acc.prompt.is_none() || is_context(line))
+            && let Some(r) = read::value(line)
+        {
+            acc.visit(&r);
+        }
+    }
+    for line in ends.tail_lines().filter(|l| is_context(l)) {
+        if let Some(r) = read::value(line) {
+            acc.visit(&r);
+        }
+    }
+    if let Some(t) = ends
+        .tail_lines()
+        .rev()
+        .filter_map(read::record::<Stamped>)
+        .find_map(|r| r.timestamp.get().and_then(parse_time))
+    {
+        acc.bump(t);
+    }
+    let mut s = acc.s;
+    if ends.whole {
+        s.messages = Some(acc.messages);
+    }
+    s.title = acc.prompt;
+    Ok(s)
+}
+
+/// Only a record's time.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct Stamped<'a> {
+    #[serde(borrow)]
+    timestamp: Text<'a>,
+}
+
+/// What the records of a rollout add up to.
+struct Rollout {
+    s: ChatSession,
+    prompt: Option<String>,
+    messages: u64,
+}
+
+impl Rollout {
+    fn bump(&mut self, t: chrono::DateTime<chrono::Utc>) {
+        if self.s.created.is_none() {
+            self.s.created = Some(t);
+        }
+        if self.s.updated.is_none_or(|u| t > u) {
+            self.s.updated = Some(t);
+        }
+    }
+
+    fn visit(&mut self, r: &Value) {
         if let Some(t) = str_field(r, "timestamp").and_then(parse_time) {
-            if s.created.is_none() {
-                s.created = Some(t);
-            }
-            if s.updated.is_none_or(|u| t > u) {
-                s.updated = Some(t);
-            }
+            self.bump(t);
         }
         // The first format wrote response items bare, without the envelope.
         let (kind, payload) = match r.get("payload") {
@@ -114,6 +172,7 @@ fn read_ends(path: &Path, archived: bool, ends: &read::Ends) -> Result<ChatSessi
             None if r.get("role").is_some() => (Some("response_item"), r),
             None => (str_field(r, "type"), &Value::Null),
         };
+        let s = &mut self.s;
         match (kind, str_field(payload, "type")) {
             (Some("turn_context"), _) => {
                 if let Some(m) = str_field(payload, "model") {
@@ -123,13 +182,13 @@ fn read_ends(path: &Path, archived: bool, ends: &read::Ends) -> Result<ChatSessi
                     s.cwd = str_field(payload, "cwd").map(str::to_string);
                 }
             }
-            (Some("event_msg"), Some("user_message")) if prompt.is_none() => {
-                prompt = str_field(payload, "message").and_then(clean_title);
+            (Some("event_msg"), Some("user_message")) if self.prompt.is_none() => {
+                self.prompt = str_field(payload, "message").and_then(clean_title);
             }
             (Some("response_item"), Some("message")) => {
-                messages += 1;
-                if prompt.is_none() && str_field(payload, "role") == Some("user") {
-                    prompt = payload
+                self.messages += 1;
+                if self.prompt.is_none() && str_field(payload, "role") == Some("user") {
+                    self.prompt = payload
                         .get("content")
                         .and_then(content_text)
                         .filter(|t| !is_injected(t))
@@ -139,11 +198,6 @@ fn read_ends(path: &Path, archived: bool, ends: &read::Ends) -> Result<ChatSessi
             _ => {}
         }
     }
-    if ends.whole {
-        s.messages = Some(messages);
-    }
-    s.title = prompt;
-    Ok(s)
 }
 
 /// Context Codex adds as user messages before the person's first prompt.

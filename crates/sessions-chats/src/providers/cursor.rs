@@ -24,6 +24,7 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                     provider: Provider::Cursor,
                     kind: Kind::CursorStore,
                     path: db,
+                    stamp: None,
                 });
             }
         }

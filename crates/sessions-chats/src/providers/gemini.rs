@@ -28,6 +28,7 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                             provider: Provider::Gemini,
                             kind: Kind::GeminiJsonl,
                             path: sub.path(),
+                            stamp: super::stamp_of(&sub),
                         });
                     }
                 }
@@ -36,12 +37,14 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                     provider: Provider::Gemini,
                     kind: Kind::GeminiJsonl,
                     path: e.path(),
+                    stamp: super::stamp_of(&e),
                 });
             } else if n.starts_with("session-") && n.ends_with(".json") {
                 out.push(Source {
                     provider: Provider::Gemini,
                     kind: Kind::GeminiJson,
                     path: e.path(),
+                    stamp: super::stamp_of(&e),
                 });
             }
         }
@@ -153,62 +156,108 @@ pub fn read_json(path: &Path) -> Result<ChatSession, String> {
     Ok(s)
 }
 
-/// The append-only format, from its head and tail.
+/// The append-only format, from its head and tail. A whole (small) file has every
+/// record replayed (rewinds included) and its messages counted; of a long one the head
+/// is read until the metadata and the first prompt, the patches (`$set`, `$rewindTo`)
+/// wherever they are, and the tail backwards to the newest message with a model.
 pub fn read_jsonl(path: &Path) -> Result<ChatSession, String> {
     let ends = read::ends(path).map_err(|e| format!("cannot read: {e}"))?;
-    if ends.head.trim().is_empty() {
+    if ends.is_blank() {
         return Err("empty session file".into());
     }
-    let (head, _) = read::json_lines(&ends.head);
-    let (tail, _) = read::json_lines(&ends.tail);
-    let meta = head
-        .iter()
+    let meta = ends
+        .head_lines()
+        .filter(|l| read::has(l, b"\"sessionId\""))
+        .filter_map(read::value)
         .find(|r| r.get("sessionId").is_some())
         .ok_or("not a Gemini CLI session: no metadata line with a sessionId")?;
-    let mut s = base(path, meta, ends.size)?;
-    let mut summary = None;
-    let mut prompt = None;
-    // Message ids in order, as the CLI rebuilds them (only exact when whole).
-    let mut ids: Vec<String> = Vec::new();
-    for r in head.iter().chain(tail.iter()) {
+    let mut c = Chat {
+        s: base(path, &meta, ends.size)?,
+        summary: None,
+        prompt: None,
+        ids: Vec::new(),
+    };
+    let is_patch = |l: &[u8]| read::has(l, b"\"$set\"") || read::has(l, b"\"$rewindTo\"");
+    let mut seen_meta = false;
+    for line in ends.head_lines() {
+        if (ends.whole || !seen_meta || c.prompt.is_none() || is_patch(line))
+            && let Some(r) = read::value(line)
+        {
+            seen_meta |= r.get("sessionId").is_some();
+            c.visit(&r);
+        }
+    }
+    for line in ends.tail_lines().filter(|l| is_patch(l)) {
+        if let Some(r) = read::value(line) {
+            c.visit(&r);
+        }
+    }
+    for r in ends.tail_lines().rev().filter_map(read::value) {
+        if is_message(&r) {
+            c.visit(&r);
+            if str_field(&r, "model").is_some() {
+                break;
+            }
+        }
+    }
+    let mut s = c.s;
+    if ends.whole {
+        s.messages = Some(c.ids.len() as u64);
+    }
+    s.title = c.summary.or(c.prompt);
+    Ok(s)
+}
+
+/// What the records of a JSONL chat add up to.
+struct Chat {
+    s: ChatSession,
+    summary: Option<String>,
+    prompt: Option<String>,
+    /// Message ids in order, as the CLI rebuilds them (only exact when whole).
+    ids: Vec<String>,
+}
+
+impl Chat {
+    fn visit(&mut self, r: &Value) {
+        let (s, summary, prompt, ids) = (
+            &mut self.s,
+            &mut self.summary,
+            &mut self.prompt,
+            &mut self.ids,
+        );
         if let Some(target) = str_field(r, "$rewindTo") {
             match ids.iter().position(|i| i == target) {
                 Some(at) => ids.truncate(at),
                 None => ids.clear(),
             }
         } else if let Some(set) = r.get("$set") {
-            apply_meta(&mut s, set, &mut summary);
+            apply_meta(s, set, summary);
             if let Some(list) = set.get("messages").and_then(Value::as_array) {
                 ids.clear();
                 for m in list.iter().filter(|m| is_message(m)) {
-                    note_message(&mut s, m, &mut prompt);
+                    note_message(s, m, prompt);
                     ids.push(str_field(m, "id").unwrap_or_default().to_string());
                 }
             }
         } else if r.get("sessionId").is_some() {
-            apply_meta(&mut s, r, &mut summary);
+            apply_meta(s, r, summary);
             for m in r
                 .get("messages")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
             {
-                note_message(&mut s, m, &mut prompt);
+                note_message(s, m, prompt);
                 ids.push(str_field(m, "id").unwrap_or_default().to_string());
             }
         } else if is_message(r) {
-            note_message(&mut s, r, &mut prompt);
+            note_message(s, r, prompt);
             let id = str_field(r, "id").unwrap_or_default();
             if !ids.iter().any(|i| i == id) {
                 ids.push(id.to_string());
             }
         }
     }
-    if ends.whole {
-        s.messages = Some(ids.len() as u64);
-    }
-    s.title = summary.or(prompt);
-    Ok(s)
 }
 
 /// Which project folder under `tmp/` belongs to which directory.

@@ -29,6 +29,36 @@ pub struct Source {
     pub provider: Provider,
     pub kind: Kind,
     pub path: PathBuf,
+    /// Size and mtime, when the folder walk already had them (`None`: stat the path).
+    pub stamp: Option<Stamp>,
+}
+
+/// Size and modification time (ns) of a file: the key of a cached entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub size: u64,
+    pub mtime_ns: u128,
+}
+
+impl Stamp {
+    pub fn of(m: &std::fs::Metadata) -> Option<Stamp> {
+        let mtime_ns = m
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        Some(Stamp {
+            size: m.len(),
+            mtime_ns,
+        })
+    }
+}
+
+/// The stamp of a file met in a folder walk (stat relative to the open folder, without
+/// resolving its whole path again).
+pub(crate) fn stamp_of(e: &std::fs::DirEntry) -> Option<Stamp> {
+    Stamp::of(&e.metadata().ok()?)
 }
 
 impl Source {
@@ -80,6 +110,8 @@ pub fn read(source: &Source) -> Result<Vec<ChatSession>, String> {
 pub fn complete(sessions: &mut [ChatSession], homes: &Homes) {
     let titles = codex::titles(&homes.codex);
     let roots = gemini::ProjectRoots::load(&homes.gemini);
+    // Many sessions share a project folder: look each one up once.
+    let mut root_of: std::collections::HashMap<PathBuf, Option<String>> = Default::default();
     for s in sessions.iter_mut() {
         match s.provider {
             Provider::Codex => {
@@ -89,7 +121,10 @@ pub fn complete(sessions: &mut [ChatSession], homes: &Homes) {
             }
             Provider::Gemini if s.cwd.is_none() => {
                 if let Some(dir) = &s.project_dir {
-                    s.cwd = roots.root_of(dir);
+                    s.cwd = root_of
+                        .entry(dir.clone())
+                        .or_insert_with(|| roots.root_of(dir))
+                        .clone();
                 }
             }
             _ => {}

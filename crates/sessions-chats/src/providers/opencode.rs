@@ -18,6 +18,7 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
             provider: Provider::Opencode,
             kind: Kind::OpencodeDb,
             path: db,
+            stamp: None,
         });
     }
     for project in entries(&home.join("storage/session")) {
@@ -30,6 +31,7 @@ pub fn sources(home: &Path, out: &mut Vec<Source>) {
                     provider: Provider::Opencode,
                     kind: Kind::OpencodeJson,
                     path: file.path(),
+                    stamp: None,
                 });
             }
         }

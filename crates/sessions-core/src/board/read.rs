@@ -190,23 +190,18 @@ pub fn load(hub: &Hub) -> Result<Vec<Message>> {
     Ok(all)
 }
 
-/// Find a message by ID or unique ID prefix.
+/// Find a message by ID, or a unique prefix or suffix of it ([`crate::store::ids::resolve`]).
 pub fn find<'a>(all: &'a [Message], id: &str) -> Result<&'a Message> {
-    if let Some(m) = all.iter().find(|m| m.id == id) {
-        return Ok(m);
-    }
-    let hits: Vec<&Message> = all.iter().filter(|m| m.id.starts_with(id)).collect();
-    match hits.as_slice() {
-        [one] => Ok(one),
-        [] => Err(Error::NotFound {
-            what: "message",
-            name: format!("{id} (see `sessions msg list`)"),
-        }),
-        many => Err(Error::Usage(format!(
-            "{id:?} matches {} messages; give more of the ID",
-            many.len()
-        ))),
-    }
+    let found = crate::store::ids::resolve(
+        "message",
+        id,
+        all.iter().map(|m| m.id.as_str()),
+        "sessions msg list",
+    )?;
+    Ok(all
+        .iter()
+        .find(|m| m.id == found)
+        .expect("resolve returns one of the IDs"))
 }
 
 /// Filters for `msg list`.

@@ -512,8 +512,8 @@ fn is_original_rule(hub: &Hub) -> bool {
         .eq_ignore_ascii_case(ORIGINAL_RULE)
 }
 
-/// Every proposal: the toolkit's and the original scripts'.
-pub fn list(hub: &Hub) -> Result<Vec<ProposalStatus>> {
+/// The names of every proposal: the toolkit's and the original scripts'.
+fn proposal_names(hub: &Hub) -> Result<std::collections::BTreeSet<String>> {
     let mut names = std::collections::BTreeSet::new();
     let dir = hub.dir(layout::HANDSHAKES)?;
     if let Ok(entries) = std::fs::read_dir(&dir) {
@@ -529,9 +529,35 @@ pub fn list(hub: &Hub) -> Result<Vec<ProposalStatus>> {
             names.insert(stem.to_string_lossy().into_owned());
         }
     }
-    names
+    names.retain(|n| ids::validate("proposal ID", n).is_ok());
+    Ok(names)
+}
+
+/// The proposal a person means by `typed`: its whole ID, the proposed session's ID
+/// (`s1` for `s1-identity`), or a unique prefix or suffix ([`ids::resolve`]).
+pub fn resolve_id(hub: &Hub, typed: &str) -> Result<String> {
+    ids::validate("proposal ID", typed)?;
+    let names = proposal_names(hub)?;
+    if names.contains(typed) {
+        return Ok(typed.to_string());
+    }
+    let of_session = proposal_id(typed);
+    if names.contains(&of_session) {
+        return Ok(of_session);
+    }
+    ids::resolve(
+        "proposal",
+        typed,
+        names.iter().map(String::as_str),
+        "sessions handshake status",
+    )
+    .map(str::to_string)
+}
+
+/// Every proposal: the toolkit's and the original scripts'.
+pub fn list(hub: &Hub) -> Result<Vec<ProposalStatus>> {
+    proposal_names(hub)?
         .into_iter()
-        .filter(|n| ids::validate("proposal ID", n).is_ok())
         .map(|n| status(hub, &n))
         .collect()
 }

@@ -1,6 +1,6 @@
 //! Heartbeats: `HEARTBEATS/<id>.json`, what a session says about itself as it works.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -53,23 +53,34 @@ pub fn load_heartbeats(hub: &Hub) -> Result<Vec<Heartbeat>> {
 /// (the watcher keeps what it knew of a file caught mid-edit).
 pub fn scan_heartbeats(hub: &Hub) -> Result<Scan<Heartbeat>> {
     let now = time::now();
-    Ok(
-        scan::json_records(hub, layout::HEARTBEATS, ".json")?.map(|(path, record)| {
-            let id = record::text(&record, fields::ID)
-                .map(str::to_string)
-                .unwrap_or_else(|| scan::stem(&path));
-            let written = record::timestamp(&record, fields::HEARTBEAT_TIME);
-            let mut hb = Heartbeat {
-                id,
-                path,
-                record,
-                time: written,
-                written,
-            };
-            hb.time = crate::sessions::liveness::heartbeat_time(hub, &hb, now);
-            hb
-        }),
-    )
+    Ok(scan::json_records(hub, layout::HEARTBEATS, ".json")?
+        .map(|(path, record)| Heartbeat::of(hub, path, record, now)))
+}
+
+/// One heartbeat file, read again after it changed (`None`: it is gone).
+pub fn read_heartbeat(hub: &Hub, path: &Path) -> Result<Option<Heartbeat>> {
+    let now = time::now();
+    Ok(scan::json_record(hub, path)?
+        .map(|record| Heartbeat::of(hub, path.to_path_buf(), record, now)))
+}
+
+impl Heartbeat {
+    /// The heartbeat in `record`, its time judged by this machine's sightings.
+    fn of(hub: &Hub, path: PathBuf, record: Record, now: Timestamp) -> Heartbeat {
+        let id = record::text(&record, fields::ID)
+            .map(str::to_string)
+            .unwrap_or_else(|| scan::stem(&path));
+        let written = record::timestamp(&record, fields::HEARTBEAT_TIME);
+        let mut hb = Heartbeat {
+            id,
+            path,
+            record,
+            time: written,
+            written,
+        };
+        hb.time = crate::sessions::liveness::heartbeat_time(hub, &hb, now);
+        hb
+    }
 }
 
 /// What a heartbeat refreshes. `None` keeps the previous value.

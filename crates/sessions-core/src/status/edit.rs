@@ -39,6 +39,36 @@ pub struct Edited {
     pub previous: Option<String>,
     pub updated_at: String,
     pub signal: PathBuf,
+    /// A new section was created in a file that had others (a probable typo of one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A warning when `edit` adds a section to a document that already has item sections
+/// (`report set infra SERVCES ...`), with the near match. The section is still created:
+/// a deliberate new group is allowed, a typo is made visible.
+pub fn new_section_warning(doc: &StatusDoc, edit: &Edit) -> Option<String> {
+    let Edit::Set { section, .. } = edit else {
+        return None;
+    };
+    let known: Vec<&str> = doc
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Items)
+        .map(|s| s.name.as_str())
+        .collect();
+    if known.is_empty() || !matches!(doc.find_section(section), Ok(None)) {
+        return None;
+    }
+    let normalized: Vec<String> = known.iter().map(|k| normalize(k)).collect();
+    let hint =
+        crate::store::ids::near_match(&normalize(section), normalized.iter().map(String::as_str))
+            .map(|near| format!("; did you mean {near}?"))
+            .unwrap_or_else(|| format!("; the sections are {}", known.join(", ")));
+    Some(format!(
+        "created a new section {}{hint}",
+        section.trim().to_uppercase()
+    ))
 }
 
 /// The file's line terminator, so edits keep CRLF files CRLF.

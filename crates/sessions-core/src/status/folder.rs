@@ -166,7 +166,7 @@ impl StatusFiles {
         storage::ensure_dir(self.dir())?;
         let file_name = format!("{project}{STATUS_SUFFIX}");
         let now = time::now();
-        let (line, previous) = {
+        let (line, previous, warnings) = {
             let _lock = self.lock(&file_name)?;
             let text = storage::read_text(&path)?.unwrap_or_default();
             let doc = StatusDoc::parse(&text);
@@ -174,7 +174,8 @@ impl StatusFiles {
             let next = edit::apply(&text, patches);
             edit::check_reads_back(&doc, &next, edit)?;
             storage::write_atomic(&path, next.as_bytes())?;
-            (line, previous)
+            let warnings = edit::new_section_warning(&doc, edit).into_iter().collect();
+            (line, previous, warnings)
         };
         let signal = self.touch_signal(project)?;
         Ok(Edited {
@@ -184,6 +185,7 @@ impl StatusFiles {
             previous,
             updated_at: time::format(now),
             signal,
+            warnings,
         })
     }
 

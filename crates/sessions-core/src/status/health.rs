@@ -113,81 +113,22 @@ pub struct Health {
 /// the NEXT SESSION), missing timestamps, missing NEXT SESSION lines.
 pub fn healthcheck(files: &StatusFiles) -> Result<Health> {
     let now = time::now();
-    let stale_secs = files.stale_after.as_secs() as i64;
     let mut problems = Vec::new();
     let list = files.list()?;
     for (project, path) in &list {
-        let problem = |kind, message: String| Problem {
-            project: project.clone(),
-            file: path.clone(),
-            kind,
-            message,
-            dependency: None,
-            blocked_session: None,
-            age_secs: None,
-        };
-        let text = match files
+        match files
             .ensure_inside(path)
             .and_then(|()| storage::read_text(path))
         {
-            Ok(Some(t)) => t,
-            Ok(None) => continue,
-            Err(e) => {
-                problems.push(problem("unreadable", e.to_string()));
-                continue;
-            }
-        };
-        let doc = StatusDoc::parse(&text);
-        match doc.updated() {
-            Some(at) => {
-                let age = (now - at).num_seconds();
-                if age > stale_secs {
-                    let mut p = problem(
-                        "stale",
-                        format!(
-                            "not updated for {} (limit {})",
-                            time::human_age(age),
-                            time::human_age(stale_secs)
-                        ),
-                    );
-                    p.age_secs = Some(age);
-                    problems.push(p);
-                }
-            }
-            None => problems.push(problem(
-                "missing_timestamp",
-                match &doc.timestamp_text {
-                    Some(t) => format!("the header timestamp {t:?} does not parse"),
-                    None if doc.header.is_none() => {
-                        "no `## <PROJECT> STATUS - <timestamp>` header".to_string()
-                    }
-                    None => "the header has no timestamp".to_string(),
-                },
+            Ok(Some(text)) => problems.extend(doc_problems(
+                files,
+                project,
+                path,
+                &StatusDoc::parse(&text),
+                now,
             )),
-        }
-        if doc.next().is_none() {
-            problems.push(problem(
-                "missing_next_session",
-                "no NEXT SESSION line (or only a placeholder)".to_string(),
-            ));
-        }
-        for dep in doc.failing_dependencies() {
-            let who = doc.next().unwrap_or("the next session").to_string();
-            let mut p = problem(
-                "blocked",
-                format!(
-                    "dependency {:?} is ❌{}: {who} is blocked",
-                    dep.label,
-                    if dep.note.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", dep.note)
-                    }
-                ),
-            );
-            p.dependency = Some(dep.label.clone());
-            p.blocked_session = doc.next().map(str::to_string);
-            problems.push(p);
+            Ok(None) => {}
+            Err(e) => problems.push(unreadable_problem(project, path, &e.to_string())),
         }
     }
     Ok(Health {
@@ -196,4 +137,91 @@ pub fn healthcheck(files: &StatusFiles) -> Result<Health> {
         stale_after_secs: files.stale_after.as_secs(),
         problems,
     })
+}
+
+/// The healthcheck's problem for a status file that could not be read.
+pub fn unreadable_problem(project: &str, path: &Path, error: &str) -> Problem {
+    Problem {
+        project: project.to_string(),
+        file: path.to_path_buf(),
+        kind: "unreadable",
+        message: error.to_string(),
+        dependency: None,
+        blocked_session: None,
+        age_secs: None,
+    }
+}
+
+/// What the healthcheck finds wrong with one parsed status file at `now` (a live view
+/// keeps the parsed files and checks them again as time passes, without reading).
+pub fn doc_problems(
+    files: &StatusFiles,
+    project: &str,
+    path: &Path,
+    doc: &StatusDoc,
+    now: Timestamp,
+) -> Vec<Problem> {
+    let stale_secs = files.stale_after.as_secs() as i64;
+    let mut problems = Vec::new();
+    let problem = |kind, message: String| Problem {
+        project: project.to_string(),
+        file: path.to_path_buf(),
+        kind,
+        message,
+        dependency: None,
+        blocked_session: None,
+        age_secs: None,
+    };
+    match doc.updated() {
+        Some(at) => {
+            let age = (now - at).num_seconds();
+            if age > stale_secs {
+                let mut p = problem(
+                    "stale",
+                    format!(
+                        "not updated for {} (limit {})",
+                        time::human_age(age),
+                        time::human_age(stale_secs)
+                    ),
+                );
+                p.age_secs = Some(age);
+                problems.push(p);
+            }
+        }
+        None => problems.push(problem(
+            "missing_timestamp",
+            match &doc.timestamp_text {
+                Some(t) => format!("the header timestamp {t:?} does not parse"),
+                None if doc.header.is_none() => {
+                    "no `## <PROJECT> STATUS - <timestamp>` header".to_string()
+                }
+                None => "the header has no timestamp".to_string(),
+            },
+        )),
+    }
+    if doc.next().is_none() {
+        problems.push(problem(
+            "missing_next_session",
+            "no NEXT SESSION line (or only a placeholder)".to_string(),
+        ));
+    }
+    for dep in doc.failing_dependencies() {
+        let who = doc.next().unwrap_or("the next session").to_string();
+        let mut p = problem(
+            "blocked",
+            format!(
+                "dependency {:?} is ❌{}: {who} is blocked",
+                dep.label,
+                if dep.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", dep.note)
+                }
+            ),
+        );
+        p.dependency = Some(dep.label.clone());
+        p.blocked_session = doc.next().map(str::to_string);
+        problems.push(p);
+    }
+    problems
 }

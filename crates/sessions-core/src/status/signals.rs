@@ -58,6 +58,27 @@ pub fn touch(files: &StatusFiles, name: &str) -> Result<PathBuf> {
     files.touch_signal(name)
 }
 
+/// A warning when no `<name>-status.md` exists for a signal (a probable typo), with the
+/// near match among the projects that have one. The signal is still touched: a name
+/// without a status file is allowed, just rarely meant.
+pub fn unknown_name_warning(files: &StatusFiles, name: &str) -> Result<Option<String>> {
+    // The common case, a known project, costs one stat; only a miss lists the folder.
+    if files.path(name)?.is_file() {
+        return Ok(None);
+    }
+    let projects = files.list()?;
+    if projects.iter().any(|(p, _)| p == name) {
+        return Ok(None);
+    }
+    let hint = ids::near_match(name, projects.iter().map(|(p, _)| p.as_str()))
+        .map(|near| format!("; did you mean {near}?"))
+        .unwrap_or_else(|| "; `sessions report show` lists the projects".into());
+    Ok(Some(format!(
+        "no status file {name}{}{hint}",
+        crate::status::folder::STATUS_SUFFIX
+    )))
+}
+
 /// Read one signal file's state; `None` when it is gone.
 pub fn read(files: &StatusFiles, path: &Path) -> Result<Option<Signal>> {
     let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(name_of) else {

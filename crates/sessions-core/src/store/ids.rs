@@ -150,6 +150,106 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// The part of an ID that tells it apart: after the kind prefix (`m-`, `collab-`), so
+/// `20261130T0637` (a time prefix) and `3f9a` (a suffix of the random part) both work.
+fn unique_part(id: &str) -> &str {
+    match id.split_once('-') {
+        Some((kind, rest)) if kind.chars().all(|c| c.is_ascii_alphabetic()) => rest,
+        _ => id,
+    }
+}
+
+/// Resolve an ID a person typed, like git's short hashes: the whole ID, else the one
+/// `known` ID whose unique part (or whole ID) starts with `typed`, or that ends with it.
+/// No match is not-found (with `list_with`, the command that lists them); several are a
+/// usage error naming the candidates, so the person types more. Used by every command
+/// that takes a message, collaboration or proposal ID.
+pub fn resolve<'a>(
+    what: &'static str,
+    typed: &str,
+    known: impl IntoIterator<Item = &'a str>,
+    list_with: &str,
+) -> Result<&'a str> {
+    let known: Vec<&'a str> = known.into_iter().collect();
+    if let Some(exact) = known.iter().find(|k| **k == typed) {
+        return Ok(exact);
+    }
+    let want = typed.to_ascii_lowercase();
+    let mut hits: Vec<&'a str> = if want.is_empty() {
+        Vec::new()
+    } else {
+        known
+            .iter()
+            .copied()
+            .filter(|k| {
+                let k = k.to_ascii_lowercase();
+                k.starts_with(&want) || unique_part(&k).starts_with(&want) || k.ends_with(&want)
+            })
+            .collect()
+    };
+    hits.sort_unstable();
+    hits.dedup();
+    match hits.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::NotFound {
+            what,
+            name: format!("{typed} (see `{list_with}`)"),
+        }),
+        many => {
+            const SHOWN: usize = 8;
+            let mut names = many[..many.len().min(SHOWN)].join(", ");
+            if many.len() > SHOWN {
+                names.push_str(&format!(" and {} more", many.len() - SHOWN));
+            }
+            Err(Error::Usage(format!(
+                "{typed:?} matches {} {what}s: {names}; type more of the ID",
+                many.len()
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod resolve_tests {
+    use super::resolve;
+
+    const SAME_SECOND: [&str; 3] = [
+        "m-20261130T063711.123Z-0a1b2c3d4e5f",
+        "m-20261130T063711.456Z-9f8e7d6c5b4a",
+        "m-20261130T063712.001Z-0a1bffffffff",
+    ];
+
+    #[test]
+    fn a_unique_prefix_or_suffix_of_the_unique_part_resolves() {
+        let r = |t| resolve("message", t, SAME_SECOND, "sessions msg list");
+        assert_eq!(
+            r("m-20261130T063711.123Z-0a1b2c3d4e5f").unwrap(),
+            SAME_SECOND[0]
+        );
+        assert_eq!(r("5b4a").unwrap(), SAME_SECOND[1], "suffix");
+        assert_eq!(r("20261130T063712").unwrap(), SAME_SECOND[2], "time prefix");
+        assert_eq!(
+            r("m-20261130T063711.4").unwrap(),
+            SAME_SECOND[1],
+            "whole-ID prefix"
+        );
+        assert_eq!(r("4E5F").unwrap(), SAME_SECOND[0], "case does not matter");
+        let err = r("20261130T063711").unwrap_err().to_string();
+        assert!(err.contains("matches 2 messages"), "{err}");
+        assert!(
+            err.contains(SAME_SECOND[0]) && err.contains(SAME_SECOND[1]),
+            "{err}"
+        );
+        assert!(
+            r("beef")
+                .unwrap_err()
+                .to_string()
+                .contains("sessions msg list")
+        );
+        assert!(r("").is_err());
+    }
+}
+
 #[cfg(test)]
 mod near_match_tests {
     use super::near_match;

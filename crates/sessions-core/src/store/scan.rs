@@ -133,20 +133,24 @@ pub fn json_records(hub: &Hub, rel_dir: &str, suffix: &str) -> Result<Scan<(Path
     names.retain(|(name, _)| !storage::is_temp_or_hidden(name) && name.ends_with(suffix));
     names.sort();
     for (_, path) in names {
-        let parsed = hub
-            .ensure_inside(&path)
-            .and_then(|()| storage::read_text(&path))
-            .and_then(|text| {
-                text.map(|t| storage::parse_json_object(&path, &t))
-                    .transpose()
-            });
-        match parsed {
+        match json_record(hub, &path) {
             Ok(Some(record)) => scan.items.push((path, record)),
             Ok(None) => {} // removed while we listed
             Err(e) => scan.problems.push(Problem::from_error(e)?),
         }
     }
     Ok(scan)
+}
+
+/// One JSON object file of the hub, as [`json_records`] reads each: `None` when it is
+/// gone (removed or renamed away), an error when it does not parse or leads outside.
+pub fn json_record(hub: &Hub, path: &Path) -> Result<Option<Record>> {
+    hub.ensure_inside(path)
+        .and_then(|()| storage::read_text(path))
+        .and_then(|text| {
+            text.map(|t| storage::parse_json_object(path, &t))
+                .transpose()
+        })
 }
 
 /// The file stem of a scanned path: the ID or key it is named for.

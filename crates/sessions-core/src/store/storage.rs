@@ -553,11 +553,11 @@ impl AtomicFile {
             file.sync_all()
                 .map_err(|e| Error::io(self.temp_path(), e))?;
         }
-        if let Some(temp) = self.temp.take() {
-            if let Err(e) = temp.rename_to(&self.target) {
-                let _ = temp.unlink();
-                return Err(Error::io(self.target.path(), e));
-            }
+        if let Some(temp) = self.temp.take()
+            && let Err(e) = temp.rename_to(&self.target)
+        {
+            let _ = temp.unlink();
+            return Err(Error::io(self.target.path(), e));
         }
         self.target
             .sync_dir()

@@ -41,13 +41,9 @@ impl Glance {
             }
             Err(e) => unreadable.push(format!("status files: {e}")),
         }
-        status_files.sort_by_key(|s| (!s.blocked, s.fail == 0, s.project.clone()));
+        sort_status_files(&mut status_files);
         let requests_waiting = match collab::list(hub) {
-            Ok(all) => all
-                .into_iter()
-                .filter(|r| r.status == "pending")
-                .filter(|r| me.is_none_or(|me| r.to_session == me))
-                .collect(),
+            Ok(all) => waiting_on(all, me),
             Err(e) => {
                 unreadable.push(format!("collaborations: {e}"));
                 Vec::new()
@@ -66,6 +62,20 @@ impl Glance {
     pub fn troubled_status_files(&self) -> impl Iterator<Item = &report::Summary> {
         self.status_files.iter().filter(|s| s.blocked || s.fail > 0)
     }
+}
+
+/// Blocked status files first, then failing ones, then by project.
+pub fn sort_status_files(files: &mut [report::Summary]) {
+    files.sort_by_key(|s| (!s.blocked, s.fail == 0, s.project.clone()));
+}
+
+/// The pending collaboration requests addressed to `me` (every pending one without).
+pub fn waiting_on(requests: Vec<collab::Request>, me: Option<&str>) -> Vec<collab::Request> {
+    requests
+        .into_iter()
+        .filter(|r| r.status == "pending")
+        .filter(|r| me.is_none_or(|me| r.to_session == me))
+        .collect()
 }
 
 /// A message in one line: a generic subject ("Broadcast Message") is followed by what

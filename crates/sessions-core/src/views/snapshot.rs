@@ -109,7 +109,8 @@ impl Snapshot {
     }
 }
 
-fn claim_status(sessions: &SyncView, claim: Claim, now: Timestamp) -> ClaimStatus {
+/// A claim with its holder's liveness (from `sessions`) and whether it has expired.
+pub fn claim_status(sessions: &SyncView, claim: Claim, now: Timestamp) -> ClaimStatus {
     let holder_liveness = sessions
         .sessions
         .iter()

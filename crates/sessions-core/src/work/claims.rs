@@ -197,6 +197,18 @@ pub fn holder_liveness(hub: &Hub, holder: &str, now: Timestamp) -> Liveness {
 
 /// Why a claim cannot be taken over now, or `None` when it can.
 pub fn takeover_blocker(hub: &Hub, claim: &Claim, now: Timestamp) -> Option<String> {
+    takeover_blocker_by(hub, claim, now, |holder| holder_liveness(hub, holder, now))
+}
+
+/// [`takeover_blocker`] with the holder's liveness from the caller, who checks many
+/// claims against one read of the heartbeats (a gone holder costs a scan of the
+/// whole folder each time otherwise).
+pub fn takeover_blocker_by(
+    hub: &Hub,
+    claim: &Claim,
+    now: Timestamp,
+    liveness_of: impl FnOnce(&str) -> Liveness,
+) -> Option<String> {
     let grace = chrono_of(hub.config.claims.grace);
     if let Some(end) = lease_end(hub, claim)
         && end
@@ -209,7 +221,7 @@ pub fn takeover_blocker(hub: &Hub, claim: &Claim, now: Timestamp) -> Option<Stri
             hub.config.claims.grace.as_secs()
         ));
     }
-    match holder_liveness(hub, &claim.holder, now) {
+    match liveness_of(&claim.holder) {
         Liveness::Live => Some(format!(
             "its lease expired but {} is still live (heartbeat)",
             claim.holder

@@ -266,6 +266,7 @@ pub fn transition(
     note: Option<&str>,
 ) -> Result<Request> {
     ids::validate("session ID", by)?;
+    let id = &resolve_id(hub, id)?;
     let rel = rel(id)?;
     if let Action::Handoff(to) = action {
         ids::validate("handoff target session ID", to)?;
@@ -475,8 +476,30 @@ fn check(req: &Request, by: &str, action: &Action) -> Result<()> {
     Ok(())
 }
 
-/// One request by ID.
+/// The request a person means by `typed`: its whole ID, or a unique prefix or suffix
+/// of it ([`ids::resolve`]).
+pub fn resolve_id(hub: &Hub, typed: &str) -> Result<String> {
+    ids::validate("request ID", typed)?;
+    if hub.file(&rel(typed)?)?.is_file() {
+        return Ok(typed.to_string());
+    }
+    let known: Vec<String> = hub
+        .list(layout::COLLABORATIONS, ".json")?
+        .iter()
+        .map(|p| scan::stem(p))
+        .collect();
+    ids::resolve(
+        "collaboration request",
+        typed,
+        known.iter().map(String::as_str),
+        "sessions collab list",
+    )
+    .map(str::to_string)
+}
+
+/// One request by ID (or a unique part of it).
 pub fn get(hub: &Hub, id: &str) -> Result<Request> {
+    let id = &resolve_id(hub, id)?;
     let rel = rel(id)?;
     let path = hub.file(&rel)?;
     match storage::read_json_object(&path)? {

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::board::messages::Post;
+use crate::sessions::liveness::Liveness;
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::record::{self, Record};
@@ -968,13 +969,26 @@ pub fn ready(hub: &Hub, now: Timestamp) -> Result<Scan<ReadyItem>> {
         .into_iter()
         .map(|c| (c.key.clone(), c))
         .collect();
+    // Expired claims ask whether their holder is still live: one read of the
+    // heartbeats serves them all.
+    let last_seen = std::cell::OnceCell::new();
+    let liveness_of = |holder: &str| {
+        let last_seen = last_seen.get_or_init(|| {
+            crate::sessions::heartbeat::scan_heartbeats(hub)
+                .map(|scan| crate::sessions::liveness::last_seen_per_session(&scan.items))
+        });
+        match last_seen {
+            Ok(seen) => Liveness::of(hub, seen.get(holder).copied().flatten(), now),
+            Err(_) => Liveness::Unknown,
+        }
+    };
     let free = |key: &str| -> (bool, Option<String>) {
         if damaged.contains(key) {
             return (false, None);
         }
         match held.get(key) {
             None => (true, None),
-            Some(c) if claims::takeover_blocker(hub, c, now).is_none() => {
+            Some(c) if claims::takeover_blocker_by(hub, c, now, liveness_of).is_none() => {
                 (true, Some(c.holder.clone()))
             }
             Some(_) => (false, None),

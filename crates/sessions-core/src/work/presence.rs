@@ -16,8 +16,12 @@ pub fn heartbeat(hub: &Hub, id: &str, beat: &Beat) -> Result<PathBuf> {
     let path = heartbeat::write(hub, id, beat)?;
     // The original capability match reads REGISTRY.json's status: keep it in step, so
     // a busy session is not offered as available (only for registered sessions).
+    // Only when it changes: rewriting the registry (a lock and two fsyncs) on every
+    // beat would make each heartbeat, and each hook that sends one, pay for nothing.
     if let Some(status) = &beat.status
-        && Registry::load(hub)?.get(id).is_some()
+        && Registry::load(hub)?
+            .get(id)
+            .is_some_and(|entry| record::text(entry, &["status"]) != Some(status.as_str()))
     {
         registry::update_registry(hub, |doc| {
             if let Some(entry) = registry::registry_sessions(doc)

@@ -306,11 +306,17 @@ pub fn key_for(pattern: &str, mode: Mode, holder: &str) -> String {
 
 /// Every reservation, by key.
 pub fn list(hub: &Hub, now: Timestamp) -> Result<Vec<Reservation>> {
-    Ok(claims::list(hub)?
+    Ok(of_claims(hub, &claims::list(hub)?, now))
+}
+
+/// The reservations among `claims`, for a caller that has loaded them already (the
+/// session-start brief needs both, and each scan opens every lock file).
+pub fn of_claims(hub: &Hub, claims: &[claims::Claim], now: Timestamp) -> Vec<Reservation> {
+    claims
         .iter()
         .filter(|c| c.key.starts_with(KEY_PREFIX))
         .filter_map(|c| Reservation::of(hub, c, now))
-        .collect())
+        .collect()
 }
 
 /// What asking for `pattern` in `mode` would run into: active reservations of others
