@@ -16,10 +16,12 @@ use crate::output::{Output, Render, escape_untrusted as esc};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  sessions doctor\n  sessions doctor --fix      # also remove temp files left by interrupted writes"
+    after_help = "Example:\n  sessions doctor\n  sessions doctor --fix      # also remove temp files left by interrupted writes,\n                             # and finish operations a crash left half done"
 )]
 pub struct DoctorArgs {
-    /// Remove what is safe to remove (temp files left by killed writers).
+    /// Repair what is safe: remove temp files left by killed writers, finish the
+    /// multi-file operations (milestone completion, handoff, collab moves, forced
+    /// releases) a crash left half done.
     #[arg(long)]
     pub fix: bool,
 }
@@ -27,7 +29,11 @@ pub struct DoctorArgs {
 pub fn run(ctx: &mut Ctx, args: DoctorArgs) -> Result<u8> {
     let hub = ctx.hub()?;
     let findings = doctor::check(&hub)?;
-    let fixed = if args.fix { doctor::fix(&findings)? } else { 0 };
+    let fixed = if args.fix {
+        doctor::fix(&hub, &findings)?
+    } else {
+        0
+    };
     let remaining = findings.iter().filter(|f| !(args.fix && f.fixable)).count();
     // A clone that silently merges hub files as text is the classic failure: say so.
     let git_setup = sessions_git::setup::check(&hub)
@@ -68,10 +74,10 @@ impl Render for Checked {
                 (Some(l), Some(c)) => format!(":{l}:{c}"),
                 _ => String::new(),
             };
-            let fix = if f.fixable && !self.fix {
-                " (sessions doctor --fix removes it)"
-            } else {
-                ""
+            let fix = match (f.fixable && !self.fix, f.kind) {
+                (false, _) => "",
+                (true, "unfinished_operation") => " (sessions doctor --fix finishes it)",
+                (true, _) => " (sessions doctor --fix removes it)",
             };
             let path = f.path.strip_prefix(&self.hub).unwrap_or(&f.path);
             out.line(format!(

@@ -252,6 +252,10 @@ impl Render for SyncView {
             c.total, c.live, c.idle, c.busy, c.stale, c.gone
         ));
     }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
 }
 
 /// The one rendering of a session line, shared by sync, find-help, match and status.

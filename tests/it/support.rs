@@ -440,6 +440,9 @@ pub fn tree(dir: &Path) -> Tree {
             if rel == ".sessions/locks" || rel == ".sessions/.gitignore" {
                 continue; // created on demand by every lock; not data
             }
+            if rel == ".sessions/seen" {
+                continue; // this machine's sightings of heartbeats and locks: a cache
+            }
             if entry.file_type().unwrap().is_dir() {
                 walk(base, &path, out);
             } else {

@@ -239,6 +239,7 @@ impl Live {
                 sessions: SyncView {
                     sessions: Vec::new(),
                     counts: SyncCounts::default(),
+                    warnings: Vec::new(),
                 },
                 claims: Vec::new(),
                 milestones: Vec::new(),

@@ -82,6 +82,59 @@ pub fn post(hub: &Hub, post: &Post) -> Result<Posted> {
 /// [`post`] with an ID chosen by the caller (a collaboration request records its
 /// message's ID in its file before the message is written).
 pub fn post_with_id(hub: &Hub, post: &Post, id: &str) -> Result<Posted> {
+    let (block, time) = prepare(hub, post, id)?;
+    append(hub, layout::MESSAGES, block.as_bytes())?;
+    Ok(Posted {
+        id: id.to_string(),
+        time,
+    })
+}
+
+/// [`post_with_id`] unless the board already holds a block with this ID (checked and
+/// appended under the board's lock): a step of an operation finished again after a
+/// crash posts its message exactly once. `None` when it was there already.
+pub fn post_once(hub: &Hub, post: &Post, id: &str) -> Result<Option<Posted>> {
+    let (block, time) = prepare(hub, post, id)?;
+    let path = hub.file(layout::MESSAGES)?;
+    let _lock = hub.lock(layout::MESSAGES)?;
+    if board_has_id(&path, id)? {
+        return Ok(None);
+    }
+    storage::append(&path, block.as_bytes())?;
+    Ok(Some(Posted {
+        id: id.to_string(),
+        time,
+    }))
+}
+
+/// Whether the board has a `**ID:** <id>` header line (read line by line: bounded
+/// memory whatever the board's size).
+fn board_has_id(path: &std::path::Path, id: &str) -> Result<bool> {
+    use std::io::BufRead;
+    let file = match storage::open_read(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let want = format!("**ID:** {id}");
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if line.trim_ascii_end() == want.as_bytes() {
+            return Ok(true);
+        }
+    }
+}
+
+/// Validate a post and render its block (with the time it is posted at).
+fn prepare(hub: &Hub, post: &Post, id: &str) -> Result<(String, String)> {
     ids::validate("message ID", id)?;
     ids::validate("session ID", &post.from)?;
     for to in &post.to {
@@ -108,11 +161,7 @@ pub fn post_with_id(hub: &Hub, post: &Post, id: &str) -> Result<Posted> {
     if let Some(subject) = &post.subject {
         hub.check_secrets("the message subject", subject)?;
     }
-    append(hub, layout::MESSAGES, block.as_bytes())?;
-    Ok(Posted {
-        id: id.to_string(),
-        time,
-    })
+    Ok((block, time))
 }
 
 /// The refusal of a message that would add `adds` bytes to the board, past `limit`

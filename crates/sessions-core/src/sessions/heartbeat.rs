@@ -19,7 +19,11 @@ pub struct Heartbeat {
     pub id: String,
     pub path: PathBuf,
     pub record: Record,
+    /// The time the session speaks for, judged by this machine's sightings of the file
+    /// ([`crate::sessions::liveness::judge`]): what every liveness decision uses.
     pub time: Option<Timestamp>,
+    /// The time written in the file, by the writer's clock.
+    pub written: Option<Timestamp>,
 }
 
 impl Heartbeat {
@@ -48,27 +52,34 @@ pub fn load_heartbeats(hub: &Hub) -> Result<Vec<Heartbeat>> {
 /// Every heartbeat in `HEARTBEATS/` that parses, and a problem for each that does not
 /// (the watcher keeps what it knew of a file caught mid-edit).
 pub fn scan_heartbeats(hub: &Hub) -> Result<Scan<Heartbeat>> {
+    let now = time::now();
     Ok(scan::json_records(hub, layout::HEARTBEATS, ".json")?
-        .map(|(path, record)| Heartbeat::of(path, record)))
+        .map(|(path, record)| Heartbeat::of(hub, path, record, now)))
 }
 
 /// One heartbeat file, read again after it changed (`None`: it is gone).
 pub fn read_heartbeat(hub: &Hub, path: &Path) -> Result<Option<Heartbeat>> {
-    Ok(scan::json_record(hub, path)?.map(|record| Heartbeat::of(path.to_path_buf(), record)))
+    let now = time::now();
+    Ok(scan::json_record(hub, path)?
+        .map(|record| Heartbeat::of(hub, path.to_path_buf(), record, now)))
 }
 
 impl Heartbeat {
-    fn of(path: PathBuf, record: Record) -> Heartbeat {
+    /// The heartbeat in `record`, its time judged by this machine's sightings.
+    fn of(hub: &Hub, path: PathBuf, record: Record, now: Timestamp) -> Heartbeat {
         let id = record::text(&record, fields::ID)
             .map(str::to_string)
             .unwrap_or_else(|| scan::stem(&path));
-        let time = record::timestamp(&record, fields::HEARTBEAT_TIME);
-        Heartbeat {
+        let written = record::timestamp(&record, fields::HEARTBEAT_TIME);
+        let mut hb = Heartbeat {
             id,
             path,
             record,
-            time,
-        }
+            time: written,
+            written,
+        };
+        hb.time = crate::sessions::liveness::heartbeat_time(hub, &hb, now);
+        hb
     }
 }
 

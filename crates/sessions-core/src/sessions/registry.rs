@@ -300,6 +300,9 @@ pub struct SyncCounts {
 pub struct SyncView {
     pub sessions: Vec<SessionView>,
     pub counts: SyncCounts,
+    /// Sessions whose clocks this machine sees to be off (see `liveness::skew`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 fn is_idle_status(status: Option<&str>) -> bool {
@@ -350,7 +353,12 @@ pub fn sync_view(
             Liveness::Unknown => counts.never += 1,
         }
     }
-    SyncView { sessions, counts }
+    let warnings = liveness::skew_warnings(hub, heartbeats, now);
+    SyncView {
+        sessions,
+        counts,
+        warnings,
+    }
 }
 
 fn view_of(

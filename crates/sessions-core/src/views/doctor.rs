@@ -18,7 +18,7 @@ pub struct Finding {
     pub line: Option<usize>,
     pub column: Option<usize>,
     /// `parse`, `temp_file`, `unreadable`, `secret`, `overwritten_claim`,
-    /// `board_framing`, `board_forged`.
+    /// `board_framing`, `board_forged`, `unfinished_operation`, `clock_skew`.
     pub kind: &'static str,
     pub message: String,
     /// True when `--fix` can repair it without losing data.
@@ -127,7 +127,69 @@ pub fn check(hub: &Hub) -> Result<Vec<Finding>> {
             });
         }
     }
+    findings.extend(unfinished_operations(hub));
+    // Clocks that disagree with this machine's (the liveness rule copes; say so).
+    if let Ok(scan) = crate::sessions::heartbeat::scan_heartbeats(hub) {
+        let now = crate::store::time::now();
+        for hb in &scan.items {
+            for warning in
+                crate::sessions::liveness::skew_warnings(hub, std::slice::from_ref(hb), now)
+            {
+                findings.push(Finding {
+                    path: hb.path.clone(),
+                    line: None,
+                    column: None,
+                    kind: "clock_skew",
+                    message: format!("{warning}; set the clock of that machine right (NTP)"),
+                    fixable: false,
+                });
+            }
+        }
+    }
     Ok(findings)
+}
+
+/// Multi-file operations a crash interrupted (`.sessions/pending/`): `--fix` finishes
+/// them, as the next command touching their milestone, request or claim would.
+fn unfinished_operations(hub: &Hub) -> Vec<Finding> {
+    let Ok(found) = crate::work::pending::unfinished(hub) else {
+        return Vec::new();
+    };
+    found
+        .into_iter()
+        .map(|u| match u.intent {
+            Ok(intent) => Finding {
+                path: u.path,
+                line: None,
+                column: None,
+                kind: "unfinished_operation",
+                message: format!(
+                    "{} of {} by {} (started {}) was interrupted before all its writes were \
+                     done ({} steps to check)",
+                    intent.kind,
+                    intent.target,
+                    intent.by,
+                    intent.created_at,
+                    intent.steps.len()
+                ),
+                fixable: true,
+            },
+            Err(e) => Finding {
+                path: u.path,
+                line: match &e {
+                    Error::Parse { line, .. } => Some(*line),
+                    _ => None,
+                },
+                column: match &e {
+                    Error::Parse { column, .. } => Some(*column),
+                    _ => None,
+                },
+                kind: "parse",
+                message: format!("{e}; look at it, then remove it"),
+                fixable: false,
+            },
+        })
+        .collect()
 }
 
 /// Extensions of the hub's text files, scanned for secrets already written.
@@ -246,9 +308,22 @@ fn leftover_temp_files(root: &Path) -> Vec<Finding> {
     out
 }
 
-/// Repair what is safe: remove leftover temp files. Returns how many were fixed.
-pub fn fix(findings: &[Finding]) -> Result<usize> {
+/// Repair what is safe: remove leftover temp files, finish interrupted operations.
+/// Returns how many were fixed.
+pub fn fix(hub: &Hub, findings: &[Finding]) -> Result<usize> {
     let mut fixed = 0;
+    if findings.iter().any(|f| f.kind == "unfinished_operation") {
+        let finished = crate::work::pending::finish_all(hub);
+        fixed += findings
+            .iter()
+            .filter(|f| {
+                f.kind == "unfinished_operation"
+                    && finished
+                        .iter()
+                        .any(|d| f.path.file_stem().is_some_and(|s| *s == *d.op))
+            })
+            .count();
+    }
     for f in findings
         .iter()
         .filter(|f| f.fixable && f.kind == "temp_file")

@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::board::messages::{self, Post};
+use crate::board::messages::Post;
 use crate::sessions::liveness::{self, Liveness};
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
@@ -35,6 +35,7 @@ use crate::work::fence::next_token_unless;
 pub use crate::work::fence::{
     CLONE_TAG_BITS, FENCE, ensure_clone_tag, highest_token, next_token, raise_token_floor,
 };
+use crate::work::pending::{self, Guard, Intent, Step};
 
 /// One lock file, read tolerantly. Files of the original scripts have only
 /// `{milestone_id|priority_id, session_id, claimed_at, type}`: they count as claims
@@ -166,11 +167,25 @@ fn with_hint(e: Error, hint: &str) -> Error {
 
 /// When the lease of `claim` ends: `expires_at`, else `claimed_at` + the default TTL,
 /// else the file's modification time + the default TTL.
+/// Judged by this machine's sightings of the lock ([`liveness::judge_lease`]), so a
+/// holder's fast clock cannot stretch it.
 pub fn lease_end(hub: &Hub, claim: &Claim) -> Option<Timestamp> {
-    claim.expires().or_else(|| {
+    let end = claim.expires().or_else(|| {
         let modified = std::fs::metadata(&claim.path).ok()?.modified().ok()?;
         Timestamp::from(modified).checked_add_signed(chrono_ttl(hub))
-    })
+    })?;
+    let ttl = claim
+        .record
+        .get("ttl_seconds")
+        .and_then(Value::as_i64)
+        .and_then(chrono::Duration::try_seconds)
+        .unwrap_or_else(|| chrono_ttl(hub));
+    let now = time::now();
+    let seen = liveness::sighting(hub, &lock_rel(&claim.key), &claim.record, None, now);
+    let offset = ids::validate("session ID", &claim.holder)
+        .ok()
+        .and_then(|_| liveness::clock_offset(hub, &claim.holder, now));
+    Some(liveness::judge_lease(end, ttl, seen, offset))
 }
 
 /// How alive the holder of a claim is, by the one liveness rule. A heartbeat reached
@@ -306,6 +321,7 @@ pub fn claim_with(
     ttl: Option<Duration>,
     extra: &Record,
 ) -> Result<Grant> {
+    pending::finish_all(hub); // a takeover or release a crash left half done
     let grant = claim_unrecorded(hub, key, holder, ttl, extra)?;
     record_grant(hub, key, &grant.holder, grant.token)?;
     Ok(grant)
@@ -410,8 +426,6 @@ fn take_over(
             "expires_at": old.expires_at,
         }),
     );
-    storage::write_atomic(&path, &storage::json_bytes(&rec))?;
-    let mut grant = grant_of(Claim::from_record(hub, key, path, rec), false);
     let body = format!(
         "{holder} took over the claim `{key}` (new fencing token {token}) from {} \
          (token {}, lease ended {}; heartbeat not live).",
@@ -419,22 +433,34 @@ fn take_over(
         old.token.map_or("none".to_string(), |t| t.to_string()),
         old.expires_at.as_deref().unwrap_or("unknown"),
     );
-    if let Err(e) = messages::post(
-        hub,
-        &Post {
+    // The lock and the board post: an intent first, so a crash between them still
+    // gets the takeover announced (once) by the next command.
+    let intent = Intent::new(
+        "claim-takeover",
+        key,
+        holder,
+        Guard::ClaimHeld {
+            key: key.to_string(),
+            holder: holder.to_string(),
+            token: Some(token),
+        },
+        vec![Step::post(Post {
             from: holder.to_string(),
             subject: Some(format!("🔓 Claim taken over: {key}")),
             priority: Some("high".into()),
             body,
             ..Post::default()
-        },
-    ) {
-        grant
-            .warnings
-            .push(format!("the takeover was not posted on the board: {e}"));
+        })],
+    );
+    pending::begin(hub, &intent)?;
+    if let Err(e) = storage::write_atomic(&path, &storage::json_bytes(&rec)) {
+        pending::abandon(hub, &intent);
+        return Err(e);
     }
+    let mut grant = grant_of(Claim::from_record(hub, key, path, rec), false);
     grant.took_over_from = Some(old);
-    drop(guard);
+    drop(guard); // finishing takes the intent's lock, then this one: never hold both
+    grant.warnings.extend(pending::finish(hub, &intent));
     Ok(Some(grant))
 }
 
@@ -572,16 +598,39 @@ pub struct Released {
 /// on the board. Forcing also removes a lock file that does not parse.
 pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Released> {
     ids::validate("claim key", key)?;
+    // A forced release a crash interrupted is finished first; re-running it answers.
+    let finished = pending::finish_all(hub);
+    if let (Some(reason), Some(done)) = (
+        force,
+        finished
+            .iter()
+            .find(|f| f.is("claim-force-release", key, by)),
+    ) && !path_exists(hub, key)
+    {
+        let released = done.steps.iter().find_map(|s| match s {
+            Step::ReleaseClaim { holder, token, .. } => Some(Released {
+                key: key.to_string(),
+                holder: holder.clone(),
+                token: *token,
+                forced: true,
+                reason: Some(reason.to_string()),
+            }),
+            _ => None,
+        });
+        if let Some(released) = released {
+            return Ok(released);
+        }
+    }
     let rel = lock_rel(key);
     let path = hub.file(&rel)?;
-    let _guard = hub.lock(&rel)?;
+    let guard = hub.lock(&rel)?;
     let current = match read(hub, key) {
         Ok(c) => c,
         Err(Error::Parse { .. }) if force.is_some() => Some(Claim::from_record(
             hub,
             key,
             path.clone(),
-            Record::from_iter([("session_id".to_string(), json!("unknown (damaged lock)"))]),
+            Record::from_iter([("session_id".to_string(), json!(DAMAGED_HOLDER))]),
         )),
         Err(e) => return Err(e),
     };
@@ -600,8 +649,6 @@ pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Re
     if let Some(reason) = force {
         hub.check_secrets("the reason", reason)?;
     }
-    remove(&path)?;
-    forget_grant(hub, key)?;
     let released = Released {
         key: key.to_string(),
         holder: current.holder.clone(),
@@ -609,23 +656,77 @@ pub fn release(hub: &Hub, key: &str, by: &str, force: Option<&str>) -> Result<Re
         forced: force.is_some() && current.holder != by,
         reason: force.map(str::to_string),
     };
-    if let (true, Some(reason)) = (released.forced, force) {
-        messages::post(
-            hub,
-            &Post {
-                from: by.to_string(),
-                subject: Some(format!("⚠️ Claim force-released: {key}")),
-                priority: Some("high".into()),
-                body: format!(
-                    "{by} force-released `{key}` held by {} (token {}). Reason: {reason}",
-                    current.holder,
-                    current.token.map_or("none".to_string(), |t| t.to_string())
-                ),
-                ..Post::default()
+    let (true, Some(reason)) = (released.forced, force) else {
+        remove(&path)?;
+        forget_grant(hub, key)?;
+        return Ok(released);
+    };
+    // Removing the lock and telling the board: an intent first, so a crash between
+    // them still gets the forced release announced, once.
+    let intent = Intent::new(
+        "claim-force-release",
+        key,
+        by,
+        Guard::Always,
+        vec![
+            Step::ReleaseClaim {
+                key: key.to_string(),
+                holder: current.holder.clone(),
+                token: current.token,
             },
-        )?;
+            Step::post(forced_release_post(key, by, &current, reason)),
+        ],
+    );
+    pending::begin(hub, &intent)?;
+    remove(&path)?;
+    forget_grant(hub, key)?;
+    drop(guard); // finishing takes the intent's lock, then this one: never hold both
+    match pending::finish(hub, &intent).into_iter().next() {
+        None => Ok(released),
+        Some(warning) => Err(Error::Failed(format!("{key} was released, but: {warning}"))),
     }
-    Ok(released)
+}
+
+fn path_exists(hub: &Hub, key: &str) -> bool {
+    hub.file(&lock_rel(key)).is_ok_and(|p| p.exists())
+}
+
+/// Who a forced release names as the holder of a lock file that did not parse.
+const DAMAGED_HOLDER: &str = "unknown (damaged lock)";
+
+/// The board message of a forced release.
+pub fn forced_release_post(key: &str, by: &str, claim: &Claim, reason: &str) -> Post {
+    Post {
+        from: by.to_string(),
+        subject: Some(format!("⚠️ Claim force-released: {key}")),
+        priority: Some("high".into()),
+        body: format!(
+            "{by} force-released `{key}` held by {} (token {}). Reason: {reason}",
+            claim.holder,
+            claim.token.map_or("none".to_string(), |t| t.to_string())
+        ),
+        ..Post::default()
+    }
+}
+
+/// Release `key` only while it is still the grant named (same holder and token): a
+/// step of an operation that may run again after a crash, and must not release a
+/// claim granted since. Returns whether it removed the lock.
+pub fn release_grant(hub: &Hub, key: &str, holder: &str, token: Option<u64>) -> Result<bool> {
+    ids::validate("claim key", key)?;
+    let rel = lock_rel(key);
+    let path = hub.file(&rel)?;
+    let _guard = hub.lock(&rel)?;
+    let same = match read(hub, key) {
+        Ok(current) => current.is_some_and(|c| c.holder == holder && c.token == token),
+        Err(Error::Parse { .. }) if holder == DAMAGED_HOLDER => true,
+        Err(e) => return Err(e),
+    };
+    if same {
+        remove(&path)?;
+        forget_grant(hub, key)?;
+    }
+    Ok(same)
 }
 
 /// Release every claim `holder` holds (a session that ends).

@@ -21,12 +21,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::board::messages::{self, Post};
+use crate::board::messages::Post;
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
 use crate::store::record::{self, Record};
 use crate::store::scan::{self, Scan};
 use crate::store::time::{self, Timestamp};
+use crate::work::pending::{self, Guard, Intent, Step};
 use crate::{store::ids, store::storage};
 
 pub const URGENCIES: [&str; 3] = ["normal", "high", "urgent"];
@@ -184,10 +185,31 @@ pub fn request(hub: &Hub, from: &str, to: &str, text: &str, urgency: &str) -> Re
     let dir = hub.dir(layout::COLLABORATIONS)?;
     storage::ensure_dir(&dir)?;
     let now = time::format(time::now());
-    let message_id = ids::unique("m");
     let mut attempt = 0;
-    let (id, record) = loop {
+    let (id, record, intent) = loop {
         let id = ids::unique("collab");
+        // The request and the message that tells its target: the intent first (its
+        // guard is the request's first history entry), so a crash after the file is
+        // made still gets the target told, once.
+        let notice = Step::post(Post {
+            from: from.into(),
+            to: vec![to.into()],
+            subject: Some(format!("🤝 Collaboration request {id}")),
+            priority: Some(urgency.into()),
+            reply_to: None,
+            body: format!(
+                "{}\n\nRequest ID: {id} (urgency: {urgency})\nAnswer with: sessions collab accept {id}   (or decline, start, complete, handoff)",
+                text.trim_end()
+            ),
+        });
+        let message_id = notice.message_id().unwrap_or_default().to_string();
+        let intent = Intent::new(
+            "collab-request",
+            &id,
+            from,
+            Guard::CollabLogged { id: id.clone() },
+            vec![notice],
+        );
         let record: Record = match json!({
             "request_id": id,
             "from_session": from,
@@ -198,16 +220,23 @@ pub fn request(hub: &Hub, from: &str, to: &str, text: &str, urgency: &str) -> Re
             "created_at": now,
             "updated_at": now,
             "message_id": message_id,
-            "history": [{ "action": "request", "status": "pending", "by": from, "at": now }],
+            "history": [{ "action": "request", "status": "pending", "by": from, "at": now, "op": intent.op }],
         }) {
             Value::Object(m) => m,
             _ => unreachable!("a JSON object literal"),
         };
-        if storage::create_exclusive(
+        pending::begin(hub, &intent)?;
+        let made = storage::create_exclusive(
             &dir.join(format!("{id}.json")),
             &storage::json_bytes(&record),
-        )? {
-            break (id, record);
+        );
+        match made {
+            Ok(true) => break (id, record, intent),
+            Ok(false) => pending::abandon(hub, &intent),
+            Err(e) => {
+                pending::abandon(hub, &intent);
+                return Err(e);
+            }
         }
         attempt += 1;
         if attempt > 100 {
@@ -217,26 +246,12 @@ pub fn request(hub: &Hub, from: &str, to: &str, text: &str, urgency: &str) -> Re
             )));
         }
     };
-    let posted = messages::post_with_id(
-        hub,
-        &Post {
-            from: from.into(),
-            to: vec![to.into()],
-            subject: Some(format!("🤝 Collaboration request {id}")),
-            priority: Some(urgency.into()),
-            reply_to: None,
-            body: format!(
-                "{}\n\nRequest ID: {id} (urgency: {urgency})\nAnswer with: sessions collab accept {id}   (or decline, start, complete, handoff)",
-                text.trim_end()
-            ),
-        },
-        &message_id,
-    );
-    if let Err(e) = posted {
+    if let Some(problem) = pending::finish(hub, &intent).into_iter().next() {
         // Nobody was told about the request (e.g. the board's lock timed out): take the
         // file back rather than leave a request its target never hears of.
         let _ = storage::remove(&dir.join(format!("{id}.json")));
-        return Err(e);
+        pending::abandon(hub, &intent);
+        return Err(Error::Failed(problem));
     }
     Ok(Request::from_record(&id, record))
 }
@@ -262,7 +277,18 @@ pub fn transition(
     if !hub.file(&rel)?.is_file() {
         return Err(not_found(id));
     }
-    let (before, after, body) = hub.update_json(&rel, |current| {
+    // A move a crash interrupted is finished first (its notice posted); re-running that
+    // same move is then an answer, not a refusal.
+    let finished = pending::finish_all(hub);
+    let kind = format!("collab-{}", action.name());
+    if finished.iter().any(|f| f.is(&kind, id, by)) {
+        let req = get(hub, id)?;
+        if req.status == action.target_status() {
+            return Ok(req);
+        }
+    }
+    let mut intent: Option<Intent> = None;
+    let moved = hub.update_json(&rel, |current| {
         let Some(mut rec) = current else {
             return Err(not_found(id));
         };
@@ -297,6 +323,25 @@ pub fn transition(
         if let Some(note) = note {
             entry.insert("note".into(), json!(note));
         }
+        // The notice to the others is made durable before the move is written: a
+        // crash between them cannot leave the requester untold.
+        let new = Intent::new(
+            &kind,
+            id,
+            by,
+            Guard::CollabLogged { id: id.to_string() },
+            vec![Step::post(notice(
+                id,
+                &req,
+                by,
+                action,
+                status,
+                body.clone(),
+            ))],
+        );
+        entry.insert("op".into(), json!(new.op));
+        pending::begin(hub, &new)?;
+        intent = Some(new);
         match rec.get_mut("history").and_then(Value::as_array_mut) {
             Some(list) => list.push(Value::Object(entry)),
             None => {
@@ -306,9 +351,37 @@ pub fn transition(
         // What this command made, not what a later one may have made by the time the
         // file is read again.
         let after = Request::from_record(id, rec.clone());
-        Ok((rec, (req, after, body)))
-    })?;
-    // Tell the requester and the target(s), as a reply to the request's message.
+        Ok((rec, after))
+    });
+    let after = match moved {
+        Ok(after) => after,
+        Err(e) => {
+            if let Some(intent) = &intent {
+                pending::abandon(hub, intent);
+            }
+            return Err(e);
+        }
+    };
+    let intent = intent.expect("written with the move");
+    if let Some(problem) = pending::finish(hub, &intent).into_iter().next() {
+        return Err(Error::Failed(format!(
+            "{id} is now {}, but: {problem}",
+            after.status
+        )));
+    }
+    Ok(after)
+}
+
+/// The board notice of a move: to the requester and the target(s), as a reply to the
+/// request's message.
+fn notice(
+    id: &str,
+    before: &Request,
+    by: &str,
+    action: &Action,
+    status: &str,
+    body: String,
+) -> Post {
     let mut to: Vec<String> = vec![before.from_session.clone(), before.to_session.clone()];
     if let Action::Handoff(new) = action {
         to.push(new.clone());
@@ -321,25 +394,21 @@ pub fn transition(
         // note to myself, since an empty list would make it a broadcast.
         to.push(by.to_string());
     }
-    messages::post(
-        hub,
-        &Post {
-            from: by.into(),
-            to,
-            subject: Some(format!("🤝 {id}: {}", after.status)),
-            priority: Some(if URGENCIES.contains(&before.urgency.as_str()) {
-                before.urgency.clone()
-            } else {
-                "normal".into()
-            }),
-            reply_to: before
-                .message_id
-                .clone()
-                .filter(|m| ids::validate("message ID", m).is_ok()),
-            body,
-        },
-    )?;
-    Ok(after)
+    Post {
+        from: by.into(),
+        to,
+        subject: Some(format!("🤝 {id}: {status}")),
+        priority: Some(if URGENCIES.contains(&before.urgency.as_str()) {
+            before.urgency.clone()
+        } else {
+            "normal".into()
+        }),
+        reply_to: before
+            .message_id
+            .clone()
+            .filter(|m| ids::validate("message ID", m).is_ok()),
+        body,
+    }
 }
 
 fn past_tense(action: &Action) -> &'static str {

@@ -182,6 +182,12 @@ fn stamp(text: &mut String, by: &str) {
 
 /// Locked read-modify-write of CURRENT_STATE.md.
 fn edit(hub: &Hub, by: &str, f: impl FnOnce(&mut String) -> Result<()>) -> Result<()> {
+    edit_if(hub, by, |text| f(text).map(|()| true)).map(|_| ())
+}
+
+/// [`edit`] where `f` may decide, inside the lock, that nothing is to change (`false`):
+/// then nothing is written. Returns what `f` decided.
+fn edit_if(hub: &Hub, by: &str, f: impl FnOnce(&mut String) -> Result<bool>) -> Result<bool> {
     let path = hub.file(layout::CURRENT_STATE)?;
     let _lock = hub.lock(layout::CURRENT_STATE)?;
     let mut text = storage::read_text(&path)?.ok_or_else(|| Error::NotFound {
@@ -189,7 +195,9 @@ fn edit(hub: &Hub, by: &str, f: impl FnOnce(&mut String) -> Result<()>) -> Resul
         name: path.display().to_string(),
     })?;
     let before: Vec<String> = sections(&text).into_iter().map(|s| s.title).collect();
-    f(&mut text)?;
+    if !f(&mut text)? {
+        return Ok(false);
+    }
     stamp(&mut text, by);
     // The toolkit never adds, removes or renames a section: text that would (a `## `
     // line, a `# ` heading, an unclosed code fence swallowing the headings after it)
@@ -203,7 +211,8 @@ fn edit(hub: &Hub, by: &str, f: impl FnOnce(&mut String) -> Result<()>) -> Resul
             path.display()
         )));
     }
-    storage::write_atomic(&path, text.as_bytes())
+    storage::write_atomic(&path, text.as_bytes())?;
+    Ok(true)
 }
 
 fn missing_section(hub: &Hub, name: &str) -> Error {
@@ -255,15 +264,49 @@ pub fn set_priority(hub: &Hub, by: &str, priority: &str, details: Option<&str>) 
 
 /// Record a completed item at the top of "Recently completed", keeping the newest `keep`.
 pub fn record_completed(hub: &Hub, by: &str, item: &str, keep: usize) -> Result<()> {
+    record_completed_once(hub, by, item, &completed_stamp(time::now()), keep).map(|_| ())
+}
+
+/// The time written beside a completed item (`at` of [`record_completed_once`]).
+pub fn completed_stamp(t: time::Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// [`record_completed`] with the time given, unless that exact entry is in the section
+/// already (an operation finished again after a crash records its item once). Returns
+/// whether it was added.
+pub fn record_completed_once(
+    hub: &Hub,
+    by: &str,
+    item: &str,
+    at: &str,
+    keep: usize,
+) -> Result<bool> {
     hub.check_secrets("the completed item", item)?;
-    edit(hub, by, |text| {
+    let entry = format!(
+        "1. **{}** ({at} - {by})\n",
+        item.trim().replace(['\n', '\r'], " "),
+    );
+    let listed = |text: &str| {
+        find(text, COMPLETED_SECTION).is_some_and(|section| {
+            let body = &text[section.body_start..section.content_end(text)];
+            let want = &entry[entry.find(". ").map_or(0, |i| i + 2)..];
+            body.lines().any(|line| {
+                let digits = line.chars().take_while(char::is_ascii_digit).count();
+                digits > 0 && line[digits..].strip_prefix(". ") == Some(want.trim_end())
+            })
+        })
+    };
+    let path = hub.file(layout::CURRENT_STATE)?;
+    if storage::read_text(&path)?.is_some_and(|t| listed(&t)) {
+        return Ok(false); // the common case of a re-run: not even the lock
+    }
+    edit_if(hub, by, |text| {
+        if listed(text) {
+            return Ok(false);
+        }
         let section = find(text, COMPLETED_SECTION)
             .ok_or_else(|| missing_section(hub, "RECENTLY COMPLETED"))?;
-        let entry = format!(
-            "1. **{}** ({} - {by})\n",
-            item.trim().replace(['\n', '\r'], " "),
-            time::now().format("%Y-%m-%d %H:%M")
-        );
         let items = item_starts(text, &section);
         let content_end = section.content_end(text);
         // Above the first numbered item, else above whatever the section holds (a bullet
@@ -303,7 +346,7 @@ pub fn record_completed(hub: &Hub, by: &str, item: &str, keep: usize) -> Result<
             let cut_to = list_end(text, *items.last().expect("more than one item"), &section);
             text.replace_range(cut_from..cut_to, "");
         }
-        Ok(())
+        Ok(true)
     })
 }
 

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::board::messages::{self, Post};
+use crate::board::messages::Post;
 use crate::sessions::liveness::Liveness;
 use crate::store::error::{Error, Result};
 use crate::store::hub::{Hub, layout};
@@ -21,6 +21,7 @@ use crate::store::record::{self, Record};
 use crate::store::scan::{self, Scan};
 use crate::store::time::{self, Timestamp};
 use crate::work::claims::{self, Grant, Released};
+use crate::work::pending::{self, Guard, Intent, Step};
 use crate::{store::ids, store::storage, work::current_state};
 
 /// Statuses a step can have.
@@ -468,8 +469,15 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
             .and_then(|c| c.token),
     };
     crate::store::test_hooks::pause_point("milestone-update");
+    // A completion a crash interrupted is finished first; re-running the very update
+    // that made it is then an answer, not a refusal.
+    let finished = pending::finish_all(hub);
+    if let Some(done) = rerun_of_completion(hub, id, up, &finished)? {
+        return Ok(done);
+    }
     let mut before: Option<Value> = None;
-    let (milestone, completed_now) = modify(hub, id, |r| {
+    let mut intent: Option<Intent> = None;
+    let modified = modify(hub, id, |r| {
         if !up.force {
             let fence = r.get("fence_token").and_then(Value::as_u64).unwrap_or(0);
             // The milestone itself first: once it was written under a newer grant, an
@@ -562,8 +570,26 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
             r.remove("completed_at");
             r.remove("completed_by");
         }
+        if completed_now {
+            // The rest of the completion (claim, CURRENT_STATE.md, board) is made
+            // durable before this file says "completed": a crash cannot lose it.
+            let done = Milestone::from_record(id, PathBuf::from(rel(id)), r.clone());
+            let new = completion_intent(hub, &done, up.by)?;
+            pending::log_in_milestone(r, &new.op);
+            pending::begin(hub, &new)?;
+            intent = Some(new);
+        }
         Ok(completed_now)
-    })?;
+    });
+    let (milestone, completed_now) = match modified {
+        Ok(m) => m,
+        Err(e) => {
+            if let Some(intent) = &intent {
+                pending::abandon(hub, intent);
+            }
+            return Err(e);
+        }
+    };
     let mut warnings = Vec::new();
     if let Some(before) = before {
         let write = StepWrite {
@@ -581,11 +607,10 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
             ));
         }
     }
-    let released = if completed_now {
-        complete_side_effects(hub, &milestone, up.by, &mut warnings)
-    } else {
-        None
-    };
+    let released = intent.and_then(|intent| {
+        warnings.extend(pending::finish(hub, &intent));
+        planned_release(hub, &intent)
+    });
     Ok(Updated {
         step: up.step,
         status: up.status.to_string(),
@@ -596,51 +621,105 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
     })
 }
 
-/// After the one update that completed a milestone: release its claim, record it in
-/// CURRENT_STATE.md, post on the board. The milestone file is already written, so
-/// failures here are warnings, not errors.
-fn complete_side_effects(
-    hub: &Hub,
-    m: &Milestone,
-    by: &str,
-    warnings: &mut Vec<String>,
-) -> Option<Released> {
-    let key = claims::milestone_key(&stem(&m.path));
-    let released = match claims::read(hub, &key) {
-        Ok(Some(c)) => match claims::release(hub, &key, &c.holder, None) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                warnings.push(format!("the claim {key} was not released: {e}"));
-                None
-            }
-        },
-        Ok(None) => None,
-        Err(e) => {
-            warnings.push(format!("the claim {key} was not released: {e}"));
-            None
+/// The steps after the one update that completed a milestone: release its claim (the
+/// grant as it is now), record it in CURRENT_STATE.md, post on the board.
+fn completion_intent(hub: &Hub, m: &Milestone, by: &str) -> Result<Intent> {
+    let key = claims::milestone_key(&m.id);
+    let mut steps = Vec::new();
+    if let Some(c) = claims::read(hub, &key)? {
+        steps.push(Step::ReleaseClaim {
+            key,
+            holder: c.holder,
+            token: c.token,
+        });
+    }
+    steps.push(Step::RecordCompleted {
+        by: by.to_string(),
+        item: format!("Milestone completed: {} ({})", m.title, m.id),
+        at: current_state::completed_stamp(time::now()),
+    });
+    steps.push(Step::post(Post {
+        from: by.to_string(),
+        subject: Some(format!("✅ Milestone completed: {} ({})", m.title, m.id)),
+        body: format!(
+            "{by} completed the last step of `{}`: all {} steps done.",
+            m.id, m.steps_total
+        ),
+        ..Post::default()
+    }));
+    Ok(Intent::new(
+        "milestone-complete",
+        &m.id,
+        by,
+        Guard::MilestoneLogged { id: m.id.clone() },
+        steps,
+    ))
+}
+
+/// The claim release an intent planned, as a [`Released`], once that grant is gone.
+fn planned_release(hub: &Hub, intent: &Intent) -> Option<Released> {
+    intent.steps.iter().find_map(|s| match s {
+        Step::ReleaseClaim { key, holder, token }
+            if !claims::read(hub, key)
+                .is_ok_and(|c| c.is_some_and(|c| &c.holder == holder && c.token == *token)) =>
+        {
+            Some(Released {
+                key: key.clone(),
+                holder: holder.clone(),
+                token: *token,
+                forced: false,
+                reason: None,
+            })
         }
+        _ => None,
+    })
+}
+
+/// The answer to an update that repeats the one whose completion a crash interrupted
+/// and that [`pending::finish_all`] just finished: same step, `completed`, same session.
+fn rerun_of_completion(
+    hub: &Hub,
+    id: &str,
+    up: &StepUpdate,
+    finished: &[pending::Finished],
+) -> Result<Option<Updated>> {
+    let Some(done) = finished
+        .iter()
+        .find(|f| f.is("milestone-complete", id, up.by))
+    else {
+        return Ok(None);
     };
-    let item = format!("Milestone completed: {} ({})", m.title, m.id);
-    if let Err(e) =
-        current_state::record_completed(hub, by, &item, hub.config.current_state.keep_completed)
-    {
-        warnings.push(format!("CURRENT_STATE.md was not updated: {e}"));
+    let m = read(hub, id)?;
+    let step_completed = m
+        .record
+        .get("steps")
+        .and_then(Value::as_array)
+        .and_then(|steps| {
+            steps
+                .iter()
+                .find(|s| s.get("step").and_then(Value::as_u64) == Some(up.step))
+        })
+        .is_some_and(step_done);
+    if up.status != "completed" || !step_completed || m.status != "completed" {
+        return Ok(None);
     }
-    if let Err(e) = messages::post(
-        hub,
-        &Post {
-            from: by.to_string(),
-            subject: Some(format!("✅ Milestone completed: {} ({})", m.title, m.id)),
-            body: format!(
-                "{by} completed the last step of `{}`: all {} steps done.",
-                m.id, m.steps_total
-            ),
-            ..Post::default()
-        },
-    ) {
-        warnings.push(format!("the completion was not posted on the board: {e}"));
-    }
-    released
+    let mut warnings = done.warnings.clone();
+    warnings.insert(
+        0,
+        format!(
+            "step {} was already completed by this update before it was interrupted; its \
+             completion (claim, CURRENT_STATE.md, board) is now finished",
+            up.step
+        ),
+    );
+    Ok(Some(Updated {
+        step: up.step,
+        status: up.status.to_string(),
+        completed_now: false,
+        released: None,
+        warnings,
+        milestone: m,
+    }))
 }
 
 /// Mark a milestone blocked, adding `reason` to its blockers.
@@ -715,7 +794,19 @@ pub fn handoff(
         hub.check_secrets("the next steps", n)?;
     }
     let key = claims::milestone_key(id);
-    let (milestone, ()) = modify(hub, id, |r| {
+    // A handoff a crash interrupted is finished first; re-running it then answers.
+    let finished = pending::finish_all(hub);
+    if let Some(done) = finished.iter().find(|f| f.is("milestone-handoff", id, by)) {
+        let milestone = read(hub, id)?;
+        if milestone.handoff_notes() == Some(notes) {
+            return Ok(HandedOff {
+                milestone,
+                released: released_by(&done.steps, by),
+            });
+        }
+    }
+    let mut intent: Option<Intent> = None;
+    let modified = modify(hub, id, |r| {
         if !force {
             claims::check_fence(hub, &key, by, None)?;
         }
@@ -726,32 +817,82 @@ pub fn handoff(
         record::set_text(r, "owner", "available");
         record::set_text(r, "handed_off_by", by);
         record::set_text(r, "handed_off_at", time::format(time::now()));
-        Ok(())
-    })?;
-    let released = match claims::read(hub, &key)? {
-        Some(c) if c.holder == by || force => Some(claims::release(
-            hub,
-            &key,
-            by,
-            (c.holder != by).then_some("handoff"),
-        )?),
-        _ => None,
-    };
-    messages::post(
-        hub,
-        &Post {
+        // The claim release and the board post are made durable before the milestone
+        // says it was handed off: a crash cannot lose them.
+        let m = Milestone::from_record(id, PathBuf::from(rel(id)), r.clone());
+        let mut steps = Vec::new();
+        match claims::read(hub, &key)? {
+            Some(c) if c.holder == by || force => {
+                if c.holder != by {
+                    steps.push(Step::post(claims::forced_release_post(
+                        &key, by, &c, "handoff",
+                    )));
+                }
+                steps.insert(
+                    0,
+                    Step::ReleaseClaim {
+                        key: key.clone(),
+                        holder: c.holder,
+                        token: c.token,
+                    },
+                );
+            }
+            _ => {}
+        }
+        steps.push(Step::post(Post {
             from: by.to_string(),
-            subject: Some(format!(
-                "🤝 Handoff: {} ({})",
-                milestone.title, milestone.id
-            )),
+            subject: Some(format!("🤝 Handoff: {} ({})", m.title, m.id)),
             body: format!(
                 "{by} handed off `{}` at {}% ({}/{} steps). Notes: {notes}",
-                milestone.id, milestone.progress, milestone.steps_done, milestone.steps_total
+                m.id, m.progress, m.steps_done, m.steps_total
             ),
             ..Post::default()
-        },
-    )?;
+        }));
+        let new = Intent::new(
+            "milestone-handoff",
+            id,
+            by,
+            Guard::MilestoneLogged { id: id.to_string() },
+            steps,
+        );
+        pending::log_in_milestone(r, &new.op);
+        pending::begin(hub, &new)?;
+        intent = Some(new);
+        Ok(())
+    });
+    let (milestone, ()) = match modified {
+        Ok(m) => m,
+        Err(e) => {
+            if let Some(intent) = &intent {
+                pending::abandon(hub, intent);
+            }
+            return Err(e);
+        }
+    };
+    let intent = intent.expect("written with the milestone");
+    let problems = pending::finish(hub, &intent);
+    if let Some(problem) = problems.into_iter().next() {
+        return Err(Error::Failed(format!(
+            "milestone {id} was handed off, but: {problem}"
+        )));
+    }
+    let released = planned_release(hub, &intent).map(|mut r| {
+        r.forced = r.holder != by;
+        r.reason = r.forced.then(|| "handoff".to_string());
+        r
+    });
+    fn released_by(steps: &[Step], by: &str) -> Option<Released> {
+        steps.iter().find_map(|s| match s {
+            Step::ReleaseClaim { key, holder, token } => Some(Released {
+                key: key.clone(),
+                holder: holder.clone(),
+                token: *token,
+                forced: holder != by,
+                reason: (holder != by).then(|| "handoff".to_string()),
+            }),
+            _ => None,
+        })
+    }
     Ok(HandedOff {
         milestone,
         released,

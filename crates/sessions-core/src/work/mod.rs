@@ -7,5 +7,6 @@ pub mod fence;
 pub mod goals;
 pub mod milestones;
 pub mod next;
+pub mod pending;
 pub mod presence;
 pub mod reservations;
