@@ -112,8 +112,10 @@ pub fn archive(hub: &Hub, before: Timestamp, dry_run: bool) -> Result<Archived> 
     keep.write_all(&extra)?;
     keep.commit()?;
     // A writer that opened the old board just before the replace may still write to it:
-    // look again (twice, briefly) and append what arrived to the new board.
-    for pause in [0, 50] {
+    // look again (three times, over a quarter second, so a writer descheduled on a
+    // loaded machine still lands) and append what arrived to the new board. An unlocked
+    // writer stalled longer than that is the one case this cannot see (README, Limits).
+    for pause in [0, 50, 200] {
         std::thread::sleep(std::time::Duration::from_millis(pause));
         let late = storage::read_from(&board, &path, seen)?;
         if !late.is_empty() {
