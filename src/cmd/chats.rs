@@ -53,10 +53,13 @@ pub enum ChatsCommand {
 
 #[derive(Debug, Args)]
 pub struct LinkNewArgs {
+    /// The hub session the new provider session is recorded on.
     #[arg(long)]
     pub hub_session: String,
+    /// The provider whose new session is awaited (claude, codex, gemini, cursor, opencode).
     #[arg(long)]
     pub provider: String,
+    /// The folder the provider was started in.
     #[arg(long)]
     pub cwd: PathBuf,
     /// The process running the provider: once it is gone, one last look, then stop.
