@@ -173,6 +173,19 @@ fn modify<T>(
 
 /// The `steps` array (created when missing). A step written as a plain string (by
 /// hand) becomes a pending step with that description; anything else is a data error.
+/// Where step `number` is in `steps`: the step whose `"step"` field is that number, else
+/// the `number`-th one (old-script files may carry no numbers). The one rule for naming a
+/// step, used by updates and by what checks or restores them.
+fn step_index(steps: &[Value], number: u64) -> Option<usize> {
+    steps
+        .iter()
+        .position(|s| s.get("step").and_then(Value::as_u64) == Some(number))
+        .or_else(|| {
+            let i = usize::try_from(number).ok()?.checked_sub(1)?;
+            (i < steps.len()).then_some(i)
+        })
+}
+
 fn steps_of<'a>(path: &std::path::Path, record: &'a mut Record) -> Result<&'a mut Vec<Value>> {
     let steps = record.entry("steps").or_insert_with(|| json!([]));
     if let Value::Array(a) = steps {
@@ -516,18 +529,10 @@ pub fn update_step(hub: &Hub, id: &str, up: &StepUpdate) -> Result<Updated> {
         }
         let now = time::format(time::now());
         let steps = steps_of(&path, r)?;
-        let by_number = steps
-            .iter()
-            .position(|s| s.get("step").and_then(Value::as_u64) == Some(up.step));
-        let index = by_number
-            .or_else(|| {
-                let i = usize::try_from(up.step).ok()?.checked_sub(1)?;
-                (i < steps.len()).then_some(i)
-            })
-            .ok_or_else(|| Error::NotFound {
-                what: "step",
-                name: format!("{} in milestone {id} ({} steps)", up.step, steps.len()),
-            })?;
+        let index = step_index(steps, up.step).ok_or_else(|| Error::NotFound {
+            what: "step",
+            name: format!("{} in milestone {id} ({} steps)", up.step, steps.len()),
+        })?;
         let step = steps[index]
             .as_object_mut()
             .expect("steps_of checked objects");
@@ -694,11 +699,7 @@ fn rerun_of_completion(
         .record
         .get("steps")
         .and_then(Value::as_array)
-        .and_then(|steps| {
-            steps
-                .iter()
-                .find(|s| s.get("step").and_then(Value::as_u64) == Some(up.step))
-        })
+        .and_then(|steps| step_index(steps, up.step).map(|i| &steps[i]))
         .is_some_and(step_done);
     if up.status != "completed" || !step_completed || m.status != "completed" {
         return Ok(None);
@@ -1167,11 +1168,7 @@ pub fn restore_undone_step_writes(hub: &Hub) -> Result<Vec<Restored>> {
             .record
             .get("steps")
             .and_then(Value::as_array)
-            .and_then(|steps| {
-                steps
-                    .iter()
-                    .find(|s| s.get("step").and_then(Value::as_u64) == Some(w.step))
-            })
+            .and_then(|steps| step_index(steps, w.step).map(|i| &steps[i]))
             .and_then(Value::as_object)
             .cloned();
         let Some(step_now) = step_now else {
