@@ -138,13 +138,17 @@ fn thirty_two_racers_get_exactly_one_winner_every_round() {
     eprintln!("racers off before the winner finished, per round (sorted): {overlaps:?}");
     eprintln!("spread of set-off times in µs (sorted): {spreads:?}");
     // Spawned one by one (no start line), 2-5 racers get going before the winner is
-    // done, never all 32. On a loaded machine woken racers still queue for a CPU, so
-    // not every round is a full overlap (the start line itself is checked every
-    // round above); some round must be.
-    let full = overlaps.iter().filter(|n| **n == 32).count();
+    // done, never more. Let go together, woken racers still queue for the two CPUs
+    // (their set-off times spread over 30-60 ms), and the winner's short command can end
+    // before the last few set off: a full 32 is common on a quiet machine but not
+    // certain under load (a clean CI run saw at most 29 in 100 rounds). The start line
+    // itself is checked every round above; here some round must show three quarters of
+    // the racers attempting while the winner held the claim, five times what racers
+    // without it reach.
+    let best = overlaps.iter().max().copied().unwrap_or(0);
     assert!(
-        full >= 1,
-        "in no round did all 32 attempts overlap the winner's: {overlaps:?}"
+        best >= 24,
+        "in no round did 24 of 32 attempts overlap the winner's: {overlaps:?}"
     );
 }
 
