@@ -11,7 +11,8 @@ use clap::{Args, Subcommand};
 use schemars::JsonSchema;
 use serde::Serialize;
 use sessions_chats::{
-    self as chats, ChatSession, Filter, Homes, Lifetimes, Listing, Provider, Status, index, run,
+    self as chats, ChatSession, Filter, Homes, Lifetimes, Listing, Provider, Sort, Status, index,
+    run,
 };
 use sessions_core::sessions::registry::Registry;
 use sessions_core::store::config::{self, Config};
@@ -198,7 +199,11 @@ fn providers(names: &[String]) -> Result<Vec<Provider>> {
 /// Everything a chats command works from: the listing, the hub's links, the settings.
 struct World {
     listing: Listing,
-    stats: index::IndexStats,
+    side: HubSide,
+}
+
+/// The hub's side of the chats commands: its links, its settings, the time.
+struct HubSide {
     /// provider session id → hub session id.
     links: HashMap<String, String>,
     config: config::Chats,
@@ -207,7 +212,7 @@ struct World {
     hub: Option<sessions_core::Hub>,
 }
 
-fn world(ctx: &Ctx, common: &Common) -> Result<World> {
+fn hub_side(ctx: &Ctx) -> Result<HubSide> {
     let hub = ctx.hub().ok();
     let config = match &hub {
         Some(h) => Config::load(h.root())?.chats,
@@ -222,6 +227,32 @@ fn world(ctx: &Ctx, common: &Common) -> Result<World> {
             }
         }
     }
+    let lifetimes = Lifetimes {
+        active: chrono::Duration::from_std(config.active).unwrap_or(chrono::Duration::minutes(15)),
+        retention: chrono::Duration::from_std(config.retention)
+            .unwrap_or(chrono::Duration::days(30)),
+    };
+    Ok(HubSide {
+        links,
+        config,
+        lifetimes,
+        now: time::now(),
+        hub,
+    })
+}
+
+impl HubSide {
+    fn row(&self, s: ChatSession) -> ChatRow {
+        ChatRow {
+            status: self.lifetimes.status(&s, self.now),
+            hub_session: self.links.get(&s.id).cloned(),
+            session: s,
+        }
+    }
+}
+
+/// The provider sessions, read through the index unless `--no-cache`.
+fn index(ctx: &Ctx, common: &Common) -> Result<index::Index> {
     let opts = index::Options {
         providers: providers(&common.providers)?,
         cache_dir: if common.no_cache {
@@ -231,31 +262,25 @@ fn world(ctx: &Ctx, common: &Common) -> Result<World> {
         },
         progress: !ctx.out.is_json(),
     };
-    let (listing, stats) = index::list(&Homes::from_env(), &opts);
-    let lifetimes = Lifetimes {
-        active: chrono::Duration::from_std(config.active).unwrap_or(chrono::Duration::minutes(15)),
-        retention: chrono::Duration::from_std(config.retention)
-            .unwrap_or(chrono::Duration::days(30)),
-    };
+    Ok(index::Index::build(&Homes::from_env(), &opts))
+}
+
+fn world(ctx: &Ctx, common: &Common) -> Result<World> {
+    let hub = hub_side(ctx)?;
     Ok(World {
-        listing,
-        stats,
-        links,
-        config,
-        lifetimes,
-        now: time::now(),
-        hub,
+        listing: index(ctx, common)?.into_listing(),
+        side: hub,
     })
 }
 
 impl World {
     fn status(&self, s: &ChatSession) -> Status {
-        self.lifetimes.status(s, self.now)
+        self.side.lifetimes.status(s, self.side.now)
     }
 
     /// A hub session with a link, a provider id, or a unique prefix.
     fn find(&self, key: &str) -> Result<&ChatSession> {
-        let key = match self.links.iter().find(|(_, hub)| *hub == key) {
+        let key = match self.side.links.iter().find(|(_, hub)| *hub == key) {
             Some((provider_id, _)) => provider_id.as_str(),
             None => key,
         };
@@ -269,21 +294,18 @@ impl World {
     }
 
     fn row(&self, s: &ChatSession) -> ChatRow {
-        ChatRow {
-            session: s.clone(),
-            status: self.status(s),
-            hub_session: self.links.get(&s.id).cloned(),
-        }
+        self.side.row(s.clone())
     }
 
     /// The skipped files, as text-mode warnings.
     fn skipped(&self) -> Vec<String> {
-        self.listing
-            .warnings
-            .iter()
-            .map(|w| format!("skipped {w}"))
-            .collect()
+        skipped(&self.listing.warnings)
     }
+}
+
+/// Files that could not be read as sessions, as text-mode warnings.
+fn skipped(warnings: &[chats::Warning]) -> Vec<String> {
+    warnings.iter().map(|w| format!("skipped {w}")).collect()
 }
 
 /// One provider session as the chats commands print it: what its files say, its status
@@ -323,7 +345,7 @@ fn duration_arg(flag: &str, text: &str) -> Result<Duration> {
 }
 
 fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
-    let w = world(ctx, &args.common)?;
+    let side = hub_side(ctx)?;
     let filter = Filter {
         providers: Vec::new(),
         project: args.project.clone(),
@@ -333,67 +355,51 @@ fn list(ctx: &mut Ctx, args: ListArgs) -> Result<u8> {
             })?),
             None => None,
         },
-        since: args.since.as_deref().map(|s| since(s, w.now)).transpose()?,
+        since: args
+            .since
+            .as_deref()
+            .map(|s| since(s, side.now))
+            .transpose()?,
+        ids: args.hub_session.as_deref().map(|h| {
+            side.links
+                .iter()
+                .filter(|(_, hub)| *hub == h)
+                .map(|(provider_id, _)| provider_id.clone())
+                .collect()
+        }),
     };
-    // Sorted and paged by reference: only the rows of the page are built.
-    let mut rows: Vec<(&ChatSession, Status)> = w
-        .listing
+    let sort = Sort::parse(&args.sort)
+        .ok_or_else(|| Error::Usage(format!("--sort {:?}: use activity or created", args.sort)))?;
+    let index = index(ctx, &args.common)?;
+    let page = index.page(&index::Query {
+        filter,
+        sort,
+        page: args.page,
+        limit: args.limit,
+        lifetimes: side.lifetimes,
+        now: side.now,
+    });
+    let sessions: Vec<ChatRow> = page
         .sessions
-        .iter()
-        .map(|s| (s, w.status(s)))
-        .filter(|(s, status)| filter.keeps(s, *status))
-        .filter(|(s, _)| {
-            args.hub_session
-                .as_deref()
-                .is_none_or(|h| w.links.get(&s.id).map(String::as_str) == Some(h))
-        })
-        .collect();
-    match args.sort.as_str() {
-        "activity" => rows.sort_unstable_by(|(a, _), (b, _)| {
-            b.activity()
-                .cmp(&a.activity())
-                .then_with(|| a.id.cmp(&b.id))
-        }),
-        "created" => rows.sort_unstable_by(|(a, _), (b, _)| {
-            b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id))
-        }),
-        other => {
-            return Err(Error::Usage(format!(
-                "--sort {other:?}: use activity or created"
-            )));
-        }
-    }
-    let total = rows.len();
-    let limit = if args.limit == 0 {
-        total.max(1)
-    } else {
-        args.limit
-    };
-    let pages = total.div_ceil(limit).max(1);
-    let page = args.page.max(1);
-    let sessions: Vec<ChatRow> = rows
         .into_iter()
-        .skip((page - 1) * limit)
-        .take(limit)
-        .map(|(s, _)| {
-            let mut row = w.row(s);
-            if args.counts && row.session.messages.is_none() {
-                row.session.messages = chats::transcript::turns(s).ok().map(|t| t.len() as u64);
+        .map(|mut s| {
+            if args.counts && s.messages.is_none() {
+                s.messages = chats::transcript::turns(&s).ok().map(|t| t.len() as u64);
             }
-            row
+            side.row(s)
         })
         .collect();
     ctx.emit(&ChatList {
         sessions,
-        total,
-        page,
-        pages,
-        limit,
-        warning_count: w.listing.warnings.len(),
-        skipped: w.skipped(),
-        warnings: w.listing.warnings,
-        index: w.stats,
-        now: w.now,
+        total: page.total,
+        page: page.page,
+        pages: page.pages,
+        limit: page.limit,
+        warning_count: page.warnings.len(),
+        skipped: skipped(&page.warnings),
+        warnings: page.warnings,
+        index: index.stats.clone(),
+        now: side.now,
         counts: args.counts,
     })
 }
@@ -596,17 +602,17 @@ pub fn resume(ctx: &mut Ctx, args: ResumeArgs) -> Result<u8> {
             "{} session {} is expired (no activity for more than {}); pass --new-if-expired to start a new session in {cwd}",
             s.provider,
             s.id,
-            time::human_age(w.config.retention.as_secs() as i64)
+            time::human_age(w.side.config.retention.as_secs() as i64)
         )));
     }
     let name = run::binary(s.provider);
-    let bin = match run::check_provider(s.provider, w.config.check_timeout) {
+    let bin = match run::check_provider(s.provider, w.side.config.check_timeout) {
         Ok((bin, _version)) => bin,
         Err(problem) if args.print && problem == run::ProviderCheck::Missing => PathBuf::from(name),
         Err(problem) => {
             return Err(Error::Failed(format!(
                 "{name} {problem} (checked with a {}s timeout): install the {} CLI or fix PATH",
-                w.config.check_timeout.as_secs(),
+                w.side.config.check_timeout.as_secs(),
                 s.provider
             )));
         }
@@ -619,10 +625,11 @@ pub fn resume(ctx: &mut Ctx, args: ResumeArgs) -> Result<u8> {
     // The hub session a fresh session is linked to: the one named, or the one linked
     // to the expired session.
     let hub_session = w
+        .side
         .links
         .values()
         .find(|h| **h == args.id)
-        .or_else(|| w.links.get(&s.id))
+        .or_else(|| w.side.links.get(&s.id))
         .cloned();
     if args.print {
         let mut command = vec![name.to_string()];
@@ -782,9 +789,9 @@ fn send(ctx: &mut Ctx, args: SendArgs) -> Result<u8> {
         .collect::<Result<_>>()?;
     let timeout = match &args.timeout {
         Some(t) => duration_arg("--timeout", t)?,
-        None => w.config.send_timeout,
+        None => w.side.config.send_timeout,
     };
-    let concurrency = args.concurrency.unwrap_or(w.config.concurrency).max(1);
+    let concurrency = args.concurrency.unwrap_or(w.side.config.concurrency).max(1);
     let results = run::send_all(&sessions, prompt, concurrency, timeout);
     let failed = results.iter().filter(|r| !r.ok()).count();
     ctx.emit(&SendReport {
@@ -845,7 +852,7 @@ impl Render for SendReport {
 fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
     let mut w = world(ctx, &args.common)?;
     if let Some(d) = &args.older_than {
-        w.lifetimes.retention =
+        w.side.lifetimes.retention =
             chrono::Duration::from_std(duration_arg("--older-than", d)?).unwrap_or_default();
     }
     let old: Vec<ChatSession> = w
@@ -857,7 +864,7 @@ fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
         .collect();
     let links: Vec<(String, String)> = old
         .iter()
-        .filter_map(|s| w.links.get(&s.id).map(|h| (h.clone(), s.id.clone())))
+        .filter_map(|s| w.side.links.get(&s.id).map(|h| (h.clone(), s.id.clone())))
         .collect();
     // Only whole files can be deleted: a session inside a database stays.
     let files: Vec<PathBuf> = old
@@ -870,7 +877,7 @@ fn clean(ctx: &mut Ctx, args: CleanArgs) -> Result<u8> {
         .collect();
     let mut deleted = Vec::new();
     if !args.dry_run {
-        if let Some(hub) = &w.hub
+        if let Some(hub) = &w.side.hub
             && !links.is_empty()
         {
             sessions_core::sessions::registry::update_registry(hub, |doc| {
@@ -986,7 +993,7 @@ impl Render for CleanReport {
 
 fn stats(ctx: &mut Ctx, args: StatsArgs) -> Result<u8> {
     let w = world(ctx, &args.common)?;
-    let stats = chats::stats::compute(&w.listing.sessions, &w.lifetimes, w.now);
+    let stats = chats::stats::compute(&w.listing.sessions, &w.side.lifetimes, w.side.now);
     ctx.emit(&StatsShown {
         stats,
         warning_count: w.listing.warnings.len(),

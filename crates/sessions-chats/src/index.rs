@@ -3,22 +3,31 @@
 //! (see `cache_file`). A file whose size or mtime changed is read again; the cache is
 //! replaced atomically (a killed indexer leaves the old one), and a cache that fails its
 //! checksum or does not decode is rebuilt, not trusted.
+//!
+//! A listing works on the cache's bytes in place: unchanged entries are neither decoded
+//! into owned sessions nor re-encoded (they are copied as they are when the cache is
+//! rewritten), sorting and filtering read borrowed [`SessionView`]s, and only the rows a
+//! page prints become [`ChatSession`]s.
 
-use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
+use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+use foldhash::HashMap;
 use serde::Serialize;
 
+pub use crate::cache_file::SessionView;
 use crate::cache_file::{Reader, Writer};
+use crate::providers::{self, Shared, Source};
+use crate::{ChatSession, Filter, Homes, Lifetimes, Listing, Provider, Sort, Warning};
 
-use crate::providers::{self, Source};
-use crate::{ChatSession, Homes, Listing, Provider, Warning};
-
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 /// The cache file, in the cache folder.
 pub const FILE_NAME: &str = "chats-index.bin";
 /// The JSON cache of version 1, removed when the binary one is written.
@@ -38,20 +47,19 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 
 pub use crate::providers::Stamp;
 
+/// The stamps an entry is valid for: the file's, and its companion's (SQLite's
+/// write-ahead log) when it has one.
+type Stamps = (Option<Stamp>, Option<Stamp>);
+
 fn stamp(path: &Path) -> Option<Stamp> {
-    Stamp::of(&std::fs::metadata(path).ok()?)
+    Stamp::of_stat(&rustix::fs::stat(path).ok()?)
 }
 
-#[derive(Debug, Clone)]
+/// What a file held when it was read: its sessions, or the one warning about it.
+#[derive(Debug)]
 struct Entry {
-    stamps: Vec<Option<Stamp>>,
     sessions: Vec<ChatSession>,
     warning: Option<String>,
-}
-
-#[derive(Debug, Default)]
-struct CacheFile {
-    entries: HashMap<PathBuf, Entry>,
 }
 
 /// What an index run did, for `--json` and benchmarks.
@@ -75,91 +83,327 @@ pub struct Options {
     pub progress: bool,
 }
 
+/// One session of the listing: where its record is in the cache's bytes, and the keys a
+/// listing sorts and deduplicates by (read once, when the cache is opened).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    at: usize,
+    id: (usize, usize),
+    /// The path of the entry the record is in.
+    file: (usize, usize),
+    provider: Provider,
+    created: Option<DateTime<Utc>>,
+    activity: Option<DateTime<Utc>>,
+}
+
+/// One entry of a cache's bytes, read in place.
+struct EntryRef<'a> {
+    path: &'a Path,
+    stamps: Stamps,
+    /// The whole entry, its length included: copied as it is into the next cache.
+    raw: Range<usize>,
+    warning: Option<&'a str>,
+    /// Its sessions, in [`Parsed::slots`].
+    slots: Range<usize>,
+}
+
+/// A cache's bytes, checked and walked once.
+#[derive(Default)]
+struct Parsed<'a> {
+    entries: Vec<EntryRef<'a>>,
+    slots: Vec<Slot>,
+}
+
+/// Every session of the chosen providers, read through the cache.
+pub struct Index {
+    /// A whole cache file's bytes (also when nothing is saved).
+    bytes: Vec<u8>,
+    slots: Vec<Slot>,
+    pub warnings: Vec<Warning>,
+    pub stats: IndexStats,
+    shared: Shared,
+}
+
 /// List every session of the chosen providers, through the cache.
 pub fn list(homes: &Homes, opts: &Options) -> (Listing, IndexStats) {
-    let providers = if opts.providers.is_empty() {
-        Provider::ALL.to_vec()
-    } else {
-        opts.providers.clone()
-    };
-    let sources = providers::sources(homes, &providers);
-    let cache_path = opts.cache_dir.as_ref().map(|d| d.join(FILE_NAME));
-    let mut stats = IndexStats {
-        files: sources.len(),
-        cache: cache_path.clone(),
-        ..Default::default()
-    };
-    let mut old = match &cache_path {
-        Some(p) => match load(p) {
-            Ok(c) => c,
-            Err(exists) => {
-                stats.rebuilt = exists;
-                CacheFile::default()
+    let index = Index::build(homes, opts);
+    let stats = index.stats.clone();
+    (index.into_listing(), stats)
+}
+
+impl Index {
+    pub fn build(homes: &Homes, opts: &Options) -> Index {
+        let providers = if opts.providers.is_empty() {
+            Provider::ALL.to_vec()
+        } else {
+            opts.providers.clone()
+        };
+        // The walk (its folders on all cores) and the cache's read and check overlap.
+        let walk = {
+            let (homes, providers) = (homes.clone(), providers.clone());
+            std::thread::spawn(move || providers::sources(&homes, &providers))
+        };
+        let cache_path = opts.cache_dir.as_ref().map(|d| d.join(FILE_NAME));
+        let old_bytes = cache_path.as_deref().and_then(|p| std::fs::read(p).ok());
+        let exists = old_bytes.is_some();
+        let old_bytes = old_bytes.unwrap_or_default();
+        let old = Parsed::of(&old_bytes);
+        let rebuilt = exists && old.is_none();
+        let old = old.unwrap_or_default();
+        // Keyed by the path's bytes: hashing a `Path` parses it into components.
+        let mut by_path: HashMap<&[u8], usize> = HashMap::default();
+        by_path.reserve(old.entries.len());
+        for (i, e) in old.entries.iter().enumerate() {
+            by_path.insert(e.path.as_os_str().as_bytes(), i);
+        }
+        let sources = walk.join().unwrap_or_default();
+        let mut stats = IndexStats {
+            files: sources.len(),
+            cache: cache_path.clone(),
+            rebuilt,
+            ..Default::default()
+        };
+        // Which sources are current in the cache, which must be read.
+        let mut seen = vec![false; old.entries.len()];
+        let mut stamps_of = Vec::with_capacity(sources.len());
+        let mut hits = Vec::with_capacity(sources.len());
+        for s in &sources {
+            let stamps: Stamps = (s.stamp.or_else(|| stamp(&s.path)), s.companion);
+            let hit = by_path.get(s.path.as_os_str().as_bytes()).copied();
+            if let Some(i) = hit {
+                seen[i] = true;
             }
-        },
-        None => CacheFile::default(),
-    };
+            hits.push(hit.filter(|&i| old.entries[i].stamps == stamps));
+            stamps_of.push(stamps);
+        }
+        let todo: Vec<usize> = (0..sources.len()).filter(|&i| hits[i].is_none()).collect();
+        stats.read = todo.len();
+        stats.cached = sources.len() - todo.len();
+        // Files of the providers listed now that are gone (dropped, which changes the
+        // cache); other providers' entries are kept as they are.
+        let covered = |p: &Path| sources_cover(&providers, homes, p);
+        let gone = old
+            .entries
+            .iter()
+            .zip(&seen)
+            .any(|(e, &seen)| !seen && covered(e.path));
 
-    let old_covered = old
-        .entries
-        .keys()
-        .filter(|p| sources_cover(&providers, homes, p))
-        .count();
-    let mut known = 0;
-    // Which sources are current in the cache, which must be read.
-    let mut entries: Vec<Option<Entry>> = Vec::with_capacity(sources.len());
-    let mut stamps_of: Vec<Vec<Option<Stamp>>> = Vec::with_capacity(sources.len());
-    for s in &sources {
-        let stamps: Vec<Option<Stamp>> = std::iter::once(s.stamp.or_else(|| stamp(&s.path)))
-            .chain(s.companions().iter().map(|p| stamp(p)))
+        let shared = Shared::load(homes);
+        if todo.is_empty() && !gone && !stats.rebuilt {
+            // Nothing changed: list straight from the cache's bytes.
+            let entries: Vec<&EntryRef> = hits.iter().flatten().map(|&i| &old.entries[i]).collect();
+            let (slots, warnings) = listed(&entries, &old.slots);
+            drop(entries);
+            drop(old);
+            return Index {
+                bytes: old_bytes,
+                slots,
+                warnings,
+                stats,
+                shared,
+            }
+            .deduped();
+        }
+
+        let mut fresh: Vec<Option<Entry>> = (0..sources.len()).map(|_| None).collect();
+        for (i, e) in read_all(&sources, &todo, opts.progress) {
+            fresh[i] = Some(e);
+        }
+        // The new cache: this listing's files first (unchanged entries copied as they
+        // are), then what the other providers' entries were.
+        let mut w = Writer::new(VERSION);
+        let kept: Vec<&EntryRef> = old.entries.iter().filter(|e| !covered(e.path)).collect();
+        w.u32((sources.len() + kept.len()) as u32);
+        for (i, s) in sources.iter().enumerate() {
+            match (hits[i], &fresh[i]) {
+                (Some(h), _) => w.raw(&old_bytes[old.entries[h].raw.clone()]),
+                (None, Some(e)) => encode_entry(&mut w, &s.path, stamps_of[i], e),
+                (None, None) => unreachable!("every source is cached or read"),
+            }
+        }
+        for e in kept {
+            w.raw(&old_bytes[e.raw.clone()]);
+        }
+        let bytes = w.finish();
+        drop(old);
+        if let Some(p) = &cache_path {
+            // A cache that cannot be written only costs speed next time.
+            let _ = save(p, &bytes);
+        }
+        let parsed = Parsed::of(&bytes).expect("a cache just encoded decodes");
+        let entries: Vec<&EntryRef> = parsed.entries[..sources.len()].iter().collect();
+        let (slots, warnings) = listed(&entries, &parsed.slots);
+        drop(entries);
+        drop(parsed);
+        Index {
+            bytes,
+            slots,
+            warnings,
+            stats,
+            shared,
+        }
+        .deduped()
+    }
+
+    /// One session per (provider, id): Gemini's old JSON and its JSONL successor, or a
+    /// Codex rollout both live and archived, keep the most recently active (on a tie,
+    /// the one whose file sorts first, as the walk once met them).
+    fn deduped(mut self) -> Index {
+        let mut best: HashMap<(Provider, &[u8]), usize> = HashMap::default();
+        best.reserve(self.slots.len());
+        let mut keep = vec![true; self.slots.len()];
+        for (i, s) in self.slots.iter().enumerate() {
+            let key = (s.provider, &self.bytes[s.id.0..s.id.1]);
+            match best.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let j = *o.get();
+                    let (a, b) = (&self.slots[i], &self.slots[j]);
+                    let newer = a.activity.cmp(&b.activity).then_with(|| {
+                        let file = |s: &Slot| &self.bytes[s.file.0..s.file.1];
+                        file(b).cmp(file(a))
+                    });
+                    let loser = if newer.is_gt() { o.insert(i) } else { i };
+                    keep[loser] = false;
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(i);
+                }
+            }
+        }
+        drop(best);
+        let mut i = 0;
+        self.slots.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        self
+    }
+
+    /// The whole record of a session; `None` only for a cache whose checksum holds but
+    /// whose records do not decode (written by something else than this code).
+    fn view(&self, slot: &Slot) -> Option<SessionView<'_>> {
+        let file = Path::new(OsStr::from_bytes(&self.bytes[slot.file.0..slot.file.1]));
+        Reader::reopen(&self.bytes, slot.at).session(file)
+    }
+
+    /// The session as the commands print it: the cache's record with what comes from
+    /// files shared by many sessions (Codex's titles, Gemini's project roots).
+    fn session(&self, slot: &Slot) -> Option<ChatSession> {
+        let mut s = self.view(slot)?.to_session();
+        self.shared.complete(&mut s);
+        Some(s)
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Every session, owned, newest activity first (then by id).
+    pub fn into_listing(self) -> Listing {
+        let mut sessions: Vec<ChatSession> =
+            self.slots.iter().filter_map(|s| self.session(s)).collect();
+        sessions.sort_by(|a, b| {
+            b.activity()
+                .cmp(&a.activity())
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let mut warnings = self.warnings;
+        warnings.sort_by(|a, b| a.path.cmp(&b.path));
+        Listing { sessions, warnings }
+    }
+
+    /// The sessions that pass `query`'s filter, sorted, and the one page of them asked
+    /// for (only those rows are made into owned sessions).
+    pub fn page(&self, query: &Query) -> Page {
+        let f = &query.filter;
+        let mut rows: Vec<&Slot> = self
+            .slots
+            .iter()
+            .filter(|s| {
+                let status = query.lifetimes.status_at(s.activity, query.now);
+                f.keeps_facts(s.provider, s.activity, status)
+                    && (!f.needs_record()
+                        || self
+                            .view(s)
+                            .is_some_and(|v| f.keeps_record(v.id, self.shared.cwd(&v).as_deref())))
+            })
             .collect();
-        let hit = old.entries.remove(&s.path);
-        known += usize::from(hit.is_some());
-        let hit = hit.filter(|e| e.stamps == stamps);
-        entries.push(hit);
-        stamps_of.push(stamps);
+        let key = |s: &Slot| match query.sort {
+            Sort::Activity => s.activity,
+            Sort::Created => s.created,
+        };
+        let id = |s: &Slot| &self.bytes[s.id.0..s.id.1];
+        rows.sort_unstable_by(|a, b| key(b).cmp(&key(a)).then_with(|| id(a).cmp(id(b))));
+        let total = rows.len();
+        let limit = if query.limit == 0 {
+            total.max(1)
+        } else {
+            query.limit
+        };
+        let page = query.page.max(1);
+        let sessions = rows
+            .iter()
+            .skip((page - 1).saturating_mul(limit))
+            .take(limit)
+            .filter_map(|s| self.session(s))
+            .collect();
+        let mut warnings = self.warnings.clone();
+        warnings.sort_by(|a, b| a.path.cmp(&b.path));
+        Page {
+            sessions,
+            total,
+            page,
+            pages: total.div_ceil(limit).max(1),
+            limit,
+            warnings,
+        }
     }
-    let todo: Vec<usize> = (0..sources.len())
-        .filter(|&i| entries[i].is_none())
-        .collect();
-    stats.read = todo.len();
-    stats.cached = sources.len() - todo.len();
-    let fresh = read_all(&sources, &todo, &stamps_of, opts.progress);
-    for (i, e) in fresh {
-        entries[i] = Some(e);
-    }
-    // What is left of the old cache: other providers' files (kept), and files of the
-    // providers listed now that are gone (dropped, which changes the cache).
-    old.entries
-        .retain(|path, _| !sources_cover(&providers, homes, path));
-    let gone = old_covered > known;
-    let write = cache_path.is_some() && (stats.read > 0 || stats.rebuilt || gone);
+}
 
-    let mut listing = Listing::default();
-    let current: Vec<(&Path, &Entry)> = sources
-        .iter()
-        .zip(&entries)
-        .filter_map(|(s, e)| Some((s.path.as_path(), e.as_ref()?)))
-        .collect();
-    if let (true, Some(p)) = (write, &cache_path) {
-        // A cache that cannot be written only costs speed next time.
-        let kept = old.entries.iter().map(|(p, e)| (p.as_path(), e));
-        let _ = save(p, kept.chain(current.iter().copied()));
-    }
-    drop(current);
-    for (s, e) in sources.iter().zip(entries) {
-        let Some(e) = e else { continue };
+/// What a listing asks for: which sessions, in what order, which page of them.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub filter: Filter,
+    pub sort: Sort,
+    /// From 1.
+    pub page: usize,
+    /// Sessions per page; 0: all on one page.
+    pub limit: usize,
+    pub lifetimes: Lifetimes,
+    pub now: DateTime<Utc>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub sessions: Vec<ChatSession>,
+    /// Sessions that pass the filter, on all pages.
+    pub total: usize,
+    pub page: usize,
+    pub pages: usize,
+    pub limit: usize,
+    /// Every file that could not be read as a session, by path.
+    pub warnings: Vec<Warning>,
+}
+
+/// The sessions and warnings of the entries listed now.
+fn listed(entries: &[&EntryRef], slots: &[Slot]) -> (Vec<Slot>, Vec<Warning>) {
+    let mut out = Vec::with_capacity(entries.len());
+    let mut warnings = Vec::new();
+    for e in entries {
+        out.extend_from_slice(&slots[e.slots.clone()]);
         if let Some(w) = e.warning {
-            listing.warnings.push(Warning {
-                path: s.path.clone(),
-                message: w,
+            warnings.push(Warning {
+                path: e.path.to_path_buf(),
+                message: w.to_string(),
             });
         }
-        listing.sessions.extend(e.sessions);
     }
-    providers::complete(&mut listing.sessions, homes);
-    dedupe(&mut listing.sessions);
-    (listing, stats)
+    (out, warnings)
 }
 
 /// Whether `path` belongs to one of the providers listed this time.
@@ -172,52 +416,27 @@ fn sources_cover(providers: &[Provider], homes: &Homes, path: &Path) -> bool {
             Provider::Cursor => &homes.cursor,
             Provider::Opencode => &homes.opencode,
         };
-        path.starts_with(root)
+        within(path, root)
     })
 }
 
-/// One session per (provider, id): Gemini's old JSON and its JSONL successor, or a
-/// Codex rollout both live and archived, keep the most recently active.
-fn dedupe(sessions: &mut Vec<ChatSession>) {
-    let mut best: HashMap<(Provider, &str), usize> = HashMap::with_capacity(sessions.len());
-    let mut keep = vec![true; sessions.len()];
-    for (i, s) in sessions.iter().enumerate() {
-        match best.entry((s.provider, s.id.as_str())) {
-            std::collections::hash_map::Entry::Occupied(mut o) => {
-                let j = *o.get();
-                if s.activity() > sessions[j].activity() {
-                    keep[j] = false;
-                    o.insert(i);
-                } else {
-                    keep[i] = false;
-                }
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(i);
-            }
-        }
-    }
-    drop(best);
-    let mut i = 0;
-    sessions.retain(|_| {
-        i += 1;
-        keep[i - 1]
-    });
+/// `path.starts_with(root)` on the bytes: `Path::starts_with` splits both into
+/// components, and this is asked of every entry of the cache.
+fn within(path: &Path, root: &Path) -> bool {
+    let (path, root) = (path.as_os_str().as_bytes(), root.as_os_str().as_bytes());
+    let root = root.strip_suffix(b"/").unwrap_or(root);
+    path.strip_prefix(root)
+        .is_some_and(|rest| rest.is_empty() || rest[0] == b'/')
 }
 
 /// Read the sources at `todo` on a few threads.
-fn read_all(
-    sources: &[Source],
-    todo: &[usize],
-    stamps: &[Vec<Option<Stamp>>],
-    progress: bool,
-) -> Vec<(usize, Entry)> {
+fn read_all(sources: &[Source], todo: &[usize], progress: bool) -> Vec<(usize, Entry)> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let out = Mutex::new(Vec::with_capacity(todo.len()));
     let started = Instant::now();
     let show = progress && std::io::stderr().is_terminal();
-    let shown = std::sync::atomic::AtomicBool::new(false);
+    let shown = AtomicBool::new(false);
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8);
@@ -231,12 +450,10 @@ fn read_all(
                     let Some(&i) = todo.get(k) else { break };
                     let entry = match providers::read(&sources[i]) {
                         Ok(sessions) => Entry {
-                            stamps: stamps[i].clone(),
                             sessions,
                             warning: None,
                         },
                         Err(w) => Entry {
-                            stamps: stamps[i].clone(),
                             sessions: Vec::new(),
                             warning: Some(w),
                         },
@@ -266,81 +483,83 @@ fn read_all(
     out.into_inner().expect("no reader panics")
 }
 
-/// `Err(true)`: a cache exists but is unusable; `Err(false)`: there is none.
-fn load(path: &Path) -> Result<CacheFile, bool> {
-    let bytes = std::fs::read(path).map_err(|_| false)?;
-    decode(&bytes).ok_or(true)
+/// The reader of a cache file's body, if its magic, version and checksum hold.
+fn body_reader(bytes: &[u8]) -> Option<Reader<'_>> {
+    Reader::open(bytes, VERSION)
 }
 
-fn decode(bytes: &[u8]) -> Option<CacheFile> {
-    let mut r = Reader::open(bytes, VERSION)?;
-    let count = r.u32()? as usize;
-    let mut entries = HashMap::with_capacity(count.min(bytes.len()));
-    for _ in 0..count {
-        let path = r.path()?;
-        let stamps = (0..r.u8()?)
-            .map(|_| match r.u8()? {
-                0 => Some(None),
-                1 => Some(Some(Stamp {
-                    size: r.u64()?,
-                    mtime_ns: r.u128()?,
-                })),
-                _ => None,
-            })
-            .collect::<Option<Vec<_>>>()?;
-        let warning = r.opt_string()?;
-        let sessions = (0..r.u32()?)
-            .map(|_| r.session())
-            .collect::<Option<Vec<_>>>()?;
-        entries.insert(
-            path,
-            Entry {
-                stamps,
-                sessions,
-                warning,
-            },
-        );
-    }
-    r.at_end().then_some(CacheFile { entries })
-}
-
-fn encode<'a>(entries: impl Iterator<Item = (&'a Path, &'a Entry)>) -> Vec<u8> {
-    let entries: Vec<_> = entries.collect();
-    let mut w = Writer::new(VERSION);
-    w.u32(entries.len() as u32);
-    for (path, e) in entries {
-        w.path(path);
-        w.u8(e.stamps.len() as u8);
-        for st in &e.stamps {
-            match st {
-                Some(st) => {
-                    w.u8(1);
-                    w.u64(st.size);
-                    w.u128(st.mtime_ns);
-                }
-                None => w.u8(0),
+impl<'a> Parsed<'a> {
+    /// Every entry of a cache file, or `None` for a file that is damaged, of another
+    /// version, or does not decode to the end.
+    fn of(bytes: &'a [u8]) -> Option<Parsed<'a>> {
+        let mut r = body_reader(bytes)?;
+        let count = r.u32()? as usize;
+        let mut parsed = Parsed {
+            entries: Vec::with_capacity(count.min(bytes.len() / 64)),
+            slots: Vec::with_capacity(count.min(bytes.len() / 64)),
+        };
+        for _ in 0..count {
+            let start = r.position();
+            let len = r.u32()? as usize;
+            let end = start.checked_add(4)?.checked_add(len)?;
+            let path = r.path_ref()?;
+            let stamps = (r.opt_stamp()?, r.opt_stamp()?);
+            let warning = r.opt_str()?;
+            let first = parsed.slots.len();
+            let range = |b: &[u8]| {
+                let at = b.as_ptr() as usize - bytes.as_ptr() as usize;
+                (at, at + b.len())
+            };
+            for _ in 0..r.u32()? {
+                let at = r.position();
+                let k = r.session_keys()?;
+                parsed.slots.push(Slot {
+                    at,
+                    id: range(k.id),
+                    file: range(path.as_os_str().as_bytes()),
+                    provider: k.provider,
+                    created: k.created,
+                    activity: k.updated.or(k.created),
+                });
             }
+            if r.position() != end {
+                return None;
+            }
+            parsed.entries.push(EntryRef {
+                path,
+                stamps,
+                raw: start..end,
+                warning,
+                slots: first..parsed.slots.len(),
+            });
         }
-        w.opt_str(e.warning.as_deref());
-        w.u32(e.sessions.len() as u32);
-        for s in &e.sessions {
-            w.session(s);
-        }
+        r.at_end().then_some(parsed)
     }
-    w.finish()
+}
+
+fn encode_entry(w: &mut Writer, path: &Path, stamps: Stamps, e: &Entry) {
+    let len_at = w.len();
+    w.u32(0);
+    w.path(path);
+    w.opt_stamp(stamps.0);
+    w.opt_stamp(stamps.1);
+    w.opt_str(e.warning.as_deref());
+    w.u32(e.sessions.len() as u32);
+    for s in &e.sessions {
+        w.session(s, path);
+    }
+    let len = w.len() - len_at - 4;
+    w.patch_u32(len_at, len as u32);
 }
 
 /// Write to a temporary file in the same folder, flush it to disk, rename over.
-fn save<'a>(
-    path: &Path,
-    entries: impl Iterator<Item = (&'a Path, &'a Entry)>,
-) -> std::io::Result<()> {
+fn save(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("the cache file has a folder");
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&encode(entries))?;
+        f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
@@ -355,16 +574,25 @@ fn save<'a>(
 /// Forget cached entries of these sessions' files (`chats clean`).
 pub fn forget(cache_dir: &Path, paths: &[PathBuf]) -> std::io::Result<usize> {
     let path = cache_dir.join(FILE_NAME);
-    let Ok(mut cache) = load(&path) else {
+    let Ok(bytes) = std::fs::read(&path) else {
         return Ok(0);
     };
-    let before = cache.entries.len();
-    for p in paths {
-        cache.entries.remove(p);
-    }
-    let removed = before - cache.entries.len();
+    let Some(cache) = Parsed::of(&bytes) else {
+        return Ok(0);
+    };
+    let left: Vec<&EntryRef> = cache
+        .entries
+        .iter()
+        .filter(|e| !paths.iter().any(|p| p == e.path))
+        .collect();
+    let removed = cache.entries.len() - left.len();
     if removed > 0 {
-        save(&path, cache.entries.iter().map(|(p, e)| (p.as_path(), e)))?;
+        let mut w = Writer::new(VERSION);
+        w.u32(left.len() as u32);
+        for e in left {
+            w.raw(&bytes[e.raw.clone()]);
+        }
+        save(&path, &w.finish())?;
     }
     Ok(removed)
 }

@@ -12,6 +12,7 @@ pub mod read;
 pub mod run;
 pub mod stats;
 pub mod transcript;
+mod walk;
 
 use std::path::{Path, PathBuf};
 
@@ -226,7 +227,12 @@ impl Default for Lifetimes {
 
 impl Lifetimes {
     pub fn status(&self, session: &ChatSession, now: DateTime<Utc>) -> Status {
-        match session.activity() {
+        self.status_at(session.activity(), now)
+    }
+
+    /// The status of a session last active at `activity`.
+    pub fn status_at(&self, activity: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Status {
+        match activity {
             Some(t) if now - t <= self.active => Status::Active,
             Some(t) if now - t <= self.retention => Status::Idle,
             Some(_) => Status::Expired,
@@ -276,19 +282,62 @@ pub struct Filter {
     pub project: Option<String>,
     pub status: Option<Status>,
     pub since: Option<DateTime<Utc>>,
+    /// Only these provider session ids (those linked to one hub session).
+    pub ids: Option<Vec<String>>,
 }
 
 impl Filter {
     pub fn keeps(&self, s: &ChatSession, status: Status) -> bool {
-        (self.providers.is_empty() || self.providers.contains(&s.provider))
-            && self
-                .project
-                .as_deref()
-                .is_none_or(|p| s.cwd.as_deref().is_some_and(|c| c.contains(p)))
+        self.keeps_facts(s.provider, s.activity(), status)
+            && self.keeps_record(&s.id, s.cwd.as_deref())
+    }
+
+    /// The part of [`Filter::keeps`] decided by the keys a listing sorts by.
+    pub fn keeps_facts(
+        &self,
+        provider: Provider,
+        activity: Option<DateTime<Utc>>,
+        status: Status,
+    ) -> bool {
+        (self.providers.is_empty() || self.providers.contains(&provider))
             && self.status.is_none_or(|want| want == status)
             && self
                 .since
-                .is_none_or(|since| s.activity().is_some_and(|t| t >= since))
+                .is_none_or(|since| activity.is_some_and(|t| t >= since))
+    }
+
+    /// Whether [`Filter::keeps_record`] must be asked (it needs the whole record).
+    pub fn needs_record(&self) -> bool {
+        self.project.is_some() || self.ids.is_some()
+    }
+
+    /// The part of [`Filter::keeps`] that needs the session's id and cwd.
+    pub fn keeps_record(&self, id: &str, cwd: Option<&str>) -> bool {
+        self.project
+            .as_deref()
+            .is_none_or(|p| cwd.is_some_and(|c| c.contains(p)))
+            && self
+                .ids
+                .as_ref()
+                .is_none_or(|ids| ids.iter().any(|i| i == id))
+    }
+}
+
+/// The order of a listing: newest first by last activity or by creation, then by id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Activity,
+    Created,
+}
+
+impl Sort {
+    pub fn parse(text: &str) -> Option<Sort> {
+        match text {
+            "activity" => Some(Sort::Activity),
+            "created" => Some(Sort::Created),
+            _ => None,
+        }
     }
 }
 

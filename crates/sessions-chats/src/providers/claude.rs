@@ -6,27 +6,25 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Kind, Source, entries, is_dir, name};
+use super::Kind;
 use crate::read::{self, Obj, Text, content_text};
+use crate::walk::{self, Pick, Tree};
 use crate::{ChatSession, Provider, clean_title, parse_time};
 
-pub fn sources(home: &Path, out: &mut Vec<Source>) {
-    for project in entries(&home.join("projects")) {
-        if !is_dir(&project) {
-            continue;
-        }
-        for file in entries(&project.path()) {
-            let n = name(&file);
-            if n.ends_with(".jsonl") && !n.starts_with("agent-") && !is_dir(&file) {
-                out.push(Source {
-                    provider: Provider::Claude,
-                    kind: Kind::ClaudeJsonl,
-                    path: file.path(),
-                    stamp: super::stamp_of(&file),
-                });
+/// `projects/<folder>/<uuid>.jsonl`; folders beside the transcripts (`<uuid>/subagents/`,
+/// `tool-results/`) and `agent-*.jsonl` side chains are not sessions.
+pub fn trees(home: &Path) -> Vec<Tree> {
+    vec![walk::tree(
+        Provider::Claude,
+        &home.join("projects"),
+        |depth, name, is_dir| match (depth, is_dir) {
+            (0, true) => Pick::Enter,
+            (1, false) if name.ends_with(".jsonl") && !name.starts_with("agent-") => {
+                Pick::Take(Kind::ClaudeJsonl)
             }
-        }
-    }
+            _ => Pick::Skip,
+        },
+    )]
 }
 
 #[derive(Default)]

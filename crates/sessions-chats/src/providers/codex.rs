@@ -7,43 +7,37 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Kind, Source, entries, is_dir, name};
+use super::Kind;
 use crate::read::{self, Text, content_text, str_field};
+use crate::walk::{self, Pick, Tree};
 use crate::{ChatSession, Provider, clean_title, parse_time};
 
 fn is_rollout(n: &str) -> bool {
     n.starts_with("rollout-") && n.ends_with(".jsonl")
 }
 
-pub fn sources(home: &Path, out: &mut Vec<Source>) {
-    // YYYY/MM/DD, walked three levels deep.
-    fn walk(dir: &Path, depth: u8, out: &mut Vec<Source>) {
-        for e in entries(dir) {
-            if is_dir(&e) {
-                if depth < 3 {
-                    walk(&e.path(), depth + 1, out);
-                }
-            } else if is_rollout(&name(&e)) {
-                out.push(Source {
-                    provider: Provider::Codex,
-                    kind: Kind::CodexRollout,
-                    path: e.path(),
-                    stamp: super::stamp_of(&e),
-                });
-            }
-        }
-    }
-    walk(&home.join("sessions"), 0, out);
-    for e in entries(&home.join("archived_sessions")) {
-        if !is_dir(&e) && is_rollout(&name(&e)) {
-            out.push(Source {
-                provider: Provider::Codex,
-                kind: Kind::CodexArchived,
-                path: e.path(),
-                stamp: super::stamp_of(&e),
-            });
-        }
-    }
+/// `sessions/YYYY/MM/DD/rollout-*.jsonl` (a rollout at any of those depths is taken)
+/// and `archived_sessions/rollout-*.jsonl`.
+pub fn trees(home: &Path) -> Vec<Tree> {
+    vec![
+        walk::tree(
+            Provider::Codex,
+            &home.join("sessions"),
+            |depth, name, is_dir| match is_dir {
+                true if depth < 3 => Pick::Enter,
+                false if is_rollout(name) => Pick::Take(Kind::CodexRollout),
+                _ => Pick::Skip,
+            },
+        ),
+        walk::tree(
+            Provider::Codex,
+            &home.join("archived_sessions"),
+            |depth, name, is_dir| match depth == 0 && !is_dir && is_rollout(name) {
+                true => Pick::Take(Kind::CodexArchived),
+                false => Pick::Skip,
+            },
+        ),
+    ]
 }
 
 /// The id at the end of `rollout-<ts>-<uuid>.jsonl`.

@@ -8,27 +8,22 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde_json::Value;
 
-use super::{Kind, Source, entries, is_dir};
+use super::Kind;
 use crate::read::str_field;
+use crate::walk::{self, Pick, Tree};
 use crate::{ChatSession, Provider, clean_title, time_from_number};
 
-pub fn sources(home: &Path, out: &mut Vec<Source>) {
-    for workspace in entries(&home.join("chats")) {
-        if !is_dir(&workspace) {
-            continue;
-        }
-        for agent in entries(&workspace.path()) {
-            let db = agent.path().join("store.db");
-            if is_dir(&agent) && db.is_file() {
-                out.push(Source {
-                    provider: Provider::Cursor,
-                    kind: Kind::CursorStore,
-                    path: db,
-                    stamp: None,
-                });
-            }
-        }
-    }
+/// `chats/<md5(workspace)>/<agent id>/store.db`.
+pub fn trees(home: &Path) -> Vec<Tree> {
+    vec![walk::tree(
+        Provider::Cursor,
+        &home.join("chats"),
+        |depth, name, is_dir| match (depth, is_dir) {
+            (0 | 1, true) => Pick::Enter,
+            (2, false) if name == "store.db" => Pick::Take(Kind::CursorStore),
+            _ => Pick::Skip,
+        },
+    )]
 }
 
 /// Open a provider's database without ever writing to it.

@@ -10,45 +10,29 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{Kind, Source, entries, is_dir, name};
+use super::Kind;
 use crate::read::{self, content_text, str_field};
+use crate::walk::{self, Pick, Tree};
 use crate::{ChatSession, Provider, clean_title, parse_time};
 
-pub fn sources(home: &Path, out: &mut Vec<Source>) {
-    for project in entries(&home.join("tmp")) {
-        if !is_dir(&project) {
-            continue;
-        }
-        for e in entries(&project.path().join("chats")) {
-            let n = name(&e);
-            if is_dir(&e) {
-                for sub in entries(&e.path()) {
-                    if name(&sub).ends_with(".jsonl") && !is_dir(&sub) {
-                        out.push(Source {
-                            provider: Provider::Gemini,
-                            kind: Kind::GeminiJsonl,
-                            path: sub.path(),
-                            stamp: super::stamp_of(&sub),
-                        });
-                    }
-                }
-            } else if n.starts_with("session-") && n.ends_with(".jsonl") {
-                out.push(Source {
-                    provider: Provider::Gemini,
-                    kind: Kind::GeminiJsonl,
-                    path: e.path(),
-                    stamp: super::stamp_of(&e),
-                });
-            } else if n.starts_with("session-") && n.ends_with(".json") {
-                out.push(Source {
-                    provider: Provider::Gemini,
-                    kind: Kind::GeminiJson,
-                    path: e.path(),
-                    stamp: super::stamp_of(&e),
-                });
+/// `tmp/<project>/chats/session-*.json[l]`, and subagents' `chats/<parent>/*.jsonl`.
+pub fn trees(home: &Path) -> Vec<Tree> {
+    vec![walk::tree(
+        Provider::Gemini,
+        &home.join("tmp"),
+        |depth, name, is_dir| {
+            let session = name.starts_with("session-");
+            match (depth, is_dir) {
+                (0, true) => Pick::Enter,
+                (1, true) if name == "chats" => Pick::Enter,
+                (2, true) => Pick::Enter,
+                (2, false) if session && name.ends_with(".jsonl") => Pick::Take(Kind::GeminiJsonl),
+                (2, false) if session && name.ends_with(".json") => Pick::Take(Kind::GeminiJson),
+                (3, false) if name.ends_with(".jsonl") => Pick::Take(Kind::GeminiJsonl),
+                _ => Pick::Skip,
             }
-        }
-    }
+        },
+    )]
 }
 
 /// `tmp/<project>` of a file in `tmp/<project>/chats/[<parent>/]…`, and the parent id.

@@ -6,8 +6,13 @@ pub mod cursor;
 pub mod gemini;
 pub mod opencode;
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::cache_file::SessionView;
+use crate::walk::Tree;
 use crate::{ChatSession, Homes, Provider};
 
 /// The shape of one session file (or database).
@@ -31,6 +36,8 @@ pub struct Source {
     pub path: PathBuf,
     /// Size and mtime, when the folder walk already had them (`None`: stat the path).
     pub stamp: Option<Stamp>,
+    /// The companion's (see [`Kind::companion`]), `None` when there is none.
+    pub companion: Option<Stamp>,
 }
 
 /// Size and modification time (ns) of a file: the key of a cached entry.
@@ -41,53 +48,41 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    pub fn of(m: &std::fs::Metadata) -> Option<Stamp> {
-        let mtime_ns = m
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?
-            .as_nanos();
+    /// From a `stat` (before the epoch: none).
+    pub fn of_stat(st: &rustix::fs::Stat) -> Option<Stamp> {
+        let secs = u128::try_from(st.st_mtime).ok()?;
+        let nanos = u128::from(st.st_mtime_nsec);
         Some(Stamp {
-            size: m.len(),
-            mtime_ns,
+            size: u64::try_from(st.st_size).ok()?,
+            mtime_ns: secs * 1_000_000_000 + nanos,
         })
     }
 }
 
-/// The stamp of a file met in a folder walk (stat relative to the open folder, without
-/// resolving its whole path again).
-pub(crate) fn stamp_of(e: &std::fs::DirEntry) -> Option<Stamp> {
-    Stamp::of(&e.metadata().ok()?)
-}
-
-impl Source {
-    /// Files whose changes also change what this source holds (SQLite's write-ahead log).
-    pub fn companions(&self) -> Vec<PathBuf> {
-        match self.kind {
-            Kind::CursorStore | Kind::OpencodeDb => {
-                let mut wal = self.path.clone().into_os_string();
-                wal.push("-wal");
-                vec![PathBuf::from(wal)]
-            }
-            _ => Vec::new(),
+impl Kind {
+    /// The suffix of a file beside this one whose changes also change what it holds
+    /// (SQLite's write-ahead log).
+    pub fn companion(self) -> Option<&'static str> {
+        match self {
+            Kind::CursorStore | Kind::OpencodeDb => Some("-wal"),
+            _ => None,
         }
     }
 }
 
-/// Every session file of the chosen providers.
+/// Every session file of the chosen providers, stamped, in no particular order.
 pub fn sources(homes: &Homes, providers: &[Provider]) -> Vec<Source> {
-    let mut out = Vec::new();
-    for &p in providers {
-        match p {
-            Provider::Claude => claude::sources(&homes.claude, &mut out),
-            Provider::Codex => codex::sources(&homes.codex, &mut out),
-            Provider::Gemini => gemini::sources(&homes.gemini, &mut out),
-            Provider::Cursor => cursor::sources(&homes.cursor, &mut out),
-            Provider::Opencode => opencode::sources(&homes.opencode, &mut out),
-        }
-    }
-    out
+    let trees: Vec<Tree> = providers
+        .iter()
+        .flat_map(|&p| match p {
+            Provider::Claude => claude::trees(&homes.claude),
+            Provider::Codex => codex::trees(&homes.codex),
+            Provider::Gemini => gemini::trees(&homes.gemini),
+            Provider::Cursor => cursor::trees(&homes.cursor),
+            Provider::Opencode => opencode::trees(&homes.opencode),
+        })
+        .collect();
+    crate::walk::walk(&trees)
 }
 
 /// Read one source. An `Err` is the one warning for that file.
@@ -106,26 +101,50 @@ pub fn read(source: &Source) -> Result<Vec<ChatSession>, String> {
 }
 
 /// What comes from files shared by many sessions (Codex's title index, Gemini's
-/// project registry): applied after the per-file index, so it is always current.
-pub fn complete(sessions: &mut [ChatSession], homes: &Homes) {
-    let titles = codex::titles(&homes.codex);
-    let roots = gemini::ProjectRoots::load(&homes.gemini);
-    // Many sessions share a project folder: look each one up once.
-    let mut root_of: std::collections::HashMap<PathBuf, Option<String>> = Default::default();
-    for s in sessions.iter_mut() {
+/// project registry): applied to a session as it is listed, after the per-file index,
+/// so it is always current.
+pub struct Shared {
+    titles: HashMap<String, String>,
+    roots: gemini::ProjectRoots,
+    /// Many sessions share a project folder: each is looked up once.
+    root_of: RefCell<HashMap<PathBuf, Option<String>>>,
+}
+
+impl Shared {
+    pub fn load(homes: &Homes) -> Shared {
+        Shared {
+            titles: codex::titles(&homes.codex),
+            roots: gemini::ProjectRoots::load(&homes.gemini),
+            root_of: RefCell::default(),
+        }
+    }
+
+    /// The session's cwd: its own, else (Gemini) its project folder's root.
+    pub fn cwd<'a>(&self, s: &SessionView<'a>) -> Option<Cow<'a, str>> {
+        if let Some(cwd) = s.cwd {
+            return Some(Cow::Borrowed(cwd));
+        }
+        let dir = s.project_dir.filter(|_| s.provider == Provider::Gemini)?;
+        self.project_root(dir).map(Cow::Owned)
+    }
+
+    fn project_root(&self, dir: &Path) -> Option<String> {
+        self.root_of
+            .borrow_mut()
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| self.roots.root_of(dir))
+            .clone()
+    }
+
+    pub fn complete(&self, s: &mut ChatSession) {
         match s.provider {
             Provider::Codex => {
-                if let Some(title) = titles.get(&s.id) {
+                if let Some(title) = self.titles.get(&s.id) {
                     s.title = Some(title.clone());
                 }
             }
             Provider::Gemini if s.cwd.is_none() => {
-                if let Some(dir) = &s.project_dir {
-                    s.cwd = root_of
-                        .entry(dir.clone())
-                        .or_insert_with(|| roots.root_of(dir))
-                        .clone();
-                }
+                s.cwd = s.project_dir.as_deref().and_then(|d| self.project_root(d));
             }
             _ => {}
         }
@@ -140,12 +159,4 @@ pub(crate) fn entries(dir: &Path) -> Vec<std::fs::DirEntry> {
     let mut v: Vec<_> = rd.filter_map(Result::ok).collect();
     v.sort_by_key(|e| e.file_name());
     v
-}
-
-pub(crate) fn is_dir(e: &std::fs::DirEntry) -> bool {
-    e.file_type().map(|t| t.is_dir()).unwrap_or(false)
-}
-
-pub(crate) fn name(e: &std::fs::DirEntry) -> String {
-    e.file_name().to_string_lossy().into_owned()
 }

@@ -7,35 +7,23 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::cursor::open_read_only;
-use super::{Kind, Source, entries, is_dir, name};
+use super::{Kind, entries};
 use crate::read::str_field;
+use crate::walk::{self, Pick, Tree};
 use crate::{ChatSession, Provider, clean_title, time_from_number};
 
-pub fn sources(home: &Path, out: &mut Vec<Source>) {
-    let db = home.join("opencode.db");
-    if db.is_file() {
-        out.push(Source {
-            provider: Provider::Opencode,
-            kind: Kind::OpencodeDb,
-            path: db,
-            stamp: None,
-        });
-    }
-    for project in entries(&home.join("storage/session")) {
-        if !is_dir(&project) {
-            continue;
-        }
-        for file in entries(&project.path()) {
-            if name(&file).ends_with(".json") && !is_dir(&file) {
-                out.push(Source {
-                    provider: Provider::Opencode,
-                    kind: Kind::OpencodeJson,
-                    path: file.path(),
-                    stamp: None,
-                });
-            }
-        }
-    }
+/// `opencode.db` (today's shape) and the older `storage/session/<project>/*.json`.
+pub fn trees(home: &Path) -> Vec<Tree> {
+    vec![walk::tree(
+        Provider::Opencode,
+        home,
+        |depth, name, is_dir| match (depth, is_dir, name) {
+            (0, false, "opencode.db") => Pick::Take(Kind::OpencodeDb),
+            (0, true, "storage") | (1, true, "session") | (2, true, _) => Pick::Enter,
+            (3, false, _) if name.ends_with(".json") => Pick::Take(Kind::OpencodeJson),
+            _ => Pick::Skip,
+        },
+    )]
 }
 
 pub fn read_db(path: &Path) -> Result<Vec<ChatSession>, String> {
