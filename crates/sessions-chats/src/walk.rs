@@ -46,9 +46,13 @@ struct Job {
 
 impl Job {
     fn open(&self) -> rustix::io::Result<OwnedFd> {
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         match &self.parent {
-            Some((fd, name)) => rustix::fs::openat(fd, name.as_c_str(), flags, Mode::empty()),
+            // Entered because the listing said folder, not link: never followed.
+            Some((fd, name)) => {
+                rustix::fs::openat(fd, name.as_c_str(), flags | OFlags::NOFOLLOW, Mode::empty())
+            }
+            // A provider's root may be a link (a config folder kept with dotfiles).
             None => rustix::fs::open(&self.dir, flags, Mode::empty()),
         }
     }
