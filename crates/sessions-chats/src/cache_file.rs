@@ -3,7 +3,7 @@
 //! checksum of everything before it, so a truncated or damaged file is detected and
 //! rebuilt rather than trusted.
 
-use std::ffi::OsStr;
+use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -55,6 +55,13 @@ impl Writer {
     pub fn bytes(&mut self, v: &[u8]) {
         self.u32(v.len() as u32);
         self.0.extend_from_slice(v);
+    }
+    pub fn i128(&mut self, v: i128) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    /// A name as the system takes it: its bytes and the ending NUL.
+    pub fn cstr(&mut self, v: &CStr) {
+        self.bytes(v.to_bytes_with_nul());
     }
     pub fn str(&mut self, v: &str) {
         self.bytes(v.as_bytes());
@@ -213,6 +220,12 @@ impl<'a> Reader<'a> {
     }
     pub fn u128(&mut self) -> Option<u128> {
         Some(u128::from_le_bytes(self.take(16)?.try_into().ok()?))
+    }
+    pub fn i128(&mut self) -> Option<i128> {
+        Some(i128::from_le_bytes(self.take(16)?.try_into().ok()?))
+    }
+    pub fn cstr(&mut self) -> Option<&'a CStr> {
+        CStr::from_bytes_with_nul(self.bytes()?).ok()
     }
     pub fn bytes(&mut self) -> Option<&'a [u8]> {
         let n = self.u32()? as usize;

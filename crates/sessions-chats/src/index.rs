@@ -9,7 +9,7 @@
 //! rewritten), sorting and filtering read borrowed [`SessionView`]s, and only the rows a
 //! page prints become [`ChatSession`]s.
 
-use std::ffi::OsStr;
+use std::ffi::{CStr, OsStr};
 use std::io::{IsTerminal, Write};
 use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
@@ -24,10 +24,11 @@ use serde::Serialize;
 
 pub use crate::cache_file::SessionView;
 use crate::cache_file::{Reader, Writer};
-use crate::providers::{self, Shared, Source};
+use crate::providers::{self, Shared, Source, Stamps};
+use crate::walk::{self, Prior};
 use crate::{ChatSession, Filter, Homes, Lifetimes, Listing, Provider, Sort, Warning};
 
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 /// The cache file, in the cache folder.
 pub const FILE_NAME: &str = "chats-index.bin";
 /// The JSON cache of version 1, removed when the binary one is written.
@@ -45,15 +46,6 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|d| d.join("sessions"))
 }
 
-pub use crate::providers::Stamp;
-
-/// The stamps an entry is valid for: the file's, and its companion's (SQLite's
-/// write-ahead log) when it has one.
-type Stamps = (Option<Stamp>, Option<Stamp>);
-
-fn stamp(path: &Path) -> Option<Stamp> {
-    Stamp::of_stat(&rustix::fs::stat(path).ok()?)
-}
 
 /// What a file held when it was read: its sessions, or the one warning about it.
 #[derive(Debug)]
@@ -107,11 +99,36 @@ struct EntryRef<'a> {
     slots: Range<usize>,
 }
 
-/// A cache's bytes, checked and walked once.
+/// One folder record of a cache's bytes, read in place.
+struct FolderRef<'a> {
+    path: &'a Path,
+    listing: walk::Listing<&'a CStr>,
+    raw: Range<usize>,
+}
+
+/// A cache's bytes, checked and walked once: the entry of each session file, then the
+/// listing of each folder the walk read.
 #[derive(Default)]
 struct Parsed<'a> {
     entries: Vec<EntryRef<'a>>,
     slots: Vec<Slot>,
+    folders: Vec<FolderRef<'a>>,
+}
+
+impl<'a> Parsed<'a> {
+    /// What the walk compares the files and folders it meets with.
+    fn prior(&self) -> Prior<'_> {
+        let mut prior = Prior::default();
+        prior.files.reserve(self.entries.len());
+        for (i, e) in self.entries.iter().enumerate() {
+            prior.files.insert(e.path.as_os_str().as_bytes(), (i, e.stamps));
+        }
+        prior.folders.reserve(self.folders.len());
+        for (i, f) in self.folders.iter().enumerate() {
+            prior.folders.insert(f.path.as_os_str().as_bytes(), (i, f.listing.clone()));
+        }
+        prior
+    }
 }
 
 /// Every session of the chosen providers, read through the cache.
@@ -138,11 +155,6 @@ impl Index {
         } else {
             opts.providers.clone()
         };
-        // The walk (its folders on all cores) and the cache's read and check overlap.
-        let walk = {
-            let (homes, providers) = (homes.clone(), providers.clone());
-            std::thread::spawn(move || providers::sources(&homes, &providers))
-        };
         let cache_path = opts.cache_dir.as_ref().map(|d| d.join(FILE_NAME));
         let old_bytes = cache_path.as_deref().and_then(|p| std::fs::read(p).ok());
         let exists = old_bytes.is_some();
@@ -150,48 +162,31 @@ impl Index {
         let old = Parsed::of(&old_bytes);
         let rebuilt = exists && old.is_none();
         let old = old.unwrap_or_default();
-        // Keyed by the path's bytes: hashing a `Path` parses it into components.
-        let mut by_path: HashMap<&[u8], usize> = HashMap::default();
-        by_path.reserve(old.entries.len());
-        for (i, e) in old.entries.iter().enumerate() {
-            by_path.insert(e.path.as_os_str().as_bytes(), i);
-        }
-        let sources = walk.join().unwrap_or_default();
+        let walked = walk::walk(&providers::trees(homes, &providers), &old.prior());
         let mut stats = IndexStats {
-            files: sources.len(),
-            cache: cache_path.clone(),
+            files: walked.current.len() + walked.changed.len(),
+            read: walked.changed.len(),
+            cached: walked.current.len(),
             rebuilt,
-            ..Default::default()
+            cache: cache_path.clone(),
         };
-        // Which sources are current in the cache, which must be read.
-        let mut seen = vec![false; old.entries.len()];
-        let mut stamps_of = Vec::with_capacity(sources.len());
-        let mut hits = Vec::with_capacity(sources.len());
-        for s in &sources {
-            let stamps: Stamps = (s.stamp.or_else(|| stamp(&s.path)), s.companion);
-            let hit = by_path.get(s.path.as_os_str().as_bytes()).copied();
-            if let Some(i) = hit {
-                seen[i] = true;
-            }
-            hits.push(hit.filter(|&i| old.entries[i].stamps == stamps));
-            stamps_of.push(stamps);
-        }
-        let todo: Vec<usize> = (0..sources.len()).filter(|&i| hits[i].is_none()).collect();
-        stats.read = todo.len();
-        stats.cached = sources.len() - todo.len();
-        // Files of the providers listed now that are gone (dropped, which changes the
-        // cache); other providers' entries are kept as they are.
+        // What of the previous cache belongs to the providers listed now: files and
+        // folders that are gone change the cache; other providers' are kept as they are.
         let covered = |p: &Path| sources_cover(&providers, homes, p);
-        let gone = old
-            .entries
+        let gone = old.entries.iter().filter(|e| covered(e.path)).count() > walked.known;
+        let kept_folders = walked
+            .folders
             .iter()
-            .zip(&seen)
-            .any(|(e, &seen)| !seen && covered(e.path));
+            .filter(|f| matches!(f, walk::Folder::Kept(_)))
+            .count();
+        let folders_changed =
+            old.folders.iter().filter(|f| covered(f.path)).count() > kept_folders
+                || kept_folders < walked.folders.len();
 
         let shared = Shared::load(homes);
-        if todo.is_empty() && !gone && !stats.rebuilt {
+        if walked.changed.is_empty() && !gone && !folders_changed && !rebuilt {
             // Nothing changed: list straight from the cache's bytes.
-            let entries: Vec<&EntryRef> = hits.iter().flatten().map(|&i| &old.entries[i]).collect();
+            let entries: Vec<&EntryRef> = walked.current.iter().map(|&i| &old.entries[i]).collect();
             let (slots, warnings) = listed(&entries, &old.slots);
             drop(entries);
             drop(old);
@@ -205,24 +200,35 @@ impl Index {
             .deduped();
         }
 
-        let mut fresh: Vec<Option<Entry>> = (0..sources.len()).map(|_| None).collect();
-        for (i, e) in read_all(&sources, &todo, opts.progress) {
-            fresh[i] = Some(e);
-        }
+        let fresh = read_all(&walked.changed, opts.progress);
+        stats.read = fresh.len();
         // The new cache: this listing's files first (unchanged entries copied as they
-        // are), then what the other providers' entries were.
+        // are), then the other providers' entries; then the folders likewise.
         let mut w = Writer::new(VERSION);
-        let kept: Vec<&EntryRef> = old.entries.iter().filter(|e| !covered(e.path)).collect();
-        w.u32((sources.len() + kept.len()) as u32);
-        for (i, s) in sources.iter().enumerate() {
-            match (hits[i], &fresh[i]) {
-                (Some(h), _) => w.raw(&old_bytes[old.entries[h].raw.clone()]),
-                (None, Some(e)) => encode_entry(&mut w, &s.path, stamps_of[i], e),
-                (None, None) => unreachable!("every source is cached or read"),
+        let other_entries: Vec<&EntryRef> =
+            old.entries.iter().filter(|e| !covered(e.path)).collect();
+        let listed_now = walked.current.len() + fresh.len();
+        w.u32((listed_now + other_entries.len()) as u32);
+        for &i in &walked.current {
+            w.raw(&old_bytes[old.entries[i].raw.clone()]);
+        }
+        for (source, entry) in &fresh {
+            encode_entry(&mut w, &source.path, source.stamps, entry);
+        }
+        for e in other_entries {
+            w.raw(&old_bytes[e.raw.clone()]);
+        }
+        let other_folders: Vec<&FolderRef> =
+            old.folders.iter().filter(|f| !covered(f.path)).collect();
+        w.u32((walked.folders.len() + other_folders.len()) as u32);
+        for f in &walked.folders {
+            match f {
+                walk::Folder::Kept(i) => w.raw(&old_bytes[old.folders[*i].raw.clone()]),
+                walk::Folder::Listed(path, listing) => listing.encode(&mut w, path),
             }
         }
-        for e in kept {
-            w.raw(&old_bytes[e.raw.clone()]);
+        for f in other_folders {
+            w.raw(&old_bytes[f.raw.clone()]);
         }
         let bytes = w.finish();
         drop(old);
@@ -231,7 +237,7 @@ impl Index {
             let _ = save(p, &bytes);
         }
         let parsed = Parsed::of(&bytes).expect("a cache just encoded decodes");
-        let entries: Vec<&EntryRef> = parsed.entries[..sources.len()].iter().collect();
+        let entries: Vec<&EntryRef> = parsed.entries[..listed_now].iter().collect();
         let (slots, warnings) = listed(&entries, &parsed.slots);
         drop(entries);
         drop(parsed);
@@ -429,11 +435,11 @@ fn within(path: &Path, root: &Path) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest[0] == b'/')
 }
 
-/// Read the sources at `todo` on a few threads.
-fn read_all(sources: &[Source], todo: &[usize], progress: bool) -> Vec<(usize, Entry)> {
+/// Read these sources on a few threads.
+fn read_all(sources: &[Source], progress: bool) -> Vec<(&Source, Entry)> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let out = Mutex::new(Vec::with_capacity(todo.len()));
+    let out = Mutex::new(Vec::with_capacity(sources.len()));
     let started = Instant::now();
     let show = progress && std::io::stderr().is_terminal();
     let shown = AtomicBool::new(false);
@@ -447,8 +453,8 @@ fn read_all(sources: &[Source], todo: &[usize], progress: bool) -> Vec<(usize, E
                 let mut last = Instant::now();
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = todo.get(k) else { break };
-                    let entry = match providers::read(&sources[i]) {
+                    let Some(source) = sources.get(k) else { break };
+                    let entry = match providers::read(source) {
                         Ok(sessions) => Entry {
                             sessions,
                             warning: None,
@@ -458,7 +464,7 @@ fn read_all(sources: &[Source], todo: &[usize], progress: bool) -> Vec<(usize, E
                             warning: Some(w),
                         },
                     };
-                    out.lock().expect("no reader panics").push((i, entry));
+                    out.lock().expect("no reader panics").push((source, entry));
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                     if show
                         && worker == 0
@@ -467,7 +473,7 @@ fn read_all(sources: &[Source], todo: &[usize], progress: bool) -> Vec<(usize, E
                     {
                         last = Instant::now();
                         shown.store(true, Ordering::Relaxed);
-                        eprint!("\rindexing provider sessions: {n}/{}", todo.len());
+                        eprint!("\rindexing provider sessions: {n}/{}", sources.len());
                     }
                 }
             });
@@ -476,8 +482,8 @@ fn read_all(sources: &[Source], todo: &[usize], progress: bool) -> Vec<(usize, E
     if shown.load(Ordering::Relaxed) {
         eprintln!(
             "\rindexing provider sessions: {}/{} done",
-            todo.len(),
-            todo.len()
+            sources.len(),
+            sources.len()
         );
     }
     out.into_inner().expect("no reader panics")
@@ -497,6 +503,7 @@ impl<'a> Parsed<'a> {
         let mut parsed = Parsed {
             entries: Vec::with_capacity(count.min(bytes.len() / 64)),
             slots: Vec::with_capacity(count.min(bytes.len() / 64)),
+            folders: Vec::new(),
         };
         for _ in 0..count {
             let start = r.position();
@@ -531,6 +538,17 @@ impl<'a> Parsed<'a> {
                 raw: start..end,
                 warning,
                 slots: first..parsed.slots.len(),
+            });
+        }
+        let folders = r.u32()? as usize;
+        parsed.folders.reserve(folders.min(bytes.len() / 64));
+        for _ in 0..folders {
+            let start = r.position();
+            let (path, listing) = walk::Listing::decode(&mut r)?;
+            parsed.folders.push(FolderRef {
+                path,
+                listing,
+                raw: start..r.position(),
             });
         }
         r.at_end().then_some(parsed)
@@ -591,6 +609,10 @@ pub fn forget(cache_dir: &Path, paths: &[PathBuf]) -> std::io::Result<usize> {
         w.u32(left.len() as u32);
         for e in left {
             w.raw(&bytes[e.raw.clone()]);
+        }
+        w.u32(cache.folders.len() as u32);
+        for f in &cache.folders {
+            w.raw(&bytes[f.raw.clone()]);
         }
         save(&path, &w.finish())?;
     }

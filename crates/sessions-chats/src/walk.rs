@@ -1,20 +1,32 @@
 //! The folder walk that finds session files. Each provider describes its tree as a rule
-//! (what to enter, what to take, by depth and name); the walk reads the folders on a few
-//! threads and stamps every file it takes (size and mtime, asked relative to the open
-//! folder). A warm listing is mostly this walk: one `stat` per transcript is what
-//! validating the cache costs (an append changes the file, not its folder), so the
-//! folders are shared out over the cores.
+//! (what to enter, what to take, by depth and name); the walk reads the folders on all
+//! cores and stamps every file it takes (size and mtime, asked relative to the open
+//! folder), telling the files whose cached entry is still current from those to read.
+//!
+//! A warm listing is mostly this walk. One `stat` per transcript is what validating the
+//! cache costs (an append changes the file, not its folder); the folder listings are
+//! kept with the cache and reused while a folder's own stamp (inode, mtime, ctime) is
+//! unchanged, so an unchanged folder is opened and stamped but not read. As git does
+//! for its index, a listing taken less than [`RACY`] after the folder last changed is
+//! not reused: a file added within the same timestamp tick would not change the stamp.
 
-use std::ffi::{CStr, CString, OsStr};
-use std::os::fd::{BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::collections::HashMap;
+use std::ffi::{CStr, CString, OsStr, OsString};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
 use crate::Provider;
-use crate::providers::{Kind, Source, Stamp};
+use crate::cache_file::{Reader, Writer};
+use crate::providers::{Kind, Source, Stamp, Stamps};
+
+/// How long after a folder's last change its listing may be reused (ns): more than the
+/// coarsest timestamp tick of the file systems sessions live on (FAT's two seconds).
+pub const RACY: i128 = 3_000_000_000;
 
 /// What the walk does with one folder entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +48,170 @@ pub struct Tree {
     pub pick: fn(depth: usize, name: &str, is_dir: bool) -> Pick,
 }
 
+/// A tree rooted at `root`.
+pub fn tree(
+    provider: Provider,
+    root: &Path,
+    pick: fn(depth: usize, name: &str, is_dir: bool) -> Pick,
+) -> Tree {
+    Tree {
+        provider,
+        root: root.to_path_buf(),
+        pick,
+    }
+}
+
+/// A folder's own stamp: any entry added, removed or renamed changes its mtime and ctime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FolderStamp {
+    pub ino: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+}
+
+impl FolderStamp {
+    fn of(fd: BorrowedFd) -> Option<FolderStamp> {
+        let st = rustix::fs::fstat(fd).ok()?;
+        let ns = |s: i64, n: u64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        Some(FolderStamp {
+            ino: st.st_ino,
+            mtime_ns: ns(st.st_mtime, st.st_mtime_nsec),
+            ctime_ns: ns(st.st_ctime, st.st_ctime_nsec),
+        })
+    }
+}
+
+/// A file a folder listing picked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken<N> {
+    pub name: N,
+    pub kind: Kind,
+    /// A link (stamped by what it points to).
+    pub link: bool,
+    /// Its companion was beside it.
+    pub companion: bool,
+}
+
+/// What one folder held, as a tree's rule picked it: kept with the cache (names owned
+/// when just listed, borrowed from the cache's bytes when read back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing<N> {
+    pub stamp: FolderStamp,
+    /// When it was listed (ns since the epoch).
+    pub listed_at: i128,
+    pub enter: Vec<N>,
+    pub take: Vec<Taken<N>>,
+}
+
+impl<N> Listing<N> {
+    /// Whether this listing still says what the folder holds: the folder's stamp is the
+    /// same, and the listing was taken long enough after the folder last changed.
+    pub fn reusable(&self, now: &FolderStamp) -> bool {
+        self.stamp == *now && self.stamp.mtime_ns.max(self.stamp.ctime_ns) + RACY < self.listed_at
+    }
+}
+
+impl Listing<CString> {
+    pub fn encode(&self, w: &mut Writer, path: &Path) {
+        let len_at = w.len();
+        w.u32(0);
+        w.path(path);
+        w.u64(self.stamp.ino);
+        w.i128(self.stamp.mtime_ns);
+        w.i128(self.stamp.ctime_ns);
+        w.i128(self.listed_at);
+        w.u32(self.enter.len() as u32);
+        for name in &self.enter {
+            w.cstr(name);
+        }
+        w.u32(self.take.len() as u32);
+        for t in &self.take {
+            w.cstr(&t.name);
+            w.u8(t.kind.code());
+            w.u8(u8::from(t.link) | u8::from(t.companion) << 1);
+        }
+        let len = w.len() - len_at - 4;
+        w.patch_u32(len_at, len as u32);
+    }
+}
+
+impl<'a> Listing<&'a CStr> {
+    /// A folder record of the cache: its path, its listing, and its bytes (length
+    /// included) from `start`.
+    pub fn decode(r: &mut Reader<'a>) -> Option<(&'a Path, Listing<&'a CStr>)> {
+        let start = r.position();
+        let end = (r.u32()? as usize).checked_add(start + 4)?;
+        let path = r.path_ref()?;
+        let stamp = FolderStamp {
+            ino: r.u64()?,
+            mtime_ns: r.i128()?,
+            ctime_ns: r.i128()?,
+        };
+        let listed_at = r.i128()?;
+        let enter = (0..r.u32()?).map(|_| r.cstr()).collect::<Option<_>>()?;
+        let take = (0..r.u32()?)
+            .map(|_| {
+                let name = r.cstr()?;
+                let kind = *Kind::ALL.get(usize::from(r.u8()?))?;
+                let flags = r.u8()?;
+                Some(Taken {
+                    name,
+                    kind,
+                    link: flags & 1 != 0,
+                    companion: flags & 2 != 0,
+                })
+            })
+            .collect::<Option<_>>()?;
+        (r.position() == end).then_some((
+            path,
+            Listing {
+                stamp,
+                listed_at,
+                enter,
+                take,
+            },
+        ))
+    }
+}
+
+/// What the previous cache knew, for the walk to compare with.
+#[derive(Default)]
+pub struct Prior<'a> {
+    /// A file's path → its entry's index and stamps.
+    pub files: HashMap<&'a [u8], (usize, Stamps), foldhash::fast::RandomState>,
+    /// A folder's path → its record's index and listing.
+    pub folders: HashMap<&'a [u8], (usize, Listing<&'a CStr>), foldhash::fast::RandomState>,
+}
+
+/// A folder the walk met, for the next cache.
+pub enum Folder {
+    /// Its record in the previous cache still holds (by index).
+    Kept(usize),
+    /// Listed this time.
+    Listed(PathBuf, Listing<CString>),
+}
+
+/// What the walk found.
+#[derive(Default)]
+pub struct Walked {
+    /// Entries of the previous cache that are current (by index).
+    pub current: Vec<usize>,
+    /// Files to read: new, or changed since the previous cache.
+    pub changed: Vec<Source>,
+    /// How many files the previous cache had an entry for (current or changed).
+    pub known: usize,
+    pub folders: Vec<Folder>,
+}
+
+impl Walked {
+    fn extend(&mut self, other: Walked) {
+        self.current.extend(other.current);
+        self.changed.extend(other.changed);
+        self.known += other.known;
+        self.folders.extend(other.folders);
+    }
+}
+
 struct Job {
     tree: usize,
     dir: PathBuf,
@@ -45,6 +221,17 @@ struct Job {
 }
 
 impl Job {
+    /// The folder `name` in this one, opened relative to it.
+    fn child(&self, parent: &Arc<OwnedFd>, name: &impl AsRef<CStr>) -> Job {
+        let name = name.as_ref();
+        Job {
+            tree: self.tree,
+            dir: self.dir.join(OsStr::from_bytes(name.to_bytes())),
+            parent: Some((parent.clone(), name.to_owned())),
+            depth: self.depth + 1,
+        }
+    }
+
     fn open(&self) -> rustix::io::Result<OwnedFd> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         match &self.parent {
@@ -95,8 +282,8 @@ impl Queue {
     }
 }
 
-/// Every file the trees pick, stamped, in no particular order.
-pub fn walk(trees: &[Tree]) -> Vec<Source> {
+/// Every file the trees pick, stamped and compared with `prior`, in no particular order.
+pub fn walk(trees: &[Tree], prior: &Prior) -> Walked {
     let queue = Queue {
         state: Mutex::new((
             trees
@@ -117,9 +304,9 @@ pub fn walk(trees: &[Tree]) -> Vec<Source> {
         .map_or(2, |n| n.get())
         .clamp(1, 8);
     let work = || {
-        let mut out = Vec::new();
+        let mut out = Walked::default();
         while let Some(job) = queue.next() {
-            let found = read_folder(&trees[job.tree], &job, &mut out);
+            let found = read_folder(&trees[job.tree], &job, prior, &mut out);
             queue.done(found);
         }
         out
@@ -134,21 +321,77 @@ pub fn walk(trees: &[Tree]) -> Vec<Source> {
     })
 }
 
-/// Read one folder: the files it takes go to `out`, the folders to enter are returned.
-fn read_folder(tree: &Tree, job: &Job, out: &mut Vec<Source>) -> Vec<Job> {
-    let mut enter = Vec::new();
-    let Ok(mut dir) = job.open().and_then(Dir::new) else {
-        return enter;
+/// Read one folder, from its kept listing when that still holds: its files go to `out`,
+/// the folders to enter are returned.
+fn read_folder(tree: &Tree, job: &Job, prior: &Prior, out: &mut Walked) -> Vec<Job> {
+    let Ok(fd) = job.open() else {
+        return Vec::new();
     };
+    let Some(stamp) = FolderStamp::of(fd.as_fd()) else {
+        return Vec::new();
+    };
+    let dir = job.dir.as_os_str().as_bytes();
+    if let Some((index, kept)) = prior.folders.get(dir)
+        && kept.reusable(&stamp)
+    {
+        let mut found = Walked::default();
+        // A file that cannot be stamped went away after all: read the folder instead.
+        if kept
+            .take
+            .iter()
+            .all(|t| take(tree, job, fd.as_fd(), t, prior, &mut found))
+        {
+            out.extend(found);
+            out.folders.push(Folder::Kept(*index));
+            let shared = Arc::new(fd);
+            return kept
+                .enter
+                .iter()
+                .map(|name| job.child(&shared, name))
+                .collect();
+        }
+    }
+    let listed_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
+    let Some(listing) = list(tree, job, fd.as_fd(), stamp, listed_at) else {
+        return Vec::new();
+    };
+    for t in &listing.take {
+        take(tree, job, fd.as_fd(), t, prior, out);
+    }
+    let shared = Arc::new(fd);
+    let enter = listing
+        .enter
+        .iter()
+        .map(|name| job.child(&shared, name))
+        .collect();
+    out.folders.push(Folder::Listed(job.dir.clone(), listing));
+    enter
+}
+
+/// Read a folder's entries and pick from them by the tree's rule.
+fn list(
+    tree: &Tree,
+    job: &Job,
+    fd: BorrowedFd,
+    stamp: FolderStamp,
+    listed_at: i128,
+) -> Option<Listing<CString>> {
+    let dup = rustix::io::fcntl_dupfd_cloexec(fd, 0).ok()?;
+    let mut dir = Dir::new(dup).ok()?;
     let mut entries = Vec::new();
     while let Some(Ok(e)) = dir.read() {
         if !matches!(e.file_name().to_bytes(), b"." | b"..") {
             entries.push(e);
         }
     }
-    let Ok(fd) = dir.fd() else { return enter };
-    // Shared by the folders entered from here, opened relative to it.
-    let mut shared: Option<Arc<OwnedFd>> = None;
+    let mut listing = Listing {
+        stamp,
+        listed_at,
+        enter: Vec::new(),
+        take: Vec::new(),
+    };
     for e in &entries {
         let name = e.file_name();
         let mut file_type = e.file_type();
@@ -162,43 +405,69 @@ fn read_folder(tree: &Tree, job: &Job, out: &mut Vec<Source>) -> Vec<Job> {
         let is_dir = file_type == FileType::Directory;
         match (tree.pick)(job.depth, &name.to_string_lossy(), is_dir) {
             Pick::Skip => {}
-            Pick::Enter if is_dir => {
-                let parent = match &shared {
-                    Some(p) => p.clone(),
-                    None => match rustix::io::fcntl_dupfd_cloexec(fd, 0) {
-                        Ok(dup) => shared.insert(Arc::new(dup)).clone(),
-                        Err(_) => continue,
-                    },
-                };
-                enter.push(Job {
-                    tree: job.tree,
-                    dir: job.dir.join(OsStr::from_bytes(name.to_bytes())),
-                    parent: Some((parent, name.to_owned())),
-                    depth: job.depth + 1,
-                })
-            }
+            Pick::Enter if is_dir => listing.enter.push(name.to_owned()),
             Pick::Enter => {}
             Pick::Take(kind) => {
-                let link = file_type == FileType::Symlink;
-                let companion = kind.companion().and_then(|suffix| {
+                let companion = kind.companion().is_some_and(|suffix| {
                     let mut beside = name.to_bytes().to_vec();
                     beside.extend_from_slice(suffix.as_bytes());
-                    entries
-                        .iter()
-                        .find(|c| c.file_name().to_bytes() == beside)
-                        .and_then(|c| stamp_at(fd, c.file_name(), false))
+                    entries.iter().any(|c| c.file_name().to_bytes() == beside)
                 });
-                out.push(Source {
-                    provider: tree.provider,
+                listing.take.push(Taken {
+                    name: name.to_owned(),
                     kind,
-                    path: job.dir.join(OsStr::from_bytes(name.to_bytes())),
-                    stamp: stamp_at(fd, name, link),
+                    link: file_type == FileType::Symlink,
                     companion,
-                })
+                });
             }
         }
     }
-    enter
+    Some(listing)
+}
+
+/// Stamp one picked file and sort it: current in the previous cache, or to read.
+/// `false` when it cannot be stamped (gone).
+fn take<N: AsRef<CStr>>(
+    tree: &Tree,
+    job: &Job,
+    fd: BorrowedFd,
+    t: &Taken<N>,
+    prior: &Prior,
+    out: &mut Walked,
+) -> bool {
+    let name = t.name.as_ref();
+    let Some(stamp) = stamp_at(fd, name, t.link) else {
+        return false;
+    };
+    let companion = t
+        .kind
+        .companion()
+        .filter(|_| t.companion)
+        .and_then(|suffix| {
+            let mut beside = name.to_bytes().to_vec();
+            beside.extend_from_slice(suffix.as_bytes());
+            stamp_at(fd, &CString::new(beside).ok()?, false)
+        });
+    let stamps = (Some(stamp), companion);
+    let mut path = job.dir.as_os_str().as_bytes().to_vec();
+    path.push(b'/');
+    path.extend_from_slice(name.to_bytes());
+    match prior.files.get(path.as_slice()) {
+        Some((index, cached)) if *cached == stamps => {
+            out.known += 1;
+            out.current.push(*index);
+        }
+        known => {
+            out.known += usize::from(known.is_some());
+            out.changed.push(Source {
+                provider: tree.provider,
+                kind: t.kind,
+                path: PathBuf::from(OsString::from_vec(path)),
+                stamps,
+            });
+        }
+    }
+    true
 }
 
 /// Size and mtime of `name` in the open folder `dir` (asked relative to it, not by
@@ -212,17 +481,4 @@ fn stamp_at(dir: BorrowedFd, name: &CStr, follow: bool) -> Option<Stamp> {
     rustix::fs::statat(dir, name, flags)
         .ok()
         .and_then(|st| Stamp::of_stat(&st))
-}
-
-/// A tree rooted at `root`.
-pub fn tree(
-    provider: Provider,
-    root: &Path,
-    pick: fn(depth: usize, name: &str, is_dir: bool) -> Pick,
-) -> Tree {
-    Tree {
-        provider,
-        root: root.to_path_buf(),
-        pick,
-    }
 }

@@ -28,16 +28,18 @@ pub enum Kind {
     OpencodeJson,
 }
 
+/// Size and mtime of a source and of its companion (see [`Kind::companion`]): what a
+/// cached entry is valid for.
+pub type Stamps = (Option<Stamp>, Option<Stamp>);
+
 /// One file to read: the unit the index caches.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub provider: Provider,
     pub kind: Kind,
     pub path: PathBuf,
-    /// Size and mtime, when the folder walk already had them (`None`: stat the path).
-    pub stamp: Option<Stamp>,
-    /// The companion's (see [`Kind::companion`]), `None` when there is none.
-    pub companion: Option<Stamp>,
+    /// The file's and its companion's, as the walk found them.
+    pub stamps: Stamps,
 }
 
 /// Size and modification time (ns) of a file: the key of a cached entry.
@@ -60,6 +62,22 @@ impl Stamp {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::ClaudeJsonl,
+        Kind::CodexRollout,
+        Kind::CodexArchived,
+        Kind::GeminiJson,
+        Kind::GeminiJsonl,
+        Kind::CursorStore,
+        Kind::OpencodeDb,
+        Kind::OpencodeJson,
+    ];
+
+    /// Its number in the cache.
+    pub fn code(self) -> u8 {
+        Kind::ALL.iter().position(|k| *k == self).unwrap_or(0) as u8
+    }
+
     /// The suffix of a file beside this one whose changes also change what it holds
     /// (SQLite's write-ahead log).
     pub fn companion(self) -> Option<&'static str> {
@@ -70,9 +88,9 @@ impl Kind {
     }
 }
 
-/// Every session file of the chosen providers, stamped, in no particular order.
-pub fn sources(homes: &Homes, providers: &[Provider]) -> Vec<Source> {
-    let trees: Vec<Tree> = providers
+/// Where the chosen providers keep their session files.
+pub fn trees(homes: &Homes, providers: &[Provider]) -> Vec<Tree> {
+    providers
         .iter()
         .flat_map(|&p| match p {
             Provider::Claude => claude::trees(&homes.claude),
@@ -81,8 +99,7 @@ pub fn sources(homes: &Homes, providers: &[Provider]) -> Vec<Source> {
             Provider::Cursor => cursor::trees(&homes.cursor),
             Provider::Opencode => opencode::trees(&homes.opencode),
         })
-        .collect();
-    crate::walk::walk(&trees)
+        .collect()
 }
 
 /// Read one source. An `Err` is the one warning for that file.
