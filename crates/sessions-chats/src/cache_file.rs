@@ -122,6 +122,9 @@ impl Writer {
     pub fn patch_u32(&mut self, at: usize, v: u32) {
         self.0[at..at + 4].copy_from_slice(&v.to_le_bytes());
     }
+    pub fn patch_u64(&mut self, at: usize, v: u64) {
+        self.0[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
 
     /// A session's record: first the keys a listing sorts and deduplicates by, then
     /// the length of the rest (so a listing can skip it), then the rest. The path is

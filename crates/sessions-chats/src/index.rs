@@ -10,8 +10,7 @@
 //! page prints become [`ChatSession`]s.
 
 use std::ffi::{CStr, OsStr};
-use std::io::{IsTerminal, Write};
-use std::ops::Range;
+use std::io::IsTerminal;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -22,13 +21,13 @@ use chrono::{DateTime, Utc};
 use foldhash::HashMap;
 use serde::Serialize;
 
+use crate::cache::{self, Cache, NextCache, Record};
+use crate::cache_file::Reader;
 pub use crate::cache_file::SessionView;
-use crate::cache_file::{Reader, Writer};
 use crate::providers::{self, Shared, Source, Stamps};
-use crate::walk::{self, Prior};
+use crate::walk;
 use crate::{ChatSession, Filter, Homes, Lifetimes, Listing, Provider, Sort, Warning};
 
-const VERSION: u32 = 4;
 /// The cache file, in the cache folder.
 pub const FILE_NAME: &str = "chats-index.bin";
 /// The JSON cache of version 1, removed when the binary one is written.
@@ -46,7 +45,6 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|d| d.join("sessions"))
 }
 
-
 /// What a file held when it was read: its sessions, or the one warning about it.
 #[derive(Debug)]
 struct Entry {
@@ -63,6 +61,11 @@ pub struct IndexStats {
     pub cached: usize,
     /// The cache file existed but could not be used (it is rebuilt).
     pub rebuilt: bool,
+    /// Folders read again (new or changed since the cache was written, or changed
+    /// too recently to trust their kept listing).
+    pub folders_listed: usize,
+    /// Folders whose kept listing still held (opened and stamped, not read).
+    pub folders_kept: usize,
     pub cache: Option<PathBuf>,
 }
 
@@ -86,49 +89,6 @@ struct Slot {
     provider: Provider,
     created: Option<DateTime<Utc>>,
     activity: Option<DateTime<Utc>>,
-}
-
-/// One entry of a cache's bytes, read in place.
-struct EntryRef<'a> {
-    path: &'a Path,
-    stamps: Stamps,
-    /// The whole entry, its length included: copied as it is into the next cache.
-    raw: Range<usize>,
-    warning: Option<&'a str>,
-    /// Its sessions, in [`Parsed::slots`].
-    slots: Range<usize>,
-}
-
-/// One folder record of a cache's bytes, read in place.
-struct FolderRef<'a> {
-    path: &'a Path,
-    listing: walk::Listing<&'a CStr>,
-    raw: Range<usize>,
-}
-
-/// A cache's bytes, checked and walked once: the entry of each session file, then the
-/// listing of each folder the walk read.
-#[derive(Default)]
-struct Parsed<'a> {
-    entries: Vec<EntryRef<'a>>,
-    slots: Vec<Slot>,
-    folders: Vec<FolderRef<'a>>,
-}
-
-impl<'a> Parsed<'a> {
-    /// What the walk compares the files and folders it meets with.
-    fn prior(&self) -> Prior<'_> {
-        let mut prior = Prior::default();
-        prior.files.reserve(self.entries.len());
-        for (i, e) in self.entries.iter().enumerate() {
-            prior.files.insert(e.path.as_os_str().as_bytes(), (i, e.stamps));
-        }
-        prior.folders.reserve(self.folders.len());
-        for (i, f) in self.folders.iter().enumerate() {
-            prior.folders.insert(f.path.as_os_str().as_bytes(), (i, f.listing.clone()));
-        }
-        prior
-    }
 }
 
 /// Every session of the chosen providers, read through the cache.
@@ -155,96 +115,98 @@ impl Index {
         } else {
             opts.providers.clone()
         };
+        let trees = providers::trees(homes, &providers);
         let cache_path = opts.cache_dir.as_ref().map(|d| d.join(FILE_NAME));
         let old_bytes = cache_path.as_deref().and_then(|p| std::fs::read(p).ok());
-        let exists = old_bytes.is_some();
-        let old_bytes = old_bytes.unwrap_or_default();
-        let old = Parsed::of(&old_bytes);
-        let rebuilt = exists && old.is_none();
-        let old = old.unwrap_or_default();
-        let walked = walk::walk(&providers::trees(homes, &providers), &old.prior());
+        let old = old_bytes.as_deref().and_then(Cache::open);
         let mut stats = IndexStats {
-            files: walked.current.len() + walked.changed.len(),
-            read: walked.changed.len(),
-            cached: walked.current.len(),
-            rebuilt,
+            rebuilt: old_bytes.is_some() && old.is_none(),
             cache: cache_path.clone(),
+            ..Default::default()
         };
-        // What of the previous cache belongs to the providers listed now: files and
-        // folders that are gone change the cache; other providers' are kept as they are.
-        let covered = |p: &Path| sources_cover(&providers, homes, p);
-        let gone = old.entries.iter().filter(|e| covered(e.path)).count() > walked.known;
-        let kept_folders = walked
-            .folders
-            .iter()
-            .filter(|f| matches!(f, walk::Folder::Kept(_)))
-            .count();
-        let folders_changed =
-            old.folders.iter().filter(|f| covered(f.path)).count() > kept_folders
-                || kept_folders < walked.folders.len();
-
         let shared = Shared::load(homes);
-        if walked.changed.is_empty() && !gone && !folders_changed && !rebuilt {
+        let empty = Cache::empty();
+        let walked = walk::walk(&trees, old.as_ref().unwrap_or(&empty));
+        stats.files = walked.current_count + walked.changed.len();
+        stats.cached = walked.current_count;
+        stats.folders_listed = walked.folders.len() - walked.kept();
+        stats.folders_kept = walked.kept();
+        // A file gone changes its folder; a folder gone changes its parent, or is a
+        // root no longer there.
+        let covered = |p: &Path| sources_cover(&providers, homes, p);
+        let unchanged = walked.changed.is_empty()
+            && walked.kept() == walked.folders.len()
+            && old.as_ref().is_some_and(|c| {
+                c.folders.iter().filter(|f| covered(f.path)).count() == walked.kept()
+            });
+        if unchanged && !walked.current.broken {
             // Nothing changed: list straight from the cache's bytes.
-            let entries: Vec<&EntryRef> = walked.current.iter().map(|&i| &old.entries[i]).collect();
-            let (slots, warnings) = listed(&entries, &old.slots);
-            drop(entries);
             drop(old);
             return Index {
-                bytes: old_bytes,
-                slots,
-                warnings,
+                bytes: old_bytes.unwrap_or_default(),
+                slots: walked.current.slots,
+                warnings: walked.current.warnings,
                 stats,
                 shared,
             }
             .deduped();
         }
 
+        // The new cache: this listing's files (unchanged entries copied as they are),
+        // the other providers' entries, then every folder's record.
         let fresh = read_all(&walked.changed, opts.progress);
         stats.read = fresh.len();
-        // The new cache: this listing's files first (unchanged entries copied as they
-        // are), then the other providers' entries; then the folders likewise.
-        let mut w = Writer::new(VERSION);
-        let other_entries: Vec<&EntryRef> =
-            old.entries.iter().filter(|e| !covered(e.path)).collect();
-        let listed_now = walked.current.len() + fresh.len();
-        w.u32((listed_now + other_entries.len()) as u32);
-        for &i in &walked.current {
-            w.raw(&old_bytes[old.entries[i].raw.clone()]);
-        }
-        for (source, entry) in &fresh {
-            encode_entry(&mut w, &source.path, source.stamps, entry);
-        }
-        for e in other_entries {
-            w.raw(&old_bytes[e.raw.clone()]);
-        }
-        let other_folders: Vec<&FolderRef> =
-            old.folders.iter().filter(|f| !covered(f.path)).collect();
-        w.u32((walked.folders.len() + other_folders.len()) as u32);
-        for f in &walked.folders {
-            match f {
-                walk::Folder::Kept(i) => w.raw(&old_bytes[old.folders[*i].raw.clone()]),
-                walk::Folder::Listed(path, listing) => listing.encode(&mut w, path),
+        let old_entries = old.as_ref().and_then(Cache::entries).unwrap_or_default();
+        let from = old_bytes.as_deref().unwrap_or_default();
+        let mut next = NextCache::new();
+        for &at in &walked.current.entries {
+            if let Some(e) = old.as_ref().and_then(|c| c.entry(at)) {
+                next.copy(&e, from);
             }
         }
-        for f in other_folders {
-            w.raw(&old_bytes[f.raw.clone()]);
+        for (source, entry) in &fresh {
+            next.entry(
+                &source.path,
+                source.stamps,
+                &entry.sessions,
+                entry.warning.as_deref(),
+            );
         }
-        let bytes = w.finish();
+        let listed_now = walked.current.entries.len() + fresh.len();
+        for e in old_entries.iter().filter(|e| !covered(e.path)) {
+            next.copy(e, from);
+        }
+        let folders = walked.folders.iter().filter_map(|f| match f {
+            walk::Folder::Kept(i) => old.as_ref().map(|c| {
+                let f = &c.folders[*i];
+                (f.path, Record::Kept(&f.listing))
+            }),
+            walk::Folder::Listed(path, listing) => Some((path.as_path(), Record::New(listing))),
+        });
+        let others = old
+            .iter()
+            .flat_map(|c| &c.folders)
+            .filter(|f| !covered(f.path))
+            .map(|f| (f.path, Record::Kept(&f.listing)));
+        let bytes = next.finish(folders.chain(others));
+        drop(old_entries);
         drop(old);
         if let Some(p) = &cache_path {
             // A cache that cannot be written only costs speed next time.
-            let _ = save(p, &bytes);
+            let _ = cache::save(p, &bytes, OLD_FILE_NAME);
         }
-        let parsed = Parsed::of(&bytes).expect("a cache just encoded decodes");
-        let entries: Vec<&EntryRef> = parsed.entries[..listed_now].iter().collect();
-        let (slots, warnings) = listed(&entries, &parsed.slots);
+        let new = Cache::open(&bytes).expect("a cache just written opens");
+        let entries = new.entries().expect("a cache just written decodes");
+        let mut listed = Gathered::default();
+        for e in &entries[..listed_now] {
+            listed.add(&new, e.raw.start as u64);
+        }
         drop(entries);
-        drop(parsed);
+        drop(new);
         Index {
             bytes,
-            slots,
-            warnings,
+            slots: listed.slots,
+            warnings: listed.warnings,
             stats,
             shared,
         }
@@ -343,7 +305,7 @@ impl Index {
             Sort::Created => s.created,
         };
         let id = |s: &Slot| &self.bytes[s.id.0..s.id.1];
-        rows.sort_unstable_by(|a, b| key(b).cmp(&key(a)).then_with(|| id(a).cmp(id(b))));
+        let order = |a: &&Slot, b: &&Slot| key(b).cmp(&key(a)).then_with(|| id(a).cmp(id(b)));
         let total = rows.len();
         let limit = if query.limit == 0 {
             total.max(1)
@@ -351,10 +313,16 @@ impl Index {
             query.limit
         };
         let page = query.page.max(1);
-        let sessions = rows
+        let skip = (page - 1).saturating_mul(limit).min(total);
+        let end = skip.saturating_add(limit).min(total);
+        // Only the rows up to the page's end need their order: find them, sort those.
+        if end < total {
+            rows.select_nth_unstable_by(end, order);
+            rows.truncate(end);
+        }
+        rows.sort_unstable_by(order);
+        let sessions = rows[skip..]
             .iter()
-            .skip((page - 1).saturating_mul(limit))
-            .take(limit)
             .filter_map(|s| self.session(s))
             .collect();
         let mut warnings = self.warnings.clone();
@@ -396,20 +364,78 @@ pub struct Page {
     pub warnings: Vec<Warning>,
 }
 
-/// The sessions and warnings of the entries listed now.
-fn listed(entries: &[&EntryRef], slots: &[Slot]) -> (Vec<Slot>, Vec<Warning>) {
-    let mut out = Vec::with_capacity(entries.len());
-    let mut warnings = Vec::new();
-    for e in entries {
-        out.extend_from_slice(&slots[e.slots.clone()]);
+/// What a listing gathers of the current entries of a cache.
+#[derive(Default)]
+pub struct Gathered {
+    /// Where they are.
+    entries: Vec<u64>,
+    slots: Vec<Slot>,
+    warnings: Vec<Warning>,
+    /// One did not decode (a cache whose checksum holds but that this code did not write).
+    broken: bool,
+}
+
+impl Gathered {
+    fn add<'a>(&mut self, cache: &Cache<'a>, at: u64) {
+        let Some(e) = cache.entry(at) else {
+            self.broken = true;
+            return;
+        };
+        let base = cache.bytes().as_ptr() as usize;
+        let range = |b: &[u8]| {
+            let at = b.as_ptr() as usize - base;
+            (at, at + b.len())
+        };
+        let file = range(e.path.as_os_str().as_bytes());
+        let slots = &mut self.slots;
+        let decoded = cache.sessions(&e, |at, k| {
+            slots.push(Slot {
+                at,
+                id: range(k.id),
+                file,
+                provider: k.provider,
+                created: k.created,
+                activity: k.updated.or(k.created),
+            })
+        });
+        self.broken |= decoded.is_none();
         if let Some(w) = e.warning {
-            warnings.push(Warning {
+            self.warnings.push(Warning {
                 path: e.path.to_path_buf(),
                 message: w.to_string(),
             });
         }
+        self.entries.push(at);
     }
-    (out, warnings)
+}
+
+impl walk::Prior for Cache<'_> {
+    type Found = Gathered;
+
+    fn folder(&self, path: &[u8]) -> Option<(usize, &walk::Listing<&CStr>)> {
+        let i = Cache::folder(self, path)?;
+        Some((i, &self.folders[i].listing))
+    }
+
+    fn entry(&self, at: u64) -> Option<(&[u8], Stamps)> {
+        let e = Cache::entry(self, at)?;
+        Some((e.path.as_os_str().as_bytes(), e.stamps))
+    }
+
+    fn find(&self, path: &[u8]) -> Option<u64> {
+        Cache::find(self, path)
+    }
+
+    fn found(&self, at: u64, into: &mut Gathered) {
+        into.add(self, at);
+    }
+
+    fn merge(into: &mut Gathered, other: Gathered) {
+        into.entries.extend(other.entries);
+        into.slots.extend(other.slots);
+        into.warnings.extend(other.warnings);
+        into.broken |= other.broken;
+    }
 }
 
 /// Whether `path` belongs to one of the providers listed this time.
@@ -489,132 +515,31 @@ fn read_all(sources: &[Source], progress: bool) -> Vec<(&Source, Entry)> {
     out.into_inner().expect("no reader panics")
 }
 
-/// The reader of a cache file's body, if its magic, version and checksum hold.
-fn body_reader(bytes: &[u8]) -> Option<Reader<'_>> {
-    Reader::open(bytes, VERSION)
-}
-
-impl<'a> Parsed<'a> {
-    /// Every entry of a cache file, or `None` for a file that is damaged, of another
-    /// version, or does not decode to the end.
-    fn of(bytes: &'a [u8]) -> Option<Parsed<'a>> {
-        let mut r = body_reader(bytes)?;
-        let count = r.u32()? as usize;
-        let mut parsed = Parsed {
-            entries: Vec::with_capacity(count.min(bytes.len() / 64)),
-            slots: Vec::with_capacity(count.min(bytes.len() / 64)),
-            folders: Vec::new(),
-        };
-        for _ in 0..count {
-            let start = r.position();
-            let len = r.u32()? as usize;
-            let end = start.checked_add(4)?.checked_add(len)?;
-            let path = r.path_ref()?;
-            let stamps = (r.opt_stamp()?, r.opt_stamp()?);
-            let warning = r.opt_str()?;
-            let first = parsed.slots.len();
-            let range = |b: &[u8]| {
-                let at = b.as_ptr() as usize - bytes.as_ptr() as usize;
-                (at, at + b.len())
-            };
-            for _ in 0..r.u32()? {
-                let at = r.position();
-                let k = r.session_keys()?;
-                parsed.slots.push(Slot {
-                    at,
-                    id: range(k.id),
-                    file: range(path.as_os_str().as_bytes()),
-                    provider: k.provider,
-                    created: k.created,
-                    activity: k.updated.or(k.created),
-                });
-            }
-            if r.position() != end {
-                return None;
-            }
-            parsed.entries.push(EntryRef {
-                path,
-                stamps,
-                raw: start..end,
-                warning,
-                slots: first..parsed.slots.len(),
-            });
-        }
-        let folders = r.u32()? as usize;
-        parsed.folders.reserve(folders.min(bytes.len() / 64));
-        for _ in 0..folders {
-            let start = r.position();
-            let (path, listing) = walk::Listing::decode(&mut r)?;
-            parsed.folders.push(FolderRef {
-                path,
-                listing,
-                raw: start..r.position(),
-            });
-        }
-        r.at_end().then_some(parsed)
-    }
-}
-
-fn encode_entry(w: &mut Writer, path: &Path, stamps: Stamps, e: &Entry) {
-    let len_at = w.len();
-    w.u32(0);
-    w.path(path);
-    w.opt_stamp(stamps.0);
-    w.opt_stamp(stamps.1);
-    w.opt_str(e.warning.as_deref());
-    w.u32(e.sessions.len() as u32);
-    for s in &e.sessions {
-        w.session(s, path);
-    }
-    let len = w.len() - len_at - 4;
-    w.patch_u32(len_at, len as u32);
-}
-
-/// Write to a temporary file in the same folder, flush it to disk, rename over.
-fn save(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().expect("the cache file has a folder");
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    } else {
-        let _ = std::fs::remove_file(dir.join(OLD_FILE_NAME));
-    }
-    result
-}
-
 /// Forget cached entries of these sessions' files (`chats clean`).
 pub fn forget(cache_dir: &Path, paths: &[PathBuf]) -> std::io::Result<usize> {
     let path = cache_dir.join(FILE_NAME);
     let Ok(bytes) = std::fs::read(&path) else {
         return Ok(0);
     };
-    let Some(cache) = Parsed::of(&bytes) else {
+    let Some(cache) = Cache::open(&bytes) else {
         return Ok(0);
     };
-    let left: Vec<&EntryRef> = cache
-        .entries
-        .iter()
-        .filter(|e| !paths.iter().any(|p| p == e.path))
-        .collect();
-    let removed = cache.entries.len() - left.len();
+    let entries = cache.entries().unwrap_or_default();
+    let mut next = NextCache::new();
+    let mut removed = 0;
+    for e in &entries {
+        if paths.iter().any(|p| p == e.path) {
+            removed += 1;
+        } else {
+            next.copy(e, &bytes);
+        }
+    }
     if removed > 0 {
-        let mut w = Writer::new(VERSION);
-        w.u32(left.len() as u32);
-        for e in left {
-            w.raw(&bytes[e.raw.clone()]);
-        }
-        w.u32(cache.folders.len() as u32);
-        for f in &cache.folders {
-            w.raw(&bytes[f.raw.clone()]);
-        }
-        save(&path, &w.finish())?;
+        let folders = cache
+            .folders
+            .iter()
+            .map(|f| (f.path, Record::Kept(&f.listing)));
+        cache::save(&path, &next.finish(folders), OLD_FILE_NAME)?;
     }
     Ok(removed)
 }

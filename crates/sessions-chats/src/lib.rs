@@ -5,6 +5,7 @@
 //! Readers are plain blocking code: a listing reads only the head and tail of each
 //! transcript (see [`read`]), and the [`index`] caches what it found per file.
 
+mod cache;
 mod cache_file;
 pub mod index;
 pub mod providers;

@@ -10,7 +10,6 @@
 //! for its index, a listing taken less than [`RACY`] after the folder last changed is
 //! not reused: a file added within the same timestamp tick would not change the stamp.
 
-use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -90,6 +89,8 @@ pub struct Taken<N> {
     pub link: bool,
     /// Its companion was beside it.
     pub companion: bool,
+    /// Where its entry is in the cache the listing was read from.
+    pub entry: Option<u64>,
 }
 
 /// What one folder held, as a tree's rule picked it: kept with the cache (names owned
@@ -103,16 +104,17 @@ pub struct Listing<N> {
     pub take: Vec<Taken<N>>,
 }
 
-impl<N> Listing<N> {
+impl<N: AsRef<CStr>> Listing<N> {
     /// Whether this listing still says what the folder holds: the folder's stamp is the
-    /// same, and the listing was taken long enough after the folder last changed.
+    /// same, and the listing was taken long enough after the folder's mtime that any
+    /// later change moved it (a change sets the mtime to the time of the change).
     pub fn reusable(&self, now: &FolderStamp) -> bool {
-        self.stamp == *now && self.stamp.mtime_ns.max(self.stamp.ctime_ns) + RACY < self.listed_at
+        self.stamp == *now && self.stamp.mtime_ns + RACY < self.listed_at
     }
-}
 
-impl Listing<CString> {
-    pub fn encode(&self, w: &mut Writer, path: &Path) {
+    /// Write this folder's record; `entry` says where each taken file's entry is (by
+    /// the file's path) in the cache being written.
+    pub fn encode(&self, w: &mut Writer, path: &Path, entry: impl Fn(&[u8]) -> Option<u64>) {
         let len_at = w.len();
         w.u32(0);
         w.path(path);
@@ -122,13 +124,20 @@ impl Listing<CString> {
         w.i128(self.listed_at);
         w.u32(self.enter.len() as u32);
         for name in &self.enter {
-            w.cstr(name);
+            w.cstr(name.as_ref());
         }
         w.u32(self.take.len() as u32);
+        let mut file = path.as_os_str().as_bytes().to_vec();
+        let folder_len = file.len();
         for t in &self.take {
-            w.cstr(&t.name);
+            let name = t.name.as_ref();
+            w.cstr(name);
             w.u8(t.kind.code());
             w.u8(u8::from(t.link) | u8::from(t.companion) << 1);
+            file.truncate(folder_len);
+            file.push(b'/');
+            file.extend_from_slice(name.to_bytes());
+            w.u64(entry(&file).unwrap_or(u64::MAX));
         }
         let len = w.len() - len_at - 4;
         w.patch_u32(len_at, len as u32);
@@ -154,11 +163,13 @@ impl<'a> Listing<&'a CStr> {
                 let name = r.cstr()?;
                 let kind = *Kind::ALL.get(usize::from(r.u8()?))?;
                 let flags = r.u8()?;
+                let entry = Some(r.u64()?).filter(|&at| at != u64::MAX);
                 Some(Taken {
                     name,
                     kind,
                     link: flags & 1 != 0,
                     companion: flags & 2 != 0,
+                    entry,
                 })
             })
             .collect::<Option<_>>()?;
@@ -174,13 +185,19 @@ impl<'a> Listing<&'a CStr> {
     }
 }
 
-/// What the previous cache knew, for the walk to compare with.
-#[derive(Default)]
-pub struct Prior<'a> {
-    /// A file's path → its entry's index and stamps.
-    pub files: HashMap<&'a [u8], (usize, Stamps), foldhash::fast::RandomState>,
-    /// A folder's path → its record's index and listing.
-    pub folders: HashMap<&'a [u8], (usize, Listing<&'a CStr>), foldhash::fast::RandomState>,
+/// What the previous cache knew, for the walk to compare with, and what the walk
+/// gathers of the entries it finds current (each thread its own, merged at the end).
+pub trait Prior: Sync {
+    type Found: Default + Send;
+    /// The listing kept for this folder, and its record's number.
+    fn folder(&self, path: &[u8]) -> Option<(usize, &Listing<&CStr>)>;
+    /// The path and stamps of the entry at `at`.
+    fn entry(&self, at: u64) -> Option<(&[u8], Stamps)>;
+    /// Where the entry of the file at `path` is.
+    fn find(&self, path: &[u8]) -> Option<u64>;
+    /// Take in the entry at `at`, found current.
+    fn found(&self, at: u64, into: &mut Self::Found);
+    fn merge(into: &mut Self::Found, other: Self::Found);
 }
 
 /// A folder the walk met, for the next cache.
@@ -192,23 +209,41 @@ pub enum Folder {
 }
 
 /// What the walk found.
-#[derive(Default)]
-pub struct Walked {
-    /// Entries of the previous cache that are current (by index).
-    pub current: Vec<usize>,
+pub struct Walked<F> {
+    /// What [`Prior::found`] gathered of the entries that are current.
+    pub current: F,
+    /// How many entries are current.
+    pub current_count: usize,
     /// Files to read: new, or changed since the previous cache.
     pub changed: Vec<Source>,
-    /// How many files the previous cache had an entry for (current or changed).
-    pub known: usize,
     pub folders: Vec<Folder>,
 }
 
-impl Walked {
-    fn extend(&mut self, other: Walked) {
-        self.current.extend(other.current);
+impl<F: Default> Default for Walked<F> {
+    fn default() -> Self {
+        Walked {
+            current: F::default(),
+            current_count: 0,
+            changed: Vec::new(),
+            folders: Vec::new(),
+        }
+    }
+}
+
+impl<F> Walked<F> {
+    fn extend<P: Prior<Found = F>>(&mut self, other: Walked<F>) {
+        P::merge(&mut self.current, other.current);
+        self.current_count += other.current_count;
         self.changed.extend(other.changed);
-        self.known += other.known;
         self.folders.extend(other.folders);
+    }
+
+    /// How many folders were kept as the previous cache had them.
+    pub fn kept(&self) -> usize {
+        self.folders
+            .iter()
+            .filter(|f| matches!(f, Folder::Kept(_)))
+            .count()
     }
 }
 
@@ -283,7 +318,7 @@ impl Queue {
 }
 
 /// Every file the trees pick, stamped and compared with `prior`, in no particular order.
-pub fn walk(trees: &[Tree], prior: &Prior) -> Walked {
+pub fn walk<P: Prior>(trees: &[Tree], prior: &P) -> Walked<P::Found> {
     let queue = Queue {
         state: Mutex::new((
             trees
@@ -315,7 +350,7 @@ pub fn walk(trees: &[Tree], prior: &Prior) -> Walked {
         let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
         let mut all = work();
         for h in helpers {
-            all.extend(h.join().unwrap_or_default());
+            all.extend::<P>(h.join().unwrap_or_default());
         }
         all
     })
@@ -323,7 +358,12 @@ pub fn walk(trees: &[Tree], prior: &Prior) -> Walked {
 
 /// Read one folder, from its kept listing when that still holds: its files go to `out`,
 /// the folders to enter are returned.
-fn read_folder(tree: &Tree, job: &Job, prior: &Prior, out: &mut Walked) -> Vec<Job> {
+fn read_folder<P: Prior>(
+    tree: &Tree,
+    job: &Job,
+    prior: &P,
+    out: &mut Walked<P::Found>,
+) -> Vec<Job> {
     let Ok(fd) = job.open() else {
         return Vec::new();
     };
@@ -331,7 +371,7 @@ fn read_folder(tree: &Tree, job: &Job, prior: &Prior, out: &mut Walked) -> Vec<J
         return Vec::new();
     };
     let dir = job.dir.as_os_str().as_bytes();
-    if let Some((index, kept)) = prior.folders.get(dir)
+    if let Some((index, kept)) = prior.folder(dir)
         && kept.reusable(&stamp)
     {
         let mut found = Walked::default();
@@ -341,8 +381,8 @@ fn read_folder(tree: &Tree, job: &Job, prior: &Prior, out: &mut Walked) -> Vec<J
             .iter()
             .all(|t| take(tree, job, fd.as_fd(), t, prior, &mut found))
         {
-            out.extend(found);
-            out.folders.push(Folder::Kept(*index));
+            out.extend::<P>(found);
+            out.folders.push(Folder::Kept(index));
             let shared = Arc::new(fd);
             return kept
                 .enter
@@ -418,6 +458,7 @@ fn list(
                     kind,
                     link: file_type == FileType::Symlink,
                     companion,
+                    entry: None,
                 });
             }
         }
@@ -427,13 +468,13 @@ fn list(
 
 /// Stamp one picked file and sort it: current in the previous cache, or to read.
 /// `false` when it cannot be stamped (gone).
-fn take<N: AsRef<CStr>>(
+fn take<N: AsRef<CStr>, P: Prior>(
     tree: &Tree,
     job: &Job,
     fd: BorrowedFd,
     t: &Taken<N>,
-    prior: &Prior,
-    out: &mut Walked,
+    prior: &P,
+    out: &mut Walked<P::Found>,
 ) -> bool {
     let name = t.name.as_ref();
     let Some(stamp) = stamp_at(fd, name, t.link) else {
@@ -452,13 +493,22 @@ fn take<N: AsRef<CStr>>(
     let mut path = job.dir.as_os_str().as_bytes().to_vec();
     path.push(b'/');
     path.extend_from_slice(name.to_bytes());
-    match prior.files.get(path.as_slice()) {
-        Some((index, cached)) if *cached == stamps => {
-            out.known += 1;
-            out.current.push(*index);
+    // The entry the listing points at (when it is this file's), else found by path.
+    let entry = t
+        .entry
+        .and_then(|at| Some((at, prior.entry(at)?)))
+        .filter(|(_, (p, _))| *p == path.as_slice())
+        .or_else(|| {
+            prior
+                .find(&path)
+                .and_then(|at| Some((at, prior.entry(at)?)))
+        });
+    match entry {
+        Some((at, (_, cached))) if cached == stamps => {
+            prior.found(at, &mut out.current);
+            out.current_count += 1;
         }
-        known => {
-            out.known += usize::from(known.is_some());
+        _ => {
             out.changed.push(Source {
                 provider: tree.provider,
                 kind: t.kind,
