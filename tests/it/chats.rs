@@ -745,6 +745,160 @@ fn the_index_is_reused_re_reads_changed_files_and_rebuilds_a_corrupt_cache() {
     assert!(cache.is_file() && !old_json.exists());
 }
 
+/// Every folder under `dir` (and `dir`) last changed `secs` ago, as on a machine where
+/// nothing was written for a while.
+fn age_folders(dir: &Path, secs: u64) {
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+    let times = std::fs::FileTimes::new().set_modified(then);
+    std::fs::File::open(dir).unwrap().set_times(times).unwrap();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            age_folders(&e.path(), secs);
+        }
+    }
+}
+
+fn ids_of(list: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn kept_folder_listings_still_see_appends_new_files_renames_and_deletions() {
+    let m = Machine::new();
+    let bad = write_all_providers(&m);
+    let cold = m.list();
+    let folders = cold["index"]["folders_listed"].as_u64().unwrap();
+    assert!(
+        folders > 5,
+        "every provider's folders are listed: {}",
+        cold["index"]
+    );
+    // Folders that changed just now are listed again: a file added within the same
+    // timestamp tick would not change their stamp.
+    let racy = m.list();
+    assert_eq!(racy["index"]["folders_kept"], 0, "{}", racy["index"]);
+    assert_eq!(racy["sessions"], cold["sessions"]);
+
+    // Folders quiet for an hour: listed once more (their mtime moved), then kept.
+    age_folders(&m.home, 3600);
+    m.list();
+    let warm = m.list();
+    assert_eq!(warm["index"]["folders_listed"], 0, "{}", warm["index"]);
+    assert_eq!(warm["index"]["folders_kept"], folders);
+    assert_eq!(warm["index"]["read"], 0);
+    assert_eq!(warm["sessions"], cold["sessions"]);
+    assert_eq!(
+        warm["warning_count"],
+        bad.len(),
+        "kept warnings are reported"
+    );
+
+    // An append changes the file, not its folder: the kept listing still finds it.
+    let cwd = m.project.to_str().unwrap().to_string();
+    let folder = m.home.join(format!(
+        ".claude/projects/{}",
+        cwd.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    ));
+    let transcript = folder.join(format!("{CLAUDE_A}.jsonl"));
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&transcript)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut f,
+        line(json!({"type":"custom-title","customTitle":"appended later","sessionId":CLAUDE_A}))
+            .as_bytes(),
+    )
+    .unwrap();
+    drop(f);
+    let appended = m.list();
+    assert_eq!(appended["index"]["read"], 1, "{}", appended["index"]);
+    assert_eq!(appended["index"]["folders_listed"], 0);
+    assert_eq!(by_id(&appended, CLAUDE_A)["title"], "appended later");
+
+    // A new session in a kept folder changes the folder: it is listed again.
+    let new_id = "0b6c3f0e-3333-4c4c-8c8c-cccccccccccc";
+    claude_session(&m, new_id, &cwd, &[]);
+    let added = m.list();
+    assert!(added["index"]["folders_listed"].as_u64().unwrap() >= 1);
+    assert_eq!(by_id(&added, new_id)["cwd"], cwd.as_str());
+
+    // Deleted, and renamed over (an editor's save): both seen once the folder is kept again.
+    age_folders(&m.home, 3600);
+    m.list();
+    assert_eq!(m.list()["index"]["folders_listed"], 0);
+    std::fs::remove_file(folder.join(format!("{new_id}.jsonl"))).unwrap();
+    let replacement = folder.join(".tmp-save");
+    std::fs::copy(&transcript, &replacement).unwrap();
+    let mut text = std::fs::read_to_string(&replacement).unwrap();
+    text += &line(json!({"type":"custom-title","customTitle":"saved over","sessionId":CLAUDE_A}));
+    std::fs::write(&replacement, text).unwrap();
+    std::fs::rename(&replacement, &transcript).unwrap();
+    let changed = m.list();
+    assert!(
+        !ids_of(&changed).contains(&new_id.to_string()),
+        "the deleted session is gone"
+    );
+    assert_eq!(by_id(&changed, CLAUDE_A)["title"], "saved over");
+    assert_eq!(ids_of(&changed), ids_of(&cold));
+
+    // A whole project folder removed: its parent changed, its sessions are gone.
+    age_folders(&m.home, 3600);
+    m.list();
+    std::fs::remove_dir_all(&folder).unwrap();
+    let removed = m.list();
+    assert!(!ids_of(&removed).contains(&CLAUDE_A.to_string()));
+    assert_eq!(
+        removed["sessions"],
+        m.json(&["chats", "list", "--limit", "0", "--no-cache"])["sessions"]
+    );
+}
+
+#[test]
+fn provider_folders_and_transcripts_behind_links_are_listed_and_followed() {
+    let m = Machine::new();
+    // ~/.claude kept with dotfiles: the config folder and its projects folder are links.
+    let dotfiles = m.home.join("dotfiles/claude");
+    let real_projects = m.home.join("elsewhere/projects");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    std::fs::create_dir_all(&real_projects).unwrap();
+    std::os::unix::fs::symlink(&dotfiles, m.home.join(".claude")).unwrap();
+    std::os::unix::fs::symlink(&real_projects, dotfiles.join("projects")).unwrap();
+    let cwd = m.project.to_str().unwrap().to_string();
+    let path = claude_session(&m, CLAUDE_A, &cwd, &[]);
+    // A transcript that is itself a link (to a file kept elsewhere).
+    let kept = m.home.join("elsewhere/kept.jsonl");
+    std::fs::rename(&path, &kept).unwrap();
+    std::os::unix::fs::symlink(&kept, &path).unwrap();
+    let first = m.list();
+    assert_eq!(ids_of(&first), [CLAUDE_A], "{first}");
+    assert_eq!(first["warning_count"], 0);
+    age_folders(&m.home, 3600);
+    m.list();
+    // Appending to the file the link points at is seen (the link is stamped by its target).
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&kept)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut f,
+        line(json!({"type":"custom-title","customTitle":"through the link","sessionId":CLAUDE_A}))
+            .as_bytes(),
+    )
+    .unwrap();
+    drop(f);
+    let after = m.list();
+    assert_eq!(after["index"]["read"], 1, "{}", after["index"]);
+    assert_eq!(by_id(&after, CLAUDE_A)["title"], "through the link");
+}
+
 #[test]
 fn a_transcript_being_appended_to_while_listing_is_listed_every_time_without_warnings() {
     let m = Machine::new();
