@@ -3,11 +3,11 @@
 //! format changed), with fake provider binaries on PATH that record what they were run with.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::support::{TestHub, stderr};
+use crate::support::{PausePoint, TestHub, bin, stderr};
 
 const NOW: &str = "2026-11-20T12:00:00Z";
 
@@ -897,6 +897,73 @@ fn provider_folders_and_transcripts_behind_links_are_listed_and_followed() {
     let after = m.list();
     assert_eq!(after["index"]["read"], 1, "{}", after["index"]);
     assert_eq!(by_id(&after, CLAUDE_A)["title"], "through the link");
+}
+
+#[test]
+fn a_cold_index_over_a_second_shows_progress_on_a_terminal_only() {
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    let ids: Vec<String> = (0..6)
+        .map(|i| format!("0b6c3f0e-{i:04}-4a4a-8a8a-aaaaaaaaaaaa"))
+        .collect();
+    for id in &ids {
+        claude_session(&m, id, &cwd, &[]);
+    }
+    // Every read waits at the pause point until the index has taken over a second.
+    let run = |on_terminal: bool| -> (String, String) {
+        let mut pause = PausePoint::new("chats-read");
+        let inner = m.command();
+        let mut cmd = if on_terminal {
+            let mut c = Command::new("script");
+            let line = format!("'{}' chats list --limit 0", bin("sessions").display());
+            c.args(["-qec", &line, "/dev/null"]);
+            c
+        } else {
+            let mut c = Command::new(bin("sessions"));
+            c.args(["chats", "list", "--limit", "0"]);
+            c
+        };
+        for (k, v) in inner.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        if let Some(dir) = inner.get_current_dir() {
+            cmd.current_dir(dir);
+        }
+        std::fs::remove_dir_all(m.cache.join("sessions")).ok();
+        pause.arm(&mut cmd);
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        pause.wait_reached(&mut child);
+        // The threshold itself is a time: the index must have run for over a second.
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+        pause.release(64);
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr(&out),
+        )
+    };
+    let (shown, _) = run(true);
+    assert!(
+        shown.contains("indexing provider sessions: "),
+        "progress on a terminal: {shown:?}"
+    );
+    assert!(shown.contains("6/6 done"), "{shown:?}");
+    assert!(shown.contains("6 sessions"), "then the listing: {shown:?}");
+    let (listed, err) = run(false);
+    assert!(
+        !err.contains("indexing"),
+        "nothing extra when piped: {err:?}"
+    );
+    assert!(listed.contains("6 sessions"), "{listed}");
 }
 
 #[test]

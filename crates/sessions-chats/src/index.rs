@@ -480,6 +480,7 @@ fn read_all(sources: &[Source], progress: bool) -> Vec<(&Source, Entry)> {
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(source) = sources.get(k) else { break };
+                    sessions_core::store::test_hooks::pause_point("chats-read");
                     let entry = match providers::read(source) {
                         Ok(sessions) => Entry {
                             sessions,
