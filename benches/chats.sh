@@ -12,6 +12,9 @@ rm -rf "$B" && mkdir -p "$B"
 "$T/examples/gen-chats" "$B/home"                                    # 3,200 sessions, 60 turns
 "$T/examples/gen-chats" "$B/home10k" --claude 6250 --codex 1562 --gemini 1563 --cursor 312 --opencode 313 --turns 10
 du -sh "$B/home" "$B/home10k"
+# Folders quiet for longer than the 3 s in which a fresh folder listing is not reused
+# (as on a machine between listings); the first warm runs below then keep them.
+sleep 4
 find "$B/home" -name '*.jsonl' -o -name 'store.db' -o -name 'opencode.db' > "$B/files"
 wc -l < "$B/files"
 export NO_COLOR=1
@@ -20,7 +23,7 @@ floor="xargs head -q -c 4096 < $B/files > /dev/null && xargs tail -q -c 4096 < $
 set -- "$floor"
 for bin in ${OLD:+"$OLD"} "$T/sessions"; do
   c=$B/cache-$(echo "$bin" | cksum | cut -d' ' -f1)
-  HOME=$B/home XDG_CACHE_HOME=$c "$bin" --json chats list --limit 0 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["total"], "sessions,", d["warning_count"], "warnings")'
+  HOME=$B/home XDG_CACHE_HOME=$c "$bin" --json chats list --limit 0 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["total"], "sessions,", d["warning_count"], "warnings,", d["index"])'
   set -- "$@" "rm -rf $c && HOME=$B/home XDG_CACHE_HOME=$c $bin --json chats list --limit 0 > /dev/null" \
               "HOME=$B/home XDG_CACHE_HOME=$c $bin --json chats list --limit 0 > /dev/null"
 done

@@ -21,11 +21,11 @@ use chrono::{DateTime, Utc};
 use foldhash::HashMap;
 use serde::Serialize;
 
-use crate::cache::{self, Cache, NextCache, Record};
+use crate::cache::{self, Cache, EntryRef, NextCache, Record};
 use crate::cache_file::Reader;
 pub use crate::cache_file::SessionView;
 use crate::providers::{self, Shared, Source, Stamps};
-use crate::walk;
+use crate::walk::{self, Match};
 use crate::{ChatSession, Filter, Homes, Lifetimes, Listing, Provider, Sort, Warning};
 
 /// The cache file, in the cache folder.
@@ -198,10 +198,9 @@ impl Index {
         let new = Cache::open(&bytes).expect("a cache just written opens");
         let entries = new.entries().expect("a cache just written decodes");
         let mut listed = Gathered::default();
-        for e in &entries[..listed_now] {
-            listed.add(&new, e.raw.start as u64);
+        for e in entries.into_iter().take(listed_now) {
+            listed.add(&new, e.raw.start as u64, e);
         }
-        drop(entries);
         drop(new);
         Index {
             bytes,
@@ -376,11 +375,8 @@ pub struct Gathered {
 }
 
 impl Gathered {
-    fn add<'a>(&mut self, cache: &Cache<'a>, at: u64) {
-        let Some(e) = cache.entry(at) else {
-            self.broken = true;
-            return;
-        };
+    /// Take in the entry `e`, at `at` in `cache`.
+    fn add<'a>(&mut self, cache: &Cache<'a>, at: u64, e: EntryRef<'a>) {
         let base = cache.bytes().as_ptr() as usize;
         let range = |b: &[u8]| {
             let at = b.as_ptr() as usize - base;
@@ -417,17 +413,21 @@ impl walk::Prior for Cache<'_> {
         Some((i, &self.folders[i].listing))
     }
 
-    fn entry(&self, at: u64) -> Option<(&[u8], Stamps)> {
-        let e = Cache::entry(self, at)?;
-        Some((e.path.as_os_str().as_bytes(), e.stamps))
-    }
-
     fn find(&self, path: &[u8]) -> Option<u64> {
         Cache::find(self, path)
     }
 
-    fn found(&self, at: u64, into: &mut Gathered) {
-        into.add(self, at);
+    fn current(&self, at: u64, path: &[u8], stamps: &Stamps, into: &mut Gathered) -> Match {
+        match self.entry(at) {
+            Some(e) if e.path.as_os_str().as_bytes() == path => {
+                if e.stamps != *stamps {
+                    return Match::Changed;
+                }
+                into.add(self, at, e);
+                Match::Current
+            }
+            _ => Match::Other,
+        }
     }
 
     fn merge(into: &mut Gathered, other: Gathered) {

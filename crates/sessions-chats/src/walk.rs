@@ -14,6 +14,7 @@ use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -191,13 +192,22 @@ pub trait Prior: Sync {
     type Found: Default + Send;
     /// The listing kept for this folder, and its record's number.
     fn folder(&self, path: &[u8]) -> Option<(usize, &Listing<&CStr>)>;
-    /// The path and stamps of the entry at `at`.
-    fn entry(&self, at: u64) -> Option<(&[u8], Stamps)>;
     /// Where the entry of the file at `path` is.
     fn find(&self, path: &[u8]) -> Option<u64>;
-    /// Take in the entry at `at`, found current.
-    fn found(&self, at: u64, into: &mut Self::Found);
+    /// Whether the entry at `at` is the file at `path` as `stamps` say it is now; when it
+    /// is, it is taken in.
+    fn current(&self, at: u64, path: &[u8], stamps: &Stamps, into: &mut Self::Found) -> Match;
     fn merge(into: &mut Self::Found, other: Self::Found);
+}
+
+/// How a cache entry compares with a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    Current,
+    /// The file's entry, from before it changed.
+    Changed,
+    /// Not this file's entry.
+    Other,
 }
 
 /// A folder the walk met, for the next cache.
@@ -280,46 +290,58 @@ impl Job {
     }
 }
 
-/// Folders waiting to be read, and how many are being read (the walk ends when both
-/// are none).
+/// Folders waiting to be read. Each thread keeps the folders it finds and shares them
+/// only while another thread waits for work: a lock and a wake-up per folder would cost
+/// more than stamping a small folder's files.
 struct Queue {
+    /// Shared folders, and how many threads wait for one.
     state: Mutex<(Vec<Job>, usize)>,
+    /// The number of waiting threads, for a look without the lock.
+    idle: AtomicUsize,
     changed: Condvar,
+    threads: usize,
 }
 
 impl Queue {
-    /// The next folder, or `None` when every folder has been read.
-    fn next(&self) -> Option<Job> {
+    /// A shared folder, or `None` when every thread waits and none is left: the end.
+    fn wait(&self) -> Option<Job> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.1 += 1;
         loop {
             if let Some(job) = state.0.pop() {
-                state.1 += 1;
+                state.1 -= 1;
+                self.idle.store(state.1, Ordering::Relaxed);
                 return Some(job);
             }
-            if state.1 == 0 {
+            if state.1 == self.threads {
+                self.changed.notify_all();
                 return None;
             }
+            self.idle.store(state.1, Ordering::Relaxed);
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
     }
 
-    /// One folder read, and the folders it led to.
-    fn done(&self, found: Vec<Job>) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        // Waiters wait for work or for the end: wake them only for one of those.
-        let wake = !found.is_empty() || state.1 == 1;
-        state.0.extend(found);
-        state.1 -= 1;
-        drop(state);
-        if wake {
-            self.changed.notify_all();
+    /// Give half of `own` to the threads waiting, if any.
+    fn share(&self, own: &mut Vec<Job>) {
+        if self.idle.load(Ordering::Relaxed) == 0 || own.len() < 2 {
+            return;
         }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0.extend(own.drain(..own.len() / 2));
+        drop(state);
+        self.changed.notify_all();
     }
 }
 
 /// Every file the trees pick, stamped and compared with `prior`, in no particular order.
 pub fn walk<P: Prior>(trees: &[Tree], prior: &P) -> Walked<P::Found> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
     let queue = Queue {
+        threads,
+        idle: AtomicUsize::new(0),
         state: Mutex::new((
             trees
                 .iter()
@@ -335,14 +357,12 @@ pub fn walk<P: Prior>(trees: &[Tree], prior: &P) -> Walked<P::Found> {
         )),
         changed: Condvar::new(),
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 8);
     let work = || {
         let mut out = Walked::default();
-        while let Some(job) = queue.next() {
-            let found = read_folder(&trees[job.tree], &job, prior, &mut out);
-            queue.done(found);
+        let mut own = Vec::new();
+        while let Some(job) = own.pop().or_else(|| queue.wait()) {
+            own.extend(read_folder(&trees[job.tree], &job, prior, &mut out));
+            queue.share(&mut own);
         }
         out
     };
@@ -370,6 +390,7 @@ fn read_folder<P: Prior>(
     let Some(stamp) = FolderStamp::of(fd.as_fd()) else {
         return Vec::new();
     };
+    let mut folder = OpenFolder::new(fd, &job.dir);
     let dir = job.dir.as_os_str().as_bytes();
     if let Some((index, kept)) = prior.folder(dir)
         && kept.reusable(&stamp)
@@ -379,11 +400,11 @@ fn read_folder<P: Prior>(
         if kept
             .take
             .iter()
-            .all(|t| take(tree, job, fd.as_fd(), t, prior, &mut found))
+            .all(|t| take(tree, &mut folder, t, prior, &mut found))
         {
             out.extend::<P>(found);
             out.folders.push(Folder::Kept(index));
-            let shared = Arc::new(fd);
+            let shared = Arc::new(folder.fd);
             return kept
                 .enter
                 .iter()
@@ -394,13 +415,13 @@ fn read_folder<P: Prior>(
     let listed_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i128);
-    let Some(listing) = list(tree, job, fd.as_fd(), stamp, listed_at) else {
+    let Some(listing) = list(tree, job, folder.fd.as_fd(), stamp, listed_at) else {
         return Vec::new();
     };
     for t in &listing.take {
-        take(tree, job, fd.as_fd(), t, prior, out);
+        take(tree, &mut folder, t, prior, out);
     }
-    let shared = Arc::new(fd);
+    let shared = Arc::new(folder.fd);
     let enter = listing
         .enter
         .iter()
@@ -470,12 +491,12 @@ fn list(
 /// `false` when it cannot be stamped (gone).
 fn take<N: AsRef<CStr>, P: Prior>(
     tree: &Tree,
-    job: &Job,
-    fd: BorrowedFd,
+    folder: &mut OpenFolder,
     t: &Taken<N>,
     prior: &P,
     out: &mut Walked<P::Found>,
 ) -> bool {
+    let fd = folder.fd.as_fd();
     let name = t.name.as_ref();
     let Some(stamp) = stamp_at(fd, name, t.link) else {
         return false;
@@ -490,34 +511,50 @@ fn take<N: AsRef<CStr>, P: Prior>(
             stamp_at(fd, &CString::new(beside).ok()?, false)
         });
     let stamps = (Some(stamp), companion);
-    let mut path = job.dir.as_os_str().as_bytes().to_vec();
-    path.push(b'/');
-    path.extend_from_slice(name.to_bytes());
-    // The entry the listing points at (when it is this file's), else found by path.
-    let entry = t
-        .entry
-        .and_then(|at| Some((at, prior.entry(at)?)))
-        .filter(|(_, (p, _))| *p == path.as_slice())
-        .or_else(|| {
-            prior
-                .find(&path)
-                .and_then(|at| Some((at, prior.entry(at)?)))
+    let path = folder.file(name);
+    // The entry the listing points at, else (a folder listed anew) the one found by path.
+    let mut matched = t.entry.map_or(Match::Other, |at| {
+        prior.current(at, path, &stamps, &mut out.current)
+    });
+    if matched == Match::Other
+        && let Some(at) = prior.find(path)
+    {
+        matched = prior.current(at, path, &stamps, &mut out.current);
+    }
+    if matched == Match::Current {
+        out.current_count += 1;
+    } else {
+        out.changed.push(Source {
+            provider: tree.provider,
+            kind: t.kind,
+            path: PathBuf::from(OsString::from_vec(path.to_vec())),
+            stamps,
         });
-    match entry {
-        Some((at, (_, cached))) if cached == stamps => {
-            prior.found(at, &mut out.current);
-            out.current_count += 1;
-        }
-        _ => {
-            out.changed.push(Source {
-                provider: tree.provider,
-                kind: t.kind,
-                path: PathBuf::from(OsString::from_vec(path)),
-                stamps,
-            });
-        }
     }
     true
+}
+
+/// A folder being read: its handle, and its path with room for a file's name.
+struct OpenFolder {
+    fd: OwnedFd,
+    path: Vec<u8>,
+    prefix: usize,
+}
+
+impl OpenFolder {
+    fn new(fd: OwnedFd, dir: &Path) -> OpenFolder {
+        let mut path = dir.as_os_str().as_bytes().to_vec();
+        path.push(b'/');
+        let prefix = path.len();
+        OpenFolder { fd, path, prefix }
+    }
+
+    /// The path of the file `name` in it.
+    fn file(&mut self, name: &CStr) -> &[u8] {
+        self.path.truncate(self.prefix);
+        self.path.extend_from_slice(name.to_bytes());
+        &self.path
+    }
 }
 
 /// Size and mtime of `name` in the open folder `dir` (asked relative to it, not by
