@@ -1699,3 +1699,285 @@ fn every_chats_json_document_matches_the_schema_sessions_schema_prints() {
         );
     }
 }
+
+// ---------- review: attacks on the kept folder listings and the cache ----------
+
+/// The listing through the cache equals a listing that reads every file (`--no-cache`).
+fn assert_same_as_uncached(m: &Machine, what: &str) -> Value {
+    let cached = m.list();
+    let fresh = m.json(&["chats", "list", "--limit", "0", "--no-cache"]);
+    assert_eq!(cached["sessions"], fresh["sessions"], "{what}");
+    assert_eq!(cached["warnings"], fresh["warnings"], "{what}");
+    cached
+}
+
+#[test]
+fn review_one_provider_then_all_then_another_keeps_every_providers_entries_and_folders() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    age_folders(&m.home, 3600);
+    let claude = m.json(&["chats", "list", "--limit", "0", "--provider", "claude"]);
+    let claude_files = claude["index"]["files"].as_u64().unwrap();
+    assert_eq!(claude["index"]["read"], claude_files, "{}", claude["index"]);
+    let all = m.list();
+    let files = all["index"]["files"].as_u64().unwrap();
+    assert_eq!(
+        all["index"]["read"],
+        files - claude_files,
+        "claude's entries were kept by the claude-only listing: {}",
+        all["index"]
+    );
+    // Every folder's listing is now older than the racy window: kept from here on.
+    let codex = m.json(&["chats", "list", "--limit", "0", "--provider", "codex"]);
+    assert_eq!(codex["index"]["read"], 0, "{}", codex["index"]);
+    assert_eq!(codex["index"]["folders_listed"], 0, "{}", codex["index"]);
+    let again = m.json(&["chats", "list", "--limit", "0", "--provider", "claude"]);
+    assert_eq!(again["index"]["read"], 0, "{}", again["index"]);
+    assert_eq!(again["index"]["folders_listed"], 0, "{}", again["index"]);
+    let last = assert_same_as_uncached(&m, "after the per-provider listings");
+    assert_eq!(last["index"]["read"], 0, "{}", last["index"]);
+    assert_eq!(last["index"]["folders_listed"], 0, "{}", last["index"]);
+    assert_eq!(last["sessions"], all["sessions"]);
+}
+
+#[test]
+fn review_clean_then_list_reads_the_forgotten_files_again() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    age_folders(&m.home, 3600);
+    let before = m.list();
+    m.list();
+    let done = m.json(&["chats", "clean", "--older-than", "30d"]);
+    assert!(!done["expired"].as_array().unwrap().is_empty());
+    let after = assert_same_as_uncached(&m, "after clean");
+    assert!(
+        after["index"]["read"].as_u64().unwrap() >= 1,
+        "{}",
+        after["index"]
+    );
+    assert_eq!(ids_of(&after), ids_of(&before));
+    let warm = m.list();
+    assert_eq!(warm["index"]["read"], 0, "{}", warm["index"]);
+}
+
+/// Set a cursor store's chat name (the meta row's hex JSON), on `db`.
+fn rename_cursor_chat(db: &rusqlite::Connection, name: &str) {
+    let hex: String = db
+        .query_row("SELECT value FROM meta WHERE key = '0'", [], |r| r.get(0))
+        .unwrap();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let mut meta: Value = serde_json::from_slice(&bytes).unwrap();
+    meta["name"] = json!(name);
+    let hex: String = meta
+        .to_string()
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    db.execute("UPDATE meta SET value = ?1 WHERE key = '0'", [hex])
+        .unwrap();
+}
+
+#[test]
+fn review_sqlite_write_ahead_logs_that_appear_grow_and_go_in_kept_folders_are_seen() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    let store = std::fs::read_dir(
+        m.home
+            .join(".cursor/chats/0123456789abcdef0123456789abcdef"),
+    )
+    .unwrap()
+    .map(|e| e.unwrap().path().join("store.db"))
+    .find(|p| p.to_string_lossy().contains(CURSOR_A))
+    .unwrap();
+    let oc = m.home.join(".local/share/opencode/opencode.db");
+    for db in [&store, &oc] {
+        let c = rusqlite::Connection::open(db).unwrap();
+        let mode: String = c
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+    assert!(!Path::new(&format!("{}-wal", store.display())).exists());
+    age_folders(&m.home, 3600);
+    m.list();
+    for db in [&store, &oc] {
+        for suffix in ["-wal", "-shm"] {
+            let beside = format!("{}{suffix}", db.display());
+            assert!(!Path::new(&beside).exists(), "the listing wrote {beside}");
+        }
+    }
+    assert_eq!(m.list()["index"]["folders_listed"], 0);
+
+    // A writer opens the stores: the log appears, holding the change (no checkpoint).
+    let cursor = rusqlite::Connection::open(&store).unwrap();
+    let open = rusqlite::Connection::open(&oc).unwrap();
+    for c in [&cursor, &open] {
+        c.execute_batch("PRAGMA wal_autocheckpoint=0").unwrap();
+    }
+    rename_cursor_chat(&cursor, "in the log");
+    open.execute(
+        "UPDATE session SET title = 'in the log too' WHERE id = ?1",
+        [OPENCODE_DB],
+    )
+    .unwrap();
+    assert!(Path::new(&format!("{}-wal", store.display())).exists());
+    let appeared = assert_same_as_uncached(&m, "log appeared");
+    assert_eq!(by_id(&appeared, CURSOR_A)["title"], "in the log");
+    assert_eq!(by_id(&appeared, OPENCODE_DB)["title"], "in the log too");
+
+    // The folders go quiet with the log there (kept, the log stamped), and it grows.
+    age_folders(&m.home, 3600);
+    m.list();
+    assert_eq!(m.list()["index"]["folders_listed"], 0);
+    rename_cursor_chat(&cursor, "grown log");
+    open.execute(
+        "UPDATE session SET title = 'grown log too' WHERE id = ?1",
+        [OPENCODE_DB],
+    )
+    .unwrap();
+    let grown = assert_same_as_uncached(&m, "log grew");
+    assert_eq!(grown["index"]["folders_listed"], 0, "{}", grown["index"]);
+    assert_eq!(by_id(&grown, CURSOR_A)["title"], "grown log");
+    assert_eq!(by_id(&grown, OPENCODE_DB)["title"], "grown log too");
+
+    // The writers close: checkpointed into the database, the log removed.
+    drop(cursor);
+    drop(open);
+    assert!(!Path::new(&format!("{}-wal", store.display())).exists());
+    let gone = assert_same_as_uncached(&m, "log gone");
+    assert_eq!(by_id(&gone, CURSOR_A)["title"], "grown log");
+    assert_eq!(by_id(&gone, OPENCODE_DB)["title"], "grown log too");
+}
+
+#[test]
+fn review_odd_names_and_files_and_folders_swapped_for_each_other_list_as_read_afresh() {
+    use std::os::unix::ffi::OsStrExt;
+    let m = Machine::new();
+    write_all_providers(&m);
+    let projects = m.home.join(".claude/projects");
+    // A folder and a transcript whose names are not UTF-8 and hold a newline.
+    let odd_dir = projects.join(std::ffi::OsStr::from_bytes(b"odd\xff\nfolder"));
+    std::fs::create_dir_all(&odd_dir).unwrap();
+    let odd_id = "0b6c3f0e-4444-4d4d-8d8d-dddddddddddd";
+    let src = claude_session(&m, odd_id, "/srv/odd", &[]);
+    let odd_file = odd_dir.join(std::ffi::OsStr::from_bytes(b"name\xfe\nx.jsonl"));
+    std::fs::rename(&src, &odd_file).unwrap();
+    std::fs::remove_dir(src.parent().unwrap()).unwrap();
+    let first = assert_same_as_uncached(&m, "odd names");
+    assert_eq!(by_id(&first, odd_id)["cwd"], "/srv/odd");
+    age_folders(&m.home, 3600);
+    m.list();
+    let kept = assert_same_as_uncached(&m, "odd names, kept");
+    assert_eq!(kept["index"]["folders_listed"], 0, "{}", kept["index"]);
+    assert_eq!(by_id(&kept, odd_id)["cwd"], "/srv/odd");
+
+    // The transcript replaced by a folder of the same name (holding a transcript).
+    let cwd = m.project.to_str().unwrap().to_string();
+    let folder = projects.join(cwd.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+    let transcript = folder.join(format!("{CLAUDE_A}.jsonl"));
+    let text = std::fs::read(&transcript).unwrap();
+    std::fs::remove_file(&transcript).unwrap();
+    std::fs::create_dir(&transcript).unwrap();
+    std::fs::write(transcript.join("inner.jsonl"), &text).unwrap();
+    let as_dir = assert_same_as_uncached(&m, "file became a folder");
+    assert!(!ids_of(&as_dir).contains(&CLAUDE_A.to_string()));
+    age_folders(&m.home, 3600);
+    m.list();
+    // And back: the folder replaced by the file, then by a link to it.
+    std::fs::remove_dir_all(&transcript).unwrap();
+    std::fs::write(&transcript, &text).unwrap();
+    let back = assert_same_as_uncached(&m, "folder became a file");
+    assert!(ids_of(&back).contains(&CLAUDE_A.to_string()));
+    let real = m.home.join("real.jsonl");
+    std::fs::rename(&transcript, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &transcript).unwrap();
+    let linked = assert_same_as_uncached(&m, "file became a link");
+    assert!(ids_of(&linked).contains(&CLAUDE_A.to_string()));
+
+    // Two kept project folders swapped by renames, their mtimes put back as they were
+    // (as rsync or tar would): the inode and ctime still tell them apart.
+    age_folders(&m.home, 3600);
+    m.list();
+    assert_eq!(m.list()["index"]["folders_listed"], 0);
+    let other = projects.join("-srv-other");
+    let mtime = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let times: Vec<_> = [&projects, &folder, &other]
+        .iter()
+        .map(|p| (p.to_path_buf(), mtime(p)))
+        .collect();
+    let tmp = projects.join("swap");
+    std::fs::rename(&folder, &tmp).unwrap();
+    std::fs::rename(&other, &folder).unwrap();
+    std::fs::rename(&tmp, &other).unwrap();
+    for (p, t) in &times {
+        let times = std::fs::FileTimes::new().set_modified(*t);
+        std::fs::File::open(p).unwrap().set_times(times).unwrap();
+    }
+    let swapped = assert_same_as_uncached(&m, "folders swapped");
+    assert!(
+        by_id(&swapped, CLAUDE_B)["path"]
+            .as_str()
+            .unwrap()
+            .starts_with(folder.to_str().unwrap())
+    );
+}
+
+#[test]
+fn review_lists_at_once_on_a_cold_cache_all_succeed_and_leave_a_good_cache() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    let expected = m.json(&["chats", "list", "--limit", "0", "--no-cache"]);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            m.command()
+                .args(["--json", "chats", "list", "--limit", "0"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["sessions"], expected["sessions"]);
+    }
+    let after = m.list();
+    assert_eq!(after["index"]["rebuilt"], false);
+    assert_eq!(after["sessions"], expected["sessions"]);
+    let leftovers: Vec<_> = std::fs::read_dir(m.cache.join("sessions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "chats-index.bin")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn review_the_same_codex_session_live_and_archived_is_listed_once_the_same_way_every_time() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    let live = m.home.join(format!(
+        ".codex/sessions/2026/11/18/rollout-2026-11-18T10-00-00-{CODEX_A}.jsonl"
+    ));
+    let archived = m.home.join(format!(
+        ".codex/archived_sessions/rollout-2026-11-18T10-00-00-{CODEX_A}.jsonl"
+    ));
+    std::fs::copy(&live, &archived).unwrap();
+    let cold = assert_same_as_uncached(&m, "live and archived");
+    let n = cold["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["id"] == CODEX_A)
+        .count();
+    assert_eq!(n, 1, "{cold}");
+    let path = by_id(&cold, CODEX_A)["path"].clone();
+    for _ in 0..3 {
+        assert_eq!(by_id(&m.list(), CODEX_A)["path"], path);
+    }
+}
