@@ -92,6 +92,7 @@ pub struct ChatSession {
     /// Version of the CLI that wrote the session, when recorded.
     pub version: Option<String>,
     /// The transcript file (or the database holding it).
+    #[serde(serialize_with = "path_lossy")]
     pub path: PathBuf,
     /// The parent session of a subagent session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,10 +136,17 @@ impl ChatSession {
     }
 }
 
+/// A path as JSON text: a name that is not UTF-8 (any byte but `/` and NUL is allowed)
+/// is shown with U+FFFD for its odd bytes rather than failing the whole listing.
+fn path_lossy<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}
+
 /// A file that could not be read as a session: listed once, never fatal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Warning {
+    #[serde(serialize_with = "path_lossy")]
     pub path: PathBuf,
     pub message: String,
 }
