@@ -28,8 +28,24 @@ pub fn trees(home: &Path) -> Vec<Tree> {
 
 /// Open a provider's database without ever writing to it.
 pub(crate) fn open_read_only(path: &Path) -> Result<Connection, String> {
+    // A read-only connection to a database in WAL mode creates its `-wal` and `-shm`
+    // beside it and leaves them there: files written into the provider's folder, a
+    // companion the listing just stamped as absent, a folder changed by every read.
+    // With no log or journal beside it, everything is in the database file itself: it
+    // is opened as immutable, which creates nothing. (A writer that starts meanwhile
+    // changes the files' stamps, so the next listing reads it again.)
+    let beside = |suffix: &str| {
+        let mut p = path.as_os_str().to_os_string();
+        p.push(suffix);
+        std::path::PathBuf::from(p).exists()
+    };
+    let target = if beside("-wal") || beside("-journal") {
+        path.to_path_buf()
+    } else {
+        std::path::PathBuf::from(immutable_uri(path))
+    };
     let conn = Connection::open_with_flags(
-        path,
+        &target,
         OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI,
@@ -37,6 +53,20 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection, String> {
     .map_err(|e| format!("cannot open the database: {e}"))?;
     conn.busy_timeout(std::time::Duration::from_secs(2)).ok();
     Ok(conn)
+}
+
+/// `file:<path>?immutable=1`, the path's bytes percent-encoded where a URI needs it.
+fn immutable_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri + "?immutable=1"
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
