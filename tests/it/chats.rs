@@ -1981,3 +1981,36 @@ fn review_the_same_codex_session_live_and_archived_is_listed_once_the_same_way_e
         assert_eq!(by_id(&m.list(), CODEX_A)["path"], path);
     }
 }
+
+#[test]
+fn review_a_database_written_again_within_the_tick_it_was_indexed_in_is_read_again() {
+    let m = Machine::new();
+    write_all_providers(&m);
+    let oc = m.home.join(".local/share/opencode/opencode.db");
+    let stamp = |p: &Path| {
+        let md = std::fs::metadata(p).unwrap();
+        (md.len(), md.modified().unwrap())
+    };
+    let (size, mtime) = stamp(&oc);
+    assert_eq!(by_id(&m.list(), OPENCODE_DB)["title"], "Tidy the CI config");
+    // opencode updates the row in place (same pages, same size) right after the listing
+    // read it, within the same tick of the file system's clock: the mtime does not move
+    // (a coarse clock, or FAT's two seconds; set back here to make that tick certain).
+    let db = rusqlite::Connection::open(&oc).unwrap();
+    db.execute(
+        "UPDATE session SET title = 'Tidy the CD config' WHERE id = ?1",
+        [OPENCODE_DB],
+    )
+    .unwrap();
+    drop(db);
+    let times = std::fs::FileTimes::new().set_modified(mtime);
+    std::fs::File::options()
+        .write(true)
+        .open(&oc)
+        .unwrap()
+        .set_times(times)
+        .unwrap();
+    assert_eq!(stamp(&oc), (size, mtime), "same size, same mtime");
+    let after = assert_same_as_uncached(&m, "written again within the tick");
+    assert_eq!(by_id(&after, OPENCODE_DB)["title"], "Tidy the CD config");
+}
