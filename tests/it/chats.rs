@@ -673,6 +673,7 @@ fn show_prints_metadata_and_the_last_turns_of_each_format() {
 fn the_index_is_reused_re_reads_changed_files_and_rebuilds_a_corrupt_cache() {
     let m = Machine::new();
     let bad = write_all_providers(&m);
+    age_folders(&m.home, 3600);
     let cold = m.list();
     let files = cold["index"]["files"].as_u64().unwrap();
     assert_eq!(cold["index"]["read"], files);
@@ -745,8 +746,9 @@ fn the_index_is_reused_re_reads_changed_files_and_rebuilds_a_corrupt_cache() {
     assert!(cache.is_file() && !old_json.exists());
 }
 
-/// Every folder under `dir` (and `dir`) last changed `secs` ago, as on a machine where
-/// nothing was written for a while.
+/// Every folder under `dir` (and `dir`) last changed `secs` ago, and every file at
+/// least that long ago, as on a machine where nothing was written for a while (a file
+/// or folder changed within the racy window is read again on the next listing).
 fn age_folders(dir: &Path, secs: u64) {
     let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
     let times = std::fs::FileTimes::new().set_modified(then);
@@ -754,6 +756,13 @@ fn age_folders(dir: &Path, secs: u64) {
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         if e.file_type().unwrap().is_dir() {
             age_folders(&e.path(), secs);
+        } else if e.file_type().unwrap().is_file()
+            && e.metadata().unwrap().modified().unwrap() > then
+        {
+            std::fs::File::open(e.path())
+                .unwrap()
+                .set_times(times)
+                .unwrap();
         }
     }
 }
@@ -1581,7 +1590,9 @@ fn long_transcripts_take_late_titles_models_branches_and_times_from_their_tails(
             &json!("2026-11-19T16:00:00Z")
         )
     );
-    // The index gives back exactly what was read.
+    // The index gives back exactly what was read (once the files are past the racy window).
+    age_folders(&m.home, 3600);
+    m.list();
     let warm = m.list();
     assert_eq!(warm["index"]["read"], 0);
     assert_eq!(warm["sessions"], cold["sessions"]);

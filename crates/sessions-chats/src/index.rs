@@ -116,6 +116,9 @@ impl Index {
             opts.providers.clone()
         };
         let trees = providers::trees(homes, &providers);
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
         let cache_path = opts.cache_dir.as_ref().map(|d| d.join(FILE_NAME));
         let old_bytes = cache_path.as_deref().and_then(|p| std::fs::read(p).ok());
         let old = old_bytes.as_deref().and_then(Cache::open);
@@ -167,7 +170,7 @@ impl Index {
         for (source, entry) in &fresh {
             next.entry(
                 &source.path,
-                source.stamps,
+                settled_stamps(source.stamps, started),
                 &entry.sessions,
                 entry.warning.as_deref(),
             );
@@ -436,6 +439,19 @@ impl walk::Prior for Cache<'_> {
         into.warnings.extend(other.warnings);
         into.broken |= other.broken;
     }
+}
+
+/// The stamps a file's entry is kept with. A file changed less than [`walk::RACY`]
+/// before this listing began may be written again after it was read, within the same
+/// tick of the file system's clock (same size, same mtime: a database's page rewritten
+/// in place): as git does for its index, its entry is kept without stamps, so the next
+/// listing reads it again, until it has been quiet long enough to be trusted.
+fn settled_stamps(stamps: Stamps, started: i128) -> Stamps {
+    let settled = [stamps.0, stamps.1]
+        .into_iter()
+        .flatten()
+        .all(|s| (s.mtime_ns as i128).saturating_add(walk::RACY) < started);
+    if settled { stamps } else { (None, None) }
 }
 
 /// Whether `path` belongs to one of the providers listed this time.
