@@ -767,6 +767,12 @@ fn age_folders(dir: &Path, secs: u64) {
     }
 }
 
+/// Append one record to a transcript, as a provider writing to it does.
+fn append(path: &Path, record: Value) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    std::io::Write::write_all(&mut f, line(record).as_bytes()).unwrap();
+}
+
 fn ids_of(list: &Value) -> Vec<String> {
     let mut ids: Vec<String> = list["sessions"]
         .as_array()
@@ -816,17 +822,10 @@ fn kept_folder_listings_still_see_appends_new_files_renames_and_deletions() {
         cwd.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
     ));
     let transcript = folder.join(format!("{CLAUDE_A}.jsonl"));
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&transcript)
-        .unwrap();
-    std::io::Write::write_all(
-        &mut f,
-        line(json!({"type":"custom-title","customTitle":"appended later","sessionId":CLAUDE_A}))
-            .as_bytes(),
-    )
-    .unwrap();
-    drop(f);
+    append(
+        &transcript,
+        json!({"type":"custom-title","customTitle":"appended later","sessionId":CLAUDE_A}),
+    );
     let appended = m.list();
     assert_eq!(appended["index"]["read"], 1, "{}", appended["index"]);
     assert_eq!(appended["index"]["folders_listed"], 0);
@@ -892,17 +891,10 @@ fn provider_folders_and_transcripts_behind_links_are_listed_and_followed() {
     age_folders(&m.home, 3600);
     m.list();
     // Appending to the file the link points at is seen (the link is stamped by its target).
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&kept)
-        .unwrap();
-    std::io::Write::write_all(
-        &mut f,
-        line(json!({"type":"custom-title","customTitle":"through the link","sessionId":CLAUDE_A}))
-            .as_bytes(),
-    )
-    .unwrap();
-    drop(f);
+    append(
+        &kept,
+        json!({"type":"custom-title","customTitle":"through the link","sessionId":CLAUDE_A}),
+    );
     let after = m.list();
     assert_eq!(after["index"]["read"], 1, "{}", after["index"]);
     assert_eq!(by_id(&after, CLAUDE_A)["title"], "through the link");
@@ -984,10 +976,6 @@ fn a_transcript_being_appended_to_while_listing_is_listed_every_time_without_war
     let filler = line(
         json!({"cwd":cwd,"sessionId":CLAUDE_A,"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"x".repeat(2000)}]},"uuid":"f","timestamp":"2026-11-20T09:06:00.000Z"}),
     );
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap();
     std::fs::write(
         &path,
         std::fs::read_to_string(&path).unwrap() + &filler.repeat(100),
