@@ -2013,3 +2013,36 @@ fn review_a_database_written_again_within_the_tick_it_was_indexed_in_is_read_aga
     let after = assert_same_as_uncached(&m, "written again within the tick");
     assert_eq!(by_id(&after, OPENCODE_DB)["title"], "Tidy the CD config");
 }
+
+#[test]
+fn a_provider_folder_that_cannot_be_read_is_one_warning_and_the_rest_is_listed() {
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    claude_session(&m, CLAUDE_A, &cwd, &[]);
+    // Cursor's chats folder is a file here (a sync tool's conflict copy, a bad restore).
+    m.write(".cursor/chats", "not a folder\n");
+    for _ in 0..2 {
+        let list = m.list();
+        assert_eq!(ids_of(&list), [CLAUDE_A], "{list}");
+        assert_eq!(list["warning_count"], 1, "{}", list["warnings"]);
+        let w = &list["warnings"][0];
+        assert!(
+            w["path"].as_str().unwrap().ends_with(".cursor/chats"),
+            "{w}"
+        );
+        assert!(
+            w["message"]
+                .as_str()
+                .unwrap()
+                .contains("cannot read this folder"),
+            "{w}"
+        );
+    }
+    let out = m.run(&["chats", "list"]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains(".cursor/chats: cannot read this folder"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -129,7 +129,8 @@ impl Index {
         };
         let shared = Shared::load(homes);
         let empty = Cache::empty();
-        let walked = walk::walk(&trees, old.as_ref().unwrap_or(&empty));
+        let mut walked = walk::walk(&trees, old.as_ref().unwrap_or(&empty));
+        let unreadable = std::mem::take(&mut walked.unreadable);
         stats.files = walked.current_count + walked.changed.len();
         stats.cached = walked.current_count;
         stats.folders_listed = walked.folders.len() - walked.kept();
@@ -148,7 +149,7 @@ impl Index {
             return Index {
                 bytes: old_bytes.unwrap_or_default(),
                 slots: walked.current.slots,
-                warnings: walked.current.warnings,
+                warnings: [walked.current.warnings, unreadable].concat(),
                 stats,
                 shared,
             }
@@ -208,7 +209,7 @@ impl Index {
         Index {
             bytes,
             slots: listed.slots,
-            warnings: listed.warnings,
+            warnings: [listed.warnings, unreadable].concat(),
             stats,
             shared,
         }

@@ -20,9 +20,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
-use crate::Provider;
 use crate::cache_file::{Reader, Writer};
 use crate::providers::{Kind, Source, Stamp, Stamps};
+use crate::{Provider, Warning};
 
 /// How long after a folder's last change its listing may be reused (ns): more than the
 /// coarsest timestamp tick of the file systems sessions live on (FAT's two seconds).
@@ -227,6 +227,8 @@ pub struct Walked<F> {
     /// Files to read: new, or changed since the previous cache.
     pub changed: Vec<Source>,
     pub folders: Vec<Folder>,
+    /// Folders there that could not be read (their sessions are not listed).
+    pub unreadable: Vec<Warning>,
 }
 
 impl<F: Default> Default for Walked<F> {
@@ -236,6 +238,7 @@ impl<F: Default> Default for Walked<F> {
             current_count: 0,
             changed: Vec::new(),
             folders: Vec::new(),
+            unreadable: Vec::new(),
         }
     }
 }
@@ -246,6 +249,17 @@ impl<F> Walked<F> {
         self.current_count += other.current_count;
         self.changed.extend(other.changed);
         self.folders.extend(other.folders);
+        self.unreadable.extend(other.unreadable);
+    }
+
+    fn unreadable(&mut self, job: &Job, e: rustix::io::Errno) {
+        self.unreadable.push(Warning {
+            path: job.dir.clone(),
+            message: format!(
+                "cannot read this folder ({}): its sessions are not listed",
+                std::io::Error::from(e)
+            ),
+        });
     }
 
     /// How many folders were kept as the previous cache had them.
@@ -384,8 +398,14 @@ fn read_folder<P: Prior>(
     prior: &P,
     out: &mut Walked<P::Found>,
 ) -> Vec<Job> {
-    let Ok(fd) = job.open() else {
-        return Vec::new();
+    let fd = match job.open() {
+        Ok(fd) => fd,
+        // A provider not installed, or a folder removed while the walk ran.
+        Err(rustix::io::Errno::NOENT) => return Vec::new(),
+        Err(e) => {
+            out.unreadable(job, e);
+            return Vec::new();
+        }
     };
     let Some(stamp) = FolderStamp::of(fd.as_fd()) else {
         return Vec::new();
@@ -415,8 +435,12 @@ fn read_folder<P: Prior>(
     let listed_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i128);
-    let Some(listing) = list(tree, job, folder.fd.as_fd(), stamp, listed_at) else {
-        return Vec::new();
+    let listing = match list(tree, job, folder.fd.as_fd(), stamp, listed_at) {
+        Ok(listing) => listing,
+        Err(e) => {
+            out.unreadable(job, e);
+            return Vec::new();
+        }
     };
     for t in &listing.take {
         take(tree, &mut folder, t, prior, out);
@@ -438,11 +462,11 @@ fn list(
     fd: BorrowedFd,
     stamp: FolderStamp,
     listed_at: i128,
-) -> Option<Listing<CString>> {
-    let dup = rustix::io::fcntl_dupfd_cloexec(fd, 0).ok()?;
-    let mut dir = Dir::new(dup).ok()?;
+) -> rustix::io::Result<Listing<CString>> {
+    let mut dir = Dir::new(rustix::io::fcntl_dupfd_cloexec(fd, 0)?)?;
     let mut entries = Vec::new();
-    while let Some(Ok(e)) = dir.read() {
+    while let Some(e) = dir.read() {
+        let e = e?;
         if !matches!(e.file_name().to_bytes(), b"." | b"..") {
             entries.push(e);
         }
@@ -484,7 +508,7 @@ fn list(
             }
         }
     }
-    Some(listing)
+    Ok(listing)
 }
 
 /// Stamp one picked file and sort it: current in the previous cache, or to read.
