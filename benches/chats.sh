@@ -12,8 +12,10 @@ rm -rf "$B" && mkdir -p "$B"
 "$T/examples/gen-chats" "$B/home"                                    # 3,200 sessions, 60 turns
 "$T/examples/gen-chats" "$B/home10k" --claude 6250 --codex 1562 --gemini 1563 --cursor 312 --opencode 313 --turns 10
 du -sh "$B/home" "$B/home10k"
-# Folders quiet for longer than the 3 s in which a fresh folder listing is not reused
-# (as on a machine between listings); the first warm runs below then keep them.
+# The corpus written out (the kernel's writeback of 380 MB otherwise runs during the
+# first measurements), and its folders quiet for longer than the 3 s in which a fresh
+# folder listing is not reused (as on a machine between listings).
+sync
 sleep 4
 find "$B/home" -name '*.jsonl' -o -name 'store.db' -o -name 'opencode.db' > "$B/files"
 wc -l < "$B/files"

@@ -61,16 +61,24 @@ pub fn lines(text: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
         .filter(|l| !l.is_empty())
 }
 
-/// Whether `line` holds `needle` (a quoted JSON token such as `"summary"`: a string
-/// inside a JSON string has its quotes escaped, so only real keys and values match).
-pub fn has(line: &[u8], needle: &[u8]) -> bool {
-    memchr::memmem::find(line, needle).is_some()
-}
-
-/// Whether `line` holds any of `tokens`, searched with finders built once.
+/// Whether `line` holds any of `tokens` (quoted JSON tokens such as `"summary"`: a string
+/// inside a JSON string has its quotes escaped, so only real keys and values match),
+/// searched with finders built once (see [`tokens!`]).
 pub fn has_any(line: &[u8], tokens: &[memchr::memmem::Finder<'static>]) -> bool {
     tokens.iter().any(|t| t.find(line).is_some())
 }
+
+/// Finders for these byte strings, built the first time they are used: a line check
+/// runs for every line of thousands of transcripts, and building a finder per line
+/// costs more than the search.
+macro_rules! tokens {
+    ($($token:literal),+ $(,)?) => {{
+        static TOKENS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
+            std::sync::LazyLock::new(|| vec![$(memchr::memmem::Finder::new($token)),+]);
+        &*TOKENS
+    }};
+}
+pub(crate) use tokens;
 
 /// One JSON-object line as `T`; `None` for anything else (a partial last line of a
 /// transcript being written, a line that is not an object).

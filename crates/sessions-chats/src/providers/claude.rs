@@ -104,17 +104,15 @@ impl Record<'_> {
 
 /// Title records can sit anywhere: found by their type token before any parsing.
 fn may_be_title(line: &[u8]) -> bool {
-    static TOKENS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 4]> =
-        std::sync::LazyLock::new(|| {
-            [
-                &b"\"custom-title\""[..],
-                b"\"agent-name\"",
-                b"\"summary\"",
-                b"\"ai-title\"",
-            ]
-            .map(memchr::memmem::Finder::new)
-        });
-    read::has_any(line, &*TOKENS)
+    read::has_any(
+        line,
+        read::tokens!(
+            b"\"custom-title\"",
+            b"\"agent-name\"",
+            b"\"summary\"",
+            b"\"ai-title\""
+        ),
+    )
 }
 
 pub fn read(path: &Path) -> Result<ChatSession, String> {

@@ -102,7 +102,7 @@ fn read_ends(path: &Path, archived: bool, ends: &read::Ends) -> Result<ChatSessi
         messages: 0,
     };
     acc.visit(&first);
-    let is_context = |l: &[u8]| read::has(l, b"\"turn_context\"");
+    let is_context = |l: &[u8]| read::has_any(l, read::tokens!(b"\"turn_context\""));
     for line in head {
         if (ends.whole || acc.prompt.is_none() || is_context(line))
             && let Some(r) = read::value(line)

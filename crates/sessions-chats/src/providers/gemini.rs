@@ -151,7 +151,7 @@ pub fn read_jsonl(path: &Path) -> Result<ChatSession, String> {
     }
     let meta = ends
         .head_lines()
-        .filter(|l| read::has(l, b"\"sessionId\""))
+        .filter(|l| read::has_any(l, read::tokens!(b"\"sessionId\"")))
         .filter_map(read::value)
         .find(|r| r.get("sessionId").is_some())
         .ok_or("not a Gemini CLI session: no metadata line with a sessionId")?;
@@ -161,7 +161,7 @@ pub fn read_jsonl(path: &Path) -> Result<ChatSession, String> {
         prompt: None,
         ids: Vec::new(),
     };
-    let is_patch = |l: &[u8]| read::has(l, b"\"$set\"") || read::has(l, b"\"$rewindTo\"");
+    let is_patch = |l: &[u8]| read::has_any(l, read::tokens!(b"\"$set\"", b"\"$rewindTo\""));
     let mut seen_meta = false;
     for line in ends.head_lines() {
         if (ends.whole || !seen_meta || c.prompt.is_none() || is_patch(line))
