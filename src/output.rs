@@ -117,9 +117,19 @@ impl Output {
 
     /// Print `value` as pretty JSON.
     pub fn json_document(&mut self, value: &(impl Serialize + ?Sized)) -> Result<()> {
-        let text = serde_json::to_string_pretty(value).map_err(unserializable)?;
-        self.line(text);
-        Ok(())
+        // Written straight into the buffer: a listing of thousands of sessions is
+        // megabytes of JSON, and a String made first would be grown and copied again.
+        let mut bytes = std::mem::take(&mut self.buffer).into_bytes();
+        let start = bytes.len();
+        let written = serde_json::to_writer_pretty(&mut bytes, value);
+        match written {
+            Ok(()) => bytes.push(b'\n'),
+            Err(_) => bytes.truncate(start),
+        }
+        // serde_json writes UTF-8 only.
+        self.buffer = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        written.map_err(unserializable)
     }
 
     /// Print `value` as one compact JSON line (for streams of events).
