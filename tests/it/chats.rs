@@ -2046,3 +2046,44 @@ fn a_provider_folder_that_cannot_be_read_is_one_warning_and_the_rest_is_listed()
         stderr(&out)
     );
 }
+
+#[test]
+fn a_transcript_replaced_with_its_size_and_mtime_kept_is_read_again() {
+    let m = Machine::new();
+    let cwd = m.project.to_str().unwrap().to_string();
+    let path = claude_session(
+        &m,
+        CLAUDE_A,
+        &cwd,
+        &[json!({"type":"custom-title","customTitle":"title AAAA","sessionId":CLAUDE_A})],
+    );
+    age_folders(&m.home, 3600);
+    m.list();
+    assert_eq!(m.list()["index"]["read"], 0);
+    // Another file of the same size put in its place with the old mtime copied over (a
+    // backup restored, `cp -p`, `touch -r`): only the change time tells.
+    let before = std::fs::metadata(&path).unwrap();
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("title AAAA", "title BBBB");
+    let other = m.home.join("restored.jsonl");
+    std::fs::write(&other, &text).unwrap();
+    let times = std::fs::FileTimes::new().set_modified(before.modified().unwrap());
+    std::fs::File::options()
+        .write(true)
+        .open(&other)
+        .unwrap()
+        .set_times(times)
+        .unwrap();
+    std::fs::rename(&other, &path).unwrap();
+    let after = std::fs::metadata(&path).unwrap();
+    assert_eq!(
+        (after.len(), after.modified().unwrap()),
+        (before.len(), before.modified().unwrap())
+    );
+    // Its folder changed too (the rename): age it again, so only the file's stamp decides.
+    age_folders(&m.home, 3600);
+    let listed = m.list();
+    assert_eq!(listed["index"]["read"], 1, "{}", listed["index"]);
+    assert_eq!(by_id(&listed, CLAUDE_A)["title"], "title BBBB");
+}

@@ -26,7 +26,7 @@ use crate::cache_file::{Keys, Reader, Writer};
 use crate::providers::Stamps;
 use crate::walk::Listing;
 
-const VERSION: u32 = 5;
+const VERSION: u32 = 6;
 /// Where "where the folders start" is written, after the magic and the version.
 const FOLDERS_AT: usize = 12;
 

@@ -49,9 +49,6 @@ impl Writer {
     pub fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    pub fn u128(&mut self, v: u128) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
     pub fn bytes(&mut self, v: &[u8]) {
         self.u32(v.len() as u32);
         self.0.extend_from_slice(v);
@@ -93,7 +90,8 @@ impl Writer {
             Some(st) => {
                 self.u8(1);
                 self.u64(st.size);
-                self.u128(st.mtime_ns);
+                self.u64(st.mtime_ns);
+                self.u64(st.ctime_ns);
             }
             None => self.u8(0),
         }
@@ -221,9 +219,6 @@ impl<'a> Reader<'a> {
     pub fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
-    pub fn u128(&mut self) -> Option<u128> {
-        Some(u128::from_le_bytes(self.take(16)?.try_into().ok()?))
-    }
     pub fn i128(&mut self) -> Option<i128> {
         Some(i128::from_le_bytes(self.take(16)?.try_into().ok()?))
     }
@@ -255,7 +250,8 @@ impl<'a> Reader<'a> {
         self.opt(|r| {
             Some(Stamp {
                 size: r.u64()?,
-                mtime_ns: r.u128()?,
+                mtime_ns: r.u64()?,
+                ctime_ns: r.u64()?,
             })
         })
     }

@@ -444,14 +444,16 @@ impl walk::Prior for Cache<'_> {
 
 /// The stamps a file's entry is kept with. A file changed less than [`walk::RACY`]
 /// before this listing began may be written again after it was read, within the same
-/// tick of the file system's clock (same size, same mtime: a database's page rewritten
-/// in place): as git does for its index, its entry is kept without stamps, so the next
-/// listing reads it again, until it has been quiet long enough to be trusted.
+/// tick of the file system's clock (same size, same mtime and change time: a database's
+/// page rewritten in place): as git does for its index, its entry is kept without
+/// stamps, so the next listing reads it again, until it has been quiet long enough to be
+/// trusted. (A write sets the mtime to its own time, so an mtime older than that cannot
+/// come back after a later write: the mtime alone says whether the race is possible.)
 fn settled_stamps(stamps: Stamps, started: i128) -> Stamps {
     let settled = [stamps.0, stamps.1]
         .into_iter()
         .flatten()
-        .all(|s| (s.mtime_ns as i128).saturating_add(walk::RACY) < started);
+        .all(|s| i128::from(s.mtime_ns).saturating_add(walk::RACY) < started);
     if settled { stamps } else { (None, None) }
 }
 

@@ -42,21 +42,30 @@ pub struct Source {
     pub stamps: Stamps,
 }
 
-/// Size and modification time (ns) of a file: the key of a cached entry.
+/// Size, modification time and change time (ns since the epoch) of a file: the key of a
+/// cached entry. The change time is set by the kernel on every write, rename and
+/// metadata change and cannot be set back, so a file replaced by another of the same size
+/// with its mtime copied (`touch -r`, `cp -p`, a backup restored) is read again too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
     pub size: u64,
-    pub mtime_ns: u128,
+    pub mtime_ns: u64,
+    pub ctime_ns: u64,
 }
 
 impl Stamp {
     /// From a `stat` (before the epoch: none).
     pub fn of_stat(st: &rustix::fs::Stat) -> Option<Stamp> {
-        let secs = u128::try_from(st.st_mtime).ok()?;
-        let nanos = u128::from(st.st_mtime_nsec);
+        let ns = |secs: i64, nanos: u64| {
+            u64::try_from(secs)
+                .ok()?
+                .checked_mul(1_000_000_000)?
+                .checked_add(nanos)
+        };
         Some(Stamp {
             size: u64::try_from(st.st_size).ok()?,
-            mtime_ns: secs * 1_000_000_000 + nanos,
+            mtime_ns: ns(st.st_mtime, st.st_mtime_nsec)?,
+            ctime_ns: ns(st.st_ctime, st.st_ctime_nsec)?,
         })
     }
 }
