@@ -1,6 +1,6 @@
 //! The folder walk that finds session files. Each provider describes its tree as a rule
 //! (what to enter, what to take, by depth and name); the walk reads the folders on all
-//! cores and stamps every file it takes (size and mtime, asked relative to the open
+//! cores and stamps every file it takes (size, mtime and change time, asked relative to the open
 //! folder), telling the files whose cached entry is still current from those to read.
 //!
 //! A warm listing is mostly this walk. One `stat` per transcript is what validating the
