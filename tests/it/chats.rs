@@ -1842,6 +1842,13 @@ fn review_sqlite_write_ahead_logs_that_appear_grow_and_go_in_kept_folders_are_se
     assert_eq!(by_id(&grown, CURSOR_A)["title"], "grown log");
     assert_eq!(by_id(&grown, OPENCODE_DB)["title"], "grown log too");
 
+    // A log that stays as it is is not read again: reading a database with a log opens
+    // the log (SQLite gives it the database's owner again, which moves its change time).
+    age_folders(&m.home, 3600);
+    m.list();
+    let quiet = m.list();
+    assert_eq!(quiet["index"]["read"], 0, "{}", quiet["index"]);
+
     // The writers close: checkpointed into the database, the log removed.
     drop(cursor);
     drop(open);
