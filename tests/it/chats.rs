@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::support::{PausePoint, TestHub, bin, stderr};
+use crate::support::{PausePoint, TestHub, bin, run_like, stderr};
 
 const NOW: &str = "2026-11-20T12:00:00Z";
 
@@ -924,15 +924,7 @@ fn a_cold_index_over_a_second_shows_progress_on_a_terminal_only() {
             c.args(["chats", "list", "--limit", "0"]);
             c
         };
-        for (k, v) in inner.get_envs() {
-            match v {
-                Some(v) => cmd.env(k, v),
-                None => cmd.env_remove(k),
-            };
-        }
-        if let Some(dir) = inner.get_current_dir() {
-            cmd.current_dir(dir);
-        }
+        run_like(&inner, &mut cmd);
         std::fs::remove_dir_all(m.cache.join("sessions")).ok();
         pause.arm(&mut cmd);
         let mut child = cmd

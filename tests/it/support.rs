@@ -557,15 +557,7 @@ exit $rc"#;
             .arg(self.dir.path())
             .arg(cmd.get_program())
             .args(cmd.get_args());
-        for (key, value) in cmd.get_envs() {
-            match value {
-                Some(v) => wrapped.env(key, v),
-                None => wrapped.env_remove(key),
-            };
-        }
-        if let Some(dir) = cmd.get_current_dir() {
-            wrapped.current_dir(dir);
-        }
+        run_like(cmd, &mut wrapped);
         wrapped
     }
 
@@ -753,4 +745,18 @@ pub fn ids_of(view: &serde_json::Value) -> Vec<String> {
         .iter()
         .map(|s| s["id"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Give `wrapper` (a command that runs `cmd` inside it: a shell, `script`) the environment
+/// and folder `cmd` was set up with.
+pub fn run_like(cmd: &Command, wrapper: &mut Command) {
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => wrapper.env(key, v),
+            None => wrapper.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapper.current_dir(dir);
+    }
 }
